@@ -1,0 +1,172 @@
+"""Settings from the environment.
+
+Credentials come only from environment variables (never command-line arguments, which any
+user of the machine can read in ``ps``). A provider is enabled when its credentials are set;
+a half-set provider is a ``ConfigError`` naming the missing variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from mcp_livecalls.errors import ConfigError
+from mcp_livecalls.http import HttpPolicy
+
+__all__ = ["ExotelSettings", "Settings", "VobizSettings", "ZuduSettings"]
+
+DEFAULT_VOBIZ_BASE_URL = "https://api.vobiz.ai"
+DEFAULT_EXOTEL_BASE_URL = "https://api.exotel.com"
+DEFAULT_ZUDU_BASE_URL = "https://api.zudu.ai"
+
+_P = TypeVar("_P")
+
+
+@dataclass(frozen=True)
+class VobizSettings:
+    auth_id: SecretStr
+    auth_token: SecretStr
+    base_url: str = DEFAULT_VOBIZ_BASE_URL
+
+
+@dataclass(frozen=True)
+class ExotelSettings:
+    account_sid: SecretStr
+    api_key: SecretStr
+    api_token: SecretStr
+    base_url: str = DEFAULT_EXOTEL_BASE_URL
+
+
+@dataclass(frozen=True)
+class ZuduSettings:
+    api_key: SecretStr
+    api_secret: SecretStr
+    base_url: str = DEFAULT_ZUDU_BASE_URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    vobiz: VobizSettings | None = None
+    exotel: ExotelSettings | None = None
+    zudu: ZuduSettings | None = None
+    http: HttpPolicy = field(default_factory=HttpPolicy)
+    cache_ttl_s: float = 1.0
+    """How long an upstream answer may be served again (0 turns the cache off)."""
+    mask_numbers: bool = False
+    """Show only the last 4 digits of phone numbers in every output."""
+    transcript_turns: int = 6
+    """Transcript turns kept in a brief answer (older ones are counted, not shown)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        policy = HttpPolicy(
+            connect_timeout_s=_number(env, "LIVECALLS_CONNECT_TIMEOUT_S", HttpPolicy.connect_timeout_s),
+            read_timeout_s=_number(env, "LIVECALLS_READ_TIMEOUT_S", HttpPolicy.read_timeout_s),
+            request_timeout_s=_number(env, "LIVECALLS_REQUEST_TIMEOUT_S", HttpPolicy.request_timeout_s),
+            tool_budget_s=_number(env, "LIVECALLS_TOOL_BUDGET_S", HttpPolicy.tool_budget_s),
+            retry_attempts=int(
+                _number(env, "LIVECALLS_RETRY_ATTEMPTS", HttpPolicy.retry_attempts, minimum=1)
+            ),
+            retry_after_cap_s=_number(env, "LIVECALLS_RETRY_AFTER_CAP_S", HttpPolicy.retry_after_cap_s),
+            max_response_bytes=int(
+                _number(env, "LIVECALLS_MAX_RESPONSE_BYTES", HttpPolicy.max_response_bytes, minimum=1024)
+            ),
+            max_concurrency=int(
+                _number(env, "LIVECALLS_MAX_CONCURRENCY", HttpPolicy.max_concurrency, minimum=1)
+            ),
+        )
+        return cls(
+            vobiz=_provider(
+                env,
+                VobizSettings,
+                secrets={"auth_id": "VOBIZ_AUTH_ID", "auth_token": "VOBIZ_AUTH_TOKEN"},
+                base_url_var="VOBIZ_BASE_URL",
+            ),
+            exotel=_provider(
+                env,
+                ExotelSettings,
+                secrets={
+                    "account_sid": "EXOTEL_ACCOUNT_SID",
+                    "api_key": "EXOTEL_API_KEY",
+                    "api_token": "EXOTEL_API_TOKEN",
+                },
+                base_url_var="EXOTEL_BASE_URL",
+            ),
+            zudu=_provider(
+                env,
+                ZuduSettings,
+                secrets={"api_key": "ZUDU_API_KEY", "api_secret": "ZUDU_API_SECRET"},
+                base_url_var="ZUDU_BASE_URL",
+            ),
+            http=policy,
+            cache_ttl_s=_number(env, "LIVECALLS_CACHE_TTL_S", 1.0),
+            mask_numbers=_flag(env, "LIVECALLS_MASK_NUMBERS"),
+            transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
+        )
+
+    @property
+    def configured(self) -> list[str]:
+        return [name for name in ("vobiz", "exotel", "zudu") if getattr(self, name) is not None]
+
+    def secrets(self) -> list[str]:
+        """Every credential value, for redaction."""
+        values: list[str] = []
+        for provider in (self.vobiz, self.exotel, self.zudu):
+            if provider is None:
+                continue
+            for item in fields(provider):
+                value = getattr(provider, item.name)
+                if isinstance(value, SecretStr):
+                    values.append(value.get_secret_value())
+        return values
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _provider(
+    env: Mapping[str, str], kind: type[_P], *, secrets: dict[str, str], base_url_var: str
+) -> _P | None:
+    present = {name: env.get(var, "").strip() for name, var in secrets.items()}
+    if not any(present.values()):
+        return None
+    missing = [secrets[name] for name, value in present.items() if not value]
+    if missing:
+        have = [secrets[name] for name, value in present.items() if value]
+        raise ConfigError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set, but "
+            f"{', '.join(have)} {'is' if len(have) == 1 else 'are'}: set all of "
+            f"{', '.join(secrets.values())} to enable this provider, or none to disable it."
+        )
+    kwargs: dict[str, Any] = {name: SecretStr(value) for name, value in present.items()}
+    base_url = env.get(base_url_var, "").strip()
+    if base_url:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{base_url_var} must start with http:// or https://.")
+        if "@" in urlsplit(base_url).netloc:
+            raise ConfigError(f"{base_url_var} must not carry credentials; set them in their own variables.")
+        kwargs["base_url"] = base_url.rstrip("/")
+    return kind(**kwargs)
+
+
+def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{var} must be a number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{var} must be at least {minimum:g}, got {raw!r}.")
+    return value
+
+
+def _flag(env: Mapping[str, str], var: str) -> bool:
+    return env.get(var, "").strip().lower() in {"1", "true", "yes", "on"}

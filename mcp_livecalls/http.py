@@ -1,0 +1,354 @@
+"""The one HTTP policy: timeouts, retries, size caps, concurrency, and error translation.
+
+Every upstream request goes through ``ProviderHTTP``. It is the only place that knows about
+``httpx2`` exceptions, status codes and non-JSON bodies; it turns all of them into the error tree
+of ``mcp_livecalls.errors``. Adapters only ever see parsed JSON or a ``ProviderError``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import anyio
+import httpx2
+import pydantic
+import stamina
+
+from mcp_livecalls.errors import (
+    AuthError,
+    BadResponse,
+    CallNotFound,
+    InvalidArgument,
+    LiveCallsError,
+    ProviderUnavailable,
+    RateLimited,
+)
+
+__all__ = ["HttpPolicy", "ProviderHTTP", "Redactor", "translate_errors"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Limits for upstream requests. Every field has an environment variable (see config)."""
+
+    connect_timeout_s: float = 3.0
+    read_timeout_s: float = 8.0
+    request_timeout_s: float = 10.0
+    """The whole request, body included: a trickling upstream cannot hold a tool past this."""
+    tool_budget_s: float = 15.0
+    """A tool answers within this however many requests and retries it needs."""
+    retry_attempts: int = 3
+    """Attempts per request, the first included; only idempotent reads are retried."""
+    retry_wait_initial_s: float = 0.2
+    retry_wait_max_s: float = 2.0
+    retry_after_cap_s: float = 5.0
+    """A ``Retry-After`` longer than this is not waited out: the error goes to the caller."""
+    max_response_bytes: int = 2_000_000
+    max_concurrency: int = 8
+    """Requests in flight per provider."""
+
+    def timeout(self) -> httpx2.Timeout:
+        return httpx2.Timeout(
+            connect=self.connect_timeout_s,
+            read=self.read_timeout_s,
+            write=self.read_timeout_s,
+            pool=self.read_timeout_s,
+        )
+
+
+class Redactor:
+    """Scrubs secret values out of text before it reaches a log line or an error message."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        # Longest first so a secret containing another is scrubbed whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= 3}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class _Retryable(ProviderUnavailable):
+    """A failure worth another attempt (5xx gateway errors, connection errors, timeouts)."""
+
+
+@contextmanager
+def translate_errors(provider: str) -> Iterator[None]:
+    """Translate every foreign exception an upstream exchange can raise into ``ProviderError``.
+
+    The single mapping point for httpx2, JSON and pydantic failures. Messages are built here
+    from the exception *type*, never from its text: httpx2 messages carry full URLs.
+    """
+    title = provider.capitalize()
+    try:
+        yield
+    except LiveCallsError:
+        raise
+    except httpx2.TimeoutException as exc:
+        raise _Retryable(provider, f"{title} did not answer in time ({_kind(exc)}).") from None
+    except httpx2.InvalidURL as exc:
+        raise InvalidArgument(f"The request to {title} could not be built ({_kind(exc)}).") from None
+    except httpx2.TransportError as exc:
+        # ConnectError, ReadError, WriteError, RemoteProtocolError, ProxyError, …
+        raise _Retryable(provider, f"{title} could not be reached ({_kind(exc)}).") from None
+    except httpx2.HTTPError as exc:  # anything else httpx2 raises (DecodingError, TooManyRedirects …)
+        raise BadResponse(provider, f"{title} answered with something unreadable ({_kind(exc)}).") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadResponse(provider, f"{title} answered with a body that is not valid JSON.") from None
+    except pydantic.ValidationError as exc:
+        fields = sorted({".".join(str(part) for part in err["loc"]) for err in exc.errors()})[:5]
+        raise BadResponse(
+            provider,
+            f"{title} answered with data this server does not understand (fields: {', '.join(fields)}).",
+        ) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadResponse(
+            provider, f"{title} answered with data this server does not understand ({_kind(exc)})."
+        ) from None
+
+
+def _kind(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int
+    headers: httpx2.Headers
+    body: bytes
+
+
+class ProviderHTTP:
+    """One provider's view of the shared HTTP client: base URL, auth, limits, retries, errors."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        client: httpx2.AsyncClient,
+        base_url: str,
+        policy: HttpPolicy,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        credential_vars: Sequence[str],
+        base_url_var: str,
+        secrets: Sequence[str],
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy
+        self._client = client
+        self._headers = dict(headers or {})
+        self._auth = httpx2.BasicAuth(*auth) if auth else None
+        self._credential_vars = tuple(credential_vars)
+        self._base_url_var = base_url_var
+        self._limiter = anyio.CapacityLimiter(policy.max_concurrency)
+        self.redact = Redactor(secrets)
+
+    @property
+    def title(self) -> str:
+        return self.provider.capitalize()
+
+    async def get_json(
+        self, path: str, *, params: Mapping[str, str | int] | None = None, call_id: str | None = None
+    ) -> Any:
+        """GET ``path`` and return its JSON; a 404 becomes ``CallNotFound(call_id)`` when given."""
+        return await self._with_retries("GET", path, params=params, body=None, call_id=call_id)
+
+    async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
+        """POST a read-only query (Zudu's list): retried like a GET, since it changes nothing."""
+        return await self._with_retries("POST", path, params=None, body=body, call_id=None)
+
+    async def _with_retries(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+        call_id: str | None,
+    ) -> Any:
+        policy = self.policy
+        retries = stamina.retry_context(
+            on=self._backoff_for,
+            attempts=max(1, policy.retry_attempts),
+            timeout=None,  # the tool budget bounds the whole call
+            wait_initial=policy.retry_wait_initial_s,
+            wait_max=policy.retry_wait_max_s,
+            wait_jitter=policy.retry_wait_initial_s,
+        )
+        async for attempt in retries:
+            with attempt:
+                return await self._once(method, path, params=params, body=body, call_id=call_id)
+        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    def _backoff_for(self, exc: Exception) -> bool | float:
+        if isinstance(exc, RateLimited):
+            if exc.retry_after is None:
+                return True
+            # A long Retry-After is the caller's to honour, not a reason to block the tool.
+            return exc.retry_after if exc.retry_after <= self.policy.retry_after_cap_s else False
+        return isinstance(exc, _Retryable)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+        call_id: str | None,
+    ) -> Any:
+        with translate_errors(self.provider):
+            async with self._limiter:
+                with anyio.fail_after(self.policy.request_timeout_s):
+                    answer = await self._exchange(method, path, params=params, body=body)
+            logger.debug("%s %s %s -> %s", self.provider, method, self.redact(path), answer.status_code)
+            self._raise_for_status(answer, call_id)
+            return self._decode(answer)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+    ) -> _Answer:
+        request = self._client.build_request(
+            method,
+            self.base_url + path,
+            params=dict(params) if params else None,
+            json=dict(body) if body is not None else None,
+            headers=self._headers,
+            timeout=self.policy.timeout(),
+        )
+        response = await self._client.send(request, auth=self._auth, stream=True)
+        try:
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.policy.max_response_bytes:
+                raise self._too_big()
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.policy.max_response_bytes:
+                    raise self._too_big()
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return _Answer(response.status_code, response.headers, b"".join(chunks))
+
+    def _too_big(self) -> BadResponse:
+        limit_mb = self.policy.max_response_bytes / 1_000_000
+        return BadResponse(self.provider, f"{self.title} answered with a body over {limit_mb:g} MB; refused.")
+
+    def _decode(self, answer: _Answer) -> Any:
+        if not answer.body.strip():
+            raise BadResponse(
+                self.provider, f"{self.title} answered {answer.status_code} with an empty body."
+            )
+        content_type = answer.headers.get("content-type", "")
+        if "html" in content_type or answer.body.lstrip()[:1] == b"<":
+            raise BadResponse(
+                self.provider,
+                f"{self.title} answered {answer.status_code} with an HTML page instead of JSON.",
+            )
+        return json.loads(answer.body)
+
+    def _raise_for_status(self, answer: _Answer, call_id: str | None) -> None:
+        code = answer.status_code
+        if code < 400:
+            return
+        detail = self._error_detail(answer)
+        title = self.title
+        if code == 401:
+            raise AuthError(
+                self.provider,
+                f"{title} rejected the credentials (401): check {' / '.join(self._credential_vars)}.",
+                status_code=code,
+            )
+        if code == 403:
+            raise AuthError(
+                self.provider,
+                f"{title} refused access (403): the credentials in {' / '.join(self._credential_vars)} "
+                f"lack permission for this account.{detail}",
+                status_code=code,
+            )
+        if code == 404:
+            if call_id is not None:
+                raise CallNotFound(self.provider, call_id)
+            raise ProviderUnavailable(
+                self.provider,
+                f"{title} answered 404 for its live-calls endpoint: check {self._base_url_var}.",
+                status_code=code,
+            )
+        if code == 429:
+            raise RateLimited(self.provider, _retry_after(answer.headers))
+        if code in (502, 503, 504):
+            raise _Retryable(
+                self.provider, f"{title} is unavailable right now ({code}).{detail}", status_code=code
+            )
+        if code >= 500:
+            raise ProviderUnavailable(
+                self.provider, f"{title} had an internal error ({code}).{detail}", status_code=code
+            )
+        raise BadResponse(self.provider, f"{title} refused the request ({code}).{detail}", status_code=code)
+
+    def _error_detail(self, answer: _Answer) -> str:
+        """A short, redacted message from the provider's error body, if it has one."""
+        try:
+            payload = json.loads(answer.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return ""
+        message = _find_message(payload)
+        if not message:
+            return ""
+        message = " ".join(self.redact(message).split())[:160]
+        return f" {self.title} says: {message}"
+
+
+def _find_message(payload: Any) -> str | None:
+    """Pull a human message out of any of the providers' documented error shapes."""
+    if not isinstance(payload, dict):
+        return None
+    for key in ("error_data", "error", "RestException", "response"):
+        inner = payload.get(key)
+        if isinstance(inner, dict):
+            found = _find_message(inner)
+            if found:
+                return found
+    for key in ("message", "Message", "description", "error"):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _retry_after(headers: httpx2.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if math.isnan(seconds) or seconds < 0:
+        return 0.0
+    return seconds

@@ -1,0 +1,215 @@
+"""The interface every provider adapter implements, and the paging logic they share.
+
+An adapter turns one provider's JSON into ``mcp_livecalls.models``; it never sees httpx2 (it
+asks ``ProviderHTTP`` for JSON) and never renders text. Upstream paging differs per provider
+(UUID list, offset/limit, 0-based pages); ``scan`` gives them one shape: from an upstream
+*offset*, collect up to ``limit`` calls that pass the filters the provider could not apply
+itself, remembering for each call the upstream offset just after it. The aggregator pages
+across providers with those offsets, so no call is skipped or repeated.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from mcp_livecalls.errors import InvalidArgument
+from mcp_livecalls.http import ProviderHTTP
+from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
+
+__all__ = [
+    "Capabilities",
+    "ListQuery",
+    "LiveCallsProvider",
+    "Positioned",
+    "ProviderSlice",
+    "UpstreamPage",
+    "scan",
+]
+
+MAX_SCAN_PAGES = 10
+"""Upstream pages one list call reads at most while filtering locally (bounds the work)."""
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters of ``list_active_calls``; ``None`` means no filter."""
+
+    direction: Direction | None = None
+    agent_id: str | None = None
+    status: CallStatus | None = None
+
+    def active(self) -> list[str]:
+        return [name for name in ("direction", "agent_id", "status") if getattr(self, name) is not None]
+
+    def keeps(self, call: LiveCall, names: Sequence[str]) -> bool:
+        """Whether ``call`` passes the filters in ``names`` (the ones applied locally)."""
+        if "direction" in names and call.direction != self.direction:
+            return False
+        if "agent_id" in names and (call.agent is None or call.agent.id != self.agent_id):
+            return False
+        return not ("status" in names and call.status != self.status)
+
+
+@dataclass(frozen=True)
+class Positioned:
+    call: LiveCall
+    next_offset: int
+    """The upstream offset just after this call: where the next page starts if it is the last taken."""
+
+
+@dataclass(frozen=True)
+class ProviderSlice:
+    items: list[Positioned]
+    exhausted: bool
+    """True when nothing lies upstream beyond ``scanned_to``."""
+    scanned_to: int
+    """The upstream offset where scanning stopped: the next page starts here once every item is taken."""
+    total: int | None = None
+    local_filters: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UpstreamPage:
+    calls: list[LiveCall | None]
+    """One entry per upstream item; ``None`` for an item that vanished (ended between requests)."""
+    exhausted: bool
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    upstream_filters: tuple[str, ...]
+    fields: tuple[str, ...]
+    not_offered: tuple[str, ...] = ()
+
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+class LiveCallsProvider(ABC):
+    """One telephony provider's live-call API."""
+
+    name: ClassVar[ProviderName]
+    capabilities: ClassVar[Capabilities]
+    max_call_id_length: ClassVar[int] = 64
+    credential_vars: ClassVar[tuple[str, ...]]
+
+    def __init__(self, http: ProviderHTTP) -> None:
+        self.http = http
+
+    def accepts_call_id(self, call_id: str) -> bool:
+        """Whether ``call_id`` is safe to put in this provider's URL path (no ``/``, ``..``, ``?`` …)."""
+        return len(call_id) <= self.max_call_id_length and _SAFE_ID.fullmatch(call_id) is not None
+
+    def check_call_id(self, call_id: str) -> str:
+        if not self.accepts_call_id(call_id):
+            raise InvalidArgument(
+                f"call_id must be 1-{self.max_call_id_length} characters of letters, digits, '-' or '_' "
+                f"for {self.name.value}; got {_describe(call_id)}."
+            )
+        return call_id
+
+    @abstractmethod
+    async def get_call(self, call_id: str) -> LiveCall:
+        """The call as it is now; ``CallNotFound`` when it is not live."""
+
+    @abstractmethod
+    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        """Up to ``limit`` live calls from upstream ``offset`` that pass ``query``."""
+
+    @abstractmethod
+    async def get_stream(self, call_id: str) -> StreamDetails:
+        """Legs, bridge, recording and whatever media detail the provider has."""
+
+    def local_filters(self, query: ListQuery) -> list[str]:
+        return [name for name in query.active() if name not in self.capabilities.upstream_filters]
+
+    def info(self) -> ProviderInfo:
+        return ProviderInfo(
+            name=self.name,
+            configured=True,
+            base_url=self.http.base_url,
+            tools=["get_live_call", "list_active_calls", "get_stream_details"],
+            upstream_filters=list(self.capabilities.upstream_filters),
+            local_filters=[
+                f for f in ("direction", "agent_id", "status") if f not in self.capabilities.upstream_filters
+            ],
+            fields=list(self.capabilities.fields),
+            not_offered=list(self.capabilities.not_offered),
+        )
+
+
+async def scan(
+    fetch: Callable[[int, int], Awaitable[UpstreamPage]],
+    *,
+    query: ListQuery,
+    local_filters: list[str],
+    offset: int,
+    limit: int,
+) -> ProviderSlice:
+    """Collect up to ``limit`` calls from upstream ``offset``, filtering locally as needed."""
+    items: list[Positioned] = []
+    position = offset
+    total: int | None = None
+    for _ in range(MAX_SCAN_PAGES):
+        page = await fetch(position, limit)
+        total = None if local_filters else page.total
+        for index, call in enumerate(page.calls):
+            if call is not None and query.keeps(call, local_filters):
+                items.append(Positioned(call, position + index + 1))
+                if len(items) == limit:
+                    rest_of_page = index + 1 < len(page.calls)
+                    return ProviderSlice(
+                        items,
+                        exhausted=page.exhausted and not rest_of_page,
+                        scanned_to=position + index + 1,
+                        total=total,
+                        local_filters=local_filters,
+                    )
+        position += len(page.calls)
+        if page.exhausted or not page.calls:
+            return ProviderSlice(
+                items, exhausted=True, scanned_to=position, total=total, local_filters=local_filters
+            )
+    # The scan bound was reached before the page filled: the next page resumes where scanning stopped.
+    return ProviderSlice(
+        items, exhausted=False, scanned_to=position, total=total, local_filters=local_filters
+    )
+
+
+def parse_epoch_ms(value: float | int | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def parse_naive_utc(value: str | None) -> datetime | None:
+    """Vobiz times (``2014-10-15 09:03:43`` or with microseconds) carry no zone: read as UTC."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace(" ", "T"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _describe(call_id: str) -> str:
+    if not call_id:
+        return "an empty id"
+    if len(call_id) > 80:
+        return f"an id of {len(call_id)} characters"
+    bad = sorted({ch for ch in call_id if not (ch.isascii() and (ch.isalnum() or ch in "-_"))})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad[:5])
+        return f"an id containing {shown}"
+    return f"an id of {len(call_id)} characters"

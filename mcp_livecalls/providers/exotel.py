@@ -1,0 +1,38 @@
+"""Exotel live calls (placeholder until its adapter lands)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import httpx2
+
+from mcp_livecalls.config import ExotelSettings
+from mcp_livecalls.http import HttpPolicy
+from mcp_livecalls.models import LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.providers.base import Capabilities, ListQuery, LiveCallsProvider, ProviderSlice
+
+
+class ExotelProvider(LiveCallsProvider):
+    name = ProviderName.EXOTEL
+    credential_vars = ()
+    capabilities = Capabilities(upstream_filters=(), fields=())
+
+    @classmethod
+    def create(
+        cls,
+        settings: ExotelSettings,
+        client: httpx2.AsyncClient,
+        policy: HttpPolicy,
+        now: Callable[[], datetime],
+    ) -> ExotelProvider:
+        raise NotImplementedError
+
+    async def get_call(self, call_id: str) -> LiveCall:
+        raise NotImplementedError
+
+    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        raise NotImplementedError
+
+    async def get_stream(self, call_id: str) -> StreamDetails:
+        raise NotImplementedError

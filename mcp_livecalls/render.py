@@ -1,0 +1,326 @@
+"""The compact text an LLM reads: one line per call in lists, a few short lines for one call.
+
+Rules: no nulls or empty fields, no request ids, no repeated keys, one timestamp format
+(``2024-06-15T10:30:00Z``), durations like ``3m12s``, provider extras only when they say
+something, long transcripts cut to the recent turns with a count of what was left out.
+``prepare`` applies the output policy (detail level, number masking) to the models first, so
+the structured content and the text always agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, TypeVar
+
+from mcp_livecalls.models import (
+    ActiveCallsPage,
+    Agent,
+    CallEvent,
+    CallLeg,
+    CallStatus,
+    LatencyStats,
+    LiveCall,
+    ProvidersOverview,
+    Recording,
+    StreamDetails,
+    TranscriptTurn,
+)
+
+__all__ = [
+    "Detail",
+    "format_duration",
+    "format_time",
+    "mask_number",
+    "prepare_call",
+    "prepare_page",
+    "prepare_stream",
+    "render_call",
+    "render_page",
+    "render_providers",
+    "render_stream",
+]
+
+Detail = Literal["brief", "full"]
+
+BRIEF_EVENTS = 5
+BRIEF_TURN_CHARS = 240
+
+# -- output policy -------------------------------------------------------------------------
+
+
+def mask_number(number: str | None) -> str | None:
+    """Keep only the last 4 digits: ``+919148227303`` → ``…7303``."""
+    if not number:
+        return number
+    digits = [ch for ch in number if ch.isdigit()]
+    if len(digits) <= 4:
+        return number
+    return "…" + "".join(digits[-4:])
+
+
+def _mask_leg(leg: CallLeg) -> CallLeg:
+    return leg.model_copy(update={"contact": mask_number(leg.contact)})
+
+
+_M = TypeVar("_M", LiveCall, StreamDetails)
+
+
+def _tail(model: _M, keep_turns: int, keep_events: int | None) -> _M:
+    update: dict[str, object] = {}
+    omitted_turns = len(model.transcript) - keep_turns
+    if omitted_turns > 0:
+        update["transcript"] = model.transcript[-keep_turns:]
+        update["transcript_turns_omitted"] = omitted_turns + (model.transcript_turns_omitted or 0)
+    if isinstance(model, StreamDetails) and keep_events is not None:
+        omitted_events = len(model.events) - keep_events
+        if omitted_events > 0:
+            update["events"] = model.events[-keep_events:]
+            update["events_omitted"] = omitted_events
+    return model.model_copy(update=update) if update else model
+
+
+def prepare_call(call: LiveCall, *, detail: Detail = "brief", mask: bool = False, turns: int = 6) -> LiveCall:
+    if detail == "brief":
+        call = _tail(call, turns, None)
+    if mask:
+        call = call.model_copy(
+            update={
+                "from_number": mask_number(call.from_number),
+                "to_number": mask_number(call.to_number),
+                "legs": [_mask_leg(leg) for leg in call.legs],
+            }
+        )
+    return call
+
+
+def prepare_stream(
+    details: StreamDetails, *, detail: Detail = "brief", mask: bool = False, turns: int = 6
+) -> StreamDetails:
+    if detail == "brief":
+        details = _tail(details, turns, BRIEF_EVENTS)
+    if mask:
+        details = details.model_copy(update={"legs": [_mask_leg(leg) for leg in details.legs]})
+    return details
+
+
+def prepare_page(page: ActiveCallsPage, *, mask: bool = False) -> ActiveCallsPage:
+    """Lists carry summaries: transcripts and events belong to the single-call tools."""
+    calls = [
+        prepare_call(call, detail="brief", mask=mask, turns=0).model_copy(
+            update={"transcript": [], "transcript_turns_omitted": None}
+        )
+        for call in page.calls
+    ]
+    return page.model_copy(update={"calls": calls})
+
+
+# -- small formats -------------------------------------------------------------------------
+
+
+def format_duration(seconds: int | float | None) -> str:
+    if seconds is None:
+        return ""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def format_time(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.0f}" if value >= 10 else f"{value:.3g}"
+
+
+def _join(*parts: str | None) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def _agent(agent: Agent | None) -> str:
+    if agent is None:
+        return ""
+    who = agent.name or agent.id or ""
+    return _join("agent", who, f"({agent.status})" if agent.status else None) if who else ""
+
+
+def _parties(from_number: str | None, to_number: str | None) -> str:
+    if not from_number and not to_number:
+        return ""
+    return f"{from_number or '?'}→{to_number or '?'}"
+
+
+def _recording(recording: Recording | None) -> str:
+    if recording is None or recording.enabled is False:
+        return ""
+    return _join(
+        "rec",
+        recording.channels,
+        format_duration(recording.duration_s) if recording.duration_s else None,
+    )
+
+
+def _latency(latency: dict[str, LatencyStats]) -> str:
+    parts = []
+    for name, stats in latency.items():
+        values = _join(
+            f"p50 {_number(stats.p50_ms)}ms" if stats.p50_ms is not None else None,
+            f"p90 {_number(stats.p90_ms)}ms" if stats.p90_ms is not None else None,
+        )
+        if values:
+            parts.append(f"{name} {values}")
+    return "latency " + "; ".join(parts) if parts else ""
+
+
+def _leg(leg: CallLeg) -> str:
+    flags = _join("muted" if leg.muted else None, "hold" if leg.on_hold else None)
+    return _join(
+        "leg",
+        leg.role,
+        leg.leg_id,
+        leg.contact,
+        leg.status.value if leg.status.value != "unknown" else leg.provider_status,
+        leg.network,
+        flags,
+    )
+
+
+def _turns(turns: list[TranscriptTurn], omitted: int | None, *, clip: bool) -> list[str]:
+    if not turns:
+        return []
+    header = f"transcript (last {len(turns)}, {omitted} earlier omitted):" if omitted else "transcript:"
+    lines = [header]
+    for turn in turns:
+        text = " ".join(turn.text.split())
+        if clip and len(text) > BRIEF_TURN_CHARS:
+            text = text[: BRIEF_TURN_CHARS - 1] + "…"
+        lines.append(f" {turn.role}: {text}")
+    return lines
+
+
+def _events(events: list[CallEvent], omitted: int | None) -> list[str]:
+    if not events:
+        return []
+    header = f"events (last {len(events)}, {omitted} earlier omitted):" if omitted else "events:"
+    return [header] + [f" {format_time(e.at)} {e.name}".rstrip() for e in events]
+
+
+def _extras(extras: dict[str, str | int | float | bool]) -> str:
+    return " ".join(f"{key}={value}" for key, value in extras.items())
+
+
+# -- renderings ----------------------------------------------------------------------------
+
+
+def call_line(call: LiveCall) -> str:
+    """One line for a list: ``[exotel] call_1 in_progress outbound +91…→+91… 2m00s agent John rec``."""
+    held = call.status is not CallStatus.ON_HOLD and any(leg.on_hold for leg in call.legs)
+    return _join(
+        f"[{call.provider.value}]",
+        call.call_id,
+        call.status.value if call.status is not CallStatus.UNKNOWN else f"unknown({call.provider_status})",
+        call.direction.value if call.direction else None,
+        _parties(call.from_number, call.to_number),
+        format_duration(call.duration_s),
+        _agent(call.agent),
+        "leg-on-hold" if held else None,
+        _recording(call.recording),
+    )
+
+
+def render_call(call: LiveCall, *, detail: Detail = "brief") -> str:
+    lines = [
+        call_line(call),
+        _join(
+            f"caller {call.caller_name}" if call.caller_name else None,
+            f"started {format_time(call.started_at)}" if call.started_at else None,
+            f"answered {format_time(call.answered_at)}" if call.answered_at else None,
+            f"stir {call.stir_attestation}" if call.stir_attestation else None,
+        ),
+        *(_leg(leg) for leg in call.legs),
+        _latency(call.latency),
+        f"cost {_number(call.cost.total)}{' ' + call.cost.currency if call.cost.currency else ''}"
+        if call.cost and call.cost.total is not None
+        else "",
+        "sensitive data hidden (opted out of storage)" if call.sensitive_data_hidden else "",
+        _extras(call.extras),
+        *_turns(call.transcript, call.transcript_turns_omitted, clip=detail == "brief"),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def render_stream(details: StreamDetails, *, detail: Detail = "brief") -> str:
+    bridge = details.bridge
+    lines = [
+        _join(
+            f"[{details.provider.value}]",
+            details.call_id,
+            details.status.value if details.status else details.provider_status,
+            format_duration(details.duration_s),
+        ),
+        *(_leg(leg) for leg in details.legs),
+        _join(
+            "bridge",
+            bridge.bridge_id,
+            bridge.status,
+            f"since {format_time(bridge.created_at)}" if bridge.created_at else None,
+        )
+        if bridge
+        else "",
+        _recording(details.recording)
+        or ("rec off" if details.recording and details.recording.enabled is False else ""),
+        *(
+            _join(
+                "stream", s.stream_id, s.status, s.audio_track, "bidirectional" if s.bidirectional else None
+            )
+            for s in details.media_streams
+        ),
+        _join(*(f"{key}={value}" for key, value in details.telephony_ids.items())),
+        _latency(details.latency),
+        "sensitive data hidden (opted out of storage)" if details.sensitive_data_hidden else "",
+        *_events(details.events, details.events_omitted),
+        *_turns(details.transcript, details.transcript_turns_omitted, clip=detail == "brief"),
+        f"not offered by {details.provider.value}: {', '.join(details.not_offered)}"
+        if details.not_offered
+        else "",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def render_page(page: ActiveCallsPage) -> str:
+    count = len(page.calls)
+    head = f"{count} live call{'s' if count != 1 else ''}"
+    if page.total is not None and page.total != count:
+        head += f" of {page.total}"
+    if page.next_cursor:
+        head += f"; more with cursor={page.next_cursor}"
+    lines = [head, *(call_line(call) for call in page.calls)]
+    lines += [f"note: {note}" for note in page.notes]
+    lines += [f"failed {failure.provider.value}: {failure.reason}" for failure in page.failures]
+    return "\n".join(lines)
+
+
+def render_providers(overview: ProvidersOverview) -> str:
+    lines = []
+    for info in overview.providers:
+        if not info.configured:
+            lines.append(f"{info.name.value}: not configured")
+            continue
+        lines.append(
+            _join(
+                f"{info.name.value}: configured",
+                f"filters upstream {','.join(info.upstream_filters)}" if info.upstream_filters else None,
+                f"locally {','.join(info.local_filters)}" if info.local_filters else None,
+                f"not offered {', '.join(info.not_offered)}" if info.not_offered else None,
+            )
+        )
+    return "\n".join(lines)

@@ -1,0 +1,283 @@
+"""What the tools and resources do, independent of MCP: find calls across providers, page lists.
+
+Every provider is asked concurrently. One provider failing never fails the others: a list page
+carries what it has plus a short note per failed provider; a lookup without ``provider`` answers
+from the provider that knows the call and reports an id two providers know as ambiguous.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+import anyio
+
+from mcp_livecalls.errors import (
+    AmbiguousCall,
+    CallNotFound,
+    InvalidArgument,
+    ProviderError,
+    ProviderUnavailable,
+)
+from mcp_livecalls.models import (
+    ActiveCallsPage,
+    LiveCall,
+    ProviderFailure,
+    ProviderInfo,
+    ProviderName,
+    ProvidersOverview,
+    StreamDetails,
+)
+from mcp_livecalls.providers.base import ListQuery, LiveCallsProvider, Positioned, ProviderSlice
+
+__all__ = ["MAX_LIMIT", "LiveCallsService"]
+
+MAX_LIMIT = 100
+_DONE = -1
+_MAX_OFFSET = 10_000_000
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Outcome(Generic[_T]):
+    provider: ProviderName
+    value: _T | None = None
+    error: ProviderError | None = None
+
+
+class LiveCallsService:
+    def __init__(self, providers: Mapping[ProviderName, LiveCallsProvider], *, tool_budget_s: float) -> None:
+        self.providers = dict(providers)
+        self.tool_budget_s = tool_budget_s
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    async def get_live_call(self, call_id: str, provider: ProviderName | None = None) -> LiveCall:
+        return await self._find(call_id, provider, lambda adapter: adapter.get_call(call_id))
+
+    async def get_stream_details(self, call_id: str, provider: ProviderName | None = None) -> StreamDetails:
+        return await self._find(call_id, provider, lambda adapter: adapter.get_stream(call_id))
+
+    async def _find(
+        self,
+        call_id: str,
+        provider: ProviderName | None,
+        op: Callable[[LiveCallsProvider], Awaitable[_T]],
+    ) -> _T:
+        if provider is not None:
+            adapter = self._adapter(provider)
+            adapter.check_call_id(call_id)
+            outcome = await self._ask(provider, op)
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.value is not None
+            return outcome.value
+        candidates = [name for name, adapter in self.providers.items() if adapter.accepts_call_id(call_id)]
+        if not candidates:
+            first = next(iter(self.providers.values()), None)
+            if first is None:
+                raise InvalidArgument("No provider is configured.")
+            first.check_call_id(call_id)  # raises with the reason
+        outcomes = await self._ask_all(candidates, op)
+        found = [o for o in outcomes if o.value is not None]
+        if len(found) == 1:
+            assert found[0].value is not None
+            return found[0].value
+        if len(found) > 1:
+            raise AmbiguousCall(call_id, [o.provider.value for o in found])
+        failed = [o for o in outcomes if o.error is not None and not isinstance(o.error, CallNotFound)]
+        if not failed:
+            raise CallNotFound(", ".join(c.value for c in candidates), call_id, across=len(candidates) > 1)
+        if len(outcomes) == 1:
+            assert failed[0].error is not None
+            raise failed[0].error
+        reasons = "; ".join(f"{o.provider.value}: {o.error}" for o in failed)
+        raise ProviderUnavailable(
+            failed[0].provider.value,
+            f"Call {call_id!r} was not found at the providers that answered, and some could not be asked "
+            f"({reasons}) Try again, or set provider.",
+        )
+
+    # -- lists -----------------------------------------------------------------------------
+
+    async def list_active_calls(
+        self,
+        query: ListQuery,
+        *,
+        provider: ProviderName | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> ActiveCallsPage:
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}; got {limit}.")
+        targets = [self._adapter(provider).name] if provider is not None else list(self.providers)
+        fingerprint = _fingerprint(query, provider)
+        positions = _decode_cursor(cursor, fingerprint, targets) if cursor else dict.fromkeys(targets, 0)
+        pending = [name for name in targets if positions.get(name, _DONE) != _DONE]
+
+        async def one(adapter: LiveCallsProvider) -> ProviderSlice:
+            return await adapter.list_active(query, positions[adapter.name], limit)
+
+        outcomes = await self._ask_all(pending, one)
+        slices = {o.provider: o.value for o in outcomes if o.value is not None}
+        failures = [
+            ProviderFailure(provider=o.provider, reason=str(o.error)) for o in outcomes if o.error is not None
+        ]
+        taken = _merge_newest_first(slices, limit)
+
+        next_positions = dict(positions)
+        for name, provider_slice in slices.items():
+            count = taken.get(name, 0)
+            if count == len(provider_slice.items):
+                next_positions[name] = _DONE if provider_slice.exhausted else provider_slice.scanned_to
+            elif count:
+                next_positions[name] = provider_slice.items[count - 1].next_offset
+        calls = _merged_calls(slices, taken)
+        more_elsewhere = any(next_positions[name] != _DONE for name in slices)
+        # A failed provider keeps its position while others page on; on the last page it is
+        # reported in ``failures`` instead of holding the cursor open forever.
+        next_cursor = _encode_cursor(next_positions, fingerprint) if more_elsewhere else None
+
+        notes = [
+            f"{name.value}: {', '.join(s.local_filters)} filtered locally (not supported upstream)"
+            for name, s in slices.items()
+            if s.local_filters
+        ]
+        totals = [s.total for s in slices.values()]
+        total = (
+            sum(t for t in totals if t is not None)
+            if totals and None not in totals and not failures
+            else None
+        )
+        return ActiveCallsPage(
+            calls=calls, total=total, next_cursor=next_cursor, notes=notes, failures=failures
+        )
+
+    def overview(self) -> ProvidersOverview:
+        infos: list[ProviderInfo] = []
+        for name in ProviderName:
+            adapter = self.providers.get(name)
+            infos.append(adapter.info() if adapter else ProviderInfo(name=name, configured=False))
+        return ProvidersOverview(providers=infos)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _adapter(self, provider: ProviderName) -> LiveCallsProvider:
+        adapter = self.providers.get(provider)
+        if adapter is None:
+            configured = ", ".join(p.value for p in self.providers) or "none"
+            raise InvalidArgument(
+                f"Provider {provider.value!r} is not configured (configured: {configured}); "
+                f"see the README for its environment variables."
+            )
+        return adapter
+
+    async def _ask(
+        self, name: ProviderName, op: Callable[[LiveCallsProvider], Awaitable[_T]]
+    ) -> _Outcome[_T]:
+        """Run ``op`` against one provider within the tool budget; failures become an outcome."""
+        adapter = self.providers[name]
+        try:
+            with anyio.fail_after(self.tool_budget_s):
+                return _Outcome(name, value=await op(adapter))
+        except TimeoutError:
+            error = ProviderUnavailable(
+                name.value, f"{name.value.capitalize()} did not answer within {self.tool_budget_s:g}s."
+            )
+            return _Outcome(name, error=error)
+        except ProviderError as exc:
+            return _Outcome(name, error=exc)
+
+    async def _ask_all(
+        self, names: list[ProviderName], op: Callable[[LiveCallsProvider], Awaitable[_T]]
+    ) -> list[_Outcome[_T]]:
+        results: dict[ProviderName, _Outcome[_T]] = {}
+
+        async def run(name: ProviderName) -> None:
+            results[name] = await self._ask(name, op)
+
+        async with anyio.create_task_group() as group:
+            for name in names:
+                group.start_soon(run, name)
+        return [results[name] for name in names]
+
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def _merge_newest_first(slices: Mapping[ProviderName, ProviderSlice], limit: int) -> dict[ProviderName, int]:
+    """How many items to take from the head of each provider's slice (a k-way merge by start time).
+
+    Only prefixes are taken, so each provider's position stays exact: nothing skipped or repeated.
+    """
+    heads = dict.fromkeys(slices, 0)
+    taken = 0
+    while taken < limit:
+        best: tuple[datetime, str, ProviderName] | None = None
+        for name, provider_slice in slices.items():
+            index = heads[name]
+            if index < len(provider_slice.items):
+                started = provider_slice.items[index].call.started_at or _EPOCH
+                key = (started, name.value, name)
+                if best is None or key[:2] > best[:2]:
+                    best = key
+        if best is None:
+            break
+        heads[best[2]] += 1
+        taken += 1
+    return heads
+
+
+def _merged_calls(
+    slices: Mapping[ProviderName, ProviderSlice], taken: Mapping[ProviderName, int]
+) -> list[LiveCall]:
+    chosen: list[Positioned] = []
+    for name, provider_slice in slices.items():
+        chosen.extend(provider_slice.items[: taken.get(name, 0)])
+    chosen.sort(key=lambda item: (item.call.started_at or _EPOCH, item.call.provider.value), reverse=True)
+    return [item.call for item in chosen]
+
+
+def _fingerprint(query: ListQuery, provider: ProviderName | None) -> str:
+    material = json.dumps(
+        [provider.value if provider else None, query.direction, query.agent_id, query.status], default=str
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:12]
+
+
+def _encode_cursor(positions: Mapping[ProviderName, int], fingerprint: str) -> str:
+    body = {"v": 1, "f": fingerprint, "o": {name.value: offset for name, offset in positions.items()}}
+    return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, fingerprint: str, targets: list[ProviderName]) -> dict[ProviderName, int]:
+    """Validate a cursor fully: a forged or stale one is a clear error, never a strange request."""
+    invalid = InvalidArgument(
+        "cursor is not valid for this query: pass back next_cursor from the previous page "
+        "with the same provider and filters, or omit cursor to start over."
+    )
+    if len(cursor) > 512:
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        body = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    if not isinstance(body, dict) or body.get("v") != 1 or body.get("f") != fingerprint:
+        raise invalid
+    offsets = body.get("o")
+    if not isinstance(offsets, dict) or set(offsets) != {t.value for t in targets}:
+        raise invalid
+    positions: dict[ProviderName, int] = {}
+    for name in targets:
+        value = offsets[name.value]
+        if type(value) is not int or not _DONE <= value <= _MAX_OFFSET:
+            raise invalid
+        positions[name] = value
+    return positions
