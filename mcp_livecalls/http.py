@@ -102,7 +102,8 @@ def translate_errors(provider: str) -> Iterator[None]:
     except httpx2.TransportError as exc:
         # ConnectError, ReadError, WriteError, RemoteProtocolError, ProxyError, …
         raise _Retryable(provider, f"{title} could not be reached ({_kind(exc)}).") from None
-    except httpx2.HTTPError as exc:  # anything else httpx2 raises (DecodingError, TooManyRedirects …)
+    except (httpx2.HTTPError, httpx2.StreamError, httpx2.CookieConflict) as exc:
+        # The rest of httpx2's exceptions (DecodingError, TooManyRedirects, a consumed stream …).
         raise BadResponse(provider, f"{title} answered with something unreadable ({_kind(exc)}).") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadResponse(provider, f"{title} answered with a body that is not valid JSON.") from None

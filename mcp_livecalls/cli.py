@@ -1,0 +1,220 @@
+"""The ``mcp-livecalls`` command: serve (stdio or streamable HTTP), demo, simulator.
+
+Credentials are read only from the environment, never from arguments (``ps`` shows those).
+stdout belongs to the MCP protocol under stdio, so everything else goes to stderr; only
+``demo`` writes to stdout, because a person reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import anyio
+
+from mcp_livecalls import __version__
+from mcp_livecalls.config import ExotelSettings, Settings, VobizSettings, ZuduSettings
+from mcp_livecalls.errors import ConfigError
+
+logger = logging.getLogger("mcp_livecalls")
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(os.environ.get("LIVECALLS_LOG_LEVEL", "INFO"))
+    command = args.command or "serve"
+    try:
+        if command == "serve":
+            return _serve(args)
+        if command == "demo":
+            return anyio.run(_demo, args.seed)
+        if command == "simulator":
+            return _simulator(args)
+    except ConfigError as exc:
+        sys.stderr.write(f"mcp-livecalls: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {command!r}")
+    return 2  # pragma: no cover
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-livecalls",
+        description="An MCP server that shows AI assistants the phone calls live at Vobiz, Exotel and Zudu.",
+        epilog="Credentials come from environment variables only; see the README.",
+    )
+    parser.add_argument("--version", action="version", version=f"mcp-livecalls {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the MCP server (the default command)")
+    _serve_options(serve)
+    # `mcp-livecalls` with no command is `serve` with its defaults.
+    parser.set_defaults(transport="stdio", host="127.0.0.1", port=8000, demo=False, stateless=False, seed=7)
+
+    demo = sub.add_parser("demo", help="show what an assistant sees, against the built-in simulator")
+    demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+
+    sim = sub.add_parser("simulator", help="run the provider simulator alone (Vobiz, Exotel and Zudu APIs)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--live-calls", type=int, default=12, help="calls live at any moment (default 12)")
+    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    return parser
+
+
+def _serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    parser.add_argument("--stateless", action="store_true", help="stateless streamable HTTP, for replicas")
+    parser.add_argument(
+        "--demo", action="store_true", help="serve the built-in simulator's calls (no credentials needed)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed with --demo")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO",
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx2 logs every request URL at INFO; URLs carry account ids.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+
+@contextmanager
+def demo_settings(seed: int, *, wall_clock: bool, base: Settings | None = None) -> Iterator[tuple[Settings, Any]]:
+    """Start the simulator in this process and yield settings pointing every provider at it."""
+    from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, WallClock, serve_simulator
+
+    clock = WallClock() if wall_clock else ManualClock()
+    simulator = Simulator(seed=seed, clock=clock, live_calls=9)
+    with serve_simulator(simulator) as base_url:
+        yield simulator_settings(base_url, DEMO_CREDENTIALS, base), simulator
+
+
+def simulator_settings(base_url: str, credentials: Any, base: Settings | None = None) -> Settings:
+    """Settings for all three providers pointed at a simulator at ``base_url``."""
+    from pydantic import SecretStr
+
+    base = base or Settings()
+    return base.with_changes(
+        vobiz=VobizSettings(
+            auth_id=SecretStr(credentials.vobiz_auth_id),
+            auth_token=SecretStr(credentials.vobiz_auth_token),
+            base_url=base_url,
+        ),
+        exotel=ExotelSettings(
+            account_sid=SecretStr(credentials.exotel_account_sid),
+            api_key=SecretStr(credentials.exotel_api_key),
+            api_token=SecretStr(credentials.exotel_api_token),
+            base_url=base_url,
+        ),
+        zudu=ZuduSettings(
+            api_key=SecretStr(credentials.zudu_api_key),
+            api_secret=SecretStr(credentials.zudu_api_secret),
+            base_url=base_url,
+        ),
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from mcp_livecalls.server import create_server
+
+    with ExitStack() as stack:
+        if args.demo:
+            settings, _ = stack.enter_context(demo_settings(args.seed, wall_clock=True, base=Settings.from_env()))
+            logger.info("demo mode: serving the built-in simulator's calls")
+        else:
+            settings = Settings.from_env()
+            if not settings.configured:
+                raise ConfigError(
+                    "no provider is configured: set VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN, "
+                    "EXOTEL_ACCOUNT_SID, EXOTEL_API_KEY and EXOTEL_API_TOKEN, or ZUDU_API_KEY and "
+                    "ZUDU_API_SECRET; or try `mcp-livecalls serve --demo`."
+                )
+        logger.info("providers: %s", ", ".join(settings.configured))
+        server = create_server(settings)
+        if args.transport == "stdio":
+            server.run("stdio")
+            return 0
+        if args.host not in _LOOPBACK:
+            logger.warning("binding %s: the server is reachable from other machines", args.host)
+        server.run("streamable-http", host=args.host, port=args.port, stateless_http=args.stateless)
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    from mcp_livecalls.simulator import Simulator, WallClock, run_simulator_forever
+
+    simulator = Simulator(seed=args.seed, clock=WallClock(speed=args.speed), live_calls=args.live_calls)
+    creds = simulator.credentials
+    sys.stderr.write(
+        f"Simulator on http://{args.host}:{args.port} (Vobiz, Exotel and Zudu APIs). Point the server at it:\n"
+        f"  VOBIZ_BASE_URL=http://{args.host}:{args.port} VOBIZ_AUTH_ID={creds.vobiz_auth_id} "
+        f"VOBIZ_AUTH_TOKEN={creds.vobiz_auth_token}\n"
+        f"  EXOTEL_BASE_URL=http://{args.host}:{args.port} EXOTEL_ACCOUNT_SID={creds.exotel_account_sid} "
+        f"EXOTEL_API_KEY={creds.exotel_api_key} EXOTEL_API_TOKEN={creds.exotel_api_token}\n"
+        f"  ZUDU_BASE_URL=http://{args.host}:{args.port} ZUDU_API_KEY={creds.zudu_api_key} "
+        f"ZUDU_API_SECRET={creds.zudu_api_secret}\n"
+    )
+    run_simulator_forever(simulator, host=args.host, port=args.port)
+    return 0
+
+
+async def _demo(seed: int) -> int:
+    from mcp import Client
+
+    from mcp_livecalls.server import create_server
+
+    out = sys.stdout
+    with demo_settings(seed, wall_clock=False) as (settings, simulator):
+        server = create_server(settings, now=simulator.clock.now)
+        async with Client(server) as client:
+            tools = await client.list_tools()
+            out.write(f"mcp-livecalls {__version__} demo: the built-in simulator plays Vobiz, Exotel and Zudu.\n")
+            out.write(f"Tools: {', '.join(tool.name for tool in tools.tools)}\n")
+
+            async def show(tool: str, arguments: dict[str, Any]) -> Any:
+                result = await client.call_tool(tool, arguments)
+                shown = " ".join(f"{key}={value}" for key, value in arguments.items())
+                out.write(f"\n> {tool} {shown}\n")
+                for block in result.content:
+                    out.write(getattr(block, "text", "") + "\n")
+                return result.structured_content or {}
+
+            page = await show("list_active_calls", {"limit": 10})
+            calls = page.get("calls", [])
+            by_provider: dict[str, dict[str, Any]] = {}
+            for call in calls:
+                by_provider.setdefault(call["provider"], call)
+            for provider, call in by_provider.items():
+                await show("get_live_call", {"call_id": call["call_id"], "provider": provider})
+            for provider, call in by_provider.items():
+                await show("get_stream_details", {"call_id": call["call_id"], "provider": provider})
+            if calls:
+                simulator.clock.advance(90)
+                out.write("\n(90 simulated seconds later)\n")
+                first = calls[0]
+                await show("get_live_call", {"call_id": first["call_id"]})
+            await show("get_live_call", {"call_id": "no-such-call"})
+            out.write(
+                "\nConnect Claude Desktop with `mcp-livecalls serve --demo`, or your own accounts: see README.md.\n"
+            )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
