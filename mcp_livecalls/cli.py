@@ -95,7 +95,9 @@ def _configure_logging(level: str) -> None:
 
 
 @contextmanager
-def demo_settings(seed: int, *, wall_clock: bool, base: Settings | None = None) -> Iterator[tuple[Settings, Any]]:
+def demo_settings(
+    seed: int, *, wall_clock: bool, base: Settings | None = None
+) -> Iterator[tuple[Settings, Any]]:
     """Start the simulator in this process and yield settings pointing every provider at it."""
     from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, WallClock, serve_simulator
 
@@ -135,7 +137,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     with ExitStack() as stack:
         if args.demo:
-            settings, _ = stack.enter_context(demo_settings(args.seed, wall_clock=True, base=Settings.from_env()))
+            settings, _ = stack.enter_context(
+                demo_settings(args.seed, wall_clock=True, base=Settings.from_env())
+            )
             logger.info("demo mode: serving the built-in simulator's calls")
         else:
             settings = Settings.from_env()
@@ -162,7 +166,8 @@ def _simulator(args: argparse.Namespace) -> int:
     simulator = Simulator(seed=args.seed, clock=WallClock(speed=args.speed), live_calls=args.live_calls)
     creds = simulator.credentials
     sys.stderr.write(
-        f"Simulator on http://{args.host}:{args.port} (Vobiz, Exotel and Zudu APIs). Point the server at it:\n"
+        f"Simulator on http://{args.host}:{args.port} (Vobiz, Exotel and Zudu APIs).\n"
+        "Point the server at it with:\n"
         f"  VOBIZ_BASE_URL=http://{args.host}:{args.port} VOBIZ_AUTH_ID={creds.vobiz_auth_id} "
         f"VOBIZ_AUTH_TOKEN={creds.vobiz_auth_token}\n"
         f"  EXOTEL_BASE_URL=http://{args.host}:{args.port} EXOTEL_ACCOUNT_SID={creds.exotel_account_sid} "
@@ -184,7 +189,9 @@ async def _demo(seed: int) -> int:
         server = create_server(settings, now=simulator.clock.now)
         async with Client(server) as client:
             tools = await client.list_tools()
-            out.write(f"mcp-livecalls {__version__} demo: the built-in simulator plays Vobiz, Exotel and Zudu.\n")
+            out.write(
+                f"mcp-livecalls {__version__} demo: the built-in simulator plays Vobiz, Exotel and Zudu.\n"
+            )
             out.write(f"Tools: {', '.join(tool.name for tool in tools.tools)}\n")
 
             async def show(tool: str, arguments: dict[str, Any]) -> Any:
@@ -211,7 +218,8 @@ async def _demo(seed: int) -> int:
                 await show("get_live_call", {"call_id": first["call_id"]})
             await show("get_live_call", {"call_id": "no-such-call"})
             out.write(
-                "\nConnect Claude Desktop with `mcp-livecalls serve --demo`, or your own accounts: see README.md.\n"
+                "\nTry it in Claude Desktop with `mcp-livecalls serve --demo`; "
+                "for your own accounts see README.md.\n"
             )
     return 0
 

@@ -112,7 +112,9 @@ class LiveCallsApp:
                 headers={"User-Agent": f"mcp-livecalls/{__version__}", "Accept": "application/json"},
             )
             providers = build_providers(self.settings, self._client, self.now)
-            self._service = LiveCallsService(providers, tool_budget_s=policy.tool_budget_s)
+            self._service = LiveCallsService(
+                providers, tool_budget_s=policy.tool_budget_s, cache_ttl_s=self.settings.cache_ttl_s
+            )
         self._users += 1
         try:
             yield self

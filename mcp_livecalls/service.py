@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from mcp_livecalls.cache import FreshnessCache
 from mcp_livecalls.errors import (
     AmbiguousCall,
     CallNotFound,
@@ -52,17 +53,36 @@ class _Outcome(Generic[_T]):
 
 
 class LiveCallsService:
-    def __init__(self, providers: Mapping[ProviderName, LiveCallsProvider], *, tool_budget_s: float) -> None:
+    def __init__(
+        self,
+        providers: Mapping[ProviderName, LiveCallsProvider],
+        *,
+        tool_budget_s: float,
+        cache_ttl_s: float = 0.0,
+    ) -> None:
         self.providers = dict(providers)
         self.tool_budget_s = tool_budget_s
+        self.cache = FreshnessCache(cache_ttl_s)
 
     # -- lookups ---------------------------------------------------------------------------
 
     async def get_live_call(self, call_id: str, provider: ProviderName | None = None) -> LiveCall:
-        return await self._find(call_id, provider, lambda adapter: adapter.get_call(call_id))
+        return await self._find(
+            call_id,
+            provider,
+            lambda adapter: self.cache.get(
+                (adapter.name, "call", call_id), lambda: adapter.get_call(call_id)
+            ),
+        )
 
     async def get_stream_details(self, call_id: str, provider: ProviderName | None = None) -> StreamDetails:
-        return await self._find(call_id, provider, lambda adapter: adapter.get_stream(call_id))
+        return await self._find(
+            call_id,
+            provider,
+            lambda adapter: self.cache.get(
+                (adapter.name, "stream", call_id), lambda: adapter.get_stream(call_id)
+            ),
+        )
 
     async def _find(
         self,
@@ -122,7 +142,11 @@ class LiveCallsService:
         pending = [name for name in targets if positions.get(name, _DONE) != _DONE]
 
         async def one(adapter: LiveCallsProvider) -> ProviderSlice:
-            return await adapter.list_active(query, positions[adapter.name], limit)
+            offset = positions[adapter.name]
+            return await self.cache.get(
+                (adapter.name, "list", query, offset, limit),
+                lambda: adapter.list_active(query, offset, limit),
+            )
 
         outcomes = await self._ask_all(pending, one)
         slices = {o.provider: o.value for o in outcomes if o.value is not None}

@@ -1,0 +1,92 @@
+"""Request coalescing plus a short freshness window, so polling assistants do not multiply load.
+
+Many clients asking for the same call at once share one upstream request (single flight), and
+an answer is served again for at most ``ttl_s`` after its request *started* — never later, so
+"live" data is at most ``ttl_s`` old. Errors are shared with the requests that waited for them
+but never cached. A cancelled request does not strand its waiters: one of them asks again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+
+from mcp_livecalls.errors import LiveCallsError
+
+__all__ = ["FreshnessCache"]
+
+_T = TypeVar("_T")
+_PRUNE_ABOVE = 4096
+
+
+@dataclass
+class _Flight:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    finished: bool = False
+    value: Any = None
+    error: LiveCallsError | None = None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    value: Any
+    expires_at: float
+
+
+class FreshnessCache:
+    def __init__(self, ttl_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = max(0.0, ttl_s)
+        self._clock = clock
+        self._entries: dict[Hashable, _Entry] = {}
+        self._flights: dict[Hashable, _Flight] = {}
+        self.upstream_calls = 0
+        """How many times ``fetch`` actually ran (the benchmarks read it)."""
+
+    async def get(self, key: Hashable, fetch: Callable[[], Awaitable[_T]]) -> _T:
+        while True:
+            entry = self._entries.get(key)
+            if entry is not None:
+                if entry.expires_at > self._clock():
+                    value: _T = entry.value
+                    return value
+                del self._entries[key]
+            flight = self._flights.get(key)
+            if flight is None:
+                break
+            await flight.done.wait()
+            if flight.finished:
+                if flight.error is not None:
+                    raise flight.error
+                shared: _T = flight.value
+                return shared
+            # The request we waited on was cancelled: go round and ask ourselves.
+        return await self._lead(key, fetch)
+
+    async def _lead(self, key: Hashable, fetch: Callable[[], Awaitable[_T]]) -> _T:
+        flight = _Flight()
+        self._flights[key] = flight
+        started = self._clock()
+        self.upstream_calls += 1
+        try:
+            value = await fetch()
+        except LiveCallsError as exc:
+            flight.finished, flight.error = True, exc
+            raise
+        else:
+            flight.finished, flight.value = True, value
+            if self.ttl_s > 0:
+                self._store(key, _Entry(value, started + self.ttl_s))
+            return value
+        finally:
+            del self._flights[key]
+            flight.done.set()
+
+    def _store(self, key: Hashable, entry: _Entry) -> None:
+        if len(self._entries) >= _PRUNE_ABOVE:
+            now = self._clock()
+            self._entries = {k: e for k, e in self._entries.items() if e.expires_at > now}
+        self._entries[key] = entry
