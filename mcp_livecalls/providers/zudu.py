@@ -1,22 +1,408 @@
-"""Zudu live calls (placeholder until its adapter lands)."""
+"""Zudu live calls (a voice-AI agent platform whose call objects follow Retell's).
+
+One call: ``GET /api/calls/{callId}`` inside the envelope ``{message, status, error, data}``.
+The list: ``POST /api/calls`` with 0-based pages, newest start first, filtered upstream by
+``call_status`` and ``agent_id``; direction and status are filtered locally. The list answers
+full records, so a page of summaries is one request (two when an offset straddles pages).
+
+Choices where the documentation is silent:
+
+* Live means ``ONGOING`` plus ``REGISTERED`` (created, waiting for the call to start; reported as
+  ``queued``, like the queued calls of the other providers). ``SCHEDULED`` calls are future
+  outbound calls and are not listed; looked up by id they report ``queued`` too.
+* A record has two ids, ``id`` (UUID) and ``call_id`` (``call_...``); both open the call. The call
+  is reported under the id the caller used; otherwise (lists) under ``id``, or ``call_id`` when a
+  record has no ``id``. The other id goes to ``extras`` (``zudu_call_id`` or ``record_id``).
+* A looked-up call that has ended is answered with status ``ended`` (and its
+  ``disconnection_reason``) instead of ``CallNotFound``: Zudu keeps the record, and saying how the
+  call ended is more useful than "not live".
+* ``call_type`` is shown only for ``WEB_CALL`` (phone calls are the default). At most three short
+  scalar ``metadata`` values are shown, as ``meta.<key>``; nested values are skipped.
+* ``call_cost.combined_cost`` is reported without a currency: none is documented (Retell, the
+  model for Zudu's object, counts in cents; Zudu's example looks like currency units).
+* ``public_log_url`` is never returned: it is a link to logs, not live state, and may expose
+  what the call said.
+* Privacy: when ``opt_out_sensitive_data_storage`` is true, the transcript fields, the recording
+  URL, the log URL and the metadata are dropped before the record is even parsed, and the models
+  say ``sensitive_data_hidden``. Event payloads (``events[].data``) are never copied, for any call.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx2
+from pydantic import BaseModel, ConfigDict
 
 from mcp_livecalls.config import ZuduSettings
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import LiveCall, ProviderName, StreamDetails
-from mcp_livecalls.providers.base import Capabilities, ListQuery, LiveCallsProvider, ProviderSlice
+from mcp_livecalls.errors import BadResponse
+from mcp_livecalls.http import HttpPolicy, ProviderHTTP, translate_errors
+from mcp_livecalls.models import (
+    Agent,
+    CallEvent,
+    CallStatus,
+    Cost,
+    Direction,
+    LatencyStats,
+    LiveCall,
+    ProviderName,
+    Recording,
+    StreamDetails,
+    TranscriptTurn,
+)
+from mcp_livecalls.providers.base import (
+    Capabilities,
+    ListQuery,
+    LiveCallsProvider,
+    ProviderSlice,
+    UpstreamPage,
+    parse_epoch_ms,
+    scan,
+)
+
+__all__ = ["ZuduProvider", "normalize_zudu_call", "normalize_zudu_stream", "unwrap_zudu", "zudu_status"]
+
+_CALL_STATUS = {
+    "REGISTERED": CallStatus.QUEUED,  # created, waiting for the call to start
+    "SCHEDULED": CallStatus.QUEUED,  # an outbound call planned for later
+    "ONGOING": CallStatus.IN_PROGRESS,
+    "ENDED": CallStatus.ENDED,
+    "ERROR": CallStatus.FAILED,
+    "NOT_CONNECTED": CallStatus.FAILED,  # Retell's word for a call that never connected
+}
+LIVE_CALL_STATUSES = ("ONGOING", "REGISTERED")
+"""The upstream ``call_status`` values ``list_active`` asks for."""
+
+MAX_PAGE_SIZE = 100
+"""The largest ``limit`` one list request asks for (Zudu's documented lists cap at 100)."""
+
+_SENSITIVE_FIELDS = frozenset(
+    {
+        "transcript",
+        "transcript_object",
+        "transcript_with_tool_calls",
+        "recording_url",
+        "public_log_url",
+        "metadata",
+    }
+)
+_MAX_META_VALUES = 3
+_MAX_META_KEY = 32
+_MAX_META_TEXT = 64
+_MAX_ERROR_TEXT = 160
+
+
+def zudu_status(raw: str | None) -> CallStatus:
+    """Map ``call_status`` (upper or lower case) to the common vocabulary."""
+    if not raw:
+        return CallStatus.UNKNOWN
+    return _CALL_STATUS.get(raw.strip().upper(), CallStatus.UNKNOWN)
+
+
+def _direction(raw: str | None) -> Direction | None:
+    value = (raw or "").strip().upper()
+    if value == "INBOUND":
+        return Direction.INBOUND
+    if value == "OUTBOUND":
+        return Direction.OUTBOUND
+    return None
+
+
+class _Raw(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _OptOut(_Raw):
+    opt_out_sensitive_data_storage: bool | None = None
+
+
+class _Latency(_Raw):
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    max: float | None = None
+    num: int | None = None
+
+
+class _Turn(_Raw):
+    role: str | None = None
+    content: str | None = None
+    timestamp: float | None = None
+
+
+class _Event(_Raw):
+    timestamp: float | None = None
+    event: str | None = None
+
+
+class _Cost(_Raw):
+    combined_cost: float | None = None
+
+
+class _Telephony(_Raw):
+    call_sid: str | None = None
+    conference_sid: str | None = None
+
+
+class _ZuduCall(_Raw):
+    id: str | None = None
+    call_id: str | None = None
+    agent_id: str | None = None
+    agent_name: str | None = None
+    call_status: str | None = None
+    call_type: str | None = None
+    direction: str | None = None
+    from_number: str | None = None
+    to_number: str | None = None
+    start_timestamp: float | None = None
+    end_timestamp: float | None = None
+    call_duration: float | None = None
+    disconnection_reason: str | None = None
+    recording_url: str | None = None
+    metadata: dict[str, Any] | None = None
+    events: list[_Event] | None = None
+    transcript: str | None = None
+    transcript_object: list[_Turn] | None = None
+    latency: dict[str, _Latency | None] | None = None
+    call_cost: _Cost | None = None
+    telephony_identifier: _Telephony | None = None
+
+
+class _Pagination(_Raw):
+    page: int | None = None
+    limit: int | None = None
+    total: int | None = None
+    total_count: int | None = None
+    total_pages: int | None = None
+    has_next_page: bool | None = None
+
+
+class _CallList(_Raw):
+    calls: list[dict[str, Any]]
+    pagination: _Pagination | None = None
+
+
+@dataclass(frozen=True)
+class _Record:
+    """One parsed call record, with sensitive fields already removed when the call opted out."""
+
+    raw: _ZuduCall
+    hidden: bool
+    call_id: str
+    extras: dict[str, str | int | float | bool]
+
+
+def unwrap_zudu(payload: Any) -> Any:
+    """The ``data`` of Zudu's envelope; an error envelope or a missing ``data`` is ``BadResponse``."""
+    if not isinstance(payload, dict):
+        raise TypeError("not an object")
+    status = payload.get("status")
+    if isinstance(status, str) and status.strip().lower() == "error":
+        said = payload.get("error") or payload.get("message")
+        text = " ".join(said.split())[:_MAX_ERROR_TEXT] if isinstance(said, str) else ""
+        raise BadResponse("zudu", f"Zudu answered with an error{': ' + text if text else ''}.")
+    data = payload.get("data")
+    if data is None:
+        raise BadResponse("zudu", "Zudu answered without data.")
+    return data
+
+
+def _parse(data: Any, requested_id: str | None) -> _Record:
+    if not isinstance(data, dict):
+        raise TypeError("not an object")
+    hidden = _OptOut.model_validate(data).opt_out_sensitive_data_storage is True
+    if hidden:
+        # Dropped before parsing: what the call opted out of never enters a model.
+        data = {key: value for key, value in data.items() if key not in _SENSITIVE_FIELDS}
+    raw = _ZuduCall.model_validate(data)
+    record_id = raw.id or None
+    zudu_call_id = raw.call_id or None
+    extras: dict[str, str | int | float | bool] = {}
+    if requested_id is not None and requested_id == zudu_call_id and requested_id != record_id:
+        call_id = zudu_call_id
+        if record_id:
+            extras["record_id"] = record_id
+    elif record_id:
+        call_id = record_id
+        if zudu_call_id and zudu_call_id != record_id:
+            extras["zudu_call_id"] = zudu_call_id
+    elif zudu_call_id:
+        call_id = zudu_call_id
+    else:
+        raise ValueError("a call record without id and call_id")
+    if (raw.call_type or "").strip().upper() == "WEB_CALL":
+        extras["call_type"] = "web_call"
+    if raw.disconnection_reason:
+        extras["disconnection_reason"] = raw.disconnection_reason
+    extras.update(_metadata(raw.metadata))
+    return _Record(raw=raw, hidden=hidden, call_id=call_id, extras=extras)
+
+
+def _metadata(metadata: dict[str, Any] | None) -> dict[str, str | int | float | bool]:
+    """A few short scalar metadata values (``meta.<key>``); nested or long values are skipped."""
+    kept: dict[str, str | int | float | bool] = {}
+    for key, value in (metadata or {}).items():
+        if len(kept) == _MAX_META_VALUES:
+            break
+        if not isinstance(key, str) or not key or len(key) > _MAX_META_KEY:
+            continue
+        if isinstance(value, str):
+            if value and len(value) <= _MAX_META_TEXT:
+                kept[f"meta.{key}"] = value
+        elif isinstance(value, bool | int | float):
+            kept[f"meta.{key}"] = value
+    return kept
+
+
+def _duration_s(raw: _ZuduCall, now: datetime) -> int | None:
+    if raw.call_duration is not None:
+        return max(0, int(raw.call_duration // 1000))
+    started = parse_epoch_ms(raw.start_timestamp)
+    if started is None:
+        return None
+    until = parse_epoch_ms(raw.end_timestamp) or now
+    return max(0, int((until - started).total_seconds()))
+
+
+def _latency(raw: _ZuduCall) -> dict[str, LatencyStats]:
+    latency: dict[str, LatencyStats] = {}
+    for name, stats in (raw.latency or {}).items():
+        if stats is None:
+            continue
+        normalized = LatencyStats(
+            p50_ms=stats.p50, p90_ms=stats.p90, p99_ms=stats.p99, max_ms=stats.max, samples=stats.num
+        )
+        if normalized != LatencyStats():
+            latency[name] = normalized
+    return latency
+
+
+def _transcript(raw: _ZuduCall) -> list[TranscriptTurn]:
+    turns = [
+        TranscriptTurn(role=turn.role or "unknown", text=turn.content, at=parse_epoch_ms(turn.timestamp))
+        for turn in raw.transcript_object or []
+        if turn.content
+    ]
+    if not turns and raw.transcript and raw.transcript.strip():
+        turns = [TranscriptTurn(role="transcript", text=raw.transcript)]
+    return turns
+
+
+def _recording(raw: _ZuduCall) -> Recording | None:
+    return Recording(url=raw.recording_url) if raw.recording_url else None
+
+
+def normalize_zudu_call(data: Any, *, now: datetime, requested_id: str | None = None) -> LiveCall:
+    """One call record (the envelope's ``data``, or one list entry). Raises on garbage.
+
+    ``requested_id`` is the id the caller looked the call up by, to report the call under it.
+    """
+    record = _parse(data, requested_id)
+    raw = record.raw
+    return LiveCall(
+        provider=ProviderName.ZUDU,
+        call_id=record.call_id,
+        status=zudu_status(raw.call_status),
+        provider_status=raw.call_status or None,
+        direction=_direction(raw.direction),
+        from_number=raw.from_number or None,
+        to_number=raw.to_number or None,
+        started_at=parse_epoch_ms(raw.start_timestamp),
+        duration_s=_duration_s(raw, now),
+        agent=Agent(id=raw.agent_id, name=raw.agent_name or None) if raw.agent_id else None,
+        recording=_recording(raw),
+        latency=_latency(raw),
+        cost=Cost(total=raw.call_cost.combined_cost)
+        if raw.call_cost and raw.call_cost.combined_cost is not None
+        else None,
+        transcript=_transcript(raw),
+        sensitive_data_hidden=True if record.hidden else None,
+        extras=record.extras,
+    )
+
+
+def normalize_zudu_stream(data: Any, *, now: datetime, requested_id: str | None = None) -> StreamDetails:
+    """The media side of one call record: telephony ids, recording, latency, events, transcript."""
+    record = _parse(data, requested_id)
+    raw = record.raw
+    telephony: dict[str, str] = {}
+    if raw.telephony_identifier is not None:
+        if raw.telephony_identifier.call_sid:
+            telephony["call_sid"] = raw.telephony_identifier.call_sid
+        if raw.telephony_identifier.conference_sid:
+            telephony["conference_sid"] = raw.telephony_identifier.conference_sid
+    return StreamDetails(
+        provider=ProviderName.ZUDU,
+        call_id=record.call_id,
+        status=zudu_status(raw.call_status),
+        provider_status=raw.call_status or None,
+        duration_s=_duration_s(raw, now),
+        recording=_recording(raw),
+        telephony_ids=telephony,
+        latency=_latency(raw),
+        events=[
+            CallEvent(at=parse_epoch_ms(event.timestamp), name=event.event)
+            for event in raw.events or []
+            if event.event
+        ],
+        transcript=_transcript(raw),
+        sensitive_data_hidden=True if record.hidden else None,
+        not_offered=list(ZuduProvider.capabilities.not_offered),
+    )
+
+
+@dataclass(frozen=True)
+class _ListPage:
+    records: list[dict[str, Any]]
+    more: bool
+    """Whether upstream has items after this page."""
+    total: int | None
+
+
+def _list_page(data: Any, page: int, size: int) -> _ListPage:
+    parsed = _CallList.model_validate(data)
+    paging = parsed.pagination or _Pagination()
+    total = paging.total if paging.total is not None else paging.total_count
+    if paging.has_next_page is not None:
+        more = paging.has_next_page
+    elif paging.total_pages is not None:
+        more = page + 1 < paging.total_pages
+    elif total is not None:
+        more = (page + 1) * size < total
+    else:
+        more = len(parsed.calls) >= size
+    return _ListPage(parsed.calls, more=more, total=total)
 
 
 class ZuduProvider(LiveCallsProvider):
     name = ProviderName.ZUDU
-    credential_vars = ()
-    capabilities = Capabilities(upstream_filters=(), fields=())
+    credential_vars = ("ZUDU_API_KEY", "ZUDU_API_SECRET")
+    capabilities = Capabilities(
+        upstream_filters=("agent_id",),
+        fields=(
+            "status",
+            "direction",
+            "from_number",
+            "to_number",
+            "started_at",
+            "duration_s",
+            "agent",
+            "recording",
+            "latency",
+            "cost",
+            "transcript",
+            "events",
+            "telephony_ids",
+        ),
+        not_offered=("legs", "bridge", "hold/mute per leg"),
+    )
+
+    def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
+        super().__init__(http)
+        self._now = now
 
     @classmethod
     def create(
@@ -26,13 +412,87 @@ class ZuduProvider(LiveCallsProvider):
         policy: HttpPolicy,
         now: Callable[[], datetime],
     ) -> ZuduProvider:
-        raise NotImplementedError
+        api_key = settings.api_key.get_secret_value()
+        api_secret = settings.api_secret.get_secret_value()
+        http = ProviderHTTP(
+            provider=cls.name.value,
+            client=client,
+            base_url=settings.base_url,
+            policy=policy,
+            headers={"X-API-KEY": api_key, "X-API-SECRET": api_secret},
+            credential_vars=cls.credential_vars,
+            base_url_var="ZUDU_BASE_URL",
+            secrets=[api_key, api_secret],
+        )
+        return cls(http, now=now)
+
+    async def _record(self, call_id: str) -> Any:
+        self.check_call_id(call_id)
+        payload = await self.http.get_json(f"/api/calls/{call_id}", call_id=call_id)
+        with translate_errors(self.name.value):
+            return self._unwrap(payload)
+
+    def _unwrap(self, payload: Any) -> Any:
+        try:
+            return unwrap_zudu(payload)
+        except BadResponse as exc:
+            raise BadResponse(self.name.value, self.http.redact(exc.message)) from None
 
     async def get_call(self, call_id: str) -> LiveCall:
-        raise NotImplementedError
-
-    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        raise NotImplementedError
+        data = await self._record(call_id)
+        with translate_errors(self.name.value):
+            return normalize_zudu_call(data, now=self._now(), requested_id=call_id)
 
     async def get_stream(self, call_id: str) -> StreamDetails:
-        raise NotImplementedError
+        data = await self._record(call_id)
+        with translate_errors(self.name.value):
+            return normalize_zudu_stream(data, now=self._now(), requested_id=call_id)
+
+    async def _list_request(self, query: ListQuery, page: int, size: int) -> _ListPage:
+        criteria: dict[str, Any] = {"call_status": list(LIVE_CALL_STATUSES)}
+        if query.agent_id is not None:
+            criteria["agent_id"] = query.agent_id
+        body = {
+            "page": page,
+            "limit": size,
+            "sort_by": "start_timestamp",
+            "sort_order": "descending",
+            "filter_criteria": criteria,
+        }
+        payload = await self.http.post_json("/api/calls", body)
+        with translate_errors(self.name.value):
+            return _list_page(self._unwrap(payload), page, size)
+
+    def _summary(self, record: dict[str, Any], query: ListQuery, now: datetime) -> LiveCall | None:
+        """A list entry, or ``None`` for one the upstream filters should have left out."""
+        call = normalize_zudu_call(record, now=now)
+        if (call.provider_status or "").strip().upper() not in LIVE_CALL_STATUSES:
+            return None
+        if query.agent_id is not None and (call.agent is None or call.agent.id != query.agent_id):
+            return None
+        return call
+
+    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        async def fetch(position: int, count: int) -> UpstreamPage:
+            # Item offsets onto 0-based pages of ``size``: the window [position, position + count)
+            # starts ``skip`` items into ``page`` and may run into the next page(s).
+            size = max(1, min(count, MAX_PAGE_SIZE))
+            page, skip = divmod(position, size)
+            records: list[dict[str, Any]] = []
+            while True:
+                answer = await self._list_request(query, page, size)
+                rest = answer.records[skip:]
+                wanted = count - len(records)
+                records.extend(rest[:wanted])
+                consumed_all = len(rest) <= wanted
+                if len(records) >= count or not answer.more or not answer.records:
+                    break
+                page, skip = page + 1, 0
+            now = self._now()
+            with translate_errors(self.name.value):
+                calls = [self._summary(record, query, now) for record in records]
+            return UpstreamPage(calls, exhausted=consumed_all and not answer.more, total=answer.total)
+
+        return await scan(
+            fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
+        )
