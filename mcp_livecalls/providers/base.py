@@ -15,9 +15,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
-from mcp_livecalls.errors import InvalidArgument
+import anyio
+
+from mcp_livecalls.errors import InvalidArgument, LiveCallsError
 from mcp_livecalls.http import ProviderHTTP
 from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
 
@@ -28,8 +30,11 @@ __all__ = [
     "Positioned",
     "ProviderSlice",
     "UpstreamPage",
+    "gather",
     "scan",
 ]
+
+_T = TypeVar("_T")
 
 MAX_SCAN_PAGES = 10
 """Upstream pages one list call reads at most while filtering locally (bounds the work)."""
@@ -180,6 +185,33 @@ async def scan(
     return ProviderSlice(
         items, exhausted=False, scanned_to=position, total=total, local_filters=local_filters
     )
+
+
+async def gather(thunks: Sequence[Callable[[], Awaitable[_T]]]) -> list[_T]:
+    """Run ``thunks`` concurrently and return their results in order.
+
+    The first ``LiveCallsError`` cancels the rest and is raised as itself, not wrapped in an
+    exception group, so callers keep handling one error tree.
+    """
+    results: list[_T | None] = [None] * len(thunks)
+    failure: LiveCallsError | None = None
+
+    async with anyio.create_task_group() as group:
+
+        async def run(index: int, thunk: Callable[[], Awaitable[_T]]) -> None:
+            nonlocal failure
+            try:
+                results[index] = await thunk()
+            except LiveCallsError as exc:
+                if failure is None:
+                    failure = exc
+                group.cancel_scope.cancel()
+
+        for index, thunk in enumerate(thunks):
+            group.start_soon(run, index, thunk)
+    if failure is not None:
+        raise failure
+    return results  # type: ignore[return-value]  # every slot was filled: no failure
 
 
 def parse_epoch_ms(value: float | int | None) -> datetime | None:

@@ -10,12 +10,12 @@ Timestamps carry no zone and are read as UTC.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import anyio
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +29,7 @@ from mcp_livecalls.providers.base import (
     LiveCallsProvider,
     ProviderSlice,
     UpstreamPage,
+    gather,
     parse_naive_utc,
     scan,
 )
@@ -258,17 +259,12 @@ class VobizProvider(LiveCallsProvider):
             return normalize_vobiz_call(payload, now=self._now())
 
     async def _call_ids(self) -> list[str]:
-        live: list[str] = []
-        queued: list[str] = []
-
-        async def fetch(status: str, into: list[str]) -> None:
+        async def fetch(status: str) -> list[str]:
             payload = await self.http.get_json(self._calls_path, params={"status": status})
             with translate_errors(self.name.value):
-                into.extend(_uuid_list(payload))
+                return _uuid_list(payload)
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(fetch, "live", live)
-            group.start_soon(fetch, "queued", queued)
+        live, queued = await gather([lambda: fetch("live"), lambda: fetch("queued")])
         seen = set(live)
         return live + [uuid for uuid in queued if uuid not in seen]
 
@@ -280,17 +276,14 @@ class VobizProvider(LiveCallsProvider):
             if uuids is None:
                 uuids = [uuid for uuid in await self._call_ids() if self.accepts_call_id(uuid)]
             chunk = uuids[position : position + count]
-            calls: list[LiveCall | None] = [None] * len(chunk)
 
-            async def detail(index: int, uuid: str) -> None:
+            async def detail(uuid: str) -> LiveCall | None:
                 try:
-                    calls[index] = await self.get_call(uuid)
+                    return await self.get_call(uuid)
                 except CallNotFound:
-                    calls[index] = None  # ended between the list and the detail request
+                    return None  # ended between the list and the detail request
 
-            async with anyio.create_task_group() as group:
-                for index, uuid in enumerate(chunk):
-                    group.start_soon(detail, index, uuid)
+            calls = await gather([functools.partial(detail, uuid) for uuid in chunk])
             return UpstreamPage(calls, exhausted=position + count >= len(uuids), total=len(uuids))
 
         return await scan(
