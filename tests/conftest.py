@@ -1,0 +1,55 @@
+"""Shared fixtures: a real simulator on loopback, settings pointing at it, the server, a client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import stamina
+from mcp import Client
+from mcp.server import MCPServer
+
+from mcp_livecalls.cli import simulator_settings
+from mcp_livecalls.config import Settings
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_backoff() -> Iterator[None]:
+    """Retries still happen (up to each policy's own count) but without waiting."""
+    with stamina.set_testing(True, attempts=10, cap=True):
+        yield
+
+
+@pytest.fixture
+def simulator() -> Simulator:
+    return Simulator(seed=7)
+
+
+@pytest.fixture
+def sim_url(simulator: Simulator) -> Iterator[str]:
+    with serve_simulator(simulator) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def settings(sim_url: str) -> Settings:
+    # No freshness window: tests move the simulator clock and must see the change at once.
+    return simulator_settings(sim_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
+
+
+@pytest.fixture
+def server(settings: Settings, simulator: Simulator) -> MCPServer[object]:
+    return create_server(settings, now=simulator.clock.now)
+
+
+@pytest.fixture
+async def client(server: MCPServer[object]) -> AsyncIterator[Client]:
+    async with Client(server) as connected:
+        yield connected

@@ -1,0 +1,203 @@
+"""The server through the real MCP client: tools, resources, errors, paging across providers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_types import TextContent, TextResourceContents
+
+from mcp_livecalls.cli import simulator_settings
+from mcp_livecalls.config import Settings
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, Simulator
+
+pytestmark = pytest.mark.anyio
+
+
+def _text(result: Any) -> str:
+    block = result.content[0]
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+def _live_ids(simulator: Simulator) -> set[tuple[str, str]]:
+    ids: set[tuple[str, str]] = set()
+    for provider in ("vobiz", "exotel", "zudu"):
+        for call in [*simulator.population.live(provider), *simulator.population.queued(provider)]:
+            ids.add((provider, call.id))
+    return ids
+
+
+async def test_the_three_tools_are_read_only_with_typed_inputs_and_output_schemas(client: Client) -> None:
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+
+    assert set(tools) == {"get_live_call", "list_active_calls", "get_stream_details"}
+    for tool in tools.values():
+        assert tool.annotations is not None and tool.annotations.read_only_hint is True
+        assert tool.output_schema is not None
+    list_props = tools["list_active_calls"].input_schema["properties"]
+    assert set(list_props) == {"provider", "direction", "agent_id", "status", "limit", "cursor"}
+    assert tools["get_live_call"].input_schema["required"] == ["call_id"]
+    assert set(tools["get_live_call"].output_schema["properties"]) >= {"call_id", "provider", "status"}  # type: ignore[index]
+
+
+async def test_paging_to_the_end_returns_every_live_call_exactly_once(
+    client: Client, simulator: Simulator
+) -> None:
+    seen: list[tuple[str, str]] = []
+    cursor: str | None = None
+    for _ in range(50):
+        arguments: dict[str, Any] = {"limit": 4}
+        if cursor:
+            arguments["cursor"] = cursor
+        result = await client.call_tool("list_active_calls", arguments)
+        assert not result.is_error, _text(result)
+        page = result.structured_content
+        assert page is not None
+        seen += [(call["provider"], call["call_id"]) for call in page.get("calls", [])]
+        assert len(page.get("calls", [])) <= 4
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            break
+
+    assert len(seen) == len(set(seen))
+    assert set(seen) == _live_ids(simulator)
+    assert {provider for provider, _ in seen} == {"vobiz", "exotel", "zudu"}
+
+
+async def test_a_list_line_and_the_structured_call_agree(client: Client) -> None:
+    result = await client.call_tool("list_active_calls", {"limit": 3})
+
+    lines = _text(result).splitlines()
+    calls = (result.structured_content or {})["calls"]
+    assert len(lines) == 1 + len(calls)
+    for line, call in zip(lines[1:], calls, strict=True):
+        assert line.startswith(f"[{call['provider']}] {call['call_id']} {call['status']}")
+    assert "null" not in _text(result) and "api_id" not in _text(result)
+
+
+async def test_get_live_call_without_provider_finds_the_call_at_its_provider(
+    client: Client, simulator: Simulator
+) -> None:
+    for provider in ("vobiz", "exotel", "zudu"):
+        call = simulator.population.live(provider)[0]
+
+        result = await client.call_tool("get_live_call", {"call_id": call.id})
+
+        assert not result.is_error, _text(result)
+        assert result.structured_content is not None
+        assert result.structured_content["provider"] == provider
+        assert result.structured_content["call_id"] == call.id
+        assert _text(result).startswith(f"[{provider}] {call.id} ")
+
+
+async def test_a_call_that_is_not_live_is_a_clear_tool_error(client: Client) -> None:
+    result = await client.call_tool("get_live_call", {"call_id": "0f0e0d0c-dead-4000-8000-000000000000"})
+
+    assert result.is_error
+    assert "not live (it may have ended)" in _text(result)
+
+
+@pytest.mark.parametrize("call_id", ["../../Account/x", "abc?status=queued", "a#b", "a%2Fb", "a b", "x" * 65, "\x00"])
+async def test_unsafe_call_ids_are_refused_before_any_request(
+    client: Client, simulator: Simulator, call_id: str
+) -> None:
+    before = sum(simulator.requests.values())
+
+    result = await client.call_tool("get_live_call", {"call_id": call_id})
+
+    assert result.is_error
+    assert "call_id must be" in _text(result)
+    assert sum(simulator.requests.values()) == before
+
+
+async def test_an_unknown_provider_or_out_of_range_limit_is_a_tool_error(client: Client) -> None:
+    bad_provider = await client.call_tool("list_active_calls", {"provider": "twilio"})
+    bad_limit = await client.call_tool("list_active_calls", {"limit": 1000})
+
+    assert bad_provider.is_error and bad_limit.is_error
+
+
+async def test_a_forged_cursor_is_a_clear_error(client: Client) -> None:
+    result = await client.call_tool("list_active_calls", {"cursor": "eyJ2IjoxLCJvIjp7InZvYml6Ijo5OTk5OTk5OTk5fX0"})
+
+    assert result.is_error
+    assert "cursor is not valid" in _text(result)
+
+
+async def test_one_failing_provider_does_not_fail_the_others(client: Client, simulator: Simulator) -> None:
+    simulator.faults.inject(Fault(kind="status", status_code=500, provider="exotel"))
+
+    result = await client.call_tool("list_active_calls", {"limit": 100})
+
+    assert not result.is_error
+    page = result.structured_content or {}
+    assert {call["provider"] for call in page["calls"]} == {"vobiz", "zudu"}
+    assert page["failures"] == [{"provider": "exotel", "reason": "Exotel had an internal error (500)."}] or (
+        page["failures"][0]["provider"] == "exotel"
+    )
+    assert "failed exotel:" in _text(result)
+
+
+async def test_rejected_credentials_are_a_tool_error_without_the_token(sim_url: str, simulator: Simulator) -> None:
+    settings = simulator_settings(sim_url, DEMO_CREDENTIALS)
+    from dataclasses import replace
+
+    from pydantic import SecretStr
+
+    assert settings.vobiz is not None
+    settings = Settings(vobiz=replace(settings.vobiz, auth_token=SecretStr("leaky-token-5531")))
+    async with Client(create_server(settings, now=simulator.clock.now)) as client:
+        result = await client.call_tool("list_active_calls", {})
+
+    assert not result.is_error  # a list reports the failed provider instead of failing
+    page = result.structured_content or {}
+    assert page["failures"][0]["reason"].startswith("Vobiz rejected the credentials (401)")
+    assert "leaky-token-5531" not in json.dumps(page) + _text(result)
+
+
+async def test_time_moves_a_ringing_call_forward(client: Client, simulator: Simulator) -> None:
+    ringing = next(
+        call
+        for provider in ("exotel", "zudu", "vobiz")
+        for call in simulator.population.live(provider)
+        if call.state_at(simulator.clock.now()) in ("ringing", "early_media", "queued")
+    )
+    before = await client.call_tool("get_live_call", {"call_id": ringing.id, "provider": ringing.provider})
+
+    simulator.clock.advance(600)
+    after = await client.call_tool("get_live_call", {"call_id": ringing.id, "provider": ringing.provider})
+
+    assert before.structured_content is not None
+    assert before.structured_content["status"] in ("queued", "ringing", "early_media")
+    assert after.is_error or (after.structured_content or {}).get("status") != before.structured_content["status"]
+
+
+async def test_resources_serve_providers_active_calls_and_single_calls(
+    client: Client, simulator: Simulator
+) -> None:
+    templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+    assert templates == {"livecalls://calls/{provider}/{call_id}", "livecalls://calls/{provider}/{call_id}/stream"}
+
+    def body(result: Any) -> Any:
+        content = result.contents[0]
+        assert isinstance(content, TextResourceContents)
+        return json.loads(content.text)
+
+    providers = body(await client.read_resource("livecalls://providers"))
+    assert [(p["name"], p["configured"]) for p in providers["providers"]] == [
+        ("vobiz", True),
+        ("exotel", True),
+        ("zudu", True),
+    ]
+    active = body(await client.read_resource("livecalls://calls/active"))
+    assert {(c["provider"], c["call_id"]) for c in active["calls"]} == _live_ids(simulator)
+
+    call = simulator.population.live("exotel")[0]
+    one = body(await client.read_resource(f"livecalls://calls/exotel/{call.id}"))
+    stream = body(await client.read_resource(f"livecalls://calls/exotel/{call.id}/stream"))
+    assert (one["call_id"], stream["call_id"]) == (call.id, call.id)
+    assert stream["legs"]
