@@ -36,15 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if command == "demo":
             return anyio.run(_demo, args.seed)
-        if command == "simulator":
-            return _simulator(args)
+        return _simulator(args)
     except ConfigError as exc:
         sys.stderr.write(f"mcp-livecalls: {exc}\n")
         return 2
     except KeyboardInterrupt:
         return 130
-    parser.error(f"unknown command {command!r}")
-    return 2  # pragma: no cover
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -204,8 +201,9 @@ async def _demo(seed: int) -> int:
 
             page = await show("list_active_calls", {"limit": 10})
             calls = page.get("calls", [])
+            # One call per provider, preferring one that is talking: it has the most to show.
             by_provider: dict[str, dict[str, Any]] = {}
-            for call in calls:
+            for call in sorted(calls, key=lambda c: c["status"] not in ("in_progress", "on_hold")):
                 by_provider.setdefault(call["provider"], call)
             for provider, call in by_provider.items():
                 await show("get_live_call", {"call_id": call["call_id"], "provider": provider})

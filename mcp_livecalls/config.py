@@ -24,6 +24,9 @@ DEFAULT_VOBIZ_BASE_URL = "https://api.vobiz.ai"
 DEFAULT_EXOTEL_BASE_URL = "https://api.exotel.com"
 DEFAULT_ZUDU_BASE_URL = "https://api.zudu.ai"
 
+MIN_POLL_INTERVAL_S = 0.5
+"""Subscriptions never poll a provider more often than this."""
+
 _P = TypeVar("_P")
 
 
@@ -61,6 +64,13 @@ class Settings:
     """Show only the last 4 digits of phone numbers in every output."""
     transcript_turns: int = 6
     """Transcript turns kept in a brief answer (older ones are counted, not shown)."""
+    poll_interval_s: float = 2.0
+    """How often a subscribed resource is polled upstream for changes."""
+    http_token: SecretStr | None = None
+    """Bearer token every streamable HTTP request must carry (``LIVECALLS_HTTP_TOKEN``)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host headers accepted when serving HTTP on a non-loopback address (DNS-rebinding guard)."""
+    allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +118,10 @@ class Settings:
             cache_ttl_s=_number(env, "LIVECALLS_CACHE_TTL_S", 1.0),
             mask_numbers=_flag(env, "LIVECALLS_MASK_NUMBERS"),
             transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
+            poll_interval_s=_number(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
+            http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
+            allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
+            allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
         )
 
     @property
@@ -124,6 +138,8 @@ class Settings:
                 value = getattr(provider, item.name)
                 if isinstance(value, SecretStr):
                     values.append(value.get_secret_value())
+        if self.http_token is not None:
+            values.append(self.http_token.get_secret_value())
         return values
 
     def with_changes(self, **changes: Any) -> Settings:
@@ -166,6 +182,10 @@ def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float 
     if value < minimum:
         raise ConfigError(f"{var} must be at least {minimum:g}, got {raw!r}.")
     return value
+
+
+def _list(env: Mapping[str, str], var: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(var, "").split(",") if item.strip())
 
 
 def _flag(env: Mapping[str, str], var: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,7 @@ __all__ = [
     "Bridge",
     "CallEvent",
     "CallLeg",
+    "CallStateWait",
     "CallStatus",
     "Cost",
     "Direction",
@@ -219,6 +220,14 @@ class ActiveCallsPage(_Model):
     next_cursor: str | None = Field(default=None, description="Pass back as cursor for the next page.")
     notes: list[str] = Field(default_factory=list, description="Filters applied locally, and similar.")
     failures: list[ProviderFailure] = Field(default_factory=list, description="Providers that failed.")
+
+
+class CallStateWait(_Model):
+    """The answer of ``wait_for_call_state``."""
+
+    outcome: Literal["reached", "ended", "timeout"]
+    waited_s: float
+    call: LiveCall | None = Field(default=None, description="The call as last seen.")
 
 
 class ProviderInfo(_Model):

@@ -17,6 +17,7 @@ from mcp_livecalls.models import (
     Agent,
     CallEvent,
     CallLeg,
+    CallStateWait,
     CallStatus,
     LatencyStats,
     LiveCall,
@@ -38,6 +39,7 @@ __all__ = [
     "render_page",
     "render_providers",
     "render_stream",
+    "render_wait",
 ]
 
 Detail = Literal["brief", "full"]
@@ -249,7 +251,7 @@ def render_call(call: LiveCall, *, detail: Detail = "brief") -> str:
         *(_leg(leg) for leg in call.legs),
         _latency(call.latency),
         f"cost {_number(call.cost.total)}{' ' + call.cost.currency if call.cost.currency else ''}"
-        if call.cost and call.cost.total is not None
+        if call.cost and call.cost.total  # nothing spent yet says nothing
         else "",
         "sensitive data hidden (opted out of storage)" if call.sensitive_data_hidden else "",
         _extras(call.extras),
@@ -307,6 +309,15 @@ def render_page(page: ActiveCallsPage) -> str:
     lines += [f"note: {note}" for note in page.notes]
     lines += [f"failed {failure.provider.value}: {failure.reason}" for failure in page.failures]
     return "\n".join(lines)
+
+
+def render_wait(wait: CallStateWait) -> str:
+    head = {
+        "reached": f"reached after {wait.waited_s:g}s",
+        "ended": f"call ended while waiting ({wait.waited_s:g}s)",
+        "timeout": f"timed out after {wait.waited_s:g}s",
+    }[wait.outcome]
+    return head + ("\n" + render_call(wait.call) if wait.call else "")
 
 
 def render_providers(overview: ProvidersOverview) -> str:

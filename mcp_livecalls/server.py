@@ -8,6 +8,7 @@ share it, and so share its connection pool and limits.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,19 +16,44 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import anyio
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.caching import CacheHint
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from mcp.server.session import ServerSession
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    EmptyResult,
+    PromptReference,
+    ResourceTemplateReference,
+    SubscribeRequestParams,
+    SubscriptionsListenRequestParams,
+    TextContent,
+    ToolAnnotations,
+    UnsubscribeRequestParams,
+)
+from pydantic import AnyHttpUrl, Field, SecretStr
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
-from mcp_livecalls.errors import InvalidArgument, LiveCallsError, ProviderError
+from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, ProviderError
 from mcp_livecalls.http import Redactor
 from mcp_livecalls.models import (
     ActiveCallsPage,
+    CallStateWait,
     CallStatus,
     Direction,
     LiveCall,
@@ -44,10 +70,12 @@ from mcp_livecalls.render import (
     render_call,
     render_page,
     render_stream,
+    render_wait,
 )
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
+from mcp_livecalls.watch import Watcher
 
-__all__ = ["LiveCallsApp", "create_server"]
+__all__ = ["LiveCallsApp", "SharedTokenVerifier", "create_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +117,9 @@ class LiveCallsApp:
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
         self.redact = Redactor(settings.secrets())
+        self.bus = InMemorySubscriptionBus()
+        self.watcher = Watcher(lambda: self.service, self._publish, interval_s=settings.poll_interval_s)
+        self._legacy_subscribers: dict[str, set[ServerSession]] = {}
         self._service: LiveCallsService | None = None
         self._client: httpx2.AsyncClient | None = None
         self._users = 0
@@ -117,13 +148,42 @@ class LiveCallsApp:
             )
         self._users += 1
         try:
-            yield self
+            async with anyio.create_task_group() as pollers:
+                self.watcher.bind(pollers)
+                try:
+                    yield self
+                finally:
+                    self.watcher.unbind(pollers)
+                    pollers.cancel_scope.cancel()
         finally:
             self._users -= 1
             if self._users == 0:
                 client, self._client, self._service = self._client, None, None
                 if client is not None:
                     await client.aclose()
+
+    async def _publish(self, uri: str) -> None:
+        """Announce a change to modern listen streams (the bus) and legacy subscribers alike."""
+        await self.bus.publish(ResourceUpdated(uri=uri))
+        for session in list(self._legacy_subscribers.get(uri, ())):
+            try:
+                await session.send_resource_updated(uri)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                self.unsubscribe_legacy(session, uri)  # that client is gone
+
+    def subscribe_legacy(self, session: ServerSession, uri: str) -> None:
+        sessions = self._legacy_subscribers.setdefault(uri, set())
+        if session not in sessions:
+            sessions.add(session)
+            self.watcher.acquire(uri)
+
+    def unsubscribe_legacy(self, session: ServerSession, uri: str) -> None:
+        sessions = self._legacy_subscribers.get(uri, set())
+        if session in sessions:
+            sessions.discard(session)
+            self.watcher.release(uri)
+            if not sessions:
+                del self._legacy_subscribers[uri]
 
     @contextmanager
     def tool_errors(self, tool: str) -> Iterator[None]:
@@ -170,6 +230,14 @@ def create_server(
         async with app.running():
             yield app
 
+    settings_ = app.settings
+    auth: dict[str, Any] = {}
+    if settings_.http_token is not None:
+        # One shared bearer token through the SDK's own auth hooks (constant-time comparison).
+        auth = {
+            "token_verifier": SharedTokenVerifier(settings_.http_token),
+            "auth": AuthSettings(issuer_url=AnyHttpUrl("http://127.0.0.1"), resource_server_url=None),
+        }
     server: MCPServer[Any] = MCPServer(
         "mcp-livecalls",
         title="Live calls",
@@ -177,8 +245,10 @@ def create_server(
         version=__version__,
         lifespan=lifespan,
         cache_hints={"resources/read": CacheHint(ttl_ms=0)},
+        subscriptions=app.bus,
+        **auth,
     )
-    settings_ = app.settings
+    _serve_live_updates(server, app)
 
     def shape_call(call: LiveCall, detail: Detail) -> LiveCall:
         return prepare_call(
@@ -281,4 +351,181 @@ def create_server(
             details = await app.service.get_stream_details(call_id, _provider_param(provider))
             return _json(shape_stream(details, "brief").structured())
 
+    @server.tool(title="Wait for a call state", annotations=_WAITS)
+    async def wait_for_call_state(
+        call_id: CallId,
+        until: Annotated[
+            list[CallStatus],
+            Field(min_length=1, max_length=8, description="Return once the call is in one of these states."),
+        ],
+        ctx: Context[Any, Any],
+        provider: ProviderArg = None,
+        timeout_s: Annotated[
+            float,
+            Field(gt=0, le=MAX_WAIT_S, description=f"Give up after this many seconds (max {MAX_WAIT_S})."),
+        ] = 30,
+    ) -> Annotated[CallToolResult, CallStateWait]:
+        """Wait until a call reaches one of the `until` states (e.g. in_progress before a transfer),
+        or ends, or timeout_s passes; whichever comes first. Sends progress while it waits."""
+        with app.tool_errors("wait_for_call_state"):
+            wait = await _wait_for_state(app, ctx, call_id, set(until), provider, timeout_s)
+            if wait.call is not None:
+                wait = wait.model_copy(update={"call": shape_call(wait.call, "brief")})
+            return _result(render_wait(wait), wait.structured())
+
+    @server.prompt(title="Supervisor overview")
+    def supervisor_overview(hold_minutes: str = "3", long_call_minutes: str = "20") -> str:
+        """A supervisor's summary of every live call: counts, long holds, calls without an agent."""
+        return (
+            "You are helping a contact-centre supervisor. Call list_active_calls (page with next_cursor "
+            "until it is absent) and report briefly:\n"
+            "1. How many calls are live, by provider, by status and by agent.\n"
+            f"2. Calls on hold longer than {hold_minutes} minutes (status on_hold; duration_s).\n"
+            "3. Calls in progress with no agent.\n"
+            f"4. Unusually long calls (over {long_call_minutes} minutes).\n"
+            "5. Providers listed under failures, if any, and what the note says.\n"
+            "Name calls by provider and call_id. Do not invent numbers: say when a figure is unknown."
+        )
+
+    @server.prompt(title="Call health check")
+    def call_health_check(call_id: str) -> str:
+        """Check one live call: legs connected, muted or on hold, and (Zudu) whether latency is degraded."""
+        return (
+            f"Check the health of live call {call_id!r}. Call get_live_call with call_id={call_id!r}, then "
+            "get_stream_details with the provider it answered with. Then say, in a few lines:\n"
+            "- its status and how long it has lasted;\n"
+            "- each leg: connected, connecting or disconnected (a dropped agent or customer leg), "
+            "muted, on hold;\n"
+            "- for Zudu voice agents: whether e2e latency p90 is above 1500 ms or LLM p90 above 1000 ms "
+            "(degraded), and the last thing said;\n"
+            "- what the provider does not offer (not_offered), so nothing is assumed.\n"
+            "If the call is not live, say so and stop."
+        )
+
+    @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]  # the SDK leaves it untyped
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        """Complete provider names and live call ids for the templates and prompts."""
+        prefix = argument.value or ""
+        if argument.name == "provider":
+            values = [p.value for p in app.service.providers if p.value.startswith(prefix)]
+            return Completion(values=values, total=len(values), has_more=False)
+        if argument.name != "call_id":
+            return None
+        chosen = (context.arguments or {}).get("provider") if context else None
+        provider = ProviderName(chosen) if chosen in {p.value for p in ProviderName} else None
+        try:
+            page = await app.service.list_active_calls(ListQuery(), provider=provider, limit=MAX_LIMIT)
+        except LiveCallsError:
+            return Completion(values=[], total=0, has_more=False)
+        ids = [call.call_id for call in page.calls if call.call_id.startswith(prefix)]
+        return Completion(
+            values=ids[:100], total=len(ids), has_more=len(ids) > 100 or page.next_cursor is not None
+        )
+
+    @server.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
+    async def healthz(request: Request) -> Response:
+        """Liveness for load balancers: which providers are configured, never their credentials."""
+        return JSONResponse({"status": "ok", "version": __version__, "providers": settings_.configured})
+
     return server
+
+
+MAX_WAIT_S = 300
+_WAITS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
+
+
+async def _wait_for_state(
+    app: LiveCallsApp,
+    ctx: Context[Any, Any],
+    call_id: str,
+    until: set[CallStatus],
+    provider: ProviderName | None,
+    timeout_s: float,
+) -> CallStateWait:
+    """Poll the call (through the coalescing cache) until it matches, ends, or time runs out."""
+    started = anyio.current_time()
+    deadline = started + timeout_s
+    # React quickly, but never poll a provider more often than the subscription floor allows.
+    interval = max(min(app.settings.poll_interval_s, 1.0), 0.05)
+    last: LiveCall | None = None
+    while True:
+        waited = round(anyio.current_time() - started, 3)
+        try:
+            with anyio.fail_after(max(0.001, deadline - anyio.current_time())):
+                call = await app.service.get_live_call(call_id, provider)
+        except TimeoutError:
+            return CallStateWait(outcome="timeout", waited_s=waited, call=last)
+        except CallNotFound:
+            if last is None:
+                raise
+            return CallStateWait(outcome="ended", waited_s=waited, call=last)
+        last, provider = call, call.provider  # later polls ask only the provider that answered
+        if call.status in until:
+            return CallStateWait(outcome="reached", waited_s=waited, call=call)
+        if call.status in (CallStatus.ENDED, CallStatus.FAILED):
+            return CallStateWait(outcome="ended", waited_s=waited, call=call)
+        await ctx.report_progress(waited, timeout_s, f"{call.call_id} is {call.status.value}")
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            return CallStateWait(
+                outcome="timeout", waited_s=round(anyio.current_time() - started, 3), call=call
+            )
+        await anyio.sleep(min(interval, remaining))
+
+
+class SharedTokenVerifier:
+    """Accepts exactly one bearer token (``LIVECALLS_HTTP_TOKEN``), compared in constant time."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token.get_secret_value().encode()
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if hmac.compare_digest(token.encode(), self._token):
+            return AccessToken(token="shared", client_id="livecalls-http", scopes=[])  # noqa: S106 (a label)
+        return None
+
+
+def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
+    """Poll subscribed resources upstream, for both protocol generations the SDK speaks.
+
+    2026-07-28 clients open ``subscriptions/listen`` streams: the SDK's ``ListenHandler`` delivers
+    bus events to them, and this wrapper starts a poller for each watched URI while the stream
+    is open. Older clients send ``resources/subscribe``; they get the same pollers and are sent
+    ``notifications/resources/updated`` on their session directly.
+    """
+    listen = ListenHandler(app.bus)
+
+    async def watching_listen(
+        ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams
+    ) -> Any:
+        uris = [uri for uri in (params.notifications.resource_subscriptions or []) if Watcher.watchable(uri)]
+        for uri in uris:
+            app.watcher.acquire(uri)
+        try:
+            return await listen(ctx, params)
+        finally:
+            for uri in uris:
+                app.watcher.release(uri)
+
+    async def subscribe(ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+        uri = str(params.uri)
+        if not Watcher.watchable(uri):
+            raise MCPError(INVALID_PARAMS, f"{uri} is not a live-calls resource that can be watched.")
+        app.subscribe_legacy(ctx.session, uri)
+        return EmptyResult()
+
+    async def unsubscribe(
+        ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams
+    ) -> EmptyResult:
+        app.unsubscribe_legacy(ctx.session, str(params.uri))
+        return EmptyResult()
+
+    # MCPServer has no public hook for these three methods; the low-level server does.
+    lowlevel = server._lowlevel_server
+    lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, watching_listen)
+    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)

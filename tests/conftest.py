@@ -12,7 +12,7 @@ from mcp.server import MCPServer
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.server import create_server
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 
 
 @pytest.fixture
@@ -28,8 +28,14 @@ def _no_backoff() -> Iterator[None]:
 
 
 @pytest.fixture
-def simulator() -> Simulator:
-    return Simulator(seed=7)
+def clock() -> ManualClock:
+    """The simulator's clock: time moves only when a test says so."""
+    return ManualClock()
+
+
+@pytest.fixture
+def simulator(clock: ManualClock) -> Simulator:
+    return Simulator(seed=7, clock=clock)
 
 
 @pytest.fixture

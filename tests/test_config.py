@@ -24,7 +24,7 @@ def test_a_provider_is_enabled_when_its_credentials_are_set() -> None:
 
 def test_half_set_credentials_name_the_missing_variable() -> None:
     with pytest.raises(
-        ConfigError, match="^EXOTEL_API_TOKEN is not set, but EXOTEL_ACCOUNT_SID, EXOTEL_API_KEY are"
+        ConfigError, match=r"^EXOTEL_API_TOKEN is not set, but EXOTEL_ACCOUNT_SID, EXOTEL_API_KEY are"
     ):
         Settings.from_env({"EXOTEL_ACCOUNT_SID": "sid", "EXOTEL_API_KEY": "key"})
 

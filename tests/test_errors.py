@@ -109,5 +109,6 @@ def test_messages_tell_what_happened_and_what_to_do() -> None:
         "Vobiz has no live call 'abc': it is not live (it may have ended) or the id is wrong."
     )
     assert str(AmbiguousCall("c1", ["exotel", "zudu"])) == (
-        "Call id 'c1' is live at more than one provider (exotel, zudu); call again with provider set to one of them."
+        "Call id 'c1' is live at more than one provider (exotel, zudu); "
+        "call again with provider set to one of them."
     )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp_types import TextContent, TextResourceContents
+from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.server import create_server
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, Simulator
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator
 
 pytestmark = pytest.mark.anyio
 
@@ -31,12 +33,13 @@ def _live_ids(simulator: Simulator) -> set[tuple[str, str]]:
     return ids
 
 
-async def test_the_three_tools_are_read_only_with_typed_inputs_and_output_schemas(client: Client) -> None:
+async def test_the_tools_are_read_only_with_typed_inputs_and_output_schemas(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
 
-    assert set(tools) == {"get_live_call", "list_active_calls", "get_stream_details"}
+    assert set(tools) == {"get_live_call", "list_active_calls", "get_stream_details", "wait_for_call_state"}
     for tool in tools.values():
-        assert tool.annotations is not None and tool.annotations.read_only_hint is True
+        assert tool.annotations is not None
+        assert tool.annotations.read_only_hint is True
         assert tool.output_schema is not None
     list_props = tools["list_active_calls"].input_schema["properties"]
     assert set(list_props) == {"provider", "direction", "agent_id", "status", "limit", "cursor"}
@@ -76,7 +79,8 @@ async def test_a_list_line_and_the_structured_call_agree(client: Client) -> None
     assert len(lines) == 1 + len(calls)
     for line, call in zip(lines[1:], calls, strict=True):
         assert line.startswith(f"[{call['provider']}] {call['call_id']} {call['status']}")
-    assert "null" not in _text(result) and "api_id" not in _text(result)
+    assert "null" not in _text(result)
+    assert "api_id" not in _text(result)
 
 
 async def test_get_live_call_without_provider_finds_the_call_at_its_provider(
@@ -101,7 +105,10 @@ async def test_a_call_that_is_not_live_is_a_clear_tool_error(client: Client) -> 
     assert "not live (it may have ended)" in _text(result)
 
 
-@pytest.mark.parametrize("call_id", ["../../Account/x", "abc?status=queued", "a#b", "a%2Fb", "a b", "x" * 65, "\x00"])
+UNSAFE_IDS = ["../../Account/x", "abc?status=queued", "a#b", "a%2Fb", "a b", "x" * 65, "\x00"]
+
+
+@pytest.mark.parametrize("call_id", UNSAFE_IDS)
 async def test_unsafe_call_ids_are_refused_before_any_request(
     client: Client, simulator: Simulator, call_id: str
 ) -> None:
@@ -118,11 +125,13 @@ async def test_an_unknown_provider_or_out_of_range_limit_is_a_tool_error(client:
     bad_provider = await client.call_tool("list_active_calls", {"provider": "twilio"})
     bad_limit = await client.call_tool("list_active_calls", {"limit": 1000})
 
-    assert bad_provider.is_error and bad_limit.is_error
+    assert bad_provider.is_error
+    assert bad_limit.is_error
 
 
 async def test_a_forged_cursor_is_a_clear_error(client: Client) -> None:
-    result = await client.call_tool("list_active_calls", {"cursor": "eyJ2IjoxLCJvIjp7InZvYml6Ijo5OTk5OTk5OTk5fX0"})
+    forged = "eyJ2IjoxLCJvIjp7InZvYml6Ijo5OTk5OTk5OTk5fX0"
+    result = await client.call_tool("list_active_calls", {"cursor": forged})
 
     assert result.is_error
     assert "cursor is not valid" in _text(result)
@@ -142,12 +151,10 @@ async def test_one_failing_provider_does_not_fail_the_others(client: Client, sim
     assert "failed exotel:" in _text(result)
 
 
-async def test_rejected_credentials_are_a_tool_error_without_the_token(sim_url: str, simulator: Simulator) -> None:
+async def test_rejected_credentials_are_a_tool_error_without_the_token(
+    sim_url: str, simulator: Simulator
+) -> None:
     settings = simulator_settings(sim_url, DEMO_CREDENTIALS)
-    from dataclasses import replace
-
-    from pydantic import SecretStr
-
     assert settings.vobiz is not None
     settings = Settings(vobiz=replace(settings.vobiz, auth_token=SecretStr("leaky-token-5531")))
     async with Client(create_server(settings, now=simulator.clock.now)) as client:
@@ -159,7 +166,9 @@ async def test_rejected_credentials_are_a_tool_error_without_the_token(sim_url: 
     assert "leaky-token-5531" not in json.dumps(page) + _text(result)
 
 
-async def test_time_moves_a_ringing_call_forward(client: Client, simulator: Simulator) -> None:
+async def test_time_moves_a_ringing_call_forward(
+    client: Client, simulator: Simulator, clock: ManualClock
+) -> None:
     ringing = next(
         call
         for provider in ("exotel", "zudu", "vobiz")
@@ -168,19 +177,23 @@ async def test_time_moves_a_ringing_call_forward(client: Client, simulator: Simu
     )
     before = await client.call_tool("get_live_call", {"call_id": ringing.id, "provider": ringing.provider})
 
-    simulator.clock.advance(600)
+    clock.advance(600)
     after = await client.call_tool("get_live_call", {"call_id": ringing.id, "provider": ringing.provider})
 
     assert before.structured_content is not None
     assert before.structured_content["status"] in ("queued", "ringing", "early_media")
-    assert after.is_error or (after.structured_content or {}).get("status") != before.structured_content["status"]
+    after_status = None if after.is_error else (after.structured_content or {}).get("status")
+    assert after_status != before.structured_content["status"]
 
 
 async def test_resources_serve_providers_active_calls_and_single_calls(
     client: Client, simulator: Simulator
 ) -> None:
     templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
-    assert templates == {"livecalls://calls/{provider}/{call_id}", "livecalls://calls/{provider}/{call_id}/stream"}
+    assert templates == {
+        "livecalls://calls/{provider}/{call_id}",
+        "livecalls://calls/{provider}/{call_id}/stream",
+    }
 
     def body(result: Any) -> Any:
         content = result.contents[0]

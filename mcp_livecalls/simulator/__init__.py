@@ -1,0 +1,57 @@
+"""A local, deterministic simulator of three telephony providers' live-call APIs.
+
+``mcp_livecalls.simulator`` is a real HTTP server (a Starlette app served by uvicorn on loopback)
+that speaks, from one shared population of evolving calls:
+
+* **Vobiz** (Plivo-compatible): ``GET /api/v1/Account/{auth_id}/Call/?status=live|queued``,
+  ``GET …/Call/{call_uuid}/?status=live|queued`` (in the ``"plivo"`` or the ``"flat"`` documented
+  shape), ``GET …/Call/{call_uuid}/Stream/``; headers ``X-Auth-ID`` / ``X-Auth-Token``.
+* **Exotel** (v3): ``GET /v3/accounts/{sid}/calls/active`` and
+  ``GET /v3/accounts/{sid}/calls/{call_sid}/stream``; HTTP basic auth ``api_key:api_token``.
+* **Zudu**: ``GET /api/calls/{callId}`` (record ``id`` or ``call_id``) and ``POST /api/calls``;
+  headers ``X-API-KEY`` / ``X-API-SECRET``.
+* Control routes without auth: ``GET /_sim/state``, ``POST /_sim/advance?seconds=N`` (manual clock
+  only), ``POST /_sim/faults`` (a :class:`Fault` as JSON), ``GET``/``DELETE /_sim/faults``.
+
+Calls follow schedules (queued → ringing → early media → talking ⇄ on hold → ended); what a call
+looks like at time *t* is a pure function of its schedule and *t*, and time comes from a clock:
+:class:`ManualClock` (moves only when told: tests) or :class:`WallClock` (real time, optionally
+sped up: the demo). The same seed always gives the same calls and payloads. Faults
+(:class:`Fault`: HTTP errors, 429 with ``Retry-After``, latency, hangs, connection resets, HTML
+pages, truncated, empty, huge or malformed JSON…) can be injected per provider and route.
+``Simulator(fixtures=True)`` answers the documentation's example payloads verbatim instead.
+
+Example::
+
+    from mcp_livecalls.simulator import Simulator, serve_simulator
+
+    sim = Simulator(seed=7)
+    with serve_simulator(sim) as base_url:
+        ...  # point the provider clients at base_url with DEMO_CREDENTIALS
+        sim.clock.advance(30)  # the calls move on
+"""
+
+from mcp_livecalls.simulator.app import Simulator, VobizShape
+from mcp_livecalls.simulator.clock import Clock, ManualClock, WallClock
+from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials
+from mcp_livecalls.simulator.faults import Fault, Faults
+from mcp_livecalls.simulator.fixtures import load_fixture
+from mcp_livecalls.simulator.population import Population, SimCall
+from mcp_livecalls.simulator.server import run_simulator_forever, serve_simulator
+
+__all__ = [
+    "DEMO_CREDENTIALS",
+    "Clock",
+    "Fault",
+    "Faults",
+    "ManualClock",
+    "Population",
+    "SimCall",
+    "Simulator",
+    "SimulatorCredentials",
+    "VobizShape",
+    "WallClock",
+    "load_fixture",
+    "run_simulator_forever",
+    "serve_simulator",
+]

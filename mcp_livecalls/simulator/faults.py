@@ -1,0 +1,263 @@
+"""Fault injection: make the simulated providers misbehave on demand.
+
+A :class:`Fault` says *what* goes wrong (``kind``) and *where* (``provider``, ``route``), and how
+often (``times``: the next N matching requests; ``probability``: at random, from a seeded generator).
+:class:`Faults` holds the active faults; each API request asks it for the first fault that matches.
+
+Kinds:
+
+``status``          an HTTP error (``status_code``) with the provider's documented error body;
+                    for 429 a ``Retry-After`` header when ``retry_after`` is set.
+``latency``         wait ``delay_s`` seconds (real time), then answer normally.
+``hang``            never answer; released when the client disconnects or the server stops.
+``reset``           headers with a Content-Length, half of the body, then the connection drops.
+``html``            200 with an HTML error page (``text/html``), as proxies and WAFs do.
+``truncated_json``  200, ``application/json``, the first half of the real body.
+``empty_body``      200, ``application/json``, no bytes at all.
+``huge_body``       200, the real payload plus about 10 MB of valid JSON padding.
+``wrong_types``     numbers become objects, strings become lists, booleans strings, in the records.
+``missing_fields``  the records lose their identifiers and status fields.
+``unknown_enum``    status and direction values no document mentions.
+``extra_fields``    unknown keys added to the envelope and the records (must be tolerated).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any, Final, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "FAULT_KINDS",
+    "Fault",
+    "FaultKind",
+    "FaultRoute",
+    "Faults",
+    "mutate_payload",
+]
+
+FaultKind = Literal[
+    "status",
+    "latency",
+    "hang",
+    "reset",
+    "html",
+    "truncated_json",
+    "empty_body",
+    "huge_body",
+    "wrong_types",
+    "missing_fields",
+    "unknown_enum",
+    "extra_fields",
+]
+FaultRoute = Literal["get_call", "list_calls", "stream"]
+FaultProvider = Literal["vobiz", "exotel", "zudu"]
+
+FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
+STATUS_CODES: Final[frozenset[int]] = frozenset({400, 401, 403, 404, 429, 500, 502, 503, 504})
+#: Kinds that rewrite a successful JSON payload (error answers pass through untouched).
+PAYLOAD_KINDS: Final[frozenset[str]] = frozenset(
+    {"wrong_types", "missing_fields", "unknown_enum", "extra_fields"}
+)
+
+
+class Fault(BaseModel):
+    """One way for the simulated providers to misbehave. See the module docstring for the kinds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: FaultKind
+    provider: FaultProvider | None = None
+    route: FaultRoute | None = None
+    status_code: int = Field(default=503, description="For kind='status'.")
+    retry_after: float | None = Field(default=None, ge=0, description="For status 429: Retry-After seconds.")
+    delay_s: float = Field(default=1.0, ge=0, description="For kind='latency'.")
+    times: int | None = Field(default=None, ge=1, description="Apply to the next N matching requests only.")
+    probability: float | None = Field(default=None, ge=0, le=1, description="Apply at random (seeded).")
+
+    @field_validator("status_code")
+    @classmethod
+    def _known_status(cls, value: int) -> int:
+        if value not in STATUS_CODES:
+            raise ValueError(f"status_code must be one of {sorted(STATUS_CODES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _retry_after_only_for_429(self) -> Fault:
+        if self.retry_after is not None and not (self.kind == "status" and self.status_code == 429):
+            raise ValueError("retry_after only makes sense with kind='status', status_code=429")
+        return self
+
+    def matches(self, provider: str, routes: tuple[str, ...]) -> bool:
+        return (self.provider is None or self.provider == provider) and (
+            self.route is None or self.route in routes
+        )
+
+
+@dataclass(slots=True)
+class _Entry:
+    fault: Fault
+    remaining: int | None
+
+
+class Faults:
+    """The active faults, in injection order. Thread-safe."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[_Entry] = []
+        self._rng = random.Random(seed)
+
+    def inject(self, fault: Fault) -> None:
+        """Add ``fault`` after the ones already active."""
+        with self._lock:
+            self._entries.append(_Entry(fault, fault.times))
+
+    def clear(self) -> int:
+        """Remove every fault; returns how many were active."""
+        with self._lock:
+            n = len(self._entries)
+            self._entries.clear()
+            return n
+
+    def active(self) -> list[Fault]:
+        with self._lock:
+            return [e.fault for e in self._entries]
+
+    def pick(self, provider: str, routes: tuple[str, ...]) -> Fault | None:
+        """The fault to apply to this request, if any (and count it against ``times``).
+
+        ``routes`` lists the route names the request answers to (the first is its own name).
+        """
+        with self._lock:
+            for entry in self._entries:
+                if not entry.fault.matches(provider, routes):
+                    continue
+                p = entry.fault.probability
+                if p is not None and self._rng.random() >= p:
+                    continue
+                if entry.remaining is not None:
+                    entry.remaining -= 1
+                    if entry.remaining <= 0:
+                        self._entries.remove(entry)
+                return entry.fault
+        return None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+# -- payload rewriting -----------------------------------------------------------------------------
+
+_ID_AND_STATUS_KEYS: Final[frozenset[str]] = frozenset(
+    {
+        "call_uuid",
+        "request_uuid",
+        "call_state",
+        "call_status",
+        "call_sid",
+        "status",
+        "id",
+        "call_id",
+        "stream_id",
+    }
+)
+_UNKNOWN_ENUMS: Final[dict[str, str]] = {
+    "call_state": "TRANSFERRING",
+    "call_status": "warm-transfer",
+    "status": "barging",
+    "direction": "sideways",
+    "call_direction": "bridged",
+    "call_type": "SIP_TRUNK_CALL",
+    "audio_track": "both-mixed",
+}
+
+
+def _wrong(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return {"value": value}
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return {"items": value}
+    if isinstance(value, dict):
+        return [value]
+    return value
+
+
+def _records(provider: str, route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record objects inside an answer (what a client turns into calls)."""
+    found: list[dict[str, Any]] = []
+    if provider == "vobiz":
+        calls = payload.get("calls")
+        if isinstance(calls, list) and calls and isinstance(calls[0], dict):
+            found.extend(c for c in calls if isinstance(c, dict))
+        elif route == "get_call":
+            found.append(payload)  # the flat shape: the body is the record
+        objects = payload.get("objects")
+        if isinstance(objects, list):
+            found.extend(o for o in objects if isinstance(o, dict))
+    elif provider == "exotel":
+        response = payload.get("response")
+        if isinstance(response, dict):
+            active = response.get("active_calls")
+            if isinstance(active, list):
+                found.extend(c for c in active if isinstance(c, dict))
+            stream = response.get("stream")
+            if isinstance(stream, dict):
+                found.append(stream)
+                legs = stream.get("legs")
+                if isinstance(legs, list):
+                    found.extend(leg for leg in legs if isinstance(leg, dict))
+    elif provider == "zudu":
+        data = payload.get("data")
+        if isinstance(data, dict):
+            calls = data.get("calls")
+            if isinstance(calls, list):
+                found.extend(c for c in calls if isinstance(c, dict))
+            else:
+                found.append(data)
+    return found
+
+
+def mutate_payload(kind: str, provider: str, route: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Apply a payload-rewriting fault ``kind`` to ``payload`` (in place) and return it."""
+    if provider == "vobiz" and route == "list_calls":
+        # The list is bare UUIDs: the envelope is all there is to damage.
+        calls = payload.get("calls")
+        if kind == "wrong_types" and isinstance(calls, list):
+            payload["calls"] = [[c] for c in calls]
+        elif kind == "missing_fields":
+            payload.pop("calls", None)
+        elif kind == "unknown_enum" and isinstance(calls, list):
+            payload["calls"] = [*calls, "not-a-uuid"]
+        elif kind == "extra_fields":
+            payload["meta"] = {"next": None, "sim_note": "unexpected"}
+        return payload
+    records = _records(provider, route, payload)
+    for record in records:
+        if kind == "wrong_types":
+            for key, value in list(record.items()):
+                if key not in ("legs", "calls"):
+                    record[key] = _wrong(value)
+        elif kind == "missing_fields":
+            for key in _ID_AND_STATUS_KEYS & record.keys():
+                if record is payload and key == "status":
+                    continue
+                del record[key]
+        elif kind == "unknown_enum":
+            for key, value in _UNKNOWN_ENUMS.items():
+                if key in record and (record is not payload or key != "status"):
+                    record[key] = value
+        elif kind == "extra_fields":
+            record["x_sim_extra"] = {"nested": [1, 2, 3], "flag": True}
+            record["added_in_v9"] = "tolerate me"
+    if kind == "extra_fields":
+        payload["x_sim_envelope_extra"] = {"trace": "sim", "shard": 3}
+    return payload

@@ -1,0 +1,135 @@
+"""Serve a :class:`~mcp_livecalls.simulator.app.Simulator` over HTTP with uvicorn.
+
+* :func:`serve_simulator` — in a background thread on a free loopback port, for tests, benchmarks
+  and the in-process demo. Logs go through :mod:`logging` (never stdout: the MCP stdio transport
+  may share the process).
+* :func:`run_simulator_forever` — in the foreground, for ``mcp-livecalls simulator --port 8765``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from mcp_livecalls.simulator.app import Simulator
+
+__all__ = ["run_simulator_forever", "serve_simulator"]
+
+logger = logging.getLogger(__name__)
+
+_START_TIMEOUT_S = 10.0
+_STOP_TIMEOUT_S = 5.0
+
+
+class _QuickStopServer(uvicorn.Server):
+    """uvicorn notices ``should_exit`` on a 0.1 s tick; this one looks every 10 ms in between
+    (the tick itself, which refreshes the Date header, keeps its 0.1 s cadence), so a test's
+    simulator stops in about 0.1 s instead of up to 0.2 s."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            for _ in range(10):
+                await asyncio.sleep(0.01)
+                if self.should_exit:
+                    return
+            counter = (counter + 1) % 864000
+            should_exit = await self.on_tick(counter)
+
+
+def _config(sim: Simulator, **extra: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        sim.app,
+        log_level="warning",
+        access_log=False,
+        # None: leave logging configuration alone (uvicorn's default config would send access
+        # logs to stdout). Records reach the root logger, whose last resort handler is stderr.
+        log_config=None,
+        lifespan="on",
+        http="h11",
+        ws="none",
+        timeout_graceful_shutdown=3,
+        **extra,
+    )
+
+
+@contextlib.contextmanager
+def serve_simulator(sim: Simulator) -> Iterator[str]:
+    """Serve ``sim`` on ``127.0.0.1`` (a free port) in a daemon thread; yields the base URL.
+
+    On exit the server stops, requests held by a ``hang`` fault are released, and the thread is
+    joined (bounded wait).
+    """
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
+    # TCP, and without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        sock.setblocking(False)
+        port = sock.getsockname()[1]
+        server = _QuickStopServer(_config(sim))
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                server.run(sockets=[sock])
+            except BaseException as exc:  # noqa: BLE001 - reported to the waiting thread
+                failure.append(exc)
+
+        thread = threading.Thread(target=run, name=f"mcp-livecalls-simulator-{port}", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not server.started:
+            if failure or not thread.is_alive():
+                raise RuntimeError(
+                    f"the simulator failed to start: {failure[0] if failure else 'thread exited'}"
+                )
+            if time.monotonic() > deadline:
+                server.should_exit = True
+                raise RuntimeError(f"the simulator did not start within {_START_TIMEOUT_S:g} s")
+            time.sleep(0.005)
+        url = f"http://127.0.0.1:{port}"
+        logger.debug("simulator serving on %s", url)
+        try:
+            yield url
+        finally:
+            server.should_exit = True
+            sim.release_hangs()
+            thread.join(_STOP_TIMEOUT_S)
+            if thread.is_alive():
+                server.force_exit = True
+                sim.release_hangs()
+                thread.join(_STOP_TIMEOUT_S)
+                if thread.is_alive():
+                    logger.warning("the simulator thread did not stop within %s s", 2 * _STOP_TIMEOUT_S)
+    finally:
+        sock.close()
+
+
+def run_simulator_forever(sim: Simulator, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve ``sim`` in the foreground until interrupted (Ctrl-C)."""
+    logger.info(
+        "mcp-livecalls simulator on http://%s:%d (Vobiz auth id %s, Exotel sid %s, Zudu key %s)",
+        host,
+        port,
+        sim.credentials.vobiz_auth_id,
+        sim.credentials.exotel_account_sid,
+        sim.credentials.zudu_api_key,
+    )
+    server = uvicorn.Server(_config(sim, host=host, port=port))
+    try:
+        server.run()
+    finally:
+        sim.release_hangs()
