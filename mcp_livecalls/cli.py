@@ -23,8 +23,6 @@ from mcp_livecalls.errors import ConfigError
 
 logger = logging.getLogger("mcp_livecalls")
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -130,7 +128,9 @@ def simulator_settings(base_url: str, credentials: Any, base: Settings | None = 
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from mcp_livecalls.server import create_server
+    import uvicorn
+
+    from mcp_livecalls.server import create_server, http_app
 
     with ExitStack() as stack:
         if args.demo:
@@ -151,9 +151,17 @@ def _serve(args: argparse.Namespace) -> int:
         if args.transport == "stdio":
             server.run("stdio")
             return 0
-        if args.host not in _LOOPBACK:
-            logger.warning("binding %s: the server is reachable from other machines", args.host)
-        server.run("streamable-http", host=args.host, port=args.port, stateless_http=args.stateless)
+        app = http_app(server, settings, host=args.host, stateless=args.stateless)
+        logger.info(
+            "MCP over streamable HTTP at http://%s:%d/mcp%s%s",
+            args.host,
+            args.port,
+            " (stateless)" if args.stateless else "",
+            "; bearer token required" if settings.http_token else "",
+        )
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_level="warning", log_config=None, access_log=False
+        )
     return 0
 
 

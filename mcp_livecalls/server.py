@@ -27,6 +27,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -44,12 +45,13 @@ from mcp_types import (
     UnsubscribeRequestParams,
 )
 from pydantic import AnyHttpUrl, Field, SecretStr
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
-from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, ProviderError
+from mcp_livecalls.errors import CallNotFound, ConfigError, InvalidArgument, LiveCallsError, ProviderError
 from mcp_livecalls.http import Redactor
 from mcp_livecalls.models import (
     ActiveCallsPage,
@@ -75,7 +77,7 @@ from mcp_livecalls.render import (
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
 from mcp_livecalls.watch import Watcher
 
-__all__ = ["LiveCallsApp", "SharedTokenVerifier", "create_server"]
+__all__ = ["LiveCallsApp", "SharedTokenVerifier", "create_server", "http_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -220,10 +222,18 @@ def _provider_param(value: str) -> ProviderName:
 
 
 def create_server(
-    settings: Settings | None = None, *, now: Callable[[], datetime] | None = None
+    settings: Settings | None = None,
+    *,
+    now: Callable[[], datetime] | None = None,
+    app: LiveCallsApp | None = None,
 ) -> MCPServer[Any]:
-    """Build the mcp-livecalls server. ``now`` replaces the wall clock (the simulator's, in tests)."""
-    app = LiveCallsApp(settings if settings is not None else Settings.from_env(), now=now)
+    """Build the mcp-livecalls server.
+
+    ``now`` replaces the wall clock (the simulator's, in tests); ``app`` lets a caller keep a
+    handle on the running state (tests and benchmarks read its cache and watcher counters).
+    """
+    if app is None:
+        app = LiveCallsApp(settings if settings is not None else Settings.from_env(), now=now)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[LiveCallsApp]:
@@ -432,6 +442,34 @@ def create_server(
         return JSONResponse({"status": "ok", "version": __version__, "providers": settings_.configured})
 
     return server
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless: bool = False) -> Starlette:
+    """The streamable HTTP app (MCP at ``/mcp``, ``/healthz``) with the deployment's safety rules.
+
+    Binding anything but loopback requires ``LIVECALLS_HTTP_TOKEN``: an open server would hand
+    anyone who can reach it the calls of every configured account. On loopback the SDK guards
+    against DNS rebinding by itself; elsewhere ``LIVECALLS_ALLOWED_HOSTS`` / ``_ORIGINS`` turn the
+    same Host/Origin checks on.
+    """
+    security = None
+    if host not in LOOPBACK_HOSTS:
+        if settings.http_token is None:
+            raise ConfigError(
+                f"refusing to serve HTTP on {host} without LIVECALLS_HTTP_TOKEN: anyone who can reach it "
+                "could read your calls. Set LIVECALLS_HTTP_TOKEN (clients send Authorization: Bearer "
+                "<token>), or bind 127.0.0.1."
+            )
+        if settings.allowed_hosts or settings.allowed_origins:
+            security = TransportSecuritySettings(
+                enable_dns_rebinding_protection=True,
+                allowed_hosts=list(settings.allowed_hosts),
+                allowed_origins=list(settings.allowed_origins),
+            )
+    return server.streamable_http_app(stateless_http=stateless, transport_security=security, host=host)
 
 
 MAX_WAIT_S = 300

@@ -37,7 +37,7 @@ from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCrede
 from mcp_livecalls.simulator.faults import Fault, Faults
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.population import Population, SimCall
-from mcp_livecalls.simulator.server import run_simulator_forever, serve_simulator
+from mcp_livecalls.simulator.server import run_simulator_forever, serve_asgi, serve_simulator
 
 __all__ = [
     "DEMO_CREDENTIALS",
@@ -53,5 +53,6 @@ __all__ = [
     "WallClock",
     "load_fixture",
     "run_simulator_forever",
+    "serve_asgi",
     "serve_simulator",
 ]

@@ -14,7 +14,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -46,9 +46,9 @@ class _QuickStopServer(uvicorn.Server):
             should_exit = await self.on_tick(counter)
 
 
-def _config(sim: Simulator, **extra: Any) -> uvicorn.Config:
+def _config(app: Any, **extra: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        sim.app,
+        app,
         log_level="warning",
         access_log=False,
         # None: leave logging configuration alone (uvicorn's default config would send access
@@ -69,6 +69,17 @@ def serve_simulator(sim: Simulator) -> Iterator[str]:
     On exit the server stops, requests held by a ``hang`` fault are released, and the thread is
     joined (bounded wait).
     """
+    with serve_asgi(sim.app, on_stop=sim.release_hangs, name="simulator") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_asgi(app: Any, *, on_stop: Callable[[], None] = lambda: None, name: str = "asgi") -> Iterator[str]:
+    """Serve any ASGI ``app`` on ``127.0.0.1`` (a free port) in a daemon thread; yields its base URL.
+
+    Tests serve the MCP server's streamable HTTP app this way too. ``on_stop`` runs when the
+    server is told to stop (the simulator releases held requests there).
+    """
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
     # TCP, and without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -79,7 +90,7 @@ def serve_simulator(sim: Simulator) -> Iterator[str]:
         sock.listen(128)
         sock.setblocking(False)
         port = sock.getsockname()[1]
-        server = _QuickStopServer(_config(sim))
+        server = _QuickStopServer(_config(app))
         failure: list[BaseException] = []
 
         def run() -> None:
@@ -88,32 +99,32 @@ def serve_simulator(sim: Simulator) -> Iterator[str]:
             except BaseException as exc:  # noqa: BLE001 - reported to the waiting thread
                 failure.append(exc)
 
-        thread = threading.Thread(target=run, name=f"mcp-livecalls-simulator-{port}", daemon=True)
+        thread = threading.Thread(target=run, name=f"mcp-livecalls-{name}-{port}", daemon=True)
         thread.start()
         deadline = time.monotonic() + _START_TIMEOUT_S
         while not server.started:
             if failure or not thread.is_alive():
                 raise RuntimeError(
-                    f"the simulator failed to start: {failure[0] if failure else 'thread exited'}"
+                    f"the {name} failed to start: {failure[0] if failure else 'thread exited'}"
                 )
             if time.monotonic() > deadline:
                 server.should_exit = True
-                raise RuntimeError(f"the simulator did not start within {_START_TIMEOUT_S:g} s")
+                raise RuntimeError(f"the {name} did not start within {_START_TIMEOUT_S:g} s")
             time.sleep(0.005)
         url = f"http://127.0.0.1:{port}"
-        logger.debug("simulator serving on %s", url)
+        logger.debug("%s serving on %s", name, url)
         try:
             yield url
         finally:
             server.should_exit = True
-            sim.release_hangs()
+            on_stop()
             thread.join(_STOP_TIMEOUT_S)
             if thread.is_alive():
                 server.force_exit = True
-                sim.release_hangs()
+                on_stop()
                 thread.join(_STOP_TIMEOUT_S)
                 if thread.is_alive():
-                    logger.warning("the simulator thread did not stop within %s s", 2 * _STOP_TIMEOUT_S)
+                    logger.warning("the %s thread did not stop within %s s", name, 2 * _STOP_TIMEOUT_S)
     finally:
         sock.close()
 
@@ -128,7 +139,7 @@ def run_simulator_forever(sim: Simulator, host: str = "127.0.0.1", port: int = 8
         sim.credentials.exotel_account_sid,
         sim.credentials.zudu_api_key,
     )
-    server = uvicorn.Server(_config(sim, host=host, port=port))
+    server = uvicorn.Server(_config(sim.app, host=host, port=port))
     try:
         server.run()
     finally:
