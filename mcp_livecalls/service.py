@@ -7,8 +7,6 @@ from the provider that knows the call and reports an id two providers know as am
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -272,12 +270,20 @@ def _fingerprint(query: ListQuery, provider: ProviderName | None) -> str:
     material = json.dumps(
         [provider.value if provider else None, query.direction, query.agent_id, query.status], default=str
     )
-    return hashlib.sha256(material.encode()).hexdigest()[:12]
+    return hashlib.sha256(material.encode()).hexdigest()[:8]
 
 
 def _encode_cursor(positions: Mapping[ProviderName, int], fingerprint: str) -> str:
-    body = {"v": 1, "f": fingerprint, "o": {name.value: offset for name, offset in positions.items()}}
-    return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
+    """``<query fingerprint>.<offset per provider, in provider order>``; ``x`` marks a finished one.
+
+    Short on purpose: a model copies it back, and every character costs tokens.
+    """
+    offsets = ".".join(
+        "x" if positions[name] == _DONE else str(positions[name])
+        for name in ProviderName
+        if name in positions
+    )
+    return f"{fingerprint}.{offsets}"
 
 
 def _decode_cursor(cursor: str, fingerprint: str, targets: list[ProviderName]) -> dict[ProviderName, int]:
@@ -286,22 +292,16 @@ def _decode_cursor(cursor: str, fingerprint: str, targets: list[ProviderName]) -
         "cursor is not valid for this query: pass back next_cursor from the previous page "
         "with the same provider and filters, or omit cursor to start over."
     )
-    if len(cursor) > 512:
-        raise invalid
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        body = json.loads(raw)
-    except (binascii.Error, ValueError):
-        raise invalid from None
-    if not isinstance(body, dict) or body.get("v") != 1 or body.get("f") != fingerprint:
-        raise invalid
-    offsets = body.get("o")
-    if not isinstance(offsets, dict) or set(offsets) != {t.value for t in targets}:
+    parts = cursor.split(".")
+    ordered = [name for name in ProviderName if name in targets]
+    if len(cursor) > 128 or len(parts) != 1 + len(ordered) or parts[0] != fingerprint:
         raise invalid
     positions: dict[ProviderName, int] = {}
-    for name in targets:
-        value = offsets[name.value]
-        if type(value) is not int or not _DONE <= value <= _MAX_OFFSET:
+    for name, part in zip(ordered, parts[1:], strict=True):
+        if part == "x":
+            positions[name] = _DONE
+        elif part.isdigit() and len(part) <= 8 and int(part) <= _MAX_OFFSET:
+            positions[name] = int(part)
+        else:
             raise invalid
-        positions[name] = value
     return positions

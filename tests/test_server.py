@@ -214,3 +214,23 @@ async def test_resources_serve_providers_active_calls_and_single_calls(
     stream = body(await client.read_resource(f"livecalls://calls/exotel/{call.id}/stream"))
     assert (one["call_id"], stream["call_id"]) == (call.id, call.id)
     assert stream["legs"]
+
+
+@pytest.mark.parametrize("forge", ["{f}.999999999.0.0", "{f}.-1.0.0", "{f}.1.0", "{f}.1.0.0.0", "{f}.a.0.0"])
+async def test_a_cursor_with_forged_offsets_is_refused(client: Client, forge: str) -> None:
+    first = await client.call_tool("list_active_calls", {"limit": 2})
+    fingerprint = (first.structured_content or {})["next_cursor"].split(".")[0]
+
+    result = await client.call_tool("list_active_calls", {"cursor": forge.format(f=fingerprint)})
+
+    assert result.is_error
+    assert "cursor is not valid" in _text(result)
+
+
+async def test_a_cursor_is_only_valid_with_the_filters_it_was_made_for(client: Client) -> None:
+    first = await client.call_tool("list_active_calls", {"limit": 2})
+    cursor = (first.structured_content or {})["next_cursor"]
+
+    other = await client.call_tool("list_active_calls", {"limit": 2, "direction": "inbound", "cursor": cursor})
+
+    assert other.is_error
