@@ -1,0 +1,172 @@
+"""The aggregation rules, with in-memory adapters for what no single upstream can produce
+(the same id at two providers, a provider failing while another answers, filter-heavy paging)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+import pytest
+
+from mcp_livecalls.errors import AmbiguousCall, CallNotFound, ProviderUnavailable
+from mcp_livecalls.http import ProviderHTTP
+from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.providers.base import (
+    Capabilities,
+    ListQuery,
+    LiveCallsProvider,
+    ProviderSlice,
+    UpstreamPage,
+    scan,
+)
+from mcp_livecalls.service import LiveCallsService
+
+pytestmark = pytest.mark.anyio
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+class InMemoryProvider(LiveCallsProvider):
+    """An adapter over a list of calls, paging upstream in pages of at most 5."""
+
+    capabilities = Capabilities(upstream_filters=(), fields=("status",))
+    credential_vars = ()
+
+    def __init__(self, name: ProviderName, calls: list[LiveCall], *, failing: bool = False) -> None:
+        self.name = name  # type: ignore[misc]  # one class plays every provider here
+        self.calls = calls
+        self.failing = failing
+        self.requests = 0
+        super().__init__(cast(ProviderHTTP, object()))  # never asked: these calls live in memory
+
+    def _check(self) -> None:
+        self.requests += 1
+        if self.failing:
+            raise ProviderUnavailable(
+                self.name.value, f"{self.name.value.capitalize()} is unavailable (503)."
+            )
+
+    async def get_call(self, call_id: str) -> LiveCall:
+        self._check()
+        for call in self.calls:
+            if call.call_id == call_id:
+                return call
+        raise CallNotFound(self.name.value, call_id)
+
+    async def get_stream(self, call_id: str) -> StreamDetails:
+        call = await self.get_call(call_id)
+        return StreamDetails(provider=self.name, call_id=call.call_id)
+
+    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        async def fetch(position: int, count: int) -> UpstreamPage:
+            self._check()
+            chunk = self.calls[position : position + min(count, 5)]
+            return UpstreamPage(
+                list(chunk), exhausted=position + len(chunk) >= len(self.calls), total=len(self.calls)
+            )
+
+        return await scan(
+            fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
+        )
+
+
+def _calls(provider: ProviderName, count: int, *, start_minute: int = 0) -> list[LiveCall]:
+    statuses = [CallStatus.RINGING, CallStatus.IN_PROGRESS, CallStatus.ON_HOLD]
+    return [
+        LiveCall(
+            provider=provider,
+            call_id=f"{provider.value}-{i}",
+            status=statuses[i % 3],
+            direction=Direction.INBOUND if i % 2 else Direction.OUTBOUND,
+            started_at=T0 - timedelta(minutes=start_minute + 2 * i),
+        )
+        for i in range(count)
+    ]
+
+
+def _service(*providers: InMemoryProvider) -> LiveCallsService:
+    return LiveCallsService({p.name: p for p in providers}, tool_budget_s=5)
+
+
+async def _page_all(service: LiveCallsService, query: ListQuery, limit: int) -> list[tuple[str, str]]:
+    seen: list[tuple[str, str]] = []
+    cursor: str | None = None
+    for _ in range(200):
+        page = await service.list_active_calls(query, limit=limit, cursor=cursor)
+        assert len(page.calls) <= limit
+        seen += [(c.provider.value, c.call_id) for c in page.calls]
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+    raise AssertionError("paging did not end")
+
+
+async def test_an_id_known_at_two_providers_is_ambiguous_not_guessed() -> None:
+    same = "shared-id"
+    exotel = InMemoryProvider(
+        ProviderName.EXOTEL, [LiveCall(provider=ProviderName.EXOTEL, call_id=same, status=CallStatus.RINGING)]
+    )
+    zudu = InMemoryProvider(
+        ProviderName.ZUDU, [LiveCall(provider=ProviderName.ZUDU, call_id=same, status=CallStatus.IN_PROGRESS)]
+    )
+
+    with pytest.raises(AmbiguousCall, match=r"more than one provider \(exotel, zudu\)"):
+        await _service(exotel, zudu).get_live_call(same)
+    assert (await _service(exotel, zudu).get_live_call(same, ProviderName.ZUDU)).provider is ProviderName.ZUDU
+
+
+async def test_a_call_found_at_one_provider_is_answered_even_when_another_fails() -> None:
+    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 3))
+    exotel = InMemoryProvider(ProviderName.EXOTEL, [], failing=True)
+
+    call = await _service(vobiz, exotel).get_live_call("vobiz-1")
+
+    assert call.call_id == "vobiz-1"
+
+
+async def test_a_call_found_nowhere_while_a_provider_failed_says_so() -> None:
+    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 3))
+    exotel = InMemoryProvider(ProviderName.EXOTEL, [], failing=True)
+
+    with pytest.raises(ProviderUnavailable, match="exotel: Exotel is unavailable"):
+        await _service(vobiz, exotel).get_live_call("nowhere")
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 20])
+async def test_merged_paging_returns_every_call_once_newest_first_within_each_provider(limit: int) -> None:
+    providers = [
+        InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 11)),
+        InMemoryProvider(ProviderName.EXOTEL, _calls(ProviderName.EXOTEL, 4, start_minute=1)),
+        InMemoryProvider(ProviderName.ZUDU, _calls(ProviderName.ZUDU, 9, start_minute=3)),
+    ]
+
+    seen = await _page_all(_service(*providers), ListQuery(), limit)
+
+    assert sorted(seen) == sorted((p.name.value, c.call_id) for p in providers for c in p.calls)
+
+
+async def test_local_filters_page_through_long_runs_of_non_matching_calls() -> None:
+    # 60 calls of which only every third is on hold: many upstream pages hold no match.
+    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 60))
+    query = ListQuery(status=CallStatus.ON_HOLD)
+
+    seen = await _page_all(_service(vobiz), query, limit=2)
+    first = await _service(vobiz).list_active_calls(query, limit=2)
+
+    assert seen == [("vobiz", c.call_id) for c in vobiz.calls if c.status is CallStatus.ON_HOLD]
+    assert first.notes == ["vobiz: status filtered locally (not supported upstream)"]
+    assert first.total is None  # upstream's total counts calls the filter drops
+
+
+async def test_a_failing_provider_is_reported_and_does_not_hold_the_cursor_open() -> None:
+    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 5))
+    zudu = InMemoryProvider(ProviderName.ZUDU, [], failing=True)
+
+    page = await _service(vobiz, zudu).list_active_calls(ListQuery(), limit=10)
+
+    assert [c.call_id for c in page.calls] == [c.call_id for c in vobiz.calls]
+    assert [(f.provider, f.reason) for f in page.failures] == [
+        (ProviderName.ZUDU, "Zudu is unavailable (503).")
+    ]
+    assert page.next_cursor is None
+    assert page.total is None
