@@ -231,6 +231,7 @@ async def test_a_cursor_is_only_valid_with_the_filters_it_was_made_for(client: C
     first = await client.call_tool("list_active_calls", {"limit": 2})
     cursor = (first.structured_content or {})["next_cursor"]
 
-    other = await client.call_tool("list_active_calls", {"limit": 2, "direction": "inbound", "cursor": cursor})
+    arguments = {"limit": 2, "direction": "inbound", "cursor": cursor}
+    other = await client.call_tool("list_active_calls", arguments)
 
     assert other.is_error
