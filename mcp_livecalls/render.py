@@ -9,6 +9,7 @@ the structured content and the text always agree.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal, TypeVar
 
@@ -69,15 +70,16 @@ _M = TypeVar("_M", LiveCall, StreamDetails)
 
 def _tail(model: _M, keep_turns: int, keep_events: int | None) -> _M:
     update: dict[str, object] = {}
+    # Slices from an index, not ``[-keep:]``: keeping 0 must keep nothing (``[-0:]`` is everything).
     omitted_turns = len(model.transcript) - keep_turns
     if omitted_turns > 0:
-        update["transcript"] = model.transcript[-keep_turns:]
+        update["transcript"] = model.transcript[omitted_turns:]
         update["transcript_turns_omitted"] = omitted_turns + (model.transcript_turns_omitted or 0)
     if isinstance(model, StreamDetails) and keep_events is not None:
         omitted_events = len(model.events) - keep_events
         if omitted_events > 0:
-            update["events"] = model.events[-keep_events:]
-            update["events_omitted"] = omitted_events
+            update["events"] = model.events[omitted_events:]
+            update["events_omitted"] = omitted_events + (model.events_omitted or 0)
     return model.model_copy(update=update) if update else model
 
 
@@ -148,11 +150,32 @@ def _join(*parts: str | None) -> str:
     return " ".join(part for part in parts if part)
 
 
+def _says(label: str, value: str | None) -> bool:
+    """Whether ``value`` starts with the word ``label``: ``agent_7f…``, ``leg-2``; not ``Agentha``."""
+    return bool(value) and re.match(rf"{label}(?![a-z])", value or "", re.IGNORECASE) is not None
+
+
+def _labelled(label: str, value: str | None) -> str:
+    """``label value``, or just ``value`` when it already says what it is (``agent_7f…``)."""
+    if not value:
+        return ""
+    return value if _says(label, value) else f"{label} {value}"
+
+
+def _status(status: CallStatus | None, provider_status: str | None) -> str | None:
+    """The common word; for ``unknown``, the provider's own word with it (``unknown(parked)``)."""
+    if status is None:
+        return provider_status
+    if status is CallStatus.UNKNOWN and provider_status:
+        return f"unknown({provider_status})"
+    return status.value
+
+
 def _agent(agent: Agent | None) -> str:
     if agent is None:
         return ""
     who = agent.name or agent.id or ""
-    return _join("agent", who, f"({agent.status})" if agent.status else None) if who else ""
+    return _join(_labelled("agent", who), f"({agent.status})" if agent.status else None) if who else ""
 
 
 def _parties(from_number: str | None, to_number: str | None) -> str:
@@ -172,21 +195,23 @@ def _recording(recording: Recording | None) -> str:
 
 
 def _latency(latency: dict[str, LatencyStats]) -> str:
+    """``latency p50/p90 e2e 250/381ms llm 125/160ms``; a metric missing either says which it has."""
     parts = []
     for name, stats in latency.items():
-        values = _join(
-            f"p50 {_number(stats.p50_ms)}ms" if stats.p50_ms is not None else None,
-            f"p90 {_number(stats.p90_ms)}ms" if stats.p90_ms is not None else None,
-        )
-        if values:
-            parts.append(f"{name} {values}")
-    return "latency " + "; ".join(parts) if parts else ""
+        p50, p90 = stats.p50_ms, stats.p90_ms
+        if p50 is not None and p90 is not None:
+            parts.append(f"{name} {_number(p50)}/{_number(p90)}ms")
+        elif p50 is not None or p90 is not None:
+            which, value = ("p50", p50) if p50 is not None else ("p90", p90)
+            parts.append(f"{name} {which} {_number(value)}ms")
+    return "latency p50/p90 " + " ".join(parts) if parts else ""
 
 
 def _leg(leg: CallLeg) -> str:
+    """``agent leg_a1 +9180… connected pstn muted``: the word ``leg`` only when the id does not say it."""
     flags = _join("muted" if leg.muted else None, "hold" if leg.on_hold else None)
     return _join(
-        "leg",
+        None if _says("leg", leg.leg_id) else "leg",
         leg.role,
         leg.leg_id,
         leg.contact,
@@ -217,7 +242,18 @@ def _events(events: list[CallEvent], omitted: int | None) -> list[str]:
 
 
 def _extras(extras: dict[str, str | int | float | bool]) -> str:
-    return " ".join(f"{key}={value}" for key, value in extras.items())
+    """``key=value`` pairs; metadata keys (``meta.<key>``) share one ``meta`` prefix."""
+    plain = [f"{key}={value}" for key, value in extras.items() if not key.startswith("meta.")]
+    meta = [f"{key[5:]}={value}" for key, value in extras.items() if key.startswith("meta.")]
+    return _join(*plain, _join("meta", *meta) if meta else None)
+
+
+def _stir(attestation: str | None, extras: dict[str, str | int | float | bool]) -> str:
+    """``stir A verified``: the attestation and its verification (a Vobiz extra) together."""
+    verification = extras.get("stir_verification")
+    if not attestation:
+        return f"stir {verification}" if verification else ""
+    return _join("stir", attestation, str(verification) if verification else None)
 
 
 # -- renderings ----------------------------------------------------------------------------
@@ -229,7 +265,7 @@ def call_line(call: LiveCall) -> str:
     return _join(
         f"[{call.provider.value}]",
         call.call_id,
-        call.status.value if call.status is not CallStatus.UNKNOWN else f"unknown({call.provider_status})",
+        _status(call.status, call.provider_status),
         call.direction.value if call.direction else None,
         _parties(call.from_number, call.to_number),
         format_duration(call.duration_s),
@@ -246,7 +282,7 @@ def render_call(call: LiveCall, *, detail: Detail = "brief") -> str:
             f"caller {call.caller_name}" if call.caller_name else None,
             f"started {format_time(call.started_at)}" if call.started_at else None,
             f"answered {format_time(call.answered_at)}" if call.answered_at else None,
-            f"stir {call.stir_attestation}" if call.stir_attestation else None,
+            _stir(call.stir_attestation, call.extras),
         ),
         *(_leg(leg) for leg in call.legs),
         _latency(call.latency),
@@ -254,7 +290,7 @@ def render_call(call: LiveCall, *, detail: Detail = "brief") -> str:
         if call.cost and call.cost.total  # nothing spent yet says nothing
         else "",
         "sensitive data hidden (opted out of storage)" if call.sensitive_data_hidden else "",
-        _extras(call.extras),
+        _extras({key: value for key, value in call.extras.items() if key != "stir_verification"}),
         *_turns(call.transcript, call.transcript_turns_omitted, clip=detail == "brief"),
     ]
     return "\n".join(line for line in lines if line)
@@ -266,13 +302,12 @@ def render_stream(details: StreamDetails, *, detail: Detail = "brief") -> str:
         _join(
             f"[{details.provider.value}]",
             details.call_id,
-            details.status.value if details.status else details.provider_status,
+            _status(details.status, details.provider_status),
             format_duration(details.duration_s),
         ),
         *(_leg(leg) for leg in details.legs),
         _join(
-            "bridge",
-            bridge.bridge_id,
+            _labelled("bridge", bridge.bridge_id) or "bridge",
             bridge.status,
             f"since {format_time(bridge.created_at)}" if bridge.created_at else None,
         )
@@ -291,7 +326,7 @@ def render_stream(details: StreamDetails, *, detail: Detail = "brief") -> str:
         "sensitive data hidden (opted out of storage)" if details.sensitive_data_hidden else "",
         *_events(details.events, details.events_omitted),
         *_turns(details.transcript, details.transcript_turns_omitted, clip=detail == "brief"),
-        f"not offered by {details.provider.value}: {', '.join(details.not_offered)}"
+        f"not offered: {', '.join(details.not_offered)}"  # the first line names the provider
         if details.not_offered
         else "",
     ]

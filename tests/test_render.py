@@ -157,10 +157,10 @@ def test_stream_details_show_each_leg_and_what_the_provider_does_not_offer() -> 
 
     assert render_stream(details) == (
         "[exotel] call_active_001 on_hold 3m00s\n"
-        "leg agent leg_agent_001 +911234567890 connected pstn\n"
-        "leg customer leg_customer_001 +919876543210 connected pstn muted hold\n"
+        "agent leg_agent_001 +911234567890 connected pstn\n"
+        "customer leg_customer_001 +919876543210 connected pstn muted hold\n"
         "rec dual 2m55s\n"
-        "not offered by exotel: transcript, latency"
+        "not offered: transcript, latency"
     )
 
 

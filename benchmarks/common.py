@@ -1,0 +1,303 @@
+"""What the benchmarks share: token counting, tables, simulators, raw upstream fetches."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import httpx2
+from mcp_types import CallToolResult, TextContent
+
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, SimulatorCredentials
+
+__all__ = [
+    "FIXTURE_CLOCK_START",
+    "RawFetcher",
+    "RawResult",
+    "count_tokens",
+    "free_port",
+    "minified",
+    "percentile",
+    "print_table",
+    "quiet_logs",
+    "simulator_env",
+    "simulator_subprocess",
+    "text_of",
+]
+
+FIXTURE_CLOCK_START = datetime(2023, 12, 20, 18, 45, tzinfo=UTC)
+"""The simulated "now" for the documentation fixtures: five minutes into Zudu's example call."""
+
+
+def quiet_logs() -> None:
+    """Keep request logs (httpx2 logs every URL at INFO) and the SDK's chatter off the tables."""
+    for name in ("httpx2", "httpx", "mcp", "uvicorn", "mcp_livecalls"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@cache
+def _encoding() -> Any:
+    import bpe_openai
+
+    return bpe_openai.get_encoding("o200k_base")
+
+
+def count_tokens(text: str) -> int:
+    """Tokens of ``text`` in o200k_base (GPT-4o's encoding), counted offline.
+
+    The tokenizer refuses inputs of a million characters; longer texts are counted in pieces
+    split at commas (a split costs at most a token or so per piece).
+    """
+    if len(text) <= _PIECE:
+        return len(_encoding().encode(text))
+    cut = text.rfind(",", 0, _PIECE) + 1 or _PIECE
+    return count_tokens(text[:cut]) + count_tokens(text[cut:])
+
+
+_PIECE = 500_000
+
+
+def minified(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text block of a tool result."""
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, by linear interpolation."""
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    if q <= 0:
+        return min(values)
+    if q >= 100:
+        return max(values)
+    return cuts[round(q) - 1]
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A plain text table; numbers right-aligned."""
+    cells = [[str(h) for h in headers], *[[_cell(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [all(_is_number(row[i]) for row in rows) and bool(rows) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if num else cell.ljust(width)
+            for cell, width, num in zip(row, widths, numeric, strict=True)
+        ).rstrip()
+
+    print(f"\n{title}")
+    print(line(cells[0]))
+    print("  ".join("-" * width for width in widths))
+    for row in cells[1:]:
+        print(line(row))
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# -- simulators ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def simulator_env(base_url: str, credentials: SimulatorCredentials = DEMO_CREDENTIALS) -> dict[str, str]:
+    """The environment that points ``mcp-livecalls serve`` at a simulator (see the README)."""
+    return {
+        "VOBIZ_BASE_URL": base_url,
+        "VOBIZ_AUTH_ID": credentials.vobiz_auth_id,
+        "VOBIZ_AUTH_TOKEN": credentials.vobiz_auth_token,
+        "EXOTEL_BASE_URL": base_url,
+        "EXOTEL_ACCOUNT_SID": credentials.exotel_account_sid,
+        "EXOTEL_API_KEY": credentials.exotel_api_key,
+        "EXOTEL_API_TOKEN": credentials.exotel_api_token,
+        "ZUDU_BASE_URL": base_url,
+        "ZUDU_API_KEY": credentials.zudu_api_key,
+        "ZUDU_API_SECRET": credentials.zudu_api_secret,
+    }
+
+
+@contextlib.contextmanager
+def simulator_subprocess(*, live_calls: int, seed: int = 7, speed: float = 1.0) -> Iterator[str]:
+    """``mcp-livecalls simulator`` in its own process (a WallClock); yields its base URL.
+
+    ``speed`` is simulated seconds per real second: well below 1 the calls barely move, so a
+    call picked at the start is still live at the end of a benchmark.
+    """
+    port = free_port()
+    args = [sys.executable, "-m", "mcp_livecalls.cli", "simulator", "--port", str(port)]
+    args += ["--live-calls", str(live_calls), "--seed", str(seed), "--speed", str(speed)]
+    env = {**os.environ, "LIVECALLS_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the simulator subprocess exited with {process.returncode}")
+            try:
+                if httpx2.get(f"{base_url}/_sim/state", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the simulator subprocess did not start within 30 s")
+            time.sleep(0.05)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def upstream_requests(base_url: str) -> dict[tuple[str, str], int]:
+    """The simulator's request counters, read over HTTP (for a simulator in another process)."""
+    state = httpx2.get(f"{base_url}/_sim/state", timeout=10).json()
+    return {(item["provider"], item["route"]): int(item["count"]) for item in state["requests"]}
+
+
+# -- raw upstream bodies -----------------------------------------------------------------------
+
+
+@dataclass
+class RawResult:
+    """The bodies of the upstream requests one tool call needs (successful answers only)."""
+
+    bodies: list[Any] = field(default_factory=list)
+    requests: int = 0
+    """Every request made, including ``404`` answers that carry no call (Vobiz live → queued)."""
+
+    def add(self, other: RawResult) -> None:
+        self.bodies += other.bodies
+        self.requests += other.requests
+
+    def tokens(self) -> int:
+        """Tokens of every body, minified, counted body by body."""
+        return sum(count_tokens(minified(body)) for body in self.bodies)
+
+
+class RawFetcher:
+    """Asks the simulator exactly what the adapters ask, with the providers' own auth."""
+
+    def __init__(self, base_url: str, credentials: SimulatorCredentials = DEMO_CREDENTIALS) -> None:
+        self.credentials = credentials
+        self._client = httpx2.AsyncClient(base_url=base_url, timeout=30)
+        self._vobiz = f"/api/v1/Account/{credentials.vobiz_auth_id}/Call/"
+        self._vobiz_headers = {
+            "X-Auth-ID": credentials.vobiz_auth_id,
+            "X-Auth-Token": credentials.vobiz_auth_token,
+        }
+        self._exotel = f"/v3/accounts/{credentials.exotel_account_sid}/calls"
+        self._exotel_auth = httpx2.BasicAuth(credentials.exotel_api_key, credentials.exotel_api_token)
+        self._zudu_headers = {
+            "X-API-KEY": credentials.zudu_api_key,
+            "X-API-SECRET": credentials.zudu_api_secret,
+        }
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _get(self, path: str, **kwargs: Any) -> tuple[int, Any]:
+        response = await self._client.get(path, **kwargs)
+        return response.status_code, response.json()
+
+    # Vobiz ---------------------------------------------------------------------------------
+    async def vobiz_call(self, uuid: str) -> RawResult:
+        """``get_call``: ``status=live``, and ``status=queued`` when live answers 404."""
+        out = RawResult()
+        for status in ("live", "queued"):
+            code, body = await self._get(
+                f"{self._vobiz}{uuid}/", params={"status": status}, headers=self._vobiz_headers
+            )
+            out.requests += 1
+            if code == 200:
+                out.bodies.append(body)
+                return out
+        return out
+
+    async def vobiz_stream(self, uuid: str) -> RawResult:
+        out = await self.vobiz_call(uuid)
+        code, body = await self._get(f"{self._vobiz}{uuid}/Stream/", headers=self._vobiz_headers)
+        out.requests += 1
+        if code == 200:
+            out.bodies.append(body)
+        return out
+
+    async def vobiz_lists(self) -> RawResult:
+        """The live and the queued UUID lists (every list page asks both)."""
+        out = RawResult()
+        for status in ("live", "queued"):
+            code, body = await self._get(self._vobiz, params={"status": status}, headers=self._vobiz_headers)
+            out.requests += 1
+            if code == 200:
+                out.bodies.append(body)
+        return out
+
+    async def vobiz_page(self, uuids: Sequence[str]) -> RawResult:
+        """One list page: both UUID lists plus each listed call's detail."""
+        out = await self.vobiz_lists()
+        for uuid in uuids:
+            out.add(await self.vobiz_call(uuid))
+        return out
+
+    # Exotel --------------------------------------------------------------------------------
+    async def exotel_stream(self, call_sid: str) -> RawResult:
+        code, body = await self._get(f"{self._exotel}/{call_sid}/stream", auth=self._exotel_auth)
+        return RawResult([body] if code == 200 else [], 1)
+
+    async def exotel_page(self, offset: int, limit: int) -> RawResult:
+        code, body = await self._get(
+            f"{self._exotel}/active", params={"limit": limit, "offset": offset}, auth=self._exotel_auth
+        )
+        return RawResult([body] if code == 200 else [], 1)
+
+    # Zudu ----------------------------------------------------------------------------------
+    async def zudu_call(self, call_id: str) -> RawResult:
+        code, body = await self._get(f"/api/calls/{call_id}", headers=self._zudu_headers)
+        return RawResult([body] if code == 200 else [], 1)
+
+    async def zudu_page(self, page: int, size: int) -> RawResult:
+        query = {
+            "page": page,
+            "limit": size,
+            "sort_by": "start_timestamp",
+            "sort_order": "descending",
+            "filter_criteria": {"call_status": ["ONGOING", "REGISTERED"]},
+        }
+        response = await self._client.post("/api/calls", json=query, headers=self._zudu_headers)
+        return RawResult([response.json()] if response.status_code == 200 else [], 1)

@@ -1,0 +1,76 @@
+"""Run every benchmark and print its tables: ``python -m benchmarks`` (or ``python -m benchmarks.run_all``).
+
+``--only tokens,latency`` runs a subset. Prints the machine (cores, Python, platform) first and a
+summary of every target at the end. Takes about two and a half minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+
+import anyio
+
+from benchmarks import latency, polling, tokens
+from benchmarks.common import print_table, quiet_logs
+from mcp_livecalls import __version__
+
+__all__ = ["main"]
+
+PARTS = ("tokens", "latency", "polling")
+
+
+def _tokens() -> dict[str, bool]:
+    return tokens.report(anyio.run(tokens.measure))
+
+
+def _latency() -> dict[str, bool]:
+    return latency.report(anyio.run(latency.measure))
+
+
+def _polling() -> dict[str, bool]:
+    return polling.report(anyio.run(polling.measure))
+
+
+RUNNERS: dict[str, Callable[[], dict[str, bool]]] = {
+    "tokens": _tokens,
+    "latency": _latency,
+    "polling": _polling,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="Run the mcp-livecalls benchmarks."
+    )
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)} (default: all)"
+    )
+    args = parser.parse_args(argv)
+    chosen = [part.strip() for part in args.only.split(",") if part.strip()]
+    unknown = sorted(set(chosen) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(unknown)}")
+    quiet_logs()
+    machine = f"Python {platform.python_version()}, {platform.system()} {platform.machine()}"
+    print(f"mcp-livecalls {__version__} benchmarks — {os.cpu_count()} cores, {machine}")
+    started = time.perf_counter()
+    summary: list[list[object]] = []
+    for part in chosen:
+        print(f"\n=== {part} ===")
+        part_started = time.perf_counter()
+        verdicts = RUNNERS[part]()
+        elapsed = time.perf_counter() - part_started
+        print(f"\n({part} took {elapsed:.1f} s)")
+        summary += [[part, target, "yes" if holds else "NO"] for target, holds in verdicts.items()]
+    print_table(f"Summary — {os.cpu_count()} cores", ["benchmark", "target", "holds"], summary)
+    print(f"\nall benchmarks took {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

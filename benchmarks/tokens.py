@@ -1,0 +1,338 @@
+"""Tokens: the text each tool returns vs the raw provider JSON it was made from.
+
+For every tool × provider, on the documentation's example payloads (``Simulator(fixtures=True)``)
+and on simulator populations of 10, 100 and 1,000 live calls, the tool's text block (through the
+real ``mcp.Client``, in memory) is compared with the minified bodies of the upstream requests the
+tool needed, fetched directly from the simulator with the provider's own auth:
+
+* ``list_active_calls``: every page (``limit=100``) until ``next_cursor`` runs out; raw is, per
+  page, Vobiz's live and queued UUID lists plus each listed call's detail, Exotel's active-calls
+  page, Zudu's ``POST /api/calls`` page;
+* ``get_live_call`` / ``get_stream_details``: the single-call bodies (Vobiz: the call, plus its
+  ``Stream/`` list for stream details; Exotel: the stream; Zudu: the call record), for up to
+  ``SAMPLE`` calls per provider.
+
+Only successful bodies count as raw (a Vobiz queued call's ``404`` for ``status=live`` is a
+request, not information). The ``reqs`` column checks that the direct fetches made exactly as
+many upstream requests as the tool did. Tokens are o200k_base (``bpe_openai``, offline).
+
+Targets: the whole suite ≤ 30 % of raw; a Zudu single call ≤ 25 %; ``list_active_calls`` ≤ 30
+tokens per call on average.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from mcp import Client
+
+from benchmarks.common import (
+    FIXTURE_CLOCK_START,
+    RawFetcher,
+    RawResult,
+    count_tokens,
+    print_table,
+    quiet_logs,
+    text_of,
+)
+from mcp_livecalls.cli import simulator_settings
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
+
+__all__ = ["Case", "main", "measure"]
+
+POPULATIONS = (10, 100, 1000)
+SAMPLE = 10
+"""Single-call tools are measured on up to this many calls per provider of a population."""
+PAGE = 100
+PROVIDERS = ("vobiz", "exotel", "zudu")
+
+SEED_CALLS: tuple[tuple[str, str, str], ...] = (
+    ("vobiz", "vobiz (plivo)", "97ceeb52-58b6-11e1-86da-77300b68f8bb"),
+    ("vobiz", "vobiz (flat)", "2ded13fe-4f9b-4958-9bfb-093ea2f29f91"),
+    ("exotel", "exotel", "call_active_001"),
+    ("zudu", "zudu", "550e8400-e29b-41d4-a716-446655440000"),
+)
+
+TARGET_SUITE = 0.30
+TARGET_ZUDU_CALL = 0.25
+TARGET_LIST_TOKENS_PER_CALL = 30.0
+
+
+@dataclass(frozen=True)
+class Case:
+    dataset: str
+    tool: str
+    provider: str
+    calls: int
+    ours: int
+    raw: int
+    tool_requests: int
+    raw_requests: int
+    floor: int = 0
+    """Lists: tokens of the values a line must carry exactly (call id, numbers, agent)."""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.raw if self.raw else float("nan")
+
+
+class _Bench:
+    def __init__(self, sim: Simulator, client: Client, fetcher: RawFetcher, dataset: str) -> None:
+        self.sim, self.client, self.fetcher, self.dataset = sim, client, fetcher, dataset
+
+    def _requests(self) -> int:
+        return sum(self.sim.requests.values())
+
+    async def tool(self, name: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any], int]:
+        before = self._requests()
+        result = await self.client.call_tool(name, arguments)
+        used = self._requests() - before
+        text = text_of(result)
+        if result.is_error:
+            raise RuntimeError(f"{name} {arguments} failed: {text}")
+        return text, result.structured_content or {}, used
+
+    async def single(self, tool: str, provider: str, label: str, call_ids: list[str]) -> Case:
+        ours = tool_requests = 0
+        raw = RawResult()
+        for call_id in call_ids:
+            text, _, used = await self.tool(tool, {"call_id": call_id, "provider": provider})
+            ours += count_tokens(text)
+            tool_requests += used
+            raw.add(await self._raw_single(tool, provider, call_id))
+        return Case(self.dataset, tool, label, len(call_ids), ours, raw.tokens(), tool_requests, raw.requests)
+
+    async def _raw_single(self, tool: str, provider: str, call_id: str) -> RawResult:
+        fetcher = self.fetcher
+        if provider == "vobiz":
+            if tool == "get_stream_details":
+                return await fetcher.vobiz_stream(call_id)
+            return await fetcher.vobiz_call(call_id)
+        if provider == "exotel":
+            return await fetcher.exotel_stream(call_id)
+        return await fetcher.zudu_call(call_id)
+
+    async def listing(self, provider: str) -> tuple[Case, list[str]]:
+        """Every page of ``list_active_calls`` for ``provider``; also answers the ids it listed."""
+        ours = tool_requests = 0
+        raw = RawResult()
+        ids: list[str] = []
+        floor = 0
+        cursor: str | None = None
+        page_index = 0
+        while True:
+            arguments: dict[str, Any] = {"provider": provider, "limit": PAGE}
+            if cursor:
+                arguments["cursor"] = cursor
+            text, page, used = await self.tool("list_active_calls", arguments)
+            page_ids = [call["call_id"] for call in page.get("calls", [])]
+            floor += sum(count_tokens(_exact_values(call)) for call in page.get("calls", []))
+            ours += count_tokens(text)
+            tool_requests += used
+            if provider == "vobiz":
+                raw.add(await self.fetcher.vobiz_page(page_ids))
+            elif provider == "exotel":
+                raw.add(await self.fetcher.exotel_page(len(ids), PAGE))
+            else:
+                raw.add(await self.fetcher.zudu_page(page_index, PAGE))
+            ids += page_ids
+            page_index += 1
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        case = Case(
+            self.dataset,
+            "list_active_calls",
+            provider,
+            len(ids),
+            ours,
+            raw.tokens(),
+            tool_requests,
+            raw.requests,
+            floor,
+        )
+        return case, ids
+
+
+def _exact_values(call: dict[str, Any]) -> str:
+    agent = call.get("agent") or {}
+    values = [
+        call["call_id"],
+        call.get("from_number"),
+        call.get("to_number"),
+        agent.get("name") or agent.get("id"),
+    ]
+    return " ".join(value for value in values if value)
+
+
+@asynccontextmanager
+async def _bench(sim: Simulator, dataset: str) -> AsyncIterator[_Bench]:
+    with serve_simulator(sim) as base_url:
+        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
+        fetcher = RawFetcher(base_url)
+        try:
+            async with Client(create_server(settings, now=sim.clock.now)) as client:
+                yield _Bench(sim, client, fetcher, dataset)
+        finally:
+            await fetcher.aclose()
+
+
+async def seed_cases() -> list[Case]:
+    """The documentation's example payloads, served verbatim by ``Simulator(fixtures=True)``."""
+    sim = Simulator(fixtures=True, vobiz_shape="plivo", clock=ManualClock(FIXTURE_CLOCK_START))
+    cases: list[Case] = []
+    async with _bench(sim, "seed") as bench:
+        for tool in ("get_live_call", "get_stream_details"):
+            for provider, label, call_id in SEED_CALLS:
+                cases.append(await bench.single(tool, provider, label, [call_id]))
+        for provider in PROVIDERS:
+            cases.append((await bench.listing(provider))[0])
+    return cases
+
+
+async def population_cases(live_calls: int, seed: int = 7) -> list[Case]:
+    sim = Simulator(seed=seed, live_calls=live_calls, arrival_every_s=None, clock=ManualClock())
+    cases: list[Case] = []
+    async with _bench(sim, f"pop {live_calls}") as bench:
+        listed: dict[str, list[str]] = {}
+        for provider in PROVIDERS:
+            case, ids = await bench.listing(provider)
+            cases.append(case)
+            listed[provider] = ids
+        for tool in ("get_live_call", "get_stream_details"):
+            for provider in PROVIDERS:
+                cases.append(await bench.single(tool, provider, provider, _spread(listed[provider])))
+    return cases
+
+
+def _spread(ids: list[str]) -> list[str]:
+    """Up to ``SAMPLE`` ids spread evenly over the list (newest first), so every state is seen."""
+    if len(ids) <= SAMPLE:
+        return ids
+    return [ids[i * len(ids) // SAMPLE] for i in range(SAMPLE)]
+
+
+async def measure(populations: tuple[int, ...] = POPULATIONS) -> list[Case]:
+    cases = await seed_cases()
+    for size in populations:
+        cases += await population_cases(size)
+    return cases
+
+
+def report(cases: list[Case]) -> dict[str, bool]:
+    rows = []
+    for case in cases:
+        listing = case.tool == "list_active_calls" and case.calls > 0
+        check = "ok" if case.tool_requests == case.raw_requests else f"≠{case.raw_requests}"
+        rows.append(
+            [
+                case.dataset,
+                case.tool,
+                case.provider,
+                case.calls,
+                case.ours,
+                case.raw,
+                f"{case.ratio:.1%}",
+                f"{case.ours / case.calls:.1f}" if listing else "",
+                f"{case.floor / case.calls:.1f}" if listing else "",
+                f"{case.tool_requests} {check}",
+            ]
+        )
+    print_table(
+        f"Tokens (o200k_base): tool text vs minified raw provider JSON — {os.cpu_count()} cores",
+        [
+            "dataset",
+            "tool",
+            "provider",
+            "calls",
+            "ours",
+            "raw",
+            "ours/raw",
+            "tok/call",
+            "exact/call",
+            "upstream reqs",
+        ],
+        rows,
+    )
+    print(
+        "exact/call: tokens of the values a list line must carry verbatim (call id, both numbers, agent);\n"
+        "upstream reqs: requests the tool made, 'ok' when the direct fetches made as many."
+    )
+
+    by_dataset: dict[str, list[Case]] = {}
+    for case in cases:
+        by_dataset.setdefault(case.dataset, []).append(case)
+    summary = []
+    for dataset, group in by_dataset.items():
+        ours, raw = sum(c.ours for c in group), sum(c.raw for c in group)
+        summary.append([dataset, ours, raw, f"{ours / raw:.1%}"])
+    total_ours, total_raw = sum(c.ours for c in cases), sum(c.raw for c in cases)
+    summary.append(["suite", total_ours, total_raw, f"{total_ours / total_raw:.1%}"])
+    print_table("Tokens per dataset", ["dataset", "ours", "raw", "ours/raw"], summary)
+
+    lists = [c for c in cases if c.tool == "list_active_calls"]
+    listed = max(1, sum(c.calls for c in lists))
+    list_tokens = sum(c.ours for c in lists) / listed
+    list_floor = sum(c.floor for c in lists) / listed
+    seed_zudu = next(c for c in cases if (c.dataset, c.tool, c.provider) == ("seed", "get_live_call", "zudu"))
+    zudu_single = [c for c in cases if c.provider == "zudu" and c.tool != "list_active_calls"]
+    worst_zudu = max(zudu_single, key=lambda c: c.ratio)
+    suite = total_ours / total_raw
+    verdicts = {
+        "suite": suite <= TARGET_SUITE,
+        "zudu seed call": seed_zudu.ratio <= TARGET_ZUDU_CALL,
+        "zudu every single call": worst_zudu.ratio <= TARGET_ZUDU_CALL,
+        "list tokens per call": list_tokens <= TARGET_LIST_TOKENS_PER_CALL,
+        "requests match": all(c.tool_requests == c.raw_requests for c in cases),
+    }
+    print_table(
+        "Token targets",
+        ["target", "measured", "holds"],
+        [
+            ["whole suite ≤ 30 % of raw", f"{suite:.1%}", _yes(verdicts["suite"])],
+            [
+                "Zudu get_live_call, documented example ≤ 25 %",
+                f"{seed_zudu.ratio:.1%}",
+                _yes(verdicts["zudu seed call"]),
+            ],
+            [
+                "Zudu single-call tools, every case ≤ 25 %",
+                f"worst {worst_zudu.ratio:.1%} ({worst_zudu.dataset} {worst_zudu.tool})",
+                _yes(verdicts["zudu every single call"]),
+            ],
+            [
+                "list_active_calls ≤ 30 tokens per call",
+                f"{list_tokens:.1f} (exact values alone: {list_floor:.1f})",
+                _yes(verdicts["list tokens per call"]),
+            ],
+            ["raw fetches = the tool's upstream requests", "", _yes(verdicts["requests match"])],
+        ],
+    )
+    return verdicts
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "NO"
+
+
+async def _main() -> None:
+    started = time.perf_counter()
+    cases = await measure()
+    report(cases)
+    print(f"\n(tokens benchmark took {time.perf_counter() - started:.1f} s)")
+
+
+def main() -> None:
+    quiet_logs()
+    anyio.run(_main)
+
+
+if __name__ == "__main__":
+    main()
