@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ __all__ = ["MAX_LIMIT", "LiveCallsService"]
 MAX_LIMIT = 100
 _DONE = -1
 _MAX_OFFSET = 10_000_000
+_MAX_HOMES = 10_000
 _T = TypeVar("_T")
 
 
@@ -61,6 +63,8 @@ class LiveCallsService:
         self.providers = dict(providers)
         self.tool_budget_s = tool_budget_s
         self.cache = FreshnessCache(cache_ttl_s)
+        # Which provider answered for a call id, so a lookup without provider asks one, not all.
+        self._homes: OrderedDict[str, ProviderName] = OrderedDict()
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -96,6 +100,13 @@ class LiveCallsService:
                 raise outcome.error
             assert outcome.value is not None
             return outcome.value
+        home = self._homes.get(call_id)
+        if home is not None and home in self.providers:
+            answered = await self._ask(home, op)
+            if answered.value is not None:
+                return answered.value
+            # Gone there (ended) or failing: ask everyone, as on a first lookup.
+            del self._homes[call_id]
         candidates = [name for name, adapter in self.providers.items() if adapter.accepts_call_id(call_id)]
         if not candidates:
             first = next(iter(self.providers.values()), None)
@@ -106,6 +117,7 @@ class LiveCallsService:
         found = [o for o in outcomes if o.value is not None]
         if len(found) == 1:
             assert found[0].value is not None
+            self._remember_home(call_id, found[0].provider)
             return found[0].value
         if len(found) > 1:
             raise AmbiguousCall(call_id, [o.provider.value for o in found])
@@ -121,6 +133,12 @@ class LiveCallsService:
             f"Call {call_id!r} was not found at the providers that answered, and some could not be asked "
             f"({reasons}) Try again, or set provider.",
         )
+
+    def _remember_home(self, call_id: str, provider: ProviderName) -> None:
+        self._homes[call_id] = provider
+        self._homes.move_to_end(call_id)
+        while len(self._homes) > _MAX_HOMES:
+            self._homes.popitem(last=False)
 
     # -- lists -----------------------------------------------------------------------------
 

@@ -170,3 +170,26 @@ async def test_a_failing_provider_is_reported_and_does_not_hold_the_cursor_open(
     ]
     assert page.next_cursor is None
     assert page.total is None
+
+
+async def test_a_lookup_without_provider_asks_only_the_provider_that_answered_before() -> None:
+    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 3))
+    exotel = InMemoryProvider(ProviderName.EXOTEL, _calls(ProviderName.EXOTEL, 3))
+    service = _service(vobiz, exotel)
+
+    for _ in range(5):
+        await service.get_live_call("exotel-2")
+
+    assert (vobiz.requests, exotel.requests) == (1, 5)
+
+
+async def test_a_call_gone_from_its_provider_is_looked_for_everywhere_again() -> None:
+    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 3))
+    exotel = InMemoryProvider(ProviderName.EXOTEL, _calls(ProviderName.EXOTEL, 3))
+    service = _service(vobiz, exotel)
+    await service.get_live_call("exotel-2")
+    exotel.calls = []
+
+    with pytest.raises(CallNotFound, match=r"No configured provider \(vobiz, exotel\)"):
+        await service.get_live_call("exotel-2")
+    assert (vobiz.requests, exotel.requests) == (2, 3)
