@@ -76,18 +76,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
     def structured(self) -> dict[str, Any]:
-        """JSON-ready dict without ``None`` and empty containers (the structured tool output)."""
-        pruned: dict[str, Any] = _prune(self.model_dump(mode="json"))
-        return pruned
+        """JSON-ready dict without ``None`` and empty containers (the structured tool output).
 
-
-def _prune(value: Any) -> Any:
-    if isinstance(value, dict):
-        pruned = {key: _prune(item) for key, item in value.items()}
-        return {key: item for key, item in pruned.items() if item is not None and item != [] and item != {}}
-    if isinstance(value, list):
-        return [_prune(item) for item in value]
-    return value
+        Every optional field defaults to ``None``, ``[]`` or ``{}`` (and no other default
+        exists), so leaving out defaults leaves out exactly the empty fields.
+        """
+        return self.model_dump(mode="json", exclude_defaults=True)
 
 
 class Agent(_Model):
@@ -101,7 +95,7 @@ class CallLeg(_Model):
     role: str | None = Field(default=None, description="'agent' or 'customer' where the provider says.")
     contact: str | None = Field(default=None, description="Number or SIP URI of the party on this leg.")
     direction: Direction | None = None
-    status: LegStatus = LegStatus.UNKNOWN
+    status: LegStatus
     provider_status: str | None = None
     network: str | None = Field(default=None, description="pstn, sip, webrtc … as the provider says.")
     muted: bool | None = None
