@@ -97,7 +97,7 @@ def demo_settings(
     from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, WallClock, serve_simulator
 
     clock = WallClock() if wall_clock else ManualClock()
-    simulator = Simulator(seed=seed, clock=clock, live_calls=9)
+    simulator = Simulator(seed=seed, clock=clock, live_calls=12)
     with serve_simulator(simulator) as base_url:
         yield simulator_settings(base_url, DEMO_CREDENTIALS, base), simulator
 
@@ -191,7 +191,8 @@ async def _demo(seed: int) -> int:
 
     out = sys.stdout
     with demo_settings(seed, wall_clock=False) as (settings, simulator):
-        server = create_server(settings, now=simulator.clock.now)
+        # The demo moves simulated time in jumps, faster than any freshness window: no cache.
+        server = create_server(settings.with_changes(cache_ttl_s=0), now=simulator.clock.now)
         async with Client(server) as client:
             tools = await client.list_tools()
             out.write(
@@ -207,7 +208,7 @@ async def _demo(seed: int) -> int:
                     out.write(getattr(block, "text", "") + "\n")
                 return result.structured_content or {}
 
-            page = await show("list_active_calls", {"limit": 10})
+            page = await show("list_active_calls", {"limit": 12})
             calls = page.get("calls", [])
             # One call per provider, preferring one that is talking: it has the most to show.
             by_provider: dict[str, dict[str, Any]] = {}
@@ -217,11 +218,11 @@ async def _demo(seed: int) -> int:
                 await show("get_live_call", {"call_id": call["call_id"], "provider": provider})
             for provider, call in by_provider.items():
                 await show("get_stream_details", {"call_id": call["call_id"], "provider": provider})
-            if calls:
-                simulator.clock.advance(90)
-                out.write("\n(90 simulated seconds later)\n")
-                first = calls[0]
-                await show("get_live_call", {"call_id": first["call_id"]})
+            waiting = [c for c in calls if c["status"] in ("queued", "ringing", "early_media")]
+            if waiting:
+                simulator.clock.advance(60)
+                out.write("\n(60 simulated seconds later: did the ringing call get answered?)\n")
+                await show("get_live_call", {"call_id": waiting[0]["call_id"]})
             await show("get_live_call", {"call_id": "no-such-call"})
             out.write(
                 "\nTry it in Claude Desktop with `mcp-livecalls serve --demo`; "
