@@ -3,13 +3,20 @@
 Every upstream request goes through ``ProviderHTTP``. It is the only place that knows about
 ``httpx2`` exceptions, status codes and non-JSON bodies; it turns all of them into the error tree
 of ``mcp_livecalls.errors``. Adapters only ever see parsed JSON or a ``ProviderError``.
+
+Retries are for idempotent reads only, on 429 (waiting out a ``Retry-After`` up to a cap), 502,
+503, 504, timeouts and connection errors, with jittered exponential backoff (stamina). Each
+provider also has a ``RetryBudget``: requests earn retries and retries spend them, so a provider
+that is down sees at most a small fraction of extra load instead of ``retry_attempts`` times it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +39,7 @@ from mcp_livecalls.errors import (
     RateLimited,
 )
 
-__all__ = ["HttpPolicy", "ProviderHTTP", "Redactor", "translate_errors"]
+__all__ = ["HttpPolicy", "ProviderHTTP", "Redactor", "RetryBudget", "translate_errors"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,10 @@ class HttpPolicy:
     retry_wait_max_s: float = 2.0
     retry_after_cap_s: float = 5.0
     """A ``Retry-After`` longer than this is not waited out: the error goes to the caller."""
+    retry_budget: float = 10.0
+    """Retries a provider may have in hand (the bucket starts full); each retry spends one."""
+    retry_budget_per_request: float = 0.2
+    """Retries each request earns: in the long run at most this many retries per request."""
     max_response_bytes: int = 2_000_000
     max_concurrency: int = 8
     """Requests in flight per provider."""
@@ -79,6 +90,57 @@ class Redactor:
         return text
 
 
+class RetryBudget:
+    """A token bucket of retries for one provider.
+
+    Every request deposits ``per_request`` tokens (up to ``capacity``); every retry withdraws one.
+    It starts full, so a short burst of failures is retried; when a provider keeps failing the
+    bucket empties and failures go to the caller at once, until requests have earned retries again.
+    """
+
+    def __init__(self, capacity: float, per_request: float) -> None:
+        self.capacity = max(0.0, capacity)
+        self.per_request = max(0.0, per_request)
+        self.tokens = self.capacity
+
+    def deposit(self) -> None:
+        self.tokens = min(self.capacity, self.tokens + self.per_request)
+
+    def withdraw(self) -> bool:
+        """Spend one retry if there is one."""
+        if self.tokens >= 1.0 - 1e-9:  # five deposits of 0.2 make a retry, float rounding or not
+            self.tokens = max(0.0, self.tokens - 1.0)
+            return True
+        return False
+
+
+class _RedactingLogFilter(logging.Filter):
+    """Scrubs every live provider's secrets out of httpx2's log records.
+
+    httpx2 logs each request URL at INFO, and Vobiz and Exotel URLs carry the account id.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redactors: weakref.WeakSet[Redactor] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redactors = list(self.redactors)
+        if redactors:
+            message = clean = record.getMessage()
+            for redact in redactors:
+                clean = redact(clean)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return True
+
+
+_LOG_FILTER = _RedactingLogFilter()
+logging.getLogger("httpx2").addFilter(_LOG_FILTER)
+
+_AGAIN = "try again in a moment"
+
+
 class _Retryable(ProviderUnavailable):
     """A failure worth another attempt (5xx gateway errors, connection errors, timeouts)."""
 
@@ -96,12 +158,16 @@ def translate_errors(provider: str) -> Iterator[None]:
     except LiveCallsError:
         raise
     except httpx2.TimeoutException as exc:
-        raise _Retryable(provider, f"{title} did not answer in time ({_kind(exc)}).") from None
+        raise _Retryable(provider, f"{title} did not answer in time ({_kind(exc)}); {_AGAIN}.") from None
     except httpx2.InvalidURL as exc:
         raise InvalidArgument(f"The request to {title} could not be built ({_kind(exc)}).") from None
+    except (httpx2.ConnectError, httpx2.ProxyError, httpx2.UnsupportedProtocol) as exc:
+        raise _Retryable(provider, f"{title} could not be reached ({_kind(exc)}); {_AGAIN}.") from None
     except httpx2.TransportError as exc:
-        # ConnectError, ReadError, WriteError, RemoteProtocolError, ProxyError, …
-        raise _Retryable(provider, f"{title} could not be reached ({_kind(exc)}).") from None
+        # ReadError, WriteError, RemoteProtocolError …: the connection broke during the exchange.
+        raise _Retryable(
+            provider, f"{title} closed the connection before answering in full ({_kind(exc)}); {_AGAIN}."
+        ) from None
     except (httpx2.HTTPError, httpx2.StreamError, httpx2.CookieConflict) as exc:
         # The rest of httpx2's exceptions (DecodingError, TooManyRedirects, a consumed stream …).
         raise BadResponse(provider, f"{title} answered with something unreadable ({_kind(exc)}).") from None
@@ -111,11 +177,16 @@ def translate_errors(provider: str) -> Iterator[None]:
         fields = sorted({".".join(str(part) for part in err["loc"]) for err in exc.errors()})[:5]
         raise BadResponse(
             provider,
-            f"{title} answered with data this server does not understand (fields: {', '.join(fields)}).",
+            f"{title} answered with data this server does not understand (fields: {', '.join(fields)}); "
+            f"{_AGAIN}, and if it persists {title}'s API may have changed.",
         ) from None
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        # ArithmeticError: a number too large for a date or an int (1e300 ms, Infinity);
+        # RecursionError: nesting too deep to walk.
         raise BadResponse(
-            provider, f"{title} answered with data this server does not understand ({_kind(exc)})."
+            provider,
+            f"{title} answered with data this server does not understand ({_kind(exc)}); "
+            f"{_AGAIN}, and if it persists {title}'s API may have changed.",
         ) from None
 
 
@@ -155,7 +226,11 @@ class ProviderHTTP:
         self._credential_vars = tuple(credential_vars)
         self._base_url_var = base_url_var
         self._limiter = anyio.CapacityLimiter(policy.max_concurrency)
-        self.redact = Redactor(secrets)
+        self.retry_budget = RetryBudget(policy.retry_budget, policy.retry_budget_per_request)
+        # The basic-auth header carries ``key:token`` in base64: an echo of it is a leak too.
+        encoded = [base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()] if auth else []
+        self.redact = Redactor([*secrets, *encoded])
+        _LOG_FILTER.redactors.add(self.redact)
 
     @property
     def title(self) -> str:
@@ -181,15 +256,29 @@ class ProviderHTTP:
         call_id: str | None,
     ) -> Any:
         policy = self.policy
+        attempts = max(1, policy.retry_attempts)
+        self.retry_budget.deposit()
+        current = 1
+
+        def retry_or_not(exc: Exception) -> bool | float:
+            decision = self._backoff_for(exc)
+            if decision is False or current >= attempts:
+                return False
+            if not self.retry_budget.withdraw():
+                logger.debug("%s: retry budget spent, not retrying %s", self.provider, type(exc).__name__)
+                return False
+            return decision
+
         retries = stamina.retry_context(
-            on=self._backoff_for,
-            attempts=max(1, policy.retry_attempts),
+            on=retry_or_not,
+            attempts=attempts,
             timeout=None,  # the tool budget bounds the whole call
             wait_initial=policy.retry_wait_initial_s,
             wait_max=policy.retry_wait_max_s,
             wait_jitter=policy.retry_wait_initial_s,
         )
         async for attempt in retries:
+            current = attempt.num
             with attempt:
                 return await self._once(method, path, params=params, body=body, call_id=call_id)
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
@@ -213,8 +302,16 @@ class ProviderHTTP:
     ) -> Any:
         with translate_errors(self.provider):
             async with self._limiter:
-                with anyio.fail_after(self.policy.request_timeout_s):
-                    answer = await self._exchange(method, path, params=params, body=body)
+                try:
+                    with anyio.fail_after(self.policy.request_timeout_s):
+                        answer = await self._exchange(method, path, params=params, body=body)
+                except TimeoutError:
+                    # Only this scope's own deadline: a trickling body, or headers slower than the cap.
+                    raise _Retryable(
+                        self.provider,
+                        f"{self.title} did not answer in time (no complete answer within "
+                        f"{self.policy.request_timeout_s:g}s); {_AGAIN}.",
+                    ) from None
             logger.debug("%s %s %s -> %s", self.provider, method, self.redact(path), answer.status_code)
             self._raise_for_status(answer, call_id)
             return self._decode(answer)
@@ -253,20 +350,35 @@ class ProviderHTTP:
 
     def _too_big(self) -> BadResponse:
         limit_mb = self.policy.max_response_bytes / 1_000_000
-        return BadResponse(self.provider, f"{self.title} answered with a body over {limit_mb:g} MB; refused.")
+        return BadResponse(
+            self.provider,
+            f"{self.title} answered with a body over {limit_mb:g} MB; refused "
+            f"(LIVECALLS_MAX_RESPONSE_BYTES sets the limit).",
+        )
 
     def _decode(self, answer: _Answer) -> Any:
+        title, code = self.title, answer.status_code
         if not answer.body.strip():
-            raise BadResponse(
-                self.provider, f"{self.title} answered {answer.status_code} with an empty body."
-            )
+            raise BadResponse(self.provider, f"{title} answered {code} with an empty body; {_AGAIN}.")
         content_type = answer.headers.get("content-type", "")
-        if "html" in content_type or answer.body.lstrip()[:1] == b"<":
+        if "html" in content_type.lower() or answer.body.lstrip()[:1] == b"<":
             raise BadResponse(
                 self.provider,
-                f"{self.title} answered {answer.status_code} with an HTML page instead of JSON.",
+                f"{title} answered {code} with an HTML page instead of JSON (a proxy or maintenance "
+                f"page?): check {self._base_url_var}, or try again later.",
             )
-        return json.loads(answer.body)
+        try:
+            return json.loads(answer.body, parse_constant=_not_json, parse_float=_finite)
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError, NaN / Infinity / 1e999
+            kind = self.redact(content_type.split(";")[0].strip())[:60] or "no content type"
+            raise BadResponse(
+                self.provider,
+                f"{title} answered {code} with a body that is not valid JSON ({kind}); {_AGAIN}.",
+            ) from None
+        except RecursionError:
+            raise BadResponse(
+                self.provider, f"{title} answered {code} with JSON nested too deeply to read; {_AGAIN}."
+            ) from None
 
     def _raise_for_status(self, answer: _Answer, call_id: str | None) -> None:
         code = answer.status_code
@@ -299,25 +411,45 @@ class ProviderHTTP:
             raise RateLimited(self.provider, _retry_after(answer.headers))
         if code in (502, 503, 504):
             raise _Retryable(
-                self.provider, f"{title} is unavailable right now ({code}).{detail}", status_code=code
+                self.provider,
+                f"{title} is unavailable right now ({code}); {_AGAIN}.{detail}",
+                status_code=code,
             )
         if code >= 500:
             raise ProviderUnavailable(
-                self.provider, f"{title} had an internal error ({code}).{detail}", status_code=code
+                self.provider,
+                f"{title} had an internal error ({code}); try again later.{detail}",
+                status_code=code,
             )
-        raise BadResponse(self.provider, f"{title} refused the request ({code}).{detail}", status_code=code)
+        raise BadResponse(
+            self.provider,
+            f"{title} refused the request ({code}); this server may not match {title}'s API any "
+            f"more.{detail}",
+            status_code=code,
+        )
 
     def _error_detail(self, answer: _Answer) -> str:
         """A short, redacted message from the provider's error body, if it has one."""
         try:
-            payload = json.loads(answer.body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            message = _find_message(json.loads(answer.body))
+        except (ValueError, RecursionError):  # not JSON, or nested beyond reading: no detail
             return ""
-        message = _find_message(payload)
         if not message:
             return ""
         message = " ".join(self.redact(message).split())[:160]
         return f" {self.title} says: {message}"
+
+
+def _not_json(constant: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's json reads them, JSON has no such thing."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number too large for JSON")  # 1e999
+    return value
 
 
 def _find_message(payload: Any) -> str | None:

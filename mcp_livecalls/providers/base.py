@@ -217,7 +217,11 @@ async def gather(thunks: Sequence[Callable[[], Awaitable[_T]]]) -> list[_T]:
 def parse_epoch_ms(value: float | int | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        # 1e300 ms, Infinity, NaN: the platform's time_t says OSError or OverflowError.
+        raise ValueError("timestamp out of range") from None
 
 
 def parse_naive_utc(value: str | None) -> datetime | None:

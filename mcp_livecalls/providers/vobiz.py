@@ -198,7 +198,11 @@ def normalize_vobiz_call(payload: Any, *, now: datetime) -> LiveCall:
 def _uuid_list(payload: Any) -> list[str]:
     if not isinstance(payload, dict) or not isinstance(payload.get("calls"), list):
         raise ValueError("no calls list")
-    return [str(item) for item in payload["calls"] if isinstance(item, str)]
+    calls: list[Any] = payload["calls"]
+    if not all(isinstance(item, str) for item in calls):
+        # Not the documented list of UUIDs: reporting "no live calls" would be a lie.
+        raise TypeError("calls is not a list of call UUIDs")
+    return list(calls)
 
 
 class VobizProvider(LiveCallsProvider):

@@ -9,7 +9,8 @@ Choices where the documentation is silent:
 
 * Live means ``ONGOING`` plus ``REGISTERED`` (created, waiting for the call to start; reported as
   ``queued``, like the queued calls of the other providers). ``SCHEDULED`` calls are future
-  outbound calls and are not listed; looked up by id they report ``queued`` too.
+  outbound calls and are not listed; looked up by id they report ``queued`` too. A list entry
+  whose status word no document mentions is listed as ``unknown`` rather than hidden.
 * A record has two ids, ``id`` (UUID) and ``call_id`` (``call_...``); both open the call. The call
   is reported under the id the caller used; otherwise (lists) under ``id``, or ``call_id`` when a
   record has no ``id``. The other id goes to ``extras`` (``zudu_call_id`` or ``record_id``).
@@ -464,9 +465,14 @@ class ZuduProvider(LiveCallsProvider):
             return _list_page(self._unwrap(payload), page, size)
 
     def _summary(self, record: dict[str, Any], query: ListQuery, now: datetime) -> LiveCall | None:
-        """A list entry, or ``None`` for one the upstream filters should have left out."""
+        """A list entry, or ``None`` for one the upstream filters should have left out.
+
+        A status word no document mentions stays in the list as ``unknown`` (the raw word kept):
+        Zudu answered it to a query for live calls, and hiding it would under-report them.
+        """
         call = normalize_zudu_call(record, now=now)
-        if (call.provider_status or "").strip().upper() not in LIVE_CALL_STATUSES:
+        word = (call.provider_status or "").strip().upper()
+        if word not in LIVE_CALL_STATUSES and word in _CALL_STATUS:
             return None
         if query.agent_id is not None and (call.agent is None or call.agent.id != query.agent_id):
             return None

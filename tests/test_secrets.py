@@ -1,0 +1,294 @@
+"""Credentials never leave the process: not in tool results, resources, logs, stderr or reprs.
+
+Every credential gets a distinctive value, the simulator accepts exactly those, and the whole
+fault matrix runs with every logger at DEBUG. Vobiz and Exotel put the account id in request
+paths and Exotel sends ``key:token`` as basic auth, so the base64 form is searched for as well.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp_types import TextContent, TextResourceContents
+from pydantic import SecretStr
+
+from mcp_livecalls.config import ExotelSettings, Settings, VobizSettings, ZuduSettings
+from mcp_livecalls.errors import AuthError, LiveCallsError
+from mcp_livecalls.http import HttpPolicy
+from mcp_livecalls.providers import ListQuery, build_providers
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import Fault, ManualClock, Simulator, SimulatorCredentials, serve_simulator
+from mcp_livecalls.simulator.faults import FAULT_KINDS
+from mcp_livecalls.simulator.population import Provider
+
+pytestmark = pytest.mark.anyio
+
+CREDENTIALS = SimulatorCredentials(
+    vobiz_auth_id="MAvzQ7acct4Kp9",
+    vobiz_auth_token="vzTOKEN-r8Wm2Xq5",
+    exotel_account_sid="exoSID7Hq3Zt",
+    exotel_api_key="exoKEY-Jm5Vt2Qa",
+    exotel_api_token="exoTOKEN-Lr8Wd6Yc",
+    zudu_api_key="sk_zuKEY3Fb9Ue",
+    zudu_api_secret="zuSECRET-Gn2Ck7Pt",
+)
+WRONG_TOKENS = {"vobiz": "vzWRONG-a1b2c3d4", "exotel": "exoWRONG-e5f6g7h8", "zudu": "zuWRONG-i9j0k1l2"}
+PROVIDERS: list[Provider] = ["vobiz", "exotel", "zudu"]
+POLICY = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=2)
+
+
+def _basic(key: str, token: str) -> str:
+    return base64.b64encode(f"{key}:{token}".encode()).decode()
+
+
+SECRETS = [
+    CREDENTIALS.vobiz_auth_id,
+    CREDENTIALS.vobiz_auth_token,
+    CREDENTIALS.exotel_account_sid,
+    CREDENTIALS.exotel_api_key,
+    CREDENTIALS.exotel_api_token,
+    CREDENTIALS.zudu_api_key,
+    CREDENTIALS.zudu_api_secret,
+    _basic(CREDENTIALS.exotel_api_key, CREDENTIALS.exotel_api_token),
+    *WRONG_TOKENS.values(),
+    _basic(CREDENTIALS.exotel_api_key, WRONG_TOKENS["exotel"]),
+]
+
+
+def settings_for(base_url: str, *, tokens: dict[str, str] | None = None) -> Settings:
+    tokens = tokens or {}
+    return Settings(
+        vobiz=VobizSettings(
+            auth_id=SecretStr(CREDENTIALS.vobiz_auth_id),
+            auth_token=SecretStr(tokens.get("vobiz", CREDENTIALS.vobiz_auth_token)),
+            base_url=base_url,
+        ),
+        exotel=ExotelSettings(
+            account_sid=SecretStr(CREDENTIALS.exotel_account_sid),
+            api_key=SecretStr(CREDENTIALS.exotel_api_key),
+            api_token=SecretStr(tokens.get("exotel", CREDENTIALS.exotel_api_token)),
+            base_url=base_url,
+        ),
+        zudu=ZuduSettings(
+            api_key=SecretStr(CREDENTIALS.zudu_api_key),
+            api_secret=SecretStr(tokens.get("zudu", CREDENTIALS.zudu_api_secret)),
+            base_url=base_url,
+        ),
+        http=POLICY,
+        cache_ttl_s=0,
+    )
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[Simulator, str]]:
+    simulator = Simulator(seed=5, clock=ManualClock(), credentials=CREDENTIALS)
+    with serve_simulator(simulator) as base_url:
+        yield simulator, base_url
+
+
+@pytest.fixture
+def sim(served: tuple[Simulator, str]) -> Iterator[Simulator]:
+    simulator = served[0]
+    simulator.faults.clear()
+    yield simulator
+    simulator.faults.clear()
+
+
+@pytest.fixture
+def everything_logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every logger at DEBUG, whatever an earlier test or the CLI set (it quiets httpx2).
+
+    Except uvicorn's: here uvicorn only serves the simulator, which stands in for the providers'
+    own servers, and its access log (off, as configured) would be the provider's log, not ours.
+    """
+    caplog.set_level(logging.DEBUG)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and not name.startswith("uvicorn"):
+            caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+@asynccontextmanager
+async def connected(settings: Settings, sim: Simulator) -> AsyncIterator[Client]:
+    async with Client(create_server(settings, now=sim.clock.now)) as client:
+        yield client
+
+
+async def everything_a_client_sees(client: Client, sim: Simulator) -> list[str]:
+    """Every tool (per provider and across providers) and every resource, at once; their texts."""
+    seen: list[str] = []
+
+    async def tool(name: str, arguments: dict[str, Any]) -> None:
+        result = await client.call_tool(name, arguments)
+        seen.extend(block.text for block in result.content if isinstance(block, TextContent))
+        seen.append(json.dumps(result.structured_content))
+
+    async def resource(uri: str) -> None:
+        try:
+            result = await client.read_resource(uri)
+        except Exception as exc:  # noqa: BLE001 - a failed read is content too
+            seen.append(f"{type(exc).__name__}: {exc}")
+            return
+        seen.extend(c.text for c in result.contents if isinstance(c, TextResourceContents))
+
+    with anyio.fail_after(POLICY.tool_budget_s + 3):
+        async with anyio.create_task_group() as group:
+            group.start_soon(tool, "list_active_calls", {"limit": 100})
+            group.start_soon(resource, "livecalls://providers")
+            group.start_soon(resource, "livecalls://calls/active")
+            for provider in PROVIDERS:
+                call_id = sim.population.live(provider)[0].id
+                group.start_soon(tool, "list_active_calls", {"provider": provider})
+                group.start_soon(tool, "get_live_call", {"call_id": call_id, "provider": provider})
+                group.start_soon(tool, "get_live_call", {"call_id": call_id})
+                group.start_soon(tool, "get_stream_details", {"call_id": call_id, "provider": provider})
+                group.start_soon(resource, f"livecalls://calls/{provider}/{call_id}")
+                group.start_soon(resource, f"livecalls://calls/{provider}/{call_id}/stream")
+    return seen
+
+
+def leaks(texts: list[str], caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> list[str]:
+    """Where any secret shows up: tool and resource texts, log records (all fields), stdout/stderr."""
+    places = {f"result {i}": text for i, text in enumerate(texts)}
+    for record in caplog.records:
+        fields = {key: value for key, value in vars(record).items() if key not in ("msg", "args")}
+        places[f"log {record.name}"] = f"{record.getMessage()} {record.exc_text or ''} {fields!r}"
+    out, err = capfd.readouterr()
+    places["stdout"], places["stderr"] = out, err
+    return [f"{secret} in {where}" for where, text in places.items() for secret in SECRETS if secret in text]
+
+
+ECHOED_HEADERS = ("x-auth-id", "x-auth-token", "authorization", "x-api-key", "x-api-secret")
+
+
+def _fault(kind: str, **fields: Any) -> Fault:
+    return Fault.model_validate({"kind": kind, **fields})
+
+
+FAULTS = [
+    *(pytest.param(_fault(kind), id=kind) for kind in FAULT_KINDS if kind != "status"),
+    *(
+        pytest.param(_fault("status", status_code=code), id=f"status_{code}")
+        for code in (400, 401, 403, 404, 429, 500, 502, 503, 504)
+    ),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_no_fault_makes_a_credential_show_up_anywhere(
+    served: tuple[Simulator, str],
+    sim: Simulator,
+    fault: Fault,
+    everything_logged: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    if fault.kind == "latency":
+        fault = fault.model_copy(update={"delay_s": 0.05})
+    async with connected(settings_for(served[1]), sim) as client:
+        sim.faults.inject(fault)
+        texts = await everything_a_client_sees(client, sim)
+        sim.faults.clear()
+        texts += await everything_a_client_sees(client, sim)
+
+    assert len(texts) > 20
+    assert leaks(texts, everything_logged, capfd) == []
+    assert everything_logged.records  # the logs were really captured
+
+
+async def test_a_clean_run_logs_requests_with_the_account_ids_redacted(
+    served: tuple[Simulator, str],
+    sim: Simulator,
+    everything_logged: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    async with connected(settings_for(served[1]), sim) as client:
+        texts = await everything_a_client_sees(client, sim)
+
+    assert leaks(texts, everything_logged, capfd) == []
+    requests = [r.getMessage() for r in everything_logged.records if r.name == "httpx2"]
+    assert any("/api/v1/Account/***/Call/" in line for line in requests)
+    assert any("/v3/accounts/***/calls/" in line for line in requests)
+
+
+async def test_rejected_credentials_name_the_variables_but_never_echo_the_token(
+    served: tuple[Simulator, str],
+    sim: Simulator,
+    everything_logged: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    async with connected(settings_for(served[1], tokens=WRONG_TOKENS), sim) as client:
+        texts = await everything_a_client_sees(client, sim)
+        lookups = {
+            provider: await client.call_tool(
+                "get_live_call", {"call_id": sim.population.live(provider)[0].id, "provider": provider}
+            )
+            for provider in PROVIDERS
+        }
+
+    assert leaks(texts, everything_logged, capfd) == []
+    variables = {
+        "vobiz": "VOBIZ_AUTH_ID / VOBIZ_AUTH_TOKEN",
+        "exotel": "EXOTEL_API_KEY / EXOTEL_API_TOKEN",
+        "zudu": "ZUDU_API_KEY / ZUDU_API_SECRET",
+    }
+    for provider, result in lookups.items():
+        text = "".join(block.text for block in result.content if isinstance(block, TextContent))
+        assert result.is_error
+        assert f"{provider.capitalize()} rejected the credentials (401): check {variables[provider]}." in text
+
+
+async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted() -> None:
+    """A provider error body quoting the key, token and account id reaches no message unredacted."""
+
+    async def echo(request: httpx2.Request) -> httpx2.Response:
+        sent = [request.headers.get(name, "") for name in ECHOED_HEADERS]
+        said = f"denied: {' '.join(value for value in sent if value)} at {request.url.path}"
+        if request.url.path.startswith("/v3/"):
+            return httpx2.Response(403, json={"response": {"error_data": {"description": said}}})
+        return httpx2.Response(403, json={"status": "error", "error": {"message": said}})
+
+    settings = settings_for("http://upstream.test")
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(echo)) as client:
+        providers = build_providers(settings, client, lambda: datetime.now(UTC))
+        messages: list[str] = []
+        for adapter in providers.values():
+            with pytest.raises(AuthError) as caught:
+                await adapter.get_call("abc-123")
+            messages.append(str(caught.value))
+            with pytest.raises(LiveCallsError) as listed:
+                await adapter.list_active(ListQuery(), 0, 5)
+            messages.append(str(listed.value))
+
+    assert all("refused access (403)" in message for message in messages)
+    assert all("***" in message for message in messages)  # the echoed body was kept, redacted
+    assert [m for m in messages if any(secret in m for secret in SECRETS)] == []
+
+
+async def test_credentials_never_appear_in_reprs() -> None:
+    settings = settings_for("http://upstream.test")
+    async with httpx2.AsyncClient() as client:
+        providers = build_providers(settings, client, lambda: datetime.now(UTC))
+    shown = [
+        repr(settings),
+        str(settings),
+        repr(settings.vobiz),
+        repr(settings.exotel),
+        repr(settings.zudu),
+        repr(providers),
+        *(repr(adapter) for adapter in providers.values()),
+        *(repr(adapter.http) for adapter in providers.values()),
+        *(repr(adapter.http.redact) for adapter in providers.values()),
+        repr(create_server(settings)),
+    ]
+
+    assert [text for text in shown if any(secret in text for secret in SECRETS)] == []
