@@ -74,7 +74,7 @@ from mcp_livecalls.render import (
     render_stream,
     render_wait,
 )
-from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
+from mcp_livecalls.service import MAX_LIMIT, CursorCodec, LiveCallsService
 from mcp_livecalls.watch import Watcher
 
 __all__ = ["LiveCallsApp", "SharedTokenVerifier", "create_server", "http_app"]
@@ -146,7 +146,10 @@ class LiveCallsApp:
             )
             providers = build_providers(self.settings, self._client, self.now)
             self._service = LiveCallsService(
-                providers, tool_budget_s=policy.tool_budget_s, cache_ttl_s=self.settings.cache_ttl_s
+                providers,
+                tool_budget_s=policy.tool_budget_s,
+                cache_ttl_s=self.settings.cache_ttl_s,
+                cursors=CursorCodec.from_secrets(self.settings.secrets()),
             )
         self._users += 1
         try:

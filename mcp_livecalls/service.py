@@ -8,9 +8,12 @@ from the provider that knows the call and reports an id two providers know as am
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -36,7 +39,7 @@ from mcp_livecalls.models import (
 )
 from mcp_livecalls.providers.base import ListQuery, LiveCallsProvider, Positioned, ProviderSlice
 
-__all__ = ["MAX_LIMIT", "LiveCallsService"]
+__all__ = ["MAX_LIMIT", "CursorCodec", "LiveCallsService"]
 
 MAX_LIMIT = 100
 _DONE = -1
@@ -59,8 +62,10 @@ class LiveCallsService:
         *,
         tool_budget_s: float,
         cache_ttl_s: float = 0.0,
+        cursors: CursorCodec | None = None,
     ) -> None:
         self.providers = dict(providers)
+        self.cursors = cursors or CursorCodec(os.urandom(32))
         self.tool_budget_s = tool_budget_s
         self.cache = FreshnessCache(cache_ttl_s)
         # Which provider answered for a call id, so a lookup without provider asks one, not all.
@@ -106,7 +111,7 @@ class LiveCallsService:
             if answered.value is not None:
                 return answered.value
             # Gone there (ended) or failing: ask everyone, as on a first lookup.
-            del self._homes[call_id]
+            self._homes.pop(call_id, None)  # a concurrent lookup may have dropped it already
         candidates = [name for name, adapter in self.providers.items() if adapter.accepts_call_id(call_id)]
         if not candidates:
             first = next(iter(self.providers.values()), None)
@@ -154,7 +159,7 @@ class LiveCallsService:
             raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}; got {limit}.")
         targets = [self._adapter(provider).name] if provider is not None else list(self.providers)
         fingerprint = _fingerprint(query, provider)
-        positions = _decode_cursor(cursor, fingerprint, targets) if cursor else dict.fromkeys(targets, 0)
+        positions = self.cursors.decode(cursor, fingerprint, targets) if cursor else dict.fromkeys(targets, 0)
         pending = [name for name in targets if positions.get(name, _DONE) != _DONE]
 
         async def one(adapter: LiveCallsProvider) -> ProviderSlice:
@@ -182,7 +187,7 @@ class LiveCallsService:
         more_elsewhere = any(next_positions[name] != _DONE for name in slices)
         # A failed provider keeps its position while others page on; on the last page it is
         # reported in ``failures`` instead of holding the cursor open forever.
-        next_cursor = _encode_cursor(next_positions, fingerprint) if more_elsewhere else None
+        next_cursor = self.cursors.encode(next_positions, fingerprint) if more_elsewhere else None
 
         notes = [
             f"{name.value}: {', '.join(s.local_filters)} filtered locally (not supported upstream)"
@@ -285,41 +290,63 @@ def _merged_calls(
 
 
 def _fingerprint(query: ListQuery, provider: ProviderName | None) -> str:
-    material = json.dumps(
+    return json.dumps(
         [provider.value if provider else None, query.direction, query.agent_id, query.status], default=str
     )
-    return hashlib.sha256(material.encode()).hexdigest()[:8]
 
 
-def _encode_cursor(positions: Mapping[ProviderName, int], fingerprint: str) -> str:
-    """``<query fingerprint>.<offset per provider, in provider order>``; ``x`` marks a finished one.
+_OFFSET = re.compile(r"[0-9]{1,8}")
 
-    Short on purpose: a model copies it back, and every character costs tokens.
+
+class CursorCodec:
+    """Opaque, short, tamper-proof cursors: ``<offset per provider>.<tag>``.
+
+    The tag is an HMAC over the offsets *and* the query they belong to, so a cursor with forged
+    offsets, or one replayed with other filters, is refused before any upstream request. The key
+    is derived from the configured credentials, so every replica of one deployment accepts the
+    others' cursors and nobody without the credentials can mint one.
     """
-    offsets = ".".join(
-        "x" if positions[name] == _DONE else str(positions[name])
-        for name in ProviderName
-        if name in positions
-    )
-    return f"{fingerprint}.{offsets}"
 
+    def __init__(self, key: bytes) -> None:
+        self._key = key
 
-def _decode_cursor(cursor: str, fingerprint: str, targets: list[ProviderName]) -> dict[ProviderName, int]:
-    """Validate a cursor fully: a forged or stale one is a clear error, never a strange request."""
-    invalid = InvalidArgument(
-        "cursor is not valid for this query: pass back next_cursor from the previous page "
-        "with the same provider and filters, or omit cursor to start over."
-    )
-    parts = cursor.split(".")
-    ordered = [name for name in ProviderName if name in targets]
-    if len(cursor) > 128 or len(parts) != 1 + len(ordered) or parts[0] != fingerprint:
-        raise invalid
-    positions: dict[ProviderName, int] = {}
-    for name, part in zip(ordered, parts[1:], strict=True):
-        if part == "x":
-            positions[name] = _DONE
-        elif part.isdigit() and len(part) <= 8 and int(part) <= _MAX_OFFSET:
-            positions[name] = int(part)
-        else:
+    @classmethod
+    def from_secrets(cls, secrets: Sequence[str]) -> CursorCodec:
+        if not secrets:
+            return cls(os.urandom(32))
+        material = "\0".join(["mcp-livecalls cursor v1", *sorted(secrets)])
+        return cls(hashlib.sha256(material.encode()).digest())
+
+    def _tag(self, fingerprint: str, offsets: str) -> str:
+        return hmac.new(self._key, f"{fingerprint}|{offsets}".encode(), hashlib.sha256).hexdigest()[:12]
+
+    def encode(self, positions: Mapping[ProviderName, int], fingerprint: str) -> str:
+        """``x`` marks a provider that is done. Short on purpose: a model copies it back."""
+        offsets = ".".join(
+            "x" if positions[name] == _DONE else str(positions[name])
+            for name in ProviderName
+            if name in positions
+        )
+        return f"{offsets}.{self._tag(fingerprint, offsets)}"
+
+    def decode(self, cursor: str, fingerprint: str, targets: list[ProviderName]) -> dict[ProviderName, int]:
+        invalid = InvalidArgument(
+            "cursor is not valid for this query: pass back next_cursor from the previous page "
+            "with the same provider and filters, or omit cursor to start over."
+        )
+        offsets, _, tag = cursor.rpartition(".")
+        ordered = [name for name in ProviderName if name in targets]
+        parts = offsets.split(".")
+        if len(cursor) > 128 or len(parts) != len(ordered):
             raise invalid
-    return positions
+        if not hmac.compare_digest(tag.encode(), self._tag(fingerprint, offsets).encode()):
+            raise invalid
+        positions: dict[ProviderName, int] = {}
+        for name, part in zip(ordered, parts, strict=True):
+            if part == "x":
+                positions[name] = _DONE
+            elif _OFFSET.fullmatch(part) and int(part) <= _MAX_OFFSET:
+                positions[name] = int(part)
+            else:
+                raise invalid
+        return positions

@@ -216,15 +216,33 @@ async def test_resources_serve_providers_active_calls_and_single_calls(
     assert stream["legs"]
 
 
-@pytest.mark.parametrize("forge", ["{f}.999999999.0.0", "{f}.-1.0.0", "{f}.1.0", "{f}.1.0.0.0", "{f}.a.0.0"])
-async def test_a_cursor_with_forged_offsets_is_refused(client: Client, forge: str) -> None:
+@pytest.mark.parametrize(
+    "forge",
+    [
+        "99999999.{rest}",
+        "1.{rest}",
+        "-1.{rest}",
+        "a.{rest}",
+        "²{rest}",
+        "{offsets}.0000000000ab",
+        "{offsets}",
+        "",
+    ],
+)
+async def test_a_cursor_with_forged_offsets_or_tag_is_refused(
+    client: Client, simulator: Simulator, forge: str
+) -> None:
     first = await client.call_tool("list_active_calls", {"limit": 2})
-    fingerprint = (first.structured_content or {})["next_cursor"].split(".")[0]
+    cursor = (first.structured_content or {})["next_cursor"]
+    offsets, _, _tag = cursor.rpartition(".")
+    rest = cursor.partition(".")[2]
+    before = sum(simulator.requests.values())
 
-    result = await client.call_tool("list_active_calls", {"cursor": forge.format(f=fingerprint)})
+    result = await client.call_tool("list_active_calls", {"cursor": forge.format(rest=rest, offsets=offsets)})
 
     assert result.is_error
     assert "cursor is not valid" in _text(result)
+    assert sum(simulator.requests.values()) == before
 
 
 async def test_a_cursor_is_only_valid_with_the_filters_it_was_made_for(client: Client) -> None:
