@@ -226,7 +226,6 @@ async def test_resources_serve_providers_active_calls_and_single_calls(
         "²{rest}",
         "{offsets}.0000000000ab",
         "{offsets}",
-        "",
     ],
 )
 async def test_a_cursor_with_forged_offsets_or_tag_is_refused(
