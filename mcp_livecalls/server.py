@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -192,7 +193,7 @@ class LiveCallsApp:
 
     @contextmanager
     def tool_errors(self, tool: str) -> Iterator[None]:
-        """Turn the package's errors into MCP tool errors (``isError``) with a redacted message."""
+        """Turn every failure into an MCP tool error (``isError``) whose text says what happened."""
         try:
             yield
         except LiveCallsError as exc:
@@ -200,13 +201,26 @@ class LiveCallsApp:
             provider = exc.provider if isinstance(exc, ProviderError) else "-"
             logger.debug("%s failed (%s, %s): %s", tool, type(exc).__name__, provider, message)
             raise ToolError(message) from None
+        except Exception as exc:  # noqa: BLE001 - the tool boundary: a bug still gets a clear answer
+            raise ToolError(self._internal_error(tool, exc)) from None
 
     @contextmanager
-    def resource_errors(self) -> Iterator[None]:
+    def resource_errors(self, uri: str) -> Iterator[None]:
         try:
             yield
         except LiveCallsError as exc:
             raise ResourceError(self.redact(str(exc))) from None
+        except Exception as exc:  # noqa: BLE001 - the resource boundary, as for tools
+            raise ResourceError(self._internal_error(uri, exc)) from None
+
+    def _internal_error(self, where: str, exc: Exception) -> str:
+        """Log the traceback (redacted) to stderr; tell the caller only the kind of failure."""
+        trace = "".join(traceback.format_exception(exc))
+        logger.error("%s hit an internal error:\n%s", where, self.redact(trace))
+        return (
+            f"mcp-livecalls hit an internal error ({type(exc).__name__}); try again, "
+            "and report it if it persists."
+        )
 
 
 def _result(text: str, structured: dict[str, Any]) -> CallToolResult:
@@ -336,7 +350,7 @@ def create_server(
         mime_type="application/json",
     )
     async def active_calls_resource() -> str:
-        with app.resource_errors():
+        with app.resource_errors("livecalls://calls/active"):
             page = await app.service.list_active_calls(ListQuery(), limit=MAX_LIMIT)
             return _json(prepare_page(page, mask=settings_.mask_numbers).structured())
 
@@ -348,7 +362,7 @@ def create_server(
         mime_type="application/json",
     )
     async def call_resource(provider: str, call_id: str) -> str:
-        with app.resource_errors():
+        with app.resource_errors(f"livecalls://calls/{provider}/{call_id}"):
             call = await app.service.get_live_call(call_id, _provider_param(provider))
             return _json(shape_call(call, "brief").structured())
 
@@ -360,7 +374,7 @@ def create_server(
         mime_type="application/json",
     )
     async def stream_resource(provider: str, call_id: str) -> str:
-        with app.resource_errors():
+        with app.resource_errors(f"livecalls://calls/{provider}/{call_id}/stream"):
             details = await app.service.get_stream_details(call_id, _provider_param(provider))
             return _json(shape_stream(details, "brief").structured())
 

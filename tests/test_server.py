@@ -13,7 +13,9 @@ from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.server import create_server
+from mcp_livecalls.models import LiveCall, ProviderName
+from mcp_livecalls.providers.vobiz import VobizProvider
+from mcp_livecalls.server import LiveCallsApp, create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator
 
 pytestmark = pytest.mark.anyio
@@ -252,3 +254,27 @@ async def test_a_cursor_is_only_valid_with_the_filters_it_was_made_for(client: C
     other = await client.call_tool("list_active_calls", arguments)
 
     assert other.is_error
+
+
+async def test_a_bug_in_an_adapter_is_a_clear_tool_error_and_a_logged_traceback(
+    settings: Settings, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = LiveCallsApp(settings, now=simulator.clock.now)
+
+    class Broken(VobizProvider):
+        async def get_call(self, call_id: str) -> LiveCall:
+            raise KeyError("a bug")
+
+    async with Client(create_server(app=app)) as client:
+        vobiz = app.service.providers[ProviderName.VOBIZ]
+        app.service.providers[ProviderName.VOBIZ] = Broken(
+            vobiz.http, auth_id="MA_SIMULATOR0001", now=app.now
+        )
+        result = await client.call_tool("get_live_call", {"call_id": "abc", "provider": "vobiz"})
+
+    assert result.is_error
+    assert _text(result).endswith(
+        "mcp-livecalls hit an internal error (KeyError); try again, and report it if it persists."
+    )
+    assert "Traceback" not in _text(result)
+    assert "KeyError: 'a bug'" in caplog.text
