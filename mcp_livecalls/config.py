@@ -43,6 +43,8 @@ class ExotelSettings:
     api_key: SecretStr
     api_token: SecretStr
     base_url: str = DEFAULT_EXOTEL_BASE_URL
+    requests_per_minute: float = 200.0
+    """Exotel's documented limit for voice APIs, per account; requests are paced under it."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Settings:
                     "api_token": "EXOTEL_API_TOKEN",
                 },
                 base_url_var="EXOTEL_BASE_URL",
+                extra={"requests_per_minute": ("EXOTEL_REQUESTS_PER_MINUTE", 1.0)},
             ),
             zudu=_provider(
                 env,
@@ -147,7 +150,12 @@ class Settings:
 
 
 def _provider(
-    env: Mapping[str, str], kind: type[_P], *, secrets: dict[str, str], base_url_var: str
+    env: Mapping[str, str],
+    kind: type[_P],
+    *,
+    secrets: dict[str, str],
+    base_url_var: str,
+    extra: dict[str, tuple[str, float]] | None = None,
 ) -> _P | None:
     present = {name: env.get(var, "").strip() for name, var in secrets.items()}
     if not any(present.values()):
@@ -161,6 +169,9 @@ def _provider(
             f"{', '.join(secrets.values())} to enable this provider, or none to disable it."
         )
     kwargs: dict[str, Any] = {name: SecretStr(value) for name, value in present.items()}
+    for name, (var, minimum) in (extra or {}).items():
+        if env.get(var, "").strip():
+            kwargs[name] = _number(env, var, 0.0, minimum=minimum)
     base_url = env.get(base_url_var, "").strip()
     if base_url:
         if not base_url.startswith(("http://", "https://")):

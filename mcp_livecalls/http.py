@@ -16,8 +16,9 @@ import base64
 import json
 import logging
 import math
+import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ from mcp_livecalls.errors import (
     RateLimited,
 )
 
-__all__ = ["HttpPolicy", "ProviderHTTP", "Redactor", "RetryBudget", "translate_errors"]
+__all__ = ["HttpPolicy", "ProviderHTTP", "Redactor", "RequestPacer", "RetryBudget", "translate_errors"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,8 @@ class HttpPolicy:
     retry_budget_per_request: float = 0.2
     """Retries each request earns: in the long run at most this many retries per request."""
     max_response_bytes: int = 2_000_000
-    max_concurrency: int = 8
-    """Requests in flight per provider."""
+    max_concurrency: int = 20
+    """Requests in flight per provider (a Vobiz page of 20 fetches 20 details at once)."""
 
     def timeout(self) -> httpx2.Timeout:
         return httpx2.Timeout(
@@ -112,6 +113,60 @@ class RetryBudget:
             self.tokens = max(0.0, self.tokens - 1.0)
             return True
         return False
+
+
+class RequestPacer:
+    """Keeps a provider under its published request rate instead of drawing 429s.
+
+    A token bucket holding a minute's allowance, refilled continuously (Exotel documents 200
+    requests per minute per account). When an answer says ``X-RateLimit-Remaining: 0``, requests
+    wait for its ``X-RateLimit-Reset`` too. Waiting counts against the tool's time budget.
+    """
+
+    MAX_PAUSE_S = 60.0
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        self.capacity = max(1.0, per_minute)
+        self._sleep = sleep
+        self.per_second = self.capacity / 60.0
+        self.tokens = self.capacity
+        self._clock = clock
+        self._updated = clock()
+        self._paused_until = 0.0
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self._updated) * self.per_second)
+        self._updated = now
+
+    async def acquire(self) -> None:
+        while True:
+            now = self._clock()
+            self._refill(now)
+            wait = self._paused_until - now
+            if wait <= 0 and self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return
+            await self._sleep(wait if wait > 0 else (1.0 - self.tokens) / self.per_second)
+
+    def observe(self, headers: httpx2.Headers) -> None:
+        """Honour the provider's own count: pause until its window resets when none are left."""
+        remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
+        if remaining is None or reset is None or remaining.strip() != "0":
+            return
+        try:
+            value = float(reset)
+        except ValueError:
+            return
+        # Either seconds until the reset or a Unix time; both are seen in the wild.
+        seconds = value - time.time() if value > 1_000_000_000 else value
+        if seconds > 0:
+            self._paused_until = max(self._paused_until, self._clock() + min(seconds, self.MAX_PAUSE_S))
 
 
 class _RedactingLogFilter(logging.Filter):
@@ -216,8 +271,10 @@ class ProviderHTTP:
         credential_vars: Sequence[str],
         base_url_var: str,
         secrets: Sequence[str],
+        requests_per_minute: float | None = None,
     ) -> None:
         self.provider = provider
+        self.pacer = RequestPacer(requests_per_minute) if requests_per_minute else None
         self.base_url = base_url.rstrip("/")
         self.policy = policy
         self._client = client
@@ -301,6 +358,8 @@ class ProviderHTTP:
         call_id: str | None,
     ) -> Any:
         with translate_errors(self.provider):
+            if self.pacer is not None:
+                await self.pacer.acquire()  # outside the limiter: waiting holds no request slot
             async with self._limiter:
                 try:
                     with anyio.fail_after(self.policy.request_timeout_s):
@@ -312,6 +371,8 @@ class ProviderHTTP:
                         f"{self.title} did not answer in time (no complete answer within "
                         f"{self.policy.request_timeout_s:g}s); {_AGAIN}.",
                     ) from None
+            if self.pacer is not None:
+                self.pacer.observe(answer.headers)
             logger.debug("%s %s %s -> %s", self.provider, method, self.redact(path), answer.status_code)
             self._raise_for_status(answer, call_id)
             return self._decode(answer)

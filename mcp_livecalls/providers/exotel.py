@@ -443,6 +443,7 @@ class ExotelProvider(LiveCallsProvider):
             credential_vars=cls.credential_vars,
             base_url_var="EXOTEL_BASE_URL",
             secrets=[sid, key, token],
+            requests_per_minute=settings.requests_per_minute,
         )
         return cls(http, account_sid=sid, now=now)
 
