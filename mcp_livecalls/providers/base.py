@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, TypeVar
 
 import anyio
+from pydantic import BaseModel, ConfigDict
 
 from mcp_livecalls.errors import InvalidArgument, LiveCallsError
 from mcp_livecalls.http import ProviderHTTP
@@ -29,8 +30,10 @@ __all__ = [
     "LiveCallsProvider",
     "Positioned",
     "ProviderSlice",
+    "RawPayload",
     "UpstreamPage",
     "gather",
+    "parse_direction",
     "scan",
 ]
 
@@ -212,6 +215,22 @@ async def gather(thunks: Sequence[Callable[[], Awaitable[_T]]]) -> list[_T]:
     if failure is not None:
         raise failure
     return results  # type: ignore[return-value]  # every slot was filled: no failure
+
+
+class RawPayload(BaseModel):
+    """Base of the adapters' models of provider JSON: fields a provider adds later are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def parse_direction(raw: str | None) -> Direction | None:
+    """Every provider's direction word (``inbound``, ``INBOUND``, ``outbound-api`` …), or ``None``."""
+    value = (raw or "").strip().lower()
+    if value.startswith("in"):
+        return Direction.INBOUND
+    if value.startswith("out"):
+        return Direction.OUTBOUND
+    return None
 
 
 def parse_epoch_ms(value: float | int | None) -> datetime | None:

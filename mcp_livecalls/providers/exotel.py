@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mcp_livecalls.config import ExotelSettings
 from mcp_livecalls.errors import BadResponse, CallNotFound
@@ -61,7 +61,9 @@ from mcp_livecalls.providers.base import (
     ListQuery,
     LiveCallsProvider,
     ProviderSlice,
+    RawPayload,
     UpstreamPage,
+    parse_direction,
     parse_iso,
     scan,
 )
@@ -121,30 +123,17 @@ def exotel_leg_status(raw: str | None) -> LegStatus:
     return _LEG_STATUS.get(_word(raw), LegStatus.UNKNOWN)
 
 
-def _direction(raw: str | None) -> Direction | None:
-    value = _word(raw)
-    if value.startswith("outbound"):
-        return Direction.OUTBOUND
-    if value.startswith("inbound"):
-        return Direction.INBOUND
-    return None
-
-
 def _seconds(value: float | None) -> int | None:
     return None if value is None else max(0, int(value))
 
 
-class _Raw(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _AgentDetails(_Raw):
+class _AgentDetails(RawPayload):
     user_id: str | None = None
     name: str | None = None
     status: str | None = None
 
 
-class _ActiveCall(_Raw):
+class _ActiveCall(RawPayload):
     call_sid: str = Field(min_length=1)
     direction: str | None = None
     status: str | None = None
@@ -156,17 +145,17 @@ class _ActiveCall(_Raw):
     recording_enabled: bool | None = None
 
 
-class _ActiveList(_Raw):
+class _ActiveList(RawPayload):
     active_calls: list[Any] | None = None
     total_active: int | None = None
 
 
-class _AudioStatus(_Raw):
+class _AudioStatus(RawPayload):
     muted: bool | None = None
     hold: bool | None = None
 
 
-class _Leg(_Raw):
+class _Leg(RawPayload):
     leg_sid: str | None = None
     contact_uri: str | None = None
     direction: str | None = None
@@ -175,19 +164,19 @@ class _Leg(_Raw):
     audio_status: _AudioStatus | None = None
 
 
-class _Bridge(_Raw):
+class _Bridge(RawPayload):
     bridge_sid: str | None = None
     status: str | None = None
     created_at: str | None = None
 
 
-class _Recording(_Raw):
+class _Recording(RawPayload):
     enabled: bool | None = None
     channels: str | None = None
     duration: float | None = None
 
 
-class _Stream(_Raw):
+class _Stream(RawPayload):
     call_sid: str | None = None
     status: str | None = None
     duration: float | None = None
@@ -259,7 +248,7 @@ def normalize_exotel_active_call(item: Any, *, now: datetime) -> LiveCall:
         call_id=raw.call_sid,
         status=exotel_status(raw.status),
         provider_status=raw.status or None,
-        direction=_direction(raw.direction),
+        direction=parse_direction(raw.direction),
         from_number=raw.from_ or None,
         to_number=raw.to or None,
         started_at=started,
@@ -300,7 +289,7 @@ def _roles(legs: list[_Leg]) -> list[str | None]:
         known = next(role for role in roles if role is not None)
         other = "customer" if known == "agent" else "agent"
         return [other if role is None else role for role in roles]
-    directions = [_direction(leg.direction) for leg in legs]
+    directions = [parse_direction(leg.direction) for leg in legs]
     if directions.count(Direction.INBOUND) == 1 and directions.count(Direction.OUTBOUND) == 1:
         return ["customer" if direction is Direction.INBOUND else "agent" for direction in directions]
     if directions == [Direction.OUTBOUND, Direction.OUTBOUND]:
@@ -314,7 +303,7 @@ def _leg(raw: _Leg, role: str | None) -> CallLeg:
         leg_id=raw.leg_sid or None,
         role=role,
         contact=raw.contact_uri or None,
-        direction=_direction(raw.direction),
+        direction=parse_direction(raw.direction),
         status=exotel_leg_status(raw.status),
         provider_status=raw.status or None,
         network=raw.network_type or None,

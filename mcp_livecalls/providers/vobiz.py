@@ -17,19 +17,21 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mcp_livecalls.config import VobizSettings
 from mcp_livecalls.errors import CallNotFound, ProviderError
 from mcp_livecalls.http import HttpPolicy, ProviderHTTP, translate_errors
-from mcp_livecalls.models import CallStatus, Direction, LiveCall, MediaStream, ProviderName, StreamDetails
+from mcp_livecalls.models import CallStatus, LiveCall, MediaStream, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import (
     Capabilities,
     ListQuery,
     LiveCallsProvider,
     ProviderSlice,
+    RawPayload,
     UpstreamPage,
     gather,
+    parse_direction,
     parse_naive_utc,
     scan,
 )
@@ -76,26 +78,13 @@ def vobiz_status(raw: str | None) -> CallStatus:
     return _CALL_STATUS.get(raw.strip().lower().replace("_", "-"), CallStatus.UNKNOWN)
 
 
-def _direction(raw: str | None) -> Direction | None:
-    value = (raw or "").lower()
-    if value.startswith("in"):
-        return Direction.INBOUND
-    if value.startswith("out"):
-        return Direction.OUTBOUND
-    return None
-
-
 def _meaningful(value: str | None) -> str | None:
     if value is None or value.strip().lower() in _NOT_APPLICABLE:
         return None
     return value
 
 
-class _Raw(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _PlivoCall(_Raw):
+class _PlivoCall(RawPayload):
     call_uuid: str
     call_state: str | None = None
     call_direction: str | None = None
@@ -110,7 +99,7 @@ class _PlivoCall(_Raw):
     stir_verification: str | None = None
 
 
-class _FlatCall(_Raw):
+class _FlatCall(RawPayload):
     call_uuid: str
     call_status: str | None = None
     direction: str | None = None
@@ -123,7 +112,7 @@ class _FlatCall(_Raw):
     stir_verification: str | None = None
 
 
-class _Stream(_Raw):
+class _Stream(RawPayload):
     stream_id: str | None = None
     status: str | None = None
     audio_track: str | None = None
@@ -163,7 +152,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime) -> LiveCall:
             call_id=plivo.call_uuid,
             status=vobiz_status(plivo.call_state),
             provider_status=plivo.call_state,
-            direction=_direction(plivo.call_direction),
+            direction=parse_direction(plivo.call_direction),
             from_number=plivo.from_number or None,
             to_number=plivo.to_number or None,
             started_at=started,
@@ -184,7 +173,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime) -> LiveCall:
         call_id=flat.call_uuid,
         status=vobiz_status(flat.call_status),
         provider_status=flat.call_status,
-        direction=_direction(flat.direction),
+        direction=parse_direction(flat.direction),
         from_number=flat.from_ or None,
         to_number=flat.to or None,
         caller_name=flat.caller_name or None,
@@ -252,17 +241,27 @@ class VobizProvider(LiveCallsProvider):
         return cls(http, auth_id=auth_id, now=now)
 
     async def get_call(self, call_id: str) -> LiveCall:
+        return await self._get_call(call_id, likely="live")
+
+    async def _get_call(self, call_id: str, *, likely: str) -> LiveCall:
+        """Ask with the ``status`` the call most likely has, then the other one.
+
+        Vobiz answers live and queued calls separately (and 404 for the other kind); a listed
+        queued call is asked as queued first, saving a request.
+        """
         self.check_call_id(call_id)
         path = f"{self._calls_path}{call_id}/"
+        first, second = ("live", "queued") if likely == "live" else ("queued", "live")
         try:
-            payload = await self.http.get_json(path, params={"status": "live"}, call_id=call_id)
+            payload = await self.http.get_json(path, params={"status": first}, call_id=call_id)
         except CallNotFound:
-            # Not live: it may still be waiting in the queue (Vobiz answers those separately).
-            payload = await self.http.get_json(path, params={"status": "queued"}, call_id=call_id)
+            payload = await self.http.get_json(path, params={"status": second}, call_id=call_id)
         with translate_errors(self.name.value):
             return normalize_vobiz_call(payload, now=self._now())
 
-    async def _call_ids(self) -> list[str]:
+    async def _call_ids(self) -> list[tuple[str, str]]:
+        """``(uuid, "live" | "queued")`` for every call Vobiz lists, live first."""
+
         async def fetch(status: str) -> list[str]:
             payload = await self.http.get_json(self._calls_path, params={"status": status})
             with translate_errors(self.name.value):
@@ -270,24 +269,24 @@ class VobizProvider(LiveCallsProvider):
 
         live, queued = await gather([lambda: fetch("live"), lambda: fetch("queued")])
         seen = set(live)
-        return live + [uuid for uuid in queued if uuid not in seen]
+        return [(uuid, "live") for uuid in live] + [(uuid, "queued") for uuid in queued if uuid not in seen]
 
     async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        uuids: list[str] | None = None
+        uuids: list[tuple[str, str]] | None = None
 
         async def fetch(position: int, count: int) -> UpstreamPage:
             nonlocal uuids
             if uuids is None:
-                uuids = [uuid for uuid in await self._call_ids() if self.accepts_call_id(uuid)]
+                uuids = [(uuid, kind) for uuid, kind in await self._call_ids() if self.accepts_call_id(uuid)]
             chunk = uuids[position : position + count]
 
-            async def detail(uuid: str) -> LiveCall | None:
+            async def detail(uuid: str, kind: str) -> LiveCall | None:
                 try:
-                    return await self.get_call(uuid)
+                    return await self._get_call(uuid, likely=kind)
                 except CallNotFound:
                     return None  # ended between the list and the detail request
 
-            calls = await gather([functools.partial(detail, uuid) for uuid in chunk])
+            calls = await gather([functools.partial(detail, uuid, kind) for uuid, kind in chunk])
             return UpstreamPage(calls, exhausted=position + count >= len(uuids), total=len(uuids))
 
         return await scan(

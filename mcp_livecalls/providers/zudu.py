@@ -36,7 +36,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx2
-from pydantic import BaseModel, ConfigDict
 
 from mcp_livecalls.config import ZuduSettings
 from mcp_livecalls.errors import BadResponse
@@ -46,7 +45,6 @@ from mcp_livecalls.models import (
     CallEvent,
     CallStatus,
     Cost,
-    Direction,
     LatencyStats,
     LiveCall,
     ProviderName,
@@ -59,7 +57,9 @@ from mcp_livecalls.providers.base import (
     ListQuery,
     LiveCallsProvider,
     ProviderSlice,
+    RawPayload,
     UpstreamPage,
+    parse_direction,
     parse_epoch_ms,
     scan,
 )
@@ -103,24 +103,11 @@ def zudu_status(raw: str | None) -> CallStatus:
     return _CALL_STATUS.get(raw.strip().upper(), CallStatus.UNKNOWN)
 
 
-def _direction(raw: str | None) -> Direction | None:
-    value = (raw or "").strip().upper()
-    if value == "INBOUND":
-        return Direction.INBOUND
-    if value == "OUTBOUND":
-        return Direction.OUTBOUND
-    return None
-
-
-class _Raw(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _OptOut(_Raw):
+class _OptOut(RawPayload):
     opt_out_sensitive_data_storage: bool | None = None
 
 
-class _Latency(_Raw):
+class _Latency(RawPayload):
     p50: float | None = None
     p90: float | None = None
     p99: float | None = None
@@ -128,27 +115,27 @@ class _Latency(_Raw):
     num: int | None = None
 
 
-class _Turn(_Raw):
+class _Turn(RawPayload):
     role: str | None = None
     content: str | None = None
     timestamp: float | None = None
 
 
-class _Event(_Raw):
+class _Event(RawPayload):
     timestamp: float | None = None
     event: str | None = None
 
 
-class _Cost(_Raw):
+class _Cost(RawPayload):
     combined_cost: float | None = None
 
 
-class _Telephony(_Raw):
+class _Telephony(RawPayload):
     call_sid: str | None = None
     conference_sid: str | None = None
 
 
-class _ZuduCall(_Raw):
+class _ZuduCall(RawPayload):
     id: str | None = None
     call_id: str | None = None
     agent_id: str | None = None
@@ -172,7 +159,7 @@ class _ZuduCall(_Raw):
     telephony_identifier: _Telephony | None = None
 
 
-class _Pagination(_Raw):
+class _Pagination(RawPayload):
     page: int | None = None
     limit: int | None = None
     total: int | None = None
@@ -181,7 +168,7 @@ class _Pagination(_Raw):
     has_next_page: bool | None = None
 
 
-class _CallList(_Raw):
+class _CallList(RawPayload):
     calls: list[dict[str, Any]]
     pagination: _Pagination | None = None
 
@@ -308,7 +295,7 @@ def normalize_zudu_call(data: Any, *, now: datetime, requested_id: str | None = 
         call_id=record.call_id,
         status=zudu_status(raw.call_status),
         provider_status=raw.call_status or None,
-        direction=_direction(raw.direction),
+        direction=parse_direction(raw.direction),
         from_number=raw.from_number or None,
         to_number=raw.to_number or None,
         started_at=parse_epoch_ms(raw.start_timestamp),
