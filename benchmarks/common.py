@@ -237,10 +237,10 @@ class RawFetcher:
         return response.status_code, response.json()
 
     # Vobiz ---------------------------------------------------------------------------------
-    async def vobiz_call(self, uuid: str) -> RawResult:
-        """``get_call``: ``status=live``, and ``status=queued`` when live answers 404."""
+    async def vobiz_call(self, uuid: str, likely: str = "live") -> RawResult:
+        """``get_call``: the likely ``status`` first (live, unless listed as queued), then the other."""
         out = RawResult()
-        for status in ("live", "queued"):
+        for status in ("live", "queued") if likely == "live" else ("queued", "live"):
             code, body = await self._get(
                 f"{self._vobiz}{uuid}/", params={"status": status}, headers=self._vobiz_headers
             )
@@ -271,8 +271,9 @@ class RawFetcher:
     async def vobiz_page(self, uuids: Sequence[str]) -> RawResult:
         """One list page: both UUID lists plus each listed call's detail."""
         out = await self.vobiz_lists()
+        live = set(out.bodies[0]["calls"]) if out.bodies else set()
         for uuid in uuids:
-            out.add(await self.vobiz_call(uuid))
+            out.add(await self.vobiz_call(uuid, likely="live" if uuid in live else "queued"))
         return out
 
     # Exotel --------------------------------------------------------------------------------
