@@ -36,6 +36,7 @@ from benchmarks.common import percentile, print_table, quiet_logs, simulator_env
 from mcp_livecalls import __version__
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
+from mcp_livecalls.http import HttpPolicy
 from mcp_livecalls.models import ProviderName
 from mcp_livecalls.providers import ListQuery, LiveCallsProvider, build_providers
 from mcp_livecalls.server import create_server
@@ -332,7 +333,7 @@ def report(results: Results) -> dict[str, bool]:
             for c, (p50, worst) in results.pages.items()
         ],
     )
-    default = results.pages.get(8, (float("nan"), 0.0))[0] / trip
+    default = results.pages.get(HttpPolicy.max_concurrency, (float("nan"), 0.0))[0] / trip
     best = min(results.pages.items(), key=lambda item: item[1][0])
     verdicts = {
         **{
@@ -359,7 +360,7 @@ def report(results: Results) -> dict[str, bool]:
                 _yes(verdicts["fanout"]),
             ],
             [
-                "Vobiz page of 20 ≤ 3 round trips (default max_concurrency 8)",
+                f"Vobiz page of 20 ≤ 3 round trips (default max_concurrency {HttpPolicy.max_concurrency})",
                 f"{default:.1f} round trips",
                 _yes(verdicts["vobiz page"]),
             ],
