@@ -230,3 +230,22 @@ async def test_template_arguments_complete_to_configured_providers_and_live_call
     assert call.id in ids.completion.values
     assert all(value.startswith(call.id[:6]) for value in ids.completion.values)
     assert len(prompt_ids.completion.values) >= 3
+
+
+async def test_cancelling_a_wait_stops_its_upstream_polling(
+    watched_server: MCPServer[Any], simulator: Simulator
+) -> None:
+    call = simulator.population.live("zudu")[0]
+    route = ("zudu", "get_call")
+
+    async with Client(watched_server) as client:
+        with anyio.move_on_after(4 * POLL_S):
+            await client.call_tool(
+                "wait_for_call_state", {"call_id": call.id, "until": ["failed"], "timeout_s": 60}
+            )
+        polls_when_cancelled = simulator.requests[route]
+        with anyio.move_on_after(4 * POLL_S):
+            await anyio.sleep_forever()
+
+        assert polls_when_cancelled >= 2  # it was polling while it waited
+        assert simulator.requests[route] <= polls_when_cancelled + 1  # and stopped when cancelled
