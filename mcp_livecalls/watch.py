@@ -129,6 +129,9 @@ class Watcher:
                         return
                     except LiveCallsError as exc:
                         logger.debug("watch %s: upstream failed (%s); polling on", uri, type(exc).__name__)
+                    except Exception:
+                        # A poller runs in the server's task group: a bug here must not end the server.
+                        logger.exception("watch %s: unexpected failure; polling on", uri)
                     else:
                         current = fingerprint(state)
                         if not first and current != previous:

@@ -19,6 +19,8 @@ from mcp_types import (
 )
 
 from mcp_livecalls.config import Settings
+from mcp_livecalls.models import LiveCall, ProviderName
+from mcp_livecalls.providers.zudu import ZuduProvider
 from mcp_livecalls.server import LiveCallsApp, create_server
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 
@@ -249,3 +251,25 @@ async def test_cancelling_a_wait_stops_its_upstream_polling(
 
         assert polls_when_cancelled >= 2  # it was polling while it waited
         assert simulator.requests[route] <= polls_when_cancelled + 1  # and stopped when cancelled
+
+
+async def test_a_bug_while_polling_does_not_take_the_server_down(
+    watched_server: MCPServer[Any], app: LiveCallsApp, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    call = simulator.population.live("zudu")[0]
+    uri = f"livecalls://calls/zudu/{call.id}"
+
+    class Broken(ZuduProvider):
+        async def get_call(self, call_id: str) -> LiveCall:
+            raise KeyError("a bug")
+
+    async with Client(watched_server) as client:
+        zudu = app.service.providers[ProviderName.ZUDU]
+        app.service.providers[ProviderName.ZUDU] = Broken(zudu.http, now=app.now)
+        async with client.listen(resource_subscriptions=[uri]):
+            with anyio.move_on_after(3 * POLL_S):
+                await anyio.sleep_forever()
+            still_serving = await client.call_tool("list_active_calls", {"provider": "vobiz"})
+
+    assert not still_serving.is_error
+    assert "unexpected failure; polling on" in caplog.text
