@@ -96,7 +96,7 @@ async def test_many_subscribers_share_one_upstream_poller(
             await anyio.sleep_forever()
         polls = app.watcher.upstream_polls - before
 
-    assert 3 <= polls <= 7  # one poller: about one poll per interval, not two
+    assert 1 <= polls <= 6  # one poller: about one poll per interval (two pollers would make ~10)
     assert app.watcher.subscribers(uri) == 0
 
 
