@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, TypeVar
 
 import anyio
+import httpx2
 from pydantic import BaseModel, ConfigDict
 
 from mcp_livecalls.errors import InvalidArgument, LiveCallsError
-from mcp_livecalls.http import ProviderHTTP
+from mcp_livecalls.http import HttpPolicy, ProviderHTTP
 from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
 
 __all__ = [
@@ -109,6 +110,32 @@ class LiveCallsProvider(ABC):
 
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http
+
+    @classmethod
+    def _provider_http(
+        cls,
+        client: httpx2.AsyncClient,
+        policy: HttpPolicy,
+        base_url: str,
+        *,
+        secrets: Sequence[str],
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        requests_per_minute: float | None = None,
+    ) -> ProviderHTTP:
+        """This provider's view of the shared client; only auth and secrets differ per provider."""
+        return ProviderHTTP(
+            provider=cls.name.value,
+            client=client,
+            base_url=base_url,
+            policy=policy,
+            headers=headers,
+            auth=auth,
+            credential_vars=cls.credential_vars,
+            base_url_var=f"{cls.name.value.upper()}_BASE_URL",
+            secrets=secrets,
+            requests_per_minute=requests_per_minute,
+        )
 
     def accepts_call_id(self, call_id: str) -> bool:
         """Whether ``call_id`` is safe to put in this provider's URL path (no ``/``, ``..``, ``?`` …)."""

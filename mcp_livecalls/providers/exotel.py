@@ -423,14 +423,11 @@ class ExotelProvider(LiveCallsProvider):
         sid = settings.account_sid.get_secret_value()
         key = settings.api_key.get_secret_value()
         token = settings.api_token.get_secret_value()
-        http = ProviderHTTP(
-            provider=cls.name.value,
-            client=client,
-            base_url=settings.base_url,
-            policy=policy,
+        http = cls._provider_http(
+            client,
+            policy,
+            settings.base_url,
             auth=(key, token),
-            credential_vars=cls.credential_vars,
-            base_url_var="EXOTEL_BASE_URL",
             secrets=[sid, key, token],
             requests_per_minute=settings.requests_per_minute,
         )

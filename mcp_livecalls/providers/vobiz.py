@@ -228,14 +228,11 @@ class VobizProvider(LiveCallsProvider):
     ) -> VobizProvider:
         auth_id = settings.auth_id.get_secret_value()
         token = settings.auth_token.get_secret_value()
-        http = ProviderHTTP(
-            provider=cls.name.value,
-            client=client,
-            base_url=settings.base_url,
-            policy=policy,
+        http = cls._provider_http(
+            client,
+            policy,
+            settings.base_url,
             headers={"X-Auth-ID": auth_id, "X-Auth-Token": token},
-            credential_vars=cls.credential_vars,
-            base_url_var="VOBIZ_BASE_URL",
             secrets=[auth_id, token],
         )
         return cls(http, auth_id=auth_id, now=now)

@@ -402,14 +402,11 @@ class ZuduProvider(LiveCallsProvider):
     ) -> ZuduProvider:
         api_key = settings.api_key.get_secret_value()
         api_secret = settings.api_secret.get_secret_value()
-        http = ProviderHTTP(
-            provider=cls.name.value,
-            client=client,
-            base_url=settings.base_url,
-            policy=policy,
+        http = cls._provider_http(
+            client,
+            policy,
+            settings.base_url,
             headers={"X-API-KEY": api_key, "X-API-SECRET": api_secret},
-            credential_vars=cls.credential_vars,
-            base_url_var="ZUDU_BASE_URL",
             secrets=[api_key, api_secret],
         )
         return cls(http, now=now)
