@@ -31,7 +31,7 @@ import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -47,6 +47,7 @@ from mcp_livecalls.simulator.clock import Clock, ManualClock
 from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials
 from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, Fault, Faults, mutate_payload
 from mcp_livecalls.simulator.fixtures import load_fixture
+from mcp_livecalls.simulator.flavours import check_flavours
 from mcp_livecalls.simulator.population import LIVE_STATES, PROVIDERS, Population, Provider, SimCall
 from mcp_livecalls.simulator.render import (
     exotel_active_item,
@@ -187,6 +188,7 @@ class Simulator:
         fixtures: bool = False,
         credentials: SimulatorCredentials | None = None,
         providers: tuple[Provider, ...] = PROVIDERS,
+        flavours: Iterable[str] = (),
     ) -> None:
         if vobiz_shape not in ("plivo", "flat"):
             raise ValueError("vobiz_shape must be 'plivo' or 'flat'")
@@ -203,6 +205,7 @@ class Simulator:
         self.credentials = credentials if credentials is not None else DEMO_CREDENTIALS
         self.vobiz_shape: VobizShape = vobiz_shape
         self.fixtures = fixtures
+        self.flavours = check_flavours(flavours)
         self.requests: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._ids = random.Random(seed ^ 0x5EED)
@@ -222,6 +225,10 @@ class Simulator:
     def _hex_id(self, prefix: str, n: int = 12) -> str:
         with self._lock:
             return f"{prefix}{self._ids.getrandbits(4 * n):0{n}x}"
+
+    def flavour(self, name: str) -> bool:
+        """Whether the documented variant ``name`` (see ``simulator.flavours``) is switched on."""
+        return name in self.flavours
 
     def _now_ts(self) -> float:
         return self.clock.now().timestamp()
@@ -887,7 +894,7 @@ class Simulator:
     def __repr__(self) -> str:
         return (
             f"Simulator(seed={self.seed}, clock={self.clock!r}, live_calls={self.population.live_calls}, "
-            f"vobiz_shape={self.vobiz_shape!r}, fixtures={self.fixtures})"
+            f"vobiz_shape={self.vobiz_shape!r}, fixtures={self.fixtures}, flavours={sorted(self.flavours)})"
         )
 
 

@@ -1,0 +1,116 @@
+"""Contract tests: the providers' documented answers, typed here, served to the real adapters.
+
+A fixture is ``tests/contract/fixtures/<provider>/<name>.json``::
+
+    {"source": "<the document, SDK fixture or OpenAPI example it stands for>",
+     "status": 200,
+     "headers": {"Content-Type": "application/json"},     # optional
+     "body": { ... the provider's answer ... }}
+
+The fixtures are written from the documents (facts, not copied files), so they check the
+adapters against the providers, not against the simulator. ``Upstream`` answers an adapter's
+requests from them through ``httpx2.MockTransport`` and records what the adapter asked, so a
+test can pin both the normalized result (whole-object equality) and the requests made.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+__all__ = ["Answer", "Upstream", "fixture", "load"]
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def response(self) -> httpx2.Response:
+        if isinstance(self.body, str | bytes):
+            content = self.body.encode() if isinstance(self.body, str) else self.body
+            headers = {"Content-Type": "text/plain", **self.headers}
+            return httpx2.Response(self.status, content=content, headers=headers)
+        return httpx2.Response(self.status, json=self.body, headers=dict(self.headers))
+
+
+def load(provider: str, name: str) -> dict[str, Any]:
+    """The raw fixture document (``source``, ``status``, ``body``)."""
+    path = FIXTURES / provider / f"{name}.json"
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if not document.get("source"):
+        raise AssertionError(f"{path} does not say which document it stands for")
+    return document
+
+
+def fixture(provider: str, name: str) -> Answer:
+    """The fixture as an answer to serve."""
+    document = load(provider, name)
+    return Answer(
+        status=int(document.get("status", 200)),
+        body=document["body"],
+        headers=document.get("headers", {}),
+        source=document["source"],
+    )
+
+
+Matcher = Callable[[httpx2.Request], bool]
+
+
+class Upstream:
+    """A fake provider made of documented answers: the first matching route answers.
+
+    Routes match on method, exact path and, optionally, a subset of the query parameters. A
+    request no route matches is answered 599 (and recorded), so a test sees an unexpected
+    request as a failure instead of a silent default.
+    """
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[Matcher, Callable[[httpx2.Request], Answer]]] = []
+        self.requests: list[httpx2.Request] = []
+        self.unmatched: list[httpx2.Request] = []
+
+    def on(
+        self,
+        method: str,
+        path: str,
+        answer: Answer | Callable[[httpx2.Request], Answer],
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Callable[[Any], bool] | None = None,
+    ) -> Upstream:
+        wanted = dict(params or {})
+
+        def matches(request: httpx2.Request) -> bool:
+            if request.method != method or request.url.path != path:
+                return False
+            if any(request.url.params.get(key) != value for key, value in wanted.items()):
+                return False
+            return json_body is None or json_body(json.loads(request.content or b"null"))
+
+        respond = answer if callable(answer) else (lambda _request, fixed=answer: fixed)
+        self._routes.append((matches, respond))
+        return self
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        for matches, respond in self._routes:
+            if matches(request):
+                return respond(request).response()
+        self.unmatched.append(request)
+        return httpx2.Response(599, json={"error": f"no contract route for {request.method} {request.url}"})
+
+    def client(self) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(transport=httpx2.MockTransport(self.handle), follow_redirects=False)
+
+    def asked(self, path: str) -> list[httpx2.Request]:
+        return [request for request in self.requests if request.url.path == path]
