@@ -7,6 +7,12 @@ public contract of the structured output (``call_id``, ``provider``, ``status``,
 
 Structured output leaves out what is empty (``None``, ``[]``, ``{}``); every field that can be
 left out has a default, so the published schema stays exact.
+
+The published JSON schemas (tool output schemas) are compact and strict at once: no titles, no
+defaults, and a field that is left out when empty is published as its plain type, never as
+``anyOf [T, null]`` (structured output never holds a ``null``). Both hooks below do this for every
+model and enum generically, so a new field gets the same treatment; a model or field describes
+itself only where its name does not.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 __all__ = [
     "ActiveCallsPage",
@@ -41,13 +49,27 @@ __all__ = [
 ]
 
 
-class ProviderName(StrEnum):
+class _Vocabulary(StrEnum):
+    """A closed set of words; published as a plain ``enum`` of strings."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        published = handler.resolve_ref_schema(json_schema)
+        published.pop("title", None)
+        published.pop("description", None)  # the docstring is for the code's readers
+        return json_schema
+
+
+class ProviderName(_Vocabulary):
     VOBIZ = "vobiz"
     EXOTEL = "exotel"
     ZUDU = "zudu"
 
 
-class CallStatus(StrEnum):
+class CallStatus(_Vocabulary):
     """Where a call is in its life, the same words for every provider."""
 
     QUEUED = "queued"
@@ -60,12 +82,12 @@ class CallStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-class Direction(StrEnum):
+class Direction(_Vocabulary):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
 
 
-class LegStatus(StrEnum):
+class LegStatus(_Vocabulary):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
@@ -83,21 +105,63 @@ class _Model(BaseModel):
         """
         return self.model_dump(mode="json", exclude_defaults=True)
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """This model's published schema, as ``structured()`` output actually looks.
+
+        Titles go (they repeat the names); so does the docstring (it is for the code's readers),
+        and ``additionalProperties: false`` (``extra="forbid"`` guards what the adapters build;
+        a client need not be told, and a client that generated closed types from it would break
+        on the next added field). A field that ``structured()`` leaves out when empty loses its
+        default and its ``null`` alternative: absent means empty, and a present value is never
+        ``null``.
+        """
+        json_schema = handler(core_schema)
+        published = handler.resolve_ref_schema(json_schema)
+        for keyword in ("title", "description", "additionalProperties"):
+            published.pop(keyword, None)
+        properties: dict[str, Any] = published.get("properties", {})
+        for name, field in cls.model_fields.items():
+            prop = properties.get(field.serialization_alias or field.alias or name)
+            if prop is None:
+                continue
+            prop.pop("title", None)
+            if field.is_required():
+                continue
+            prop.pop("default", None)
+            if field.default is None:
+                drop_null_arm(prop)
+        return json_schema
+
+
+def drop_null_arm(prop: dict[str, Any]) -> None:
+    """``anyOf [T, null]`` → ``T`` (keeping the property's own keys, such as its description)."""
+    arms = [arm for arm in prop.get("anyOf", ()) if arm != {"type": "null"}]
+    if not arms or len(arms) == len(prop.get("anyOf", ())):
+        return
+    del prop["anyOf"]
+    if len(arms) == 1:
+        prop.update({key: value for key, value in arms[0].items() if key not in prop})
+    else:
+        prop["anyOf"] = arms
+
 
 class Agent(_Model):
     id: str | None = None
     name: str | None = None
-    status: str | None = Field(default=None, description="The agent's own status at the provider, raw.")
+    status: str | None = None
 
 
 class CallLeg(_Model):
     leg_id: str | None = None
-    role: str | None = Field(default=None, description="'agent' or 'customer' where the provider says.")
-    contact: str | None = Field(default=None, description="Number or SIP URI of the party on this leg.")
+    role: str | None = Field(default=None, description="agent or customer, where the provider says.")
+    contact: str | None = Field(default=None, description="Number or SIP URI.")
     direction: Direction | None = None
     status: LegStatus
     provider_status: str | None = None
-    network: str | None = Field(default=None, description="pstn, sip, webrtc … as the provider says.")
+    network: str | None = Field(default=None, description="pstn, sip, webrtc …")
     muted: bool | None = None
     on_hold: bool | None = None
 
@@ -134,7 +198,7 @@ class LatencyStats(_Model):
 
 
 class Cost(_Model):
-    total: float | None = Field(default=None, description="Cost so far, in the provider's billing currency.")
+    total: float | None = Field(default=None, description="So far.")
     currency: str | None = None
 
 
@@ -155,7 +219,7 @@ class LiveCall(_Model):
     provider: ProviderName
     call_id: str
     status: CallStatus
-    provider_status: str | None = Field(default=None, description="The provider's own status word, raw.")
+    provider_status: str | None = None
     direction: Direction | None = None
     from_number: str | None = None
     to_number: str | None = None
@@ -169,13 +233,13 @@ class LiveCall(_Model):
     recording: Recording | None = None
     latency: dict[str, LatencyStats] = Field(default_factory=dict)
     cost: Cost | None = None
-    transcript: list[TranscriptTurn] = Field(default_factory=list, description="The most recent turns.")
-    transcript_turns_omitted: int | None = Field(default=None, description="Older turns left out.")
+    transcript: list[TranscriptTurn] = Field(default_factory=list, description="Most recent turns.")
+    transcript_turns_omitted: int | None = None
     sensitive_data_hidden: bool | None = Field(
-        default=None, description="True when the call opted out of sensitive data storage."
+        default=None, description="The call opted out of sensitive data storage."
     )
     extras: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="Small provider-specific facts that say something."
+        default_factory=dict, description="Provider-specific facts."
     )
 
 
@@ -193,13 +257,13 @@ class StreamDetails(_Model):
     media_streams: list[MediaStream] = Field(default_factory=list)
     telephony_ids: dict[str, str] = Field(default_factory=dict)
     latency: dict[str, LatencyStats] = Field(default_factory=dict)
-    events: list[CallEvent] = Field(default_factory=list, description="The most recent events.")
+    events: list[CallEvent] = Field(default_factory=list, description="Most recent events.")
     events_omitted: int | None = None
     transcript: list[TranscriptTurn] = Field(default_factory=list)
     transcript_turns_omitted: int | None = None
     sensitive_data_hidden: bool | None = None
     not_offered: list[str] = Field(
-        default_factory=list, description="What this provider's API does not offer for a live call."
+        default_factory=list, description="What the provider's API does not offer for a live call."
     )
 
 
@@ -213,7 +277,7 @@ class ActiveCallsPage(_Model):
     total: int | None = Field(default=None, description="Live calls matching the filters, where known.")
     next_cursor: str | None = Field(default=None, description="Pass back as cursor for the next page.")
     notes: list[str] = Field(default_factory=list, description="Filters applied locally, and similar.")
-    failures: list[ProviderFailure] = Field(default_factory=list, description="Providers that failed.")
+    failures: list[ProviderFailure] = Field(default_factory=list)
 
 
 class CallStateWait(_Model):

@@ -76,6 +76,7 @@ from mcp_livecalls.render import (
     render_wait,
 )
 from mcp_livecalls.service import MAX_LIMIT, CursorCodec, LiveCallsService
+from mcp_livecalls.tools import StrictToolServer
 from mcp_livecalls.watch import Watcher
 
 __all__ = ["LiveCallsApp", "SharedTokenVerifier", "create_server", "http_app"]
@@ -86,9 +87,11 @@ INSTRUCTIONS = """\
 Live phone calls at the configured telephony providers (Vobiz, Exotel, Zudu), as they happen.
 list_active_calls answers "what calls are live right now?" (one line per call; page with cursor).
 get_live_call answers for one call: status (queued, ringing, early_media, in_progress, on_hold,
-ended, failed), parties, duration, agent, and for Zudu voice agents the recent transcript,
+ended, failed, unknown), parties, duration, agent, and for Zudu voice agents the recent transcript,
 latency and cost. get_stream_details shows legs (muted, on hold, dropped), bridge, recording.
-Omit provider to search every configured provider. Data is live: ask again for fresh state."""
+wait_for_call_state waits for a state, e.g. in_progress before a transfer. Omit provider to search
+every configured provider. An argument a tool does not list is refused, never ignored. Data is
+live: ask again for fresh state."""
 
 _READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 
@@ -102,11 +105,11 @@ CallId = Annotated[
 ]
 ProviderArg = Annotated[
     ProviderName | None,
-    Field(description="vobiz, exotel or zudu. Omit to ask every configured provider."),
+    Field(description="Omit to ask every configured provider."),
 ]
 DetailArg = Annotated[
     Literal["brief", "full"],
-    Field(description="brief (default): recent transcript turns and events only; full: everything."),
+    Field(description="brief: recent transcript turns and events only; full: everything."),
 ]
 
 
@@ -265,7 +268,7 @@ def create_server(
             "token_verifier": SharedTokenVerifier(settings_.http_token),
             "auth": AuthSettings(issuer_url=AnyHttpUrl("http://127.0.0.1"), resource_server_url=None),
         }
-    server: MCPServer[Any] = MCPServer(
+    server: MCPServer[Any] = StrictToolServer(
         "mcp-livecalls",
         title="Live calls",
         instructions=INSTRUCTIONS,
@@ -291,9 +294,9 @@ def create_server(
     async def get_live_call(
         call_id: CallId, provider: ProviderArg = None, detail: DetailArg = "brief"
     ) -> Annotated[CallToolResult, LiveCall]:
-        """The state of one call right now: status, parties, duration, agent, legs; for Zudu voice
-        agents also the latest transcript turns, latency and cost. Without provider, every
-        configured provider is asked and the one that knows the call answers."""
+        """One call right now: status, parties, duration, agent, legs; for Zudu voice agents also
+        recent transcript turns, latency and cost. Without provider, every configured provider
+        is asked."""
         with app.tool_errors("get_live_call"):
             call = shape_call(await app.service.get_live_call(call_id, provider), detail)
             return _result(render_call(call, detail=detail), call.structured())
@@ -301,20 +304,18 @@ def create_server(
     @server.tool(title="List active calls", annotations=_READ_ONLY)
     async def list_active_calls(
         provider: ProviderArg = None,
-        direction: Annotated[Direction | None, Field(description="inbound or outbound.")] = None,
+        direction: Direction | None = None,
         agent_id: Annotated[
             str | None, Field(min_length=1, max_length=128, description="Only calls handled by this agent.")
         ] = None,
-        status: Annotated[
-            CallStatus | None, Field(description="Only calls in this state, e.g. on_hold.")
-        ] = None,
-        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Calls per page (1-100).")] = 20,
+        status: Annotated[CallStatus | None, Field(description="Only calls in this state.")] = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Calls per page.")] = 20,
         cursor: Annotated[
             str | None, Field(max_length=512, description="next_cursor of the previous page.")
         ] = None,
     ) -> Annotated[CallToolResult, ActiveCallsPage]:
         """Calls live right now, newest first, one line each, across every configured provider
-        (or one). Filters a provider cannot apply upstream are applied here and said so."""
+        (or one). Filters a provider cannot apply upstream are applied here and said so in notes."""
         with app.tool_errors("list_active_calls"):
             query = ListQuery(direction=direction, agent_id=agent_id, status=status)
             page = await app.service.list_active_calls(query, provider=provider, limit=limit, cursor=cursor)
@@ -325,9 +326,9 @@ def create_server(
     async def get_stream_details(
         call_id: CallId, provider: ProviderArg = None, detail: DetailArg = "brief"
     ) -> Annotated[CallToolResult, StreamDetails]:
-        """The media side of a live call: each leg (connected, muted, on hold, dropped), the
-        bridge, recording, media streams, telephony ids, latency and recent events, plus a plain
-        statement of what the provider does not offer."""
+        """The media side of a live call: legs (connected, muted, on hold, dropped), bridge,
+        recording, media streams, telephony ids, latency, recent events, and what the provider
+        does not offer."""
         with app.tool_errors("get_stream_details"):
             details = shape_stream(await app.service.get_stream_details(call_id, provider), detail)
             return _result(render_stream(details, detail=detail), details.structured())
@@ -389,11 +390,11 @@ def create_server(
         provider: ProviderArg = None,
         timeout_s: Annotated[
             float,
-            Field(gt=0, le=MAX_WAIT_S, description=f"Give up after this many seconds (max {MAX_WAIT_S})."),
+            Field(gt=0, le=MAX_WAIT_S, description="Give up after this many seconds."),
         ] = 30,
     ) -> Annotated[CallToolResult, CallStateWait]:
-        """Wait until a call reaches one of the `until` states (e.g. in_progress before a transfer),
-        or ends, or timeout_s passes; whichever comes first. Sends progress while it waits."""
+        """Wait until a call reaches one of the until states (e.g. in_progress before a transfer),
+        ends, or timeout_s passes, whichever comes first. Sends progress while it waits."""
         with app.tool_errors("wait_for_call_state"):
             wait = await _wait_for_state(app, ctx, call_id, set(until), provider, timeout_s)
             if wait.call is not None:
