@@ -18,6 +18,12 @@ many upstream requests as the tool did. Tokens are o200k_base (``bpe_openai``, o
 
 Targets: the whole suite ≤ 30 % of raw; a Zudu single call ≤ 25 %; ``list_active_calls`` ≤ 30
 tokens per call on average.
+
+The ``tools/list`` result is measured too (``tools_list_figures``): bytes and tokens of the whole
+result, output schemas included (frameworks that open a session per call, or hand output schemas
+to the model, pay it every time), and of what a model is shown for each tool (name, description
+and input schema). Targets: ≤ 4,000 tokens in all, ≤ 1,200 model-facing; ``tests/test_tool_schemas.py``
+holds both.
 """
 
 from __future__ import annotations
@@ -31,12 +37,14 @@ from typing import Any
 
 import anyio
 from mcp import Client
+from mcp_types import ListToolsResult
 
 from benchmarks.common import (
     FIXTURE_CLOCK_START,
     RawFetcher,
     RawResult,
     count_tokens,
+    minified,
     print_table,
     quiet_logs,
     text_of,
@@ -45,7 +53,7 @@ from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 
-__all__ = ["Case", "main", "measure"]
+__all__ = ["Case", "Measured", "ToolFigures", "ToolsListFigures", "main", "measure", "tools_list_figures"]
 
 POPULATIONS = (10, 100, 1000)
 SAMPLE = 10
@@ -63,6 +71,8 @@ SEED_CALLS: tuple[tuple[str, str, str], ...] = (
 TARGET_SUITE = 0.30
 TARGET_ZUDU_CALL = 0.25
 TARGET_LIST_TOKENS_PER_CALL = 30.0
+TARGET_TOOLS_LIST_TOKENS = 4000
+TARGET_TOOLS_MODEL_TOKENS = 1200
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,73 @@ class Case:
     @property
     def ratio(self) -> float:
         return self.ours / self.raw if self.raw else float("nan")
+
+
+@dataclass(frozen=True)
+class ToolFigures:
+    """One tool's entry in ``tools/list``: in all, what a model is shown, its output schema."""
+
+    name: str
+    bytes: int
+    tokens: int
+    model_bytes: int
+    model_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class ToolsListFigures:
+    """The ``tools/list`` result as sent (minified JSON), and the part a model is shown."""
+
+    bytes: int
+    tokens: int
+    tools: tuple[ToolFigures, ...]
+
+    @property
+    def model_bytes(self) -> int:
+        return sum(tool.model_bytes for tool in self.tools)
+
+    @property
+    def model_tokens(self) -> int:
+        return sum(tool.model_tokens for tool in self.tools)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(tool.output_tokens for tool in self.tools)
+
+
+def tools_list_figures(result: ListToolsResult) -> ToolsListFigures:
+    """Bytes and o200k tokens of a ``tools/list`` result: whole, model-facing, per tool.
+
+    The model-facing part of a tool is what a client turns into a function definition for the
+    model: its name, description and input schema (the title and annotations are for people
+    and hosts; the output schema is counted in the whole, not here).
+    """
+    wire = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    whole = minified(wire)
+    tools = []
+    for tool in wire["tools"]:
+        shown = minified({key: tool[key] for key in ("name", "description", "inputSchema") if key in tool})
+        entry = minified(tool)
+        tools.append(
+            ToolFigures(
+                name=tool["name"],
+                bytes=len(entry.encode()),
+                tokens=count_tokens(entry),
+                model_bytes=len(shown.encode()),
+                model_tokens=count_tokens(shown),
+                output_tokens=count_tokens(minified(tool["outputSchema"])) if "outputSchema" in tool else 0,
+            )
+        )
+    return ToolsListFigures(bytes=len(whole.encode()), tokens=count_tokens(whole), tools=tuple(tools))
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What ``measure`` found: the per-tool text cases and the ``tools/list`` figures."""
+
+    cases: list[Case]
+    tools_list: ToolsListFigures
 
 
 class _Bench:
@@ -184,6 +261,13 @@ async def _bench(sim: Simulator, dataset: str) -> AsyncIterator[_Bench]:
             await fetcher.aclose()
 
 
+async def tools_list() -> ToolsListFigures:
+    """``tools/list`` of a server configured for every provider (listing makes no upstream request)."""
+    sim = Simulator(fixtures=True, clock=ManualClock(FIXTURE_CLOCK_START))
+    async with _bench(sim, "tools/list") as bench:
+        return tools_list_figures(await bench.client.list_tools())
+
+
 async def seed_cases() -> list[Case]:
     """The documentation's example payloads, served verbatim by ``Simulator(fixtures=True)``."""
     sim = Simulator(fixtures=True, vobiz_shape="plivo", clock=ManualClock(FIXTURE_CLOCK_START))
@@ -219,14 +303,67 @@ def _spread(ids: list[str]) -> list[str]:
     return [ids[i * len(ids) // SAMPLE] for i in range(SAMPLE)]
 
 
-async def measure(populations: tuple[int, ...] = POPULATIONS) -> list[Case]:
+async def measure(populations: tuple[int, ...] = POPULATIONS) -> Measured:
     cases = await seed_cases()
     for size in populations:
         cases += await population_cases(size)
-    return cases
+    return Measured(cases, await tools_list())
 
 
-def report(cases: list[Case]) -> dict[str, bool]:
+def report(measured: Measured) -> dict[str, bool]:
+    verdicts = _report_cases(measured.cases)
+    verdicts |= _report_tools_list(measured.tools_list)
+    return verdicts
+
+
+def _report_tools_list(figures: ToolsListFigures) -> dict[str, bool]:
+    rows: list[list[object]] = [
+        [tool.name, tool.bytes, tool.tokens, tool.model_bytes, tool.model_tokens, tool.output_tokens]
+        for tool in figures.tools
+    ]
+    rows.append(
+        [
+            "tools/list result",
+            figures.bytes,
+            figures.tokens,
+            figures.model_bytes,
+            figures.model_tokens,
+            figures.output_tokens,
+        ]
+    )
+    print_table(
+        "tools/list (o200k_base; minified JSON as sent)",
+        ["tool", "bytes", "tokens", "model bytes", "model tokens", "output schema tokens"],
+        rows,
+    )
+    print(
+        "model: what a model is shown for a tool (name, description, input schema); the result's\n"
+        "tokens also hold titles, annotations, output schemas and the server's _meta."
+    )
+    verdicts = {
+        "tools/list tokens": figures.tokens <= TARGET_TOOLS_LIST_TOKENS,
+        "tools/list model-facing tokens": figures.model_tokens <= TARGET_TOOLS_MODEL_TOKENS,
+    }
+    print_table(
+        "tools/list targets",
+        ["target", "measured", "holds"],
+        [
+            [
+                f"tools/list ≤ {TARGET_TOOLS_LIST_TOKENS:,} tokens",
+                f"{figures.tokens:,} ({figures.bytes:,} bytes)",
+                _yes(verdicts["tools/list tokens"]),
+            ],
+            [
+                f"descriptions + input schemas ≤ {TARGET_TOOLS_MODEL_TOKENS:,} tokens",
+                f"{figures.model_tokens:,}",
+                _yes(verdicts["tools/list model-facing tokens"]),
+            ],
+        ],
+    )
+    return verdicts
+
+
+def _report_cases(cases: list[Case]) -> dict[str, bool]:
     rows = []
     for case in cases:
         listing = case.tool == "list_active_calls" and case.calls > 0
@@ -324,8 +461,7 @@ def _yes(value: bool) -> str:
 
 async def _main() -> None:
     started = time.perf_counter()
-    cases = await measure()
-    report(cases)
+    report(await measure())
     print(f"\n(tokens benchmark took {time.perf_counter() - started:.1f} s)")
 
 

@@ -1,0 +1,361 @@
+"""The tools list is cheap and strict: token budgets, schema shape, unknown arguments refused.
+
+Token counts are deterministic (o200k_base, counted offline), so the budgets are plain tests:
+``tools/list`` ≤ 4,000 tokens in all, output schemas included, and ≤ 1,200 for what a model is
+shown (names, descriptions, input schemas). ``benchmarks/tokens.py`` prints the same figures.
+The structured content of real calls (simulator populations and the providers' documented
+examples) is validated against the published output schemas with ``jsonschema``, as the SDK's
+client does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from jsonschema.validators import validator_for  # type: ignore[import-untyped]
+from mcp import Client
+from mcp.server import MCPServer
+from mcp_types import CallToolResult, TextContent
+from mcp_types import Tool as MCPTool
+from pydantic import BaseModel
+
+from benchmarks.common import FIXTURE_CLOCK_START
+from benchmarks.tokens import TARGET_TOOLS_LIST_TOKENS, TARGET_TOOLS_MODEL_TOKENS, tools_list_figures
+from mcp_livecalls import models
+from mcp_livecalls.cli import simulator_settings
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
+from mcp_livecalls.tools import compact_input_schema, inline_single_use_defs
+
+pytestmark = pytest.mark.anyio
+
+PROVIDERS = ("vobiz", "exotel", "zudu")
+REQUIRED_VALUES: dict[str, Any] = {"call_id": "no-such-call", "until": ["in_progress"]}
+"""A valid value for every required argument of every tool (so only the unknown one is wrong)."""
+
+
+def _text(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def _schemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``schema`` and every schema inside it (property maps are walked, not yielded)."""
+    yield schema
+    for key in ("properties", "$defs", "patternProperties"):
+        for sub in schema.get(key, {}).values():
+            yield from _schemas(sub)
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for sub in schema.get(key, []):
+            yield from _schemas(sub)
+    for key in ("items", "additionalProperties", "not"):
+        if isinstance(schema.get(key), dict):
+            yield from _schemas(schema[key])
+
+
+async def _tools(client: Client) -> list[MCPTool]:
+    return (await client.list_tools()).tools
+
+
+# -- budgets -------------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:open_binary is deprecated:DeprecationWarning")  # inside bpe_openai
+async def test_tools_list_stays_within_4000_tokens_and_what_a_model_is_shown_within_1200(
+    client: Client,
+) -> None:
+    figures = tools_list_figures(await client.list_tools())
+
+    assert figures.tokens <= TARGET_TOOLS_LIST_TOKENS == 4000, figures
+    assert figures.model_tokens <= TARGET_TOOLS_MODEL_TOKENS == 1200, figures
+    assert {tool.name for tool in figures.tools} == {
+        "get_live_call",
+        "list_active_calls",
+        "get_stream_details",
+        "wait_for_call_state",
+    }
+    assert figures.model_tokens + figures.output_tokens < figures.tokens
+
+
+# -- shape -----------------------------------------------------------------------------------------
+
+
+async def test_no_output_schema_property_is_a_null_alternative_a_title_or_an_empty_default(
+    client: Client,
+) -> None:
+    for tool in await _tools(client):
+        assert tool.output_schema is not None, tool.name
+        for schema in _schemas(tool.output_schema):
+            assert {"type": "null"} not in schema.get("anyOf", []), (tool.name, schema)
+            assert schema.get("type") != "null", (tool.name, schema)
+            assert "title" not in schema, (tool.name, schema)
+            assert "default" not in schema, (tool.name, schema)
+
+
+async def test_output_schemas_share_what_repeats_and_inline_what_is_used_once(client: Client) -> None:
+    for tool in await _tools(client):
+        assert tool.output_schema is not None
+        document = json.dumps(tool.output_schema)
+        for name in tool.output_schema.get("$defs", {}):
+            assert document.count(f'"#/$defs/{name}"') >= 2, (tool.name, name)
+        objects = Counter(
+            json.dumps(schema, sort_keys=True)
+            for schema in _schemas(tool.output_schema)
+            if "properties" in schema and schema is not tool.output_schema
+        )
+        assert [shape for shape, count in objects.items() if count > 1] == [], tool.name
+
+
+async def test_input_schemas_refuse_unlisted_arguments_and_say_nothing_twice(client: Client) -> None:
+    for tool in await _tools(client):
+        schema = tool.input_schema
+        assert schema["additionalProperties"] is False, tool.name
+        assert schema["type"] == "object"
+        for sub in _schemas(schema):
+            assert "title" not in sub, (tool.name, sub)
+            assert {"type": "null"} not in sub.get("anyOf", []), (tool.name, sub)
+        for name, prop in schema["properties"].items():
+            assert prop.get("default", "") is not None, (tool.name, name)
+    listed = {tool.name: tool.input_schema for tool in await _tools(client)}
+    assert (
+        listed["list_active_calls"]["properties"]["limit"]["default"] == 20
+    )  # a default that says something
+    assert listed["get_live_call"]["properties"]["detail"]["default"] == "brief"
+
+
+async def test_descriptions_are_dedented_and_short(client: Client) -> None:
+    for tool in await _tools(client):
+        description = tool.description or ""
+        assert description, tool.name
+        assert description == description.strip()
+        for line in description.splitlines():
+            assert line == line.lstrip(), (tool.name, line)
+        assert len(description) <= 300, tool.name
+
+
+def test_every_optional_model_field_defaults_to_empty_so_structured_output_leaves_it_out() -> None:
+    """The schema hook publishes optional fields as plain types; true only while they default to empty."""
+    for name in models.__all__:
+        model = getattr(models, name)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for field_name, field in model.model_fields.items():
+            if field.is_required():
+                continue
+            empty = field.default is None or field.default_factory in (list, dict)
+            assert empty, f"{name}.{field_name} defaults to something other than None, [] or {{}}"
+
+
+def test_a_models_published_schema_has_no_null_arms_titles_or_defaults() -> None:
+    schema = models.ActiveCallsPage.model_json_schema()
+
+    for sub in _schemas(schema):
+        assert {"type": "null"} not in sub.get("anyOf", []), sub
+        assert "title" not in sub, sub
+        assert "default" not in sub, sub
+    live_call = schema["$defs"]["LiveCall"]
+    assert live_call["properties"]["duration_s"] == {
+        "description": "Seconds since start (or answer, where given).",
+        "type": "integer",
+    }
+    assert live_call["properties"]["agent"] == {"$ref": "#/$defs/Agent"}
+    assert live_call["required"] == ["provider", "call_id", "status"]
+
+
+def test_single_use_defs_are_inlined_and_shared_ones_kept() -> None:
+    schema: dict[str, Any] = {
+        "$defs": {
+            "Once": {"type": "object", "properties": {"x": {"$ref": "#/$defs/Twice"}}},
+            "Twice": {"enum": ["a", "b"], "type": "string"},
+            "Unused": {"type": "string"},
+        },
+        "properties": {
+            "one": {"$ref": "#/$defs/Once", "description": "kept"},
+            "two": {"$ref": "#/$defs/Twice"},
+        },
+        "type": "object",
+    }
+
+    published = inline_single_use_defs(schema)
+
+    assert published == {
+        "$defs": {"Twice": {"enum": ["a", "b"], "type": "string"}},
+        "properties": {
+            "one": {"description": "kept", "type": "object", "properties": {"x": {"$ref": "#/$defs/Twice"}}},
+            "two": {"$ref": "#/$defs/Twice"},
+        },
+        "type": "object",
+    }
+    assert "Unused" in schema["$defs"]  # the input is not changed
+
+
+def test_an_argument_left_out_when_empty_is_published_as_its_plain_type() -> None:
+    schema = {
+        "title": "fArguments",
+        "type": "object",
+        "properties": {
+            "title": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Title"},
+            "limit": {"default": 20, "title": "Limit", "type": "integer"},
+        },
+    }
+
+    assert compact_input_schema(schema) == {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "limit": {"default": 20, "type": "integer"}},
+        "additionalProperties": False,
+    }
+
+
+# -- unknown and invalid arguments ---------------------------------------------------------------
+
+
+async def test_list_active_calls_with_a_guessed_phone_argument_is_refused_naming_the_accepted_ones(
+    client: Client, simulator: Simulator
+) -> None:
+    result = await client.call_tool("list_active_calls", {"phone": "+919876543210"})
+
+    assert result.is_error
+    text = _text(result)
+    assert "unknown argument phone" in text
+    schema = next(tool.input_schema for tool in await _tools(client) if tool.name == "list_active_calls")
+    for accepted in schema["properties"]:
+        assert accepted in text
+    assert "pydantic" not in text
+    assert not simulator.requests  # refused before any upstream request
+
+
+async def test_every_tool_refuses_an_argument_it_does_not_take(client: Client, simulator: Simulator) -> None:
+    for tool in await _tools(client):
+        required = tool.input_schema.get("required", [])
+        assert set(required) <= set(REQUIRED_VALUES), tool.name
+        arguments = {name: REQUIRED_VALUES[name] for name in required}
+
+        result = await client.call_tool(tool.name, {**arguments, "phone": "+919876543210", "ctx": {}})
+
+        assert result.is_error, tool.name
+        text = _text(result)
+        assert f"Error executing tool {tool.name}: unknown arguments ctx, phone" in text
+        for accepted in tool.input_schema["properties"]:
+            assert accepted in text, (tool.name, accepted)
+        for name in required:
+            assert f"{name} (required)" in text
+        assert "errors.pydantic.dev" not in text
+    assert not simulator.requests
+
+
+async def test_an_invalid_argument_is_named_without_pydantics_documentation_link(
+    client: Client, simulator: Simulator
+) -> None:
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        ("list_active_calls", {"limit": 1000}, "limit"),
+        ("list_active_calls", {"status": "talking"}, "status"),
+        ("wait_for_call_state", {"call_id": "x", "until": ["talking"]}, "until.0"),
+        ("get_live_call", {}, "call_id"),
+    ]
+    for tool, arguments, named in cases:
+        result = await client.call_tool(tool, arguments)
+
+        assert result.is_error, arguments
+        text = _text(result)
+        assert text.startswith(f"Error executing tool {tool}: invalid argument {named}: "), text
+        assert "pydantic" not in text, text
+        assert "http" not in text, text
+    assert not simulator.requests
+
+
+# -- real structured content validates ---------------------------------------------------------
+
+
+@asynccontextmanager
+async def _serving(sim: Simulator) -> AsyncIterator[Client]:
+    with serve_simulator(sim) as base_url:
+        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
+        server: MCPServer[Any] = create_server(settings, now=sim.clock.now)
+        async with Client(server) as client:
+            yield client
+
+
+class _Checker:
+    """Validates each result's structured content against its tool's published output schema."""
+
+    def __init__(self, client: Client, tools: list[MCPTool]) -> None:
+        self.client = client
+        self.validators = {
+            tool.name: validator_for(tool.output_schema)(tool.output_schema)
+            for tool in tools
+            if tool.output_schema is not None
+        }
+        for tool in tools:
+            assert tool.output_schema is not None
+            validator_for(tool.output_schema).check_schema(tool.output_schema)  # a correct JSON Schema
+        self.checked: Counter[str] = Counter()
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        result = await self.client.call_tool(tool, arguments)
+        assert not result.is_error, (tool, arguments, _text(result))
+        content: dict[str, Any] | None = result.structured_content
+        assert content is not None
+        errors = [error.message for error in self.validators[tool].iter_errors(content)]
+        assert errors == [], (tool, arguments, errors[:3])
+        self.checked[tool] += 1
+        return content
+
+
+async def _call_everything(client: Client, every: int) -> Counter[str]:
+    """List every provider's calls page by page; look at every ``every``-th call every way."""
+    checker = _Checker(client, await _tools(client))
+    for provider in PROVIDERS:
+        ids: list[tuple[str, str]] = []
+        cursor: str | None = None
+        while True:
+            arguments: dict[str, Any] = {"provider": provider, "limit": 25}
+            if cursor:
+                arguments["cursor"] = cursor
+            page = await checker.call("list_active_calls", arguments)
+            ids += [(call["call_id"], call["status"]) for call in page.get("calls", [])]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        for call_id, status in ids[::every]:
+            for detail in ("brief", "full"):
+                target = {"call_id": call_id, "provider": provider, "detail": detail}
+                await checker.call("get_live_call", target)
+                await checker.call("get_stream_details", target)
+            wait = await checker.call(
+                "wait_for_call_state", {"call_id": call_id, "provider": provider, "until": [status]}
+            )
+            assert wait["outcome"] == "reached"
+    await checker.call("list_active_calls", {})  # every provider at once
+    return checker.checked
+
+
+@pytest.mark.parametrize("vobiz_shape", ["flat", "plivo"])
+async def test_real_structured_content_of_a_simulated_population_validates_against_the_output_schemas(
+    vobiz_shape: str,
+) -> None:
+    sim = Simulator(
+        seed=11,
+        live_calls=45,
+        arrival_every_s=None,
+        vobiz_shape="plivo" if vobiz_shape == "plivo" else "flat",
+        clock=ManualClock(),
+    )
+    async with _serving(sim) as client:
+        checked = await _call_everything(client, every=3)
+
+    assert checked["get_live_call"] >= 24, checked
+    assert checked["wait_for_call_state"] >= 12, checked
+
+
+async def test_real_structured_content_of_the_documented_examples_validates_against_the_output_schemas() -> (
+    None
+):
+    sim = Simulator(fixtures=True, vobiz_shape="plivo", clock=ManualClock(FIXTURE_CLOCK_START))
+    async with _serving(sim) as client:
+        checked = await _call_everything(client, every=1)
+
+    assert checked["get_stream_details"] >= 6, checked
