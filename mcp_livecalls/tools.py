@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mcp.server import MCPServer
@@ -70,12 +71,11 @@ def _subschemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _walk(schema: dict[str, Any]) -> list[dict[str, Any]]:
+def _walk(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """``schema`` and every schema inside it, depth first."""
-    out = [schema]
+    yield schema
     for sub in _subschemas(schema):
-        out += _walk(sub)
-    return out
+        yield from _walk(sub)
 
 
 def inline_single_use_defs(schema: dict[str, Any]) -> dict[str, Any]:
@@ -146,8 +146,29 @@ def _validation_message(error: ValidationError) -> str:
     return "invalid argument " + "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class _Published:
+    """A tool's schemas as published, and the SDK-derived ones they were made from."""
+
+    source_input: dict[str, Any]
+    source_output: dict[str, Any] | None
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None
+
+    def made_from(self, tool: MCPTool) -> bool:
+        return self.source_input == tool.input_schema and self.source_output == tool.output_schema
+
+
 class StrictToolServer(MCPServer[LifespanT]):
-    """An ``MCPServer`` whose tools list is compact and whose tools refuse unknown arguments."""
+    """An ``MCPServer`` whose tools list is compact and whose tools refuse unknown arguments.
+
+    Published schemas are made once per tool, and made again when tools are added or removed or
+    the SDK's schema for a tool is no longer the one they were made from.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._published: dict[str, _Published] = {}
+        super().__init__(*args, **kwargs)
 
     def add_tool(
         self,
@@ -161,6 +182,7 @@ class StrictToolServer(MCPServer[LifespanT]):
         structured_output: bool | None = None,
     ) -> None:
         """As ``MCPServer.add_tool``; the description (the docstring by default) is dedented."""
+        self._published.clear()
         super().add_tool(
             fn,
             name=name,
@@ -172,18 +194,28 @@ class StrictToolServer(MCPServer[LifespanT]):
             structured_output=structured_output,
         )
 
+    def remove_tool(self, name: str) -> None:
+        self._published.clear()
+        super().remove_tool(name)
+
     async def list_tools(self) -> list[MCPTool]:
-        return [
-            tool.model_copy(
-                update={
-                    "input_schema": compact_input_schema(tool.input_schema),
-                    "output_schema": (
+        """As ``MCPServer.list_tools``, with the compact input and output schemas."""
+        listed = []
+        for tool in await super().list_tools():
+            published = self._published.get(tool.name)
+            if published is None or not published.made_from(tool):
+                published = _Published(
+                    source_input=tool.input_schema,
+                    source_output=tool.output_schema,
+                    input_schema=compact_input_schema(tool.input_schema),
+                    output_schema=(
                         None if tool.output_schema is None else inline_single_use_defs(tool.output_schema)
                     ),
-                }
-            )
-            for tool in await super().list_tools()
-        ]
+                )
+                self._published[tool.name] = published
+            update = {"input_schema": published.input_schema, "output_schema": published.output_schema}
+            listed.append(tool.model_copy(update=update))
+        return listed
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[LifespanT, Any] | None = None
@@ -194,8 +226,11 @@ class StrictToolServer(MCPServer[LifespanT]):
             ToolError: also for an unknown argument (naming the accepted ones), and for an
                 invalid one (naming it, with pydantic's message but not its link).
         """
-        schema = next((tool.input_schema for tool in await super().list_tools() if tool.name == name), None)
-        if schema is not None:
+        if name not in self._published:
+            await self.list_tools()
+        published = self._published.get(name)
+        if published is not None:
+            schema = published.input_schema
             unknown = sorted(set(arguments) - set(schema.get("properties", {})))
             if unknown:
                 which = "argument" if len(unknown) == 1 else "arguments"

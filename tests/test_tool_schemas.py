@@ -247,6 +247,39 @@ async def test_every_tool_refuses_an_argument_it_does_not_take(client: Client, s
     assert not simulator.requests
 
 
+async def test_a_tool_added_after_the_first_listing_is_published_and_enforced_the_same_way(
+    client: Client, server: MCPServer[Any]
+) -> None:
+    await client.list_tools()
+
+    def echo(text: str, repeat: int = 1) -> str:
+        """Say it again.
+
+        Indented continuation."""
+        return text * repeat
+
+    server.add_tool(echo)
+    listed = {tool.name: tool for tool in (await client.list_tools(cache_mode="refresh")).tools}
+    refused = await client.call_tool("echo", {"text": "a", "times": 2})
+    server.remove_tool("echo")
+    gone = await client.call_tool("echo", {"text": "a"})
+
+    assert listed["echo"].description == "Say it again.\n\nIndented continuation."
+    assert listed["echo"].input_schema == {
+        "type": "object",
+        "properties": {"text": {"type": "string"}, "repeat": {"default": 1, "type": "integer"}},
+        "required": ["text"],
+        "additionalProperties": False,
+    }
+    assert refused.is_error
+    assert (
+        _text(refused)
+        == "Error executing tool echo: unknown argument times; echo takes text (required), repeat."
+    )
+    assert gone.is_error
+    assert "Unknown tool: echo" in _text(gone)
+
+
 async def test_an_invalid_argument_is_named_without_pydantics_documentation_link(
     client: Client, simulator: Simulator
 ) -> None:
