@@ -307,11 +307,10 @@ def _merged_calls(
 
 
 def _fingerprint(query: ListQuery, provider: ProviderName | None) -> str:
-    number = query.number.strip() if query.number is not None else None
-    return json.dumps(
-        [provider.value if provider else None, query.direction, query.agent_id, query.status, number],
-        default=str,
-    )
+    parts = [provider.value if provider else None, query.direction, query.agent_id, query.status]
+    if query.number is not None:  # only then: cursors of queries without it stay valid across versions
+        parts.append(query.number.strip())
+    return json.dumps(parts, default=str)
 
 
 _OFFSET = re.compile(r"[0-9]{1,8}")
