@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http import HttpPolicy
+from mcp_livecalls.phone import DEFAULT_REGION, is_region
 
 __all__ = ["ExotelSettings", "Settings", "VobizSettings", "ZuduSettings"]
 
@@ -64,6 +65,8 @@ class Settings:
     """How long an upstream answer may be served again (0 turns the cache off)."""
     mask_numbers: bool = False
     """Show only the last 4 digits of phone numbers in every output."""
+    default_region: str = DEFAULT_REGION
+    """ISO 3166 alpha-2 region for national and ambiguous number forms (``LIVECALLS_DEFAULT_REGION``)."""
     transcript_turns: int = 6
     """Transcript turns kept in a brief answer (older ones are counted, not shown)."""
     poll_interval_s: float = 2.0
@@ -120,6 +123,7 @@ class Settings:
             http=policy,
             cache_ttl_s=_number(env, "LIVECALLS_CACHE_TTL_S", 1.0),
             mask_numbers=_flag(env, "LIVECALLS_MASK_NUMBERS"),
+            default_region=_region(env, "LIVECALLS_DEFAULT_REGION"),
             transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
             poll_interval_s=_number(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
@@ -193,6 +197,17 @@ def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float 
     if value < minimum:
         raise ConfigError(f"{var} must be at least {minimum:g}, got {raw!r}.")
     return value
+
+
+def _region(env: Mapping[str, str], var: str) -> str:
+    raw = env.get(var, "").strip()
+    if not raw:
+        return DEFAULT_REGION
+    if not is_region(raw.upper()):
+        raise ConfigError(
+            f"{var} must be an ISO 3166 alpha-2 region code such as IN, US or GB; got {raw[:16]!r}."
+        )
+    return raw.upper()
 
 
 def _list(env: Mapping[str, str], var: str) -> tuple[str, ...]:

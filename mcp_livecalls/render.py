@@ -27,6 +27,7 @@ from mcp_livecalls.models import (
     StreamDetails,
     TranscriptTurn,
 )
+from mcp_livecalls.phone import dialable
 
 __all__ = [
     "Detail",
@@ -52,10 +53,14 @@ BRIEF_TURN_CHARS = 240
 
 
 def mask_number(number: str | None) -> str | None:
-    """Keep only the last 4 digits: ``+919148227303`` → ``…7303``."""
+    """Keep only the last 4 digits of the number: ``+919148227303`` → ``…7303``.
+
+    Numbers arrive normalized (E.164, see ``mcp_livecalls.phone``); in a URI only its user part
+    counts (``sip:+919148227303@gw.example`` → ``…7303``, not the gateway's digits).
+    """
     if not number:
         return number
-    digits = [ch for ch in number if ch.isdigit()]
+    digits = [ch for ch in dialable(number) if ch.isascii() and ch.isdigit()]
     if len(digits) <= 4:
         return number
     return "…" + "".join(digits[-4:])

@@ -154,6 +154,7 @@ class LiveCallsApp:
                 tool_budget_s=policy.tool_budget_s,
                 cache_ttl_s=self.settings.cache_ttl_s,
                 cursors=CursorCodec.from_secrets(self.settings.secrets()),
+                default_region=self.settings.default_region,
             )
         self._users += 1
         try:
@@ -309,6 +310,10 @@ def create_server(
             str | None, Field(min_length=1, max_length=128, description="Only calls handled by this agent.")
         ] = None,
         status: Annotated[CallStatus | None, Field(description="Only calls in this state.")] = None,
+        number: Annotated[
+            str | None,
+            Field(max_length=64, description="A phone number in any form, or its last 4+ digits."),
+        ] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Calls per page.")] = 20,
         cursor: Annotated[
             str | None, Field(max_length=512, description="next_cursor of the previous page.")
@@ -317,7 +322,7 @@ def create_server(
         """Calls live right now, newest first, one line each, across every configured provider
         (or one). Filters a provider cannot apply upstream are applied here and said so in notes."""
         with app.tool_errors("list_active_calls"):
-            query = ListQuery(direction=direction, agent_id=agent_id, status=status)
+            query = ListQuery(direction=direction, agent_id=agent_id, status=status, number=number)
             page = await app.service.list_active_calls(query, provider=provider, limit=limit, cursor=cursor)
             page = prepare_page(page, mask=settings_.mask_numbers)
             return _result(render_page(page), page.structured())

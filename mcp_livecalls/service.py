@@ -3,6 +3,10 @@
 Every provider is asked concurrently. One provider failing never fails the others: a list page
 carries what it has plus a short note per failed provider; a lookup without ``provider`` answers
 from the provider that knows the call and reports an id two providers know as ambiguous.
+
+Phone numbers leave the service in E.164 whatever form the provider writes (``phone.NumberStyle``,
+one per provider): lookups are normalized here, list pages inside ``scan`` through the query each
+provider is handed, so that the local ``number`` filter compares normalized numbers.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -37,6 +41,7 @@ from mcp_livecalls.models import (
     ProvidersOverview,
     StreamDetails,
 )
+from mcp_livecalls.phone import DEFAULT_REGION, NumberFilter, NumberStyle
 from mcp_livecalls.providers.base import ListQuery, LiveCallsProvider, Positioned, ProviderSlice
 
 __all__ = ["MAX_LIMIT", "CursorCodec", "LiveCallsService"]
@@ -63,8 +68,14 @@ class LiveCallsService:
         tool_budget_s: float,
         cache_ttl_s: float = 0.0,
         cursors: CursorCodec | None = None,
+        default_region: str = DEFAULT_REGION,
     ) -> None:
         self.providers = dict(providers)
+        self.default_region = default_region
+        self.number_styles = {
+            name: NumberStyle(default_region, type(adapter).bare_digits_international)
+            for name, adapter in self.providers.items()
+        }
         self.cursors = cursors or CursorCodec(os.urandom(32))
         self.tool_budget_s = tool_budget_s
         self.cache = FreshnessCache(cache_ttl_s)
@@ -74,21 +85,23 @@ class LiveCallsService:
     # -- lookups ---------------------------------------------------------------------------
 
     async def get_live_call(self, call_id: str, provider: ProviderName | None = None) -> LiveCall:
+        async def fetch(adapter: LiveCallsProvider) -> LiveCall:
+            return self.number_styles[adapter.name].call(await adapter.get_call(call_id))
+
         return await self._find(
             call_id,
             provider,
-            lambda adapter: self.cache.get(
-                (adapter.name, "call", call_id), lambda: adapter.get_call(call_id)
-            ),
+            lambda adapter: self.cache.get((adapter.name, "call", call_id), lambda: fetch(adapter)),
         )
 
     async def get_stream_details(self, call_id: str, provider: ProviderName | None = None) -> StreamDetails:
+        async def fetch(adapter: LiveCallsProvider) -> StreamDetails:
+            return self.number_styles[adapter.name].stream(await adapter.get_stream(call_id))
+
         return await self._find(
             call_id,
             provider,
-            lambda adapter: self.cache.get(
-                (adapter.name, "stream", call_id), lambda: adapter.get_stream(call_id)
-            ),
+            lambda adapter: self.cache.get((adapter.name, "stream", call_id), lambda: fetch(adapter)),
         )
 
     async def _find(
@@ -157,6 +170,8 @@ class LiveCallsService:
     ) -> ActiveCallsPage:
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}; got {limit}.")
+        if query.number is not None:  # a bad number fails here, before any upstream request
+            NumberFilter.parse(query.number, region=self.default_region)
         targets = [self._adapter(provider).name] if provider is not None else list(self.providers)
         fingerprint = _fingerprint(query, provider)
         positions = self.cursors.decode(cursor, fingerprint, targets) if cursor else dict.fromkeys(targets, 0)
@@ -164,9 +179,11 @@ class LiveCallsService:
 
         async def one(adapter: LiveCallsProvider) -> ProviderSlice:
             offset = positions[adapter.name]
+            # The provider's number style travels with the query: scan normalizes before filtering.
+            asked = replace(query, style=self.number_styles[adapter.name])
             return await self.cache.get(
-                (adapter.name, "list", query, offset, limit),
-                lambda: adapter.list_active(query, offset, limit),
+                (adapter.name, "list", asked, offset, limit),
+                lambda: adapter.list_active(asked, offset, limit),
             )
 
         outcomes = await self._ask_all(pending, one)
@@ -290,9 +307,10 @@ def _merged_calls(
 
 
 def _fingerprint(query: ListQuery, provider: ProviderName | None) -> str:
-    return json.dumps(
-        [provider.value if provider else None, query.direction, query.agent_id, query.status], default=str
-    )
+    parts = [provider.value if provider else None, query.direction, query.agent_id, query.status]
+    if query.number is not None:  # only then: cursors of queries without it stay valid across versions
+        parts.append(query.number.strip())
+    return json.dumps(parts, default=str)
 
 
 _OFFSET = re.compile(r"[0-9]{1,8}")

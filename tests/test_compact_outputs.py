@@ -63,7 +63,7 @@ GET_LIVE_CALL = {
         "started 2014-10-15T09:03:38Z answered 2014-10-15T09:03:43Z stir A verified"
     ),
     VOBIZ_FLAT: (
-        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound 919262171438→919148227303 0s\n"
+        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303 0s\n"
         "started 2026-06-11T16:03:28Z"
     ),
     EXOTEL: (
@@ -117,7 +117,7 @@ GET_STREAM_DETAILS = {
 LIST_ACTIVE_CALLS = {
     "vobiz": (
         "2 live calls\n"
-        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound 919262171438→919148227303 0s\n"
+        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303 0s\n"
         "[vobiz] 97ceeb52-58b6-11e1-86da-77300b68f8bb in_progress outbound +14156667777→+14156667778 3m00s"
     ),
     "exotel": (

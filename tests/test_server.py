@@ -44,7 +44,7 @@ async def test_the_tools_are_read_only_with_typed_inputs_and_output_schemas(clie
         assert tool.annotations.read_only_hint is True
         assert tool.output_schema is not None
     list_props = tools["list_active_calls"].input_schema["properties"]
-    assert set(list_props) == {"provider", "direction", "agent_id", "status", "limit", "cursor"}
+    assert set(list_props) == {"provider", "direction", "agent_id", "status", "number", "limit", "cursor"}
     assert tools["get_live_call"].input_schema["required"] == ["call_id"]
     assert set(tools["get_live_call"].output_schema["properties"]) >= {"call_id", "provider", "status"}  # type: ignore[index]
 

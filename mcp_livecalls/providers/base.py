@@ -10,6 +10,7 @@ across providers with those offsets, so no call is skipped or repeated.
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from mcp_livecalls.errors import InvalidArgument, LiveCallsError
 from mcp_livecalls.http import HttpPolicy, ProviderHTTP
 from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
+from mcp_livecalls.phone import DEFAULT_REGION, NumberFilter, NumberStyle
 
 __all__ = [
     "Capabilities",
@@ -44,6 +46,9 @@ MAX_SCAN_PAGES = 10
 """Upstream pages one list call reads at most while filtering locally (bounds the work)."""
 
 
+FILTERS = ("direction", "agent_id", "status", "number")
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """Filters of ``list_active_calls``; ``None`` means no filter."""
@@ -51,9 +56,26 @@ class ListQuery:
     direction: Direction | None = None
     agent_id: str | None = None
     status: CallStatus | None = None
+    number: str | None = None
+    """A phone number in any written form, or its last 4+ digits (see ``NumberFilter``)."""
+    style: NumberStyle | None = None
+    """How the provider being asked writes numbers; not a filter. The service sets it per
+    provider, and ``scan`` normalizes each call with it *before* the local filters run."""
 
     def active(self) -> list[str]:
-        return [name for name in ("direction", "agent_id", "status") if getattr(self, name) is not None]
+        return [name for name in FILTERS if getattr(self, name) is not None]
+
+    def prepare(self, call: LiveCall) -> LiveCall:
+        """``call`` with its numbers in E.164, as every output carries them."""
+        return call if self.style is None else self.style.call(call)
+
+    @functools.cached_property
+    def number_filter(self) -> NumberFilter | None:
+        """``number`` read once per query; ``InvalidArgument`` when it is not a number."""
+        if self.number is None:
+            return None
+        region = self.style.region if self.style is not None else DEFAULT_REGION
+        return NumberFilter.parse(self.number, region=region)
 
     def keeps(self, call: LiveCall, names: Sequence[str]) -> bool:
         """Whether ``call`` passes the filters in ``names`` (the ones applied locally)."""
@@ -61,7 +83,10 @@ class ListQuery:
             return False
         if "agent_id" in names and (call.agent is None or call.agent.id != self.agent_id):
             return False
-        return not ("status" in names and call.status != self.status)
+        if "status" in names and call.status != self.status:
+            return False
+        number = self.number_filter
+        return not ("number" in names and number is not None and not number.matches(call))
 
 
 @dataclass(frozen=True)
@@ -107,6 +132,9 @@ class LiveCallsProvider(ABC):
     capabilities: ClassVar[Capabilities]
     max_call_id_length: ClassVar[int] = 64
     credential_vars: ClassVar[tuple[str, ...]]
+    bare_digits_international: ClassVar[bool] = False
+    """The provider writes numbers as E.164 digits without ``+`` (Vobiz, Plivo): bare digits
+    are then read as international first (see ``mcp_livecalls.phone``)."""
 
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http
@@ -171,9 +199,7 @@ class LiveCallsProvider(ABC):
             base_url=self.http.base_url,
             tools=["get_live_call", "list_active_calls", "get_stream_details"],
             upstream_filters=list(self.capabilities.upstream_filters),
-            local_filters=[
-                f for f in ("direction", "agent_id", "status") if f not in self.capabilities.upstream_filters
-            ],
+            local_filters=[f for f in FILTERS if f not in self.capabilities.upstream_filters],
             fields=list(self.capabilities.fields),
             not_offered=list(self.capabilities.not_offered),
         )
@@ -187,14 +213,19 @@ async def scan(
     offset: int,
     limit: int,
 ) -> ProviderSlice:
-    """Collect up to ``limit`` calls from upstream ``offset``, filtering locally as needed."""
+    """Collect up to ``limit`` calls from upstream ``offset``, filtering locally as needed.
+
+    Each call is normalized (``query.prepare``: numbers in E.164) before the local filters see it,
+    so the ``number`` filter compares like with like whatever form the provider writes.
+    """
     items: list[Positioned] = []
     position = offset
     total: int | None = None
     for _ in range(MAX_SCAN_PAGES):
         page = await fetch(position, limit)
         total = None if local_filters else page.total
-        for index, call in enumerate(page.calls):
+        for index, raw in enumerate(page.calls):
+            call = None if raw is None else query.prepare(raw)  # numbers in E.164 before filtering
             if call is not None and query.keeps(call, local_filters):
                 items.append(Positioned(call, position + index + 1))
                 if len(items) == limit:

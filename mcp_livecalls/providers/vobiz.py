@@ -197,6 +197,7 @@ def _uuid_list(payload: Any) -> list[str]:
 class VobizProvider(LiveCallsProvider):
     name = ProviderName.VOBIZ
     credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
+    bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+", as Plivo)
     capabilities = Capabilities(
         upstream_filters=(),
         fields=(
