@@ -22,6 +22,7 @@ Choices where the documentation is silent:
   is sent first; a 400 is retried once in the other form, and the form that worked is used from
   then on. Statuses are compared case-insensitively everywhere.
 * A list entry that cannot be read is left out with a note in the slice; the rest of the page stands.
+  An answer of several entries none of which can be read is a ``BadResponse``, as a whole page is.
 * Transcript, latency and cost are optional (Retell fills them only after the call ends; Zudu's
   ONGOING example has them).
 * A looked-up call that has ended is answered with status ``ended`` (and its
@@ -547,7 +548,7 @@ class ZuduProvider(LiveCallsProvider):
         said = refused[-1].message.partition(" Zudu says: ")[2]
         raise BadResponse(
             self.name.value,
-            f"Zudu refused the live-calls list (400) in both documented filter forms: "
+            f"Zudu refused the request (400) for its live-calls list in both documented filter forms: "
             f"{first.label}, then {OPENAPI_FORM.label if first is LIST_PAGE_FORM else LIST_PAGE_FORM.label}; "
             f"this server may not match Zudu's API any more.{' Zudu says: ' + said if said else ''}",
             status_code=400,
@@ -587,15 +588,21 @@ class ZuduProvider(LiveCallsProvider):
                 page, skip = page + 1, 0
             now = self._now()
             calls: list[LiveCall | None] = []
+            failed: list[tuple[Any, TypeError | ValueError]] = []
             for record in records:
                 self._learn_ids(record)
                 try:
                     calls.append(self._summary(record, query, now))
-                except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+                except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
                     # One unreadable entry costs that entry, not the page: its slot stays empty
                     # so the offsets of the others hold.
                     calls.append(None)
-                    unreadable.append(self._entry_name(record))
+                    failed.append((record, exc))
+            if len(failed) > 1 and len(failed) == len(records):
+                # Not one odd entry but nothing readable: the answer is not what Zudu documents.
+                with translate_errors(self.name.value):
+                    raise failed[0][1]
+            unreadable.extend(self._entry_name(record) for record, _ in failed)
             return UpstreamPage(calls, exhausted=consumed_all and not answer.more, total=answer.total)
 
         found = await scan(

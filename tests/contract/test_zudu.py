@@ -400,8 +400,9 @@ async def test_a_list_refused_in_both_forms_is_a_bad_response_naming_both() -> N
             await adapter.list_active(ListQuery(agent_id="agent-123"), 0, 20)
 
     assert str(caught.value) == (
-        f"Zudu refused the live-calls list (400) in both documented filter forms: {LIST_PAGE_FORM}, then "
-        f"{OPENAPI_FORM}; this server may not match Zudu's API any more. Zudu says: Invalid request"
+        "Zudu refused the request (400) for its live-calls list in both documented filter forms: "
+        f"{LIST_PAGE_FORM}, then {OPENAPI_FORM}; this server may not match Zudu's API any more. "
+        "Zudu says: Invalid request"
     )
     assert caught.value.status_code == 400
     assert len(_list_bodies(upstream)) == 2
@@ -519,3 +520,13 @@ async def test_unreadable_list_entries_are_left_out_with_a_note_and_the_rest_kee
             "the rest of the page stands"
         ],
     )
+
+
+async def test_an_answer_whose_entries_are_all_unreadable_is_a_bad_response_not_an_empty_page() -> None:
+    document = load("zudu", "list_total")
+    body = json.loads(json.dumps(document["body"]))
+    body["data"]["calls"] = [{"id": "bad-entry-1", "start_timestamp": "soon"}, 42]
+    upstream = Upstream().on("POST", "/api/calls", Answer(200, body, source=document["source"]))
+    async with _adapter(upstream) as adapter:
+        with pytest.raises(BadResponse, match="Zudu answered with data this server does not understand"):
+            await adapter.list_active(ListQuery(), 0, 20)
