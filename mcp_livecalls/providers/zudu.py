@@ -13,10 +13,10 @@ Choices where the documentation is silent:
   whose status word no document mentions is listed as ``unknown`` rather than hidden.
 * A record has two ids, ``id`` (UUID) and ``call_id`` (``call_...``). The single-call path is
   documented with ``call_id``; whether ``id`` opens it too is unsettled, so the id the caller gave is
-  tried first, and a record id Zudu answers 404 for is tried again as the ``call_id`` a list showed
-  beside it (remembered per provider instance). The call is reported under the id the caller used;
-  otherwise (lists) under ``id``, or ``call_id`` when an entry has no ``id``. The other id goes to
-  ``extras`` (``zudu_call_id`` or ``record_id``).
+  tried first, and a record id Zudu answers 404 for is tried again as the ``call_id`` a list or an
+  earlier answer showed beside it (remembered per provider instance). The call is reported under
+  the id the caller used; otherwise (lists) under ``id``, or ``call_id`` when an entry has no
+  ``id``. The other id goes to ``extras`` (``zudu_call_id`` or ``record_id``).
 * The list filter has two documented forms: the list page writes ``filter_criteria.agent_id`` as a
   string and statuses in upper case, the OpenAPI page an array and lower case. The list page's form
   is sent first; a 400 is retried once in the other form, and the form that worked is used from
@@ -458,8 +458,8 @@ class ZuduProvider(LiveCallsProvider):
         super().__init__(http)
         self._now = now
         self._filter_form = LIST_PAGE_FORM
-        # Record id -> call_id, as seen side by side in list entries: the way back to a call whose
-        # record id the single-call path does not take (the documented path id is ``call_id``).
+        # Record id -> call_id, as seen side by side in list entries and records: the way back to a
+        # call whose record id the single-call path does not take (the documented path id is ``call_id``).
         self._call_ids: OrderedDict[str, str] = OrderedDict()
 
     @classmethod
@@ -492,7 +492,9 @@ class ZuduProvider(LiveCallsProvider):
             # A record id from a list that the path did not take: ask by the documented id.
             payload = await self.http.get_json(f"/api/calls/{zudu_call_id}", call_id=call_id)
         with translate_errors(self.name.value):
-            return self._unwrap(payload)
+            data = self._unwrap(payload)
+        self._learn_ids(data)
+        return data
 
     def _learn_ids(self, record: Any) -> None:
         if not isinstance(record, dict):

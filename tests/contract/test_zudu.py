@@ -490,7 +490,27 @@ async def test_a_listed_record_id_the_path_refuses_opens_by_its_call_id_under_th
     ]
 
 
-async def test_a_record_id_never_listed_that_the_path_refuses_is_call_not_found() -> None:
+async def test_a_record_id_the_path_refuses_opens_by_the_call_id_an_earlier_answer_showed() -> None:
+    upstream = (
+        Upstream()
+        .on("GET", f"/api/calls/{DOC_ID}", fixture("zudu", "not_found"))
+        .on("GET", "/api/calls/call-456", fixture("zudu", "get_call_ongoing"))
+    )
+    async with _adapter(upstream) as adapter:
+        by_call_id = await adapter.get_call("call-456")
+        by_record_id = await adapter.get_call(DOC_ID)
+
+    assert by_record_id == by_call_id.model_copy(
+        update={"call_id": DOC_ID, "extras": {"zudu_call_id": "call-456", **DOC_METADATA}}
+    )
+    assert _asked(upstream) == [
+        ("GET", "/api/calls/call-456"),
+        ("GET", f"/api/calls/{DOC_ID}"),
+        ("GET", "/api/calls/call-456"),
+    ]
+
+
+async def test_a_record_id_never_seen_that_the_path_refuses_is_call_not_found() -> None:
     upstream = Upstream().on("GET", f"/api/calls/{DOC_ID}", fixture("zudu", "not_found"))
     async with _adapter(upstream) as adapter:
         with pytest.raises(CallNotFound):
