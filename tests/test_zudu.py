@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx2
 import pytest
+from mcp import Client
 from pydantic import SecretStr
 
+from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import ZuduSettings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument
 from mcp_livecalls.http import HttpPolicy, translate_errors
@@ -34,8 +36,11 @@ from mcp_livecalls.providers.zudu import (
     unwrap_zudu,
     zudu_status,
 )
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture
+from mcp_livecalls.simulator.population import SimCall
+from mcp_livecalls.simulator.render import zudu_storage_setting
 
 STARTED = datetime(2023, 12, 20, 18, 40, tzinfo=UTC)  # start_timestamp 1703097600000 of the docs
 NOW = STARTED + timedelta(minutes=5, seconds=12)
@@ -681,3 +686,170 @@ async def test_a_wrong_secret_names_the_variables_and_never_the_secret() -> None
 
     assert "ZUDU_API_KEY / ZUDU_API_SECRET" in str(caught.value)
     assert "s3cr3t_wrong_1b2c3d" not in str(caught.value)
+
+
+# -- truth of state in every documented flavour -----------------------------------------------
+
+ZUDU_FLAVOUR_SETS = [
+    (),
+    ("zudu.lower_case",),
+    ("zudu.agent_id_array",),
+    ("zudu.agent_id_string",),
+    ("zudu.call_id_only",),
+    ("zudu.data_storage_setting",),
+    ("zudu.lower_case", "zudu.agent_id_array", "zudu.call_id_only", "zudu.data_storage_setting"),
+]
+
+
+def _flavoured(flavours: tuple[str, ...], live_calls: int = 30) -> Simulator:
+    """Zudu calls a minute and a half in: some have ended, and stay retrievable."""
+    simulator = Simulator(seed=11, live_calls=live_calls, providers=("zudu",), flavours=flavours)
+    clock = simulator.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(90)
+    return simulator
+
+
+def _listed_id(call: SimCall, flavours: tuple[str, ...]) -> str:
+    """The id a list shows for ``call``: the record id, or ``call_id`` when entries carry no ``id``."""
+    return str(call.zudu_call_id) if "zudu.call_id_only" in flavours else call.id
+
+
+def _truth(simulator: Simulator, flavours: tuple[str, ...]) -> tuple[dict[str, SimCall], set[str]]:
+    """Every live Zudu call by its listed id, and the listed ids of the ended ones still retrievable."""
+    population = simulator.population
+    live = {_listed_id(c, flavours): c for c in [*population.live("zudu"), *population.queued("zudu")]}
+    ended = {_listed_id(c, flavours) for c in population.visible("zudu")} - set(live)
+    return live, ended
+
+
+def _busiest_agent(calls: list[SimCall]) -> str:
+    counts: dict[str, int] = {}
+    for call in calls:
+        if call.agent is not None:
+            counts[call.agent.id] = counts.get(call.agent.id, 0) + 1
+    return max(sorted(counts), key=lambda agent: counts[agent])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavours", ZUDU_FLAVOUR_SETS, ids=lambda f: "+".join(f) or "plain")
+async def test_in_every_flavour_paging_lists_each_live_call_once_and_every_listed_call_opens(
+    flavours: tuple[str, ...],
+) -> None:
+    simulator = _flavoured(flavours)
+    live, ended = _truth(simulator, flavours)
+    agent = _busiest_agent(list(live.values()))
+    with serve_simulator(simulator) as base_url:
+        async with httpx2.AsyncClient() as client:
+            adapter = _sim_adapter(base_url, client, simulator)
+            everyone = await _page_through(adapter, ListQuery(), 4)
+            by_agent = await _page_through(adapter, ListQuery(agent_id=agent), 3)
+            opened = [await adapter.get_call(call_id) for call_id in everyone]
+
+    assert ended, "the scenario must have ended calls for the last check to mean something"
+    assert len(everyone) == len(set(everyone))
+    assert set(everyone) == set(live)
+    assert sorted(by_agent) == sorted(
+        i for i, c in live.items() if c.agent is not None and c.agent.id == agent
+    )
+    assert len(by_agent) > 1
+    assert [call.call_id for call in opened] == everyone
+    assert all(call.status in (CallStatus.QUEUED, CallStatus.IN_PROGRESS) for call in opened)
+    assert not ended & (set(everyone) | set(by_agent))
+
+
+@pytest.mark.anyio
+async def test_the_array_only_flavour_costs_one_refused_request_then_the_array_form_is_kept() -> None:
+    simulator = _flavoured(("zudu.agent_id_array",))
+    live, _ = _truth(simulator, ("zudu.agent_id_array",))
+    agent = _busiest_agent(list(live.values()))
+    with serve_simulator(simulator) as base_url:
+        async with httpx2.AsyncClient() as client:
+            adapter = _sim_adapter(base_url, client, simulator)
+            for _ in range(3):
+                await adapter.list_active(ListQuery(agent_id=agent), 0, 50)
+
+    assert simulator.requests[("zudu", "list_calls")] == 4  # string refused once, then the array
+
+
+@pytest.mark.anyio
+async def test_every_storage_setting_of_the_flavour_hides_what_it_keeps_out() -> None:
+    flavours = ("zudu.data_storage_setting",)
+    simulator = Simulator(seed=7, live_calls=40, providers=("zudu",), flavours=flavours)
+    talking = [c for c in simulator.population.live("zudu") if c.answer_s is not None]
+    headers = {"X-API-KEY": DEMO_CREDENTIALS.zudu_api_key, "X-API-SECRET": DEMO_CREDENTIALS.zudu_api_secret}
+    settings_seen: set[str] = set()
+    with serve_simulator(simulator) as base_url:
+        async with httpx2.AsyncClient() as client:
+            adapter = _sim_adapter(base_url, client, simulator)
+            for sim_call in talking:
+                raw = (await client.get(f"{base_url}/api/calls/{sim_call.id}", headers=headers)).json()[
+                    "data"
+                ]
+                assert "opt_out_sensitive_data_storage" not in raw
+                setting = raw["data_storage_setting"]
+                assert setting == zudu_storage_setting(sim_call)
+                settings_seen.add(setting)
+                call = await adapter.get_call(sim_call.id)
+                dumped = call.model_dump_json()
+                said = [turn["content"] for turn in raw["transcript_object"]]
+                if setting == "everything":
+                    assert call.sensitive_data_hidden is None
+                    assert [turn.text for turn in call.transcript] == said
+                else:
+                    assert call.sensitive_data_hidden is True
+                    assert call.extras["data_storage_setting"] == setting
+                    assert call.transcript == []
+                    assert all(text not in dumped for text in said)
+                    assert raw["public_log_url"] not in dumped
+                kept_recording = setting != "basic_attributes_only" and raw["recording_url"] is not None
+                assert (call.recording is not None) == kept_recording
+
+    assert settings_seen == {"everything", "everything_except_pii", "basic_attributes_only"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavours", ZUDU_FLAVOUR_SETS[:-1], ids=lambda f: "+".join(f) or "plain")
+async def test_through_the_mcp_client_every_flavour_lists_each_live_call_once_and_opens_it(
+    flavours: tuple[str, ...],
+) -> None:
+    simulator = _flavoured(flavours, live_calls=10)
+    live, ended = _truth(simulator, flavours)
+    agent = _busiest_agent(list(live.values()))
+    with serve_simulator(simulator) as base_url:
+        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
+        async with Client(create_server(settings, now=simulator.clock.now)) as client:
+            everyone = await _mcp_page_through(client, {"provider": "zudu", "limit": 5})
+            by_agent = await _mcp_page_through(client, {"agent_id": agent, "limit": 3})
+            statuses: list[str] = []
+            for call_id in everyone:
+                result = await client.call_tool("get_live_call", {"call_id": call_id, "provider": "zudu"})
+                assert not result.is_error, result.content
+                found = result.structured_content or {}
+                assert (found.get("provider"), found.get("call_id")) == ("zudu", call_id)
+                statuses.append(str(found.get("status")))
+
+    assert ended
+    assert len(everyone) == len(set(everyone))
+    assert set(everyone) == set(live)
+    assert sorted(by_agent) == sorted(
+        i for i, c in live.items() if c.agent is not None and c.agent.id == agent
+    )
+    assert set(statuses) <= {"queued", "in_progress"}
+    assert not ended & (set(everyone) | set(by_agent))
+
+
+async def _mcp_page_through(client: Client, arguments: dict[str, Any]) -> list[str]:
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(50):
+        result = await client.call_tool(
+            "list_active_calls", {**arguments, **({"cursor": cursor} if cursor else {})}
+        )
+        assert not result.is_error, result.content
+        page = result.structured_content or {}
+        seen += [call["call_id"] for call in page.get("calls", []) if call["provider"] == "zudu"]
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            return seen
+    raise AssertionError("paging did not end")

@@ -105,6 +105,7 @@ class ProviderSlice:
     """The upstream offset where scanning stopped: the next page starts here once every item is taken."""
     total: int | None = None
     local_filters: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

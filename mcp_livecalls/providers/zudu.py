@@ -11,9 +11,20 @@ Choices where the documentation is silent:
   ``queued``, like the queued calls of the other providers). ``SCHEDULED`` calls are future
   outbound calls and are not listed; looked up by id they report ``queued`` too. A list entry
   whose status word no document mentions is listed as ``unknown`` rather than hidden.
-* A record has two ids, ``id`` (UUID) and ``call_id`` (``call_...``); both open the call. The call
-  is reported under the id the caller used; otherwise (lists) under ``id``, or ``call_id`` when a
-  record has no ``id``. The other id goes to ``extras`` (``zudu_call_id`` or ``record_id``).
+* A record has two ids, ``id`` (UUID) and ``call_id`` (``call_...``). The single-call path is
+  documented with ``call_id``; whether ``id`` opens it too is unsettled, so the id the caller gave is
+  tried first, and a record id Zudu answers 404 for is tried again as the ``call_id`` a list or an
+  earlier answer showed beside it (remembered per provider instance). The call is reported under
+  the id the caller used; otherwise (lists) under ``id``, or ``call_id`` when an entry has no
+  ``id``. The other id goes to ``extras`` (``zudu_call_id`` or ``record_id``).
+* The list filter has two documented forms: the list page writes ``filter_criteria.agent_id`` as a
+  string and statuses in upper case, the OpenAPI page an array and lower case. The list page's form
+  is sent first; a 400 is retried once in the other form, and the form that worked is used from
+  then on. Statuses are compared case-insensitively everywhere.
+* A list entry that cannot be read is left out with a note in the slice; the rest of the page stands.
+  An answer of several entries none of which can be read is a ``BadResponse``, as a whole page is.
+* Transcript, latency and cost are optional (Retell fills them only after the call ends; Zudu's
+  ONGOING example has them).
 * A looked-up call that has ended is answered with status ``ended`` (and its
   ``disconnection_reason``) instead of ``CallNotFound``: Zudu keeps the record, and saying how the
   call ended is more useful than "not live".
@@ -23,22 +34,29 @@ Choices where the documentation is silent:
   model for Zudu's object, counts in cents; Zudu's example looks like currency units).
 * ``public_log_url`` is never returned: it is a link to logs, not live state, and may expose
   what the call said.
-* Privacy: when ``opt_out_sensitive_data_storage`` is true, the transcript fields, the recording
-  URL, the log URL and the metadata are dropped before the record is even parsed, and the models
-  say ``sensitive_data_hidden``. Event payloads (``events[].data``) are never copied, for any call.
+* Privacy: sensitive fields are dropped before the record is even parsed, and the models say
+  ``sensitive_data_hidden``. ``opt_out_sensitive_data_storage: true`` and ``data_storage_setting:
+  basic_attributes_only`` (Retell's successor of the flag, honoured in case Zudu follows) drop the
+  transcript fields, the recording URL, the log URL and the metadata; ``everything_except_pii``
+  drops the transcript fields, the log URL and the metadata (the text that may carry PII) and keeps
+  the recording URL (the stored recording is the one with PII excluded); ``everything`` drops
+  nothing. A setting no document names, or a malformed one, drops as much as
+  ``basic_attributes_only``. Phone numbers stay (masking them is a separate setting). Event
+  payloads (``events[].data``) are never copied, for any call.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import httpx2
 
 from mcp_livecalls.config import ZuduSettings
-from mcp_livecalls.errors import BadResponse
+from mcp_livecalls.errors import BadResponse, CallNotFound
 from mcp_livecalls.http import HttpPolicy, ProviderHTTP, translate_errors
 from mcp_livecalls.models import (
     Agent,
@@ -80,16 +98,17 @@ LIVE_CALL_STATUSES = ("ONGOING", "REGISTERED")
 MAX_PAGE_SIZE = 100
 """The largest ``limit`` one list request asks for (Zudu's documented lists cap at 100)."""
 
-_SENSITIVE_FIELDS = frozenset(
-    {
-        "transcript",
-        "transcript_object",
-        "transcript_with_tool_calls",
-        "recording_url",
-        "public_log_url",
-        "metadata",
-    }
-)
+_TRANSCRIPT_FIELDS = frozenset({"transcript", "transcript_object", "transcript_with_tool_calls"})
+_SENSITIVE_FIELDS = _TRANSCRIPT_FIELDS | {"recording_url", "public_log_url", "metadata"}
+_HIDDEN_BY_STORAGE_SETTING: dict[str, frozenset[str]] = {
+    "everything": frozenset(),
+    "everything_except_pii": _TRANSCRIPT_FIELDS | {"public_log_url", "metadata"},
+    "basic_attributes_only": _SENSITIVE_FIELDS,
+}
+_MAX_SETTING_TEXT = 40
+_MAX_KNOWN_IDS = 4096
+"""How many record-id → call_id pairs seen in lists one provider instance remembers."""
+_MAX_NOTED_IDS = 3
 _MAX_META_VALUES = 3
 _MAX_META_KEY = 32
 _MAX_META_TEXT = 64
@@ -101,10 +120,6 @@ def zudu_status(raw: str | None) -> CallStatus:
     if not raw:
         return CallStatus.UNKNOWN
     return _CALL_STATUS.get(raw.strip().upper(), CallStatus.UNKNOWN)
-
-
-class _OptOut(RawPayload):
-    opt_out_sensitive_data_storage: bool | None = None
 
 
 class _Latency(RawPayload):
@@ -169,7 +184,7 @@ class _Pagination(RawPayload):
 
 
 class _CallList(RawPayload):
-    calls: list[dict[str, Any]]
+    calls: list[Any]
     pagination: _Pagination | None = None
 
 
@@ -198,13 +213,34 @@ def unwrap_zudu(payload: Any) -> Any:
     return data
 
 
+def _hidden_fields(data: dict[str, Any]) -> tuple[frozenset[str], str | None]:
+    """The fields the record's storage settings keep out, and the ``data_storage_setting`` word.
+
+    Fails closed: an opt-out flag that is neither absent nor false, or a storage setting no
+    document names, hides as much as ``basic_attributes_only``.
+    """
+    hidden: set[str] = set()
+    opt_out = data.get("opt_out_sensitive_data_storage")
+    if opt_out is not None and opt_out is not False and str(opt_out).strip().lower() != "false":
+        hidden |= _SENSITIVE_FIELDS
+    setting = data.get("data_storage_setting")
+    word: str | None = None
+    if isinstance(setting, str):
+        word = setting.strip().lower()[:_MAX_SETTING_TEXT]
+        hidden |= _HIDDEN_BY_STORAGE_SETTING.get(word, _SENSITIVE_FIELDS)
+    elif setting is not None:
+        hidden |= _SENSITIVE_FIELDS
+    return frozenset(hidden), word
+
+
 def _parse(data: Any, requested_id: str | None) -> _Record:
     if not isinstance(data, dict):
         raise TypeError("not an object")
-    hidden = _OptOut.model_validate(data).opt_out_sensitive_data_storage is True
+    dropped, storage_setting = _hidden_fields(data)
+    hidden = bool(dropped)
     if hidden:
-        # Dropped before parsing: what the call opted out of never enters a model.
-        data = {key: value for key, value in data.items() if key not in _SENSITIVE_FIELDS}
+        # Dropped before parsing: what the call's settings keep out never enters a model.
+        data = {key: value for key, value in data.items() if key not in dropped}
     raw = _ZuduCall.model_validate(data)
     record_id = raw.id or None
     zudu_call_id = raw.call_id or None
@@ -225,6 +261,8 @@ def _parse(data: Any, requested_id: str | None) -> _Record:
         extras["call_type"] = "web_call"
     if raw.disconnection_reason:
         extras["disconnection_reason"] = raw.disconnection_reason
+    if storage_setting and storage_setting != "everything":
+        extras["data_storage_setting"] = storage_setting
     extras.update(_metadata(raw.metadata))
     return _Record(raw=raw, hidden=hidden, call_id=call_id, extras=extras)
 
@@ -343,8 +381,36 @@ def normalize_zudu_stream(data: Any, *, now: datetime, requested_id: str | None 
 
 
 @dataclass(frozen=True)
+class FilterForm:
+    """One documented spelling of the list's ``filter_criteria``."""
+
+    label: str
+    agent_id_as_array: bool
+    lower_case_statuses: bool
+
+    def criteria(self, agent_id: str | None) -> dict[str, Any]:
+        statuses = [word.lower() if self.lower_case_statuses else word for word in LIVE_CALL_STATUSES]
+        criteria: dict[str, Any] = {"call_status": statuses}
+        if agent_id is not None:
+            criteria["agent_id"] = [agent_id] if self.agent_id_as_array else agent_id
+        return criteria
+
+
+LIST_PAGE_FORM = FilterForm(
+    "agent_id as a string with upper-case statuses (the list page)",
+    agent_id_as_array=False,
+    lower_case_statuses=False,
+)
+OPENAPI_FORM = FilterForm(
+    "agent_id as an array with lower-case statuses (the OpenAPI page)",
+    agent_id_as_array=True,
+    lower_case_statuses=True,
+)
+
+
+@dataclass(frozen=True)
 class _ListPage:
-    records: list[dict[str, Any]]
+    records: list[Any]
     more: bool
     """Whether upstream has items after this page."""
     total: int | None
@@ -391,6 +457,10 @@ class ZuduProvider(LiveCallsProvider):
     def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
         super().__init__(http)
         self._now = now
+        self._filter_form = LIST_PAGE_FORM
+        # Record id -> call_id, as seen side by side in list entries and records: the way back to a
+        # call whose record id the single-call path does not take (the documented path id is ``call_id``).
+        self._call_ids: OrderedDict[str, str] = OrderedDict()
 
     @classmethod
     def create(
@@ -413,9 +483,31 @@ class ZuduProvider(LiveCallsProvider):
 
     async def _record(self, call_id: str) -> Any:
         self.check_call_id(call_id)
-        payload = await self.http.get_json(f"/api/calls/{call_id}", call_id=call_id)
+        try:
+            payload = await self.http.get_json(f"/api/calls/{call_id}", call_id=call_id)
+        except CallNotFound:
+            zudu_call_id = self._call_ids.get(call_id)
+            if zudu_call_id is None:
+                raise
+            # A record id from a list that the path did not take: ask by the documented id.
+            payload = await self.http.get_json(f"/api/calls/{zudu_call_id}", call_id=call_id)
         with translate_errors(self.name.value):
-            return self._unwrap(payload)
+            data = self._unwrap(payload)
+        self._learn_ids(data)
+        return data
+
+    def _learn_ids(self, record: Any) -> None:
+        if not isinstance(record, dict):
+            return
+        record_id, zudu_call_id = record.get("id"), record.get("call_id")
+        if not (isinstance(record_id, str) and isinstance(zudu_call_id, str)) or record_id == zudu_call_id:
+            return
+        if not (self.accepts_call_id(record_id) and self.accepts_call_id(zudu_call_id)):
+            return
+        self._call_ids[record_id] = zudu_call_id
+        self._call_ids.move_to_end(record_id)
+        while len(self._call_ids) > _MAX_KNOWN_IDS:
+            self._call_ids.popitem(last=False)
 
     def _unwrap(self, payload: Any) -> Any:
         try:
@@ -434,21 +526,37 @@ class ZuduProvider(LiveCallsProvider):
             return normalize_zudu_stream(data, now=self._now(), requested_id=call_id)
 
     async def _list_request(self, query: ListQuery, page: int, size: int) -> _ListPage:
-        criteria: dict[str, Any] = {"call_status": list(LIVE_CALL_STATUSES)}
-        if query.agent_id is not None:
-            criteria["agent_id"] = query.agent_id
-        body = {
-            "page": page,
-            "limit": size,
-            "sort_by": "start_timestamp",
-            "sort_order": "descending",
-            "filter_criteria": criteria,
-        }
-        payload = await self.http.post_json("/api/calls", body)
-        with translate_errors(self.name.value):
-            return _list_page(self._unwrap(payload), page, size)
+        """One list page, in the filter form that last worked; a 400 is retried once in the other."""
+        first = self._filter_form
+        refused: list[BadResponse] = []
+        for form in (first, OPENAPI_FORM if first is LIST_PAGE_FORM else LIST_PAGE_FORM):
+            body = {
+                "page": page,
+                "limit": size,
+                "sort_by": "start_timestamp",
+                "sort_order": "descending",
+                "filter_criteria": form.criteria(query.agent_id),
+            }
+            try:
+                payload = await self.http.post_json("/api/calls", body)
+            except BadResponse as exc:
+                if exc.status_code != 400:
+                    raise
+                refused.append(exc)
+                continue
+            self._filter_form = form
+            with translate_errors(self.name.value):
+                return _list_page(self._unwrap(payload), page, size)
+        said = refused[-1].message.partition(" Zudu says: ")[2]
+        raise BadResponse(
+            self.name.value,
+            f"Zudu refused the request (400) for its live-calls list in both documented filter forms: "
+            f"{first.label}, then {OPENAPI_FORM.label if first is LIST_PAGE_FORM else LIST_PAGE_FORM.label}; "
+            f"this server may not match Zudu's API any more.{' Zudu says: ' + said if said else ''}",
+            status_code=400,
+        )
 
-    def _summary(self, record: dict[str, Any], query: ListQuery, now: datetime) -> LiveCall | None:
+    def _summary(self, record: Any, query: ListQuery, now: datetime) -> LiveCall | None:
         """A list entry, or ``None`` for one the upstream filters should have left out.
 
         A status word no document mentions stays in the list as ``unknown`` (the raw word kept):
@@ -463,12 +571,14 @@ class ZuduProvider(LiveCallsProvider):
         return call
 
     async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        unreadable: list[str] = []
+
         async def fetch(position: int, count: int) -> UpstreamPage:
             # Item offsets onto 0-based pages of ``size``: the window [position, position + count)
             # starts ``skip`` items into ``page`` and may run into the next page(s).
             size = max(1, min(count, MAX_PAGE_SIZE))
             page, skip = divmod(position, size)
-            records: list[dict[str, Any]] = []
+            records: list[Any] = []
             while True:
                 answer = await self._list_request(query, page, size)
                 rest = answer.records[skip:]
@@ -479,10 +589,45 @@ class ZuduProvider(LiveCallsProvider):
                     break
                 page, skip = page + 1, 0
             now = self._now()
-            with translate_errors(self.name.value):
-                calls = [self._summary(record, query, now) for record in records]
+            calls: list[LiveCall | None] = []
+            failed: list[tuple[Any, TypeError | ValueError]] = []
+            for record in records:
+                self._learn_ids(record)
+                try:
+                    calls.append(self._summary(record, query, now))
+                except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+                    # One unreadable entry costs that entry, not the page: its slot stays empty
+                    # so the offsets of the others hold.
+                    calls.append(None)
+                    failed.append((record, exc))
+            if len(failed) > 1 and len(failed) == len(records):
+                # Not one odd entry but nothing readable: the answer is not what Zudu documents.
+                with translate_errors(self.name.value):
+                    raise failed[0][1]
+            unreadable.extend(self._entry_name(record) for record, _ in failed)
             return UpstreamPage(calls, exhausted=consumed_all and not answer.more, total=answer.total)
 
-        return await scan(
+        found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
+        )
+        if not unreadable:
+            return found
+        return replace(found, notes=[*found.notes, self._unreadable_note(unreadable)])
+
+    def _entry_name(self, record: Any) -> str:
+        """An unreadable entry's id if it has a printable one, else ``?``."""
+        if isinstance(record, dict):
+            for key in ("id", "call_id"):
+                value = record.get(key)
+                if isinstance(value, str) and self.accepts_call_id(value):
+                    return value
+        return "?"
+
+    def _unreadable_note(self, names: list[str]) -> str:
+        count = len(names)
+        shown = ", ".join(name for name in names[:_MAX_NOTED_IDS] if name != "?")
+        more = f" (e.g. {shown})" if shown else ""
+        entries = "entry" if count == 1 else "entries"
+        return self.http.redact(
+            f"zudu: left out {count} list {entries} that could not be read{more}; the rest of the page stands"
         )

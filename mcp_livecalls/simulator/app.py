@@ -688,7 +688,7 @@ class Simulator:
             call = self.population.find("zudu", call_id)
             if call is None:
                 return self._zudu_not_found(call_id)
-            record = zudu_record(call, self._now_ts(), self.population.organization_id)
+            record = self._zudu_record(call, self._now_ts(), self.population.organization_id)
             return _Answer(
                 200,
                 {
@@ -700,6 +700,19 @@ class Simulator:
             )
 
         return await self._serve(request, "zudu", "get_call", answer)
+
+    def _zudu_record(
+        self, call: SimCall, ts: float, organization_id: str, *, listed: bool = False
+    ) -> dict[str, Any]:
+        """A Zudu record as the switched-on flavours write it (``listed``: as a list entry)."""
+        return zudu_record(
+            call,
+            ts,
+            organization_id,
+            lower_case=self.flavour("zudu.lower_case"),
+            storage_setting=self.flavour("zudu.data_storage_setting"),
+            record_id=not (listed and self.flavour("zudu.call_id_only")),
+        )
 
     async def zudu_list(self, request: Request) -> Response:
         raw = await request.body()
@@ -745,6 +758,10 @@ class Simulator:
 
         statuses, types, directions = wanted("call_status"), wanted("call_type"), wanted("direction")
         agents = criteria.get("agent_id")
+        if agents is not None and self.flavour("zudu.agent_id_array") and not isinstance(agents, list):
+            return _zudu_bad_request("filter_criteria.agent_id must be an array")
+        if agents is not None and self.flavour("zudu.agent_id_string") and not isinstance(agents, str):
+            return _zudu_bad_request("filter_criteria.agent_id must be a string")
         agent_set = (
             None if agents is None else {str(a) for a in (agents if isinstance(agents, list) else [agents])}
         )
@@ -784,7 +801,9 @@ class Simulator:
             if sort_order == "ascending":
                 calls.reverse()
             total = len(calls)
-            records = [zudu_record(c, ts, org) for c in calls[page * limit : (page + 1) * limit]]
+            records = [
+                self._zudu_record(c, ts, org, listed=True) for c in calls[page * limit : (page + 1) * limit]
+            ]
         total_pages = math.ceil(total / limit)
         applied = {
             k: criteria[k] for k in ("call_status", "call_type", "direction", "agent_id") if k in criteria

@@ -17,7 +17,15 @@ VOBIZ_FLAVOURS: frozenset[str] = frozenset()
 
 EXOTEL_FLAVOURS: frozenset[str] = frozenset()
 
-ZUDU_FLAVOURS: frozenset[str] = frozenset()
+ZUDU_FLAVOURS: frozenset[str] = frozenset(
+    {
+        "zudu.lower_case",  # every enum answered in lower case (the OpenAPI page's examples)
+        "zudu.agent_id_array",  # the list takes agent_id only as an array; a string is a 400
+        "zudu.agent_id_string",  # the list takes agent_id only as a string; an array is a 400
+        "zudu.call_id_only",  # list entries carry call_id and no id
+        "zudu.data_storage_setting",  # records carry Retell's data_storage_setting, not the opt-out flag
+    }
+)
 
 FLAVOURS: frozenset[str] = VOBIZ_FLAVOURS | EXOTEL_FLAVOURS | ZUDU_FLAVOURS
 

@@ -26,6 +26,7 @@ __all__ = [
     "zudu_enum",
     "zudu_record",
     "zudu_status",
+    "zudu_storage_setting",
 ]
 
 
@@ -253,8 +254,8 @@ _ZUDU_REASON = {
 }
 
 
-def zudu_status(call: SimCall, ts: float) -> str:
-    """The Zudu ``call_status`` (in the call's own letter case)."""
+def zudu_status(call: SimCall, ts: float, *, lower_case: bool = False) -> str:
+    """The Zudu ``call_status`` (in the call's own letter case, or lower case for every call)."""
     state = call.state_at_ts(ts)
     if state in ("queued", "ringing", "early_media"):
         value = "REGISTERED"
@@ -262,11 +263,23 @@ def zudu_status(call: SimCall, ts: float) -> str:
         value = "ERROR" if call.end_reason == "failed" else "ENDED"
     else:
         value = "ONGOING"
-    return value.lower() if call.lowercase_enums else value
+    return value.lower() if call.lowercase_enums or lower_case else value
 
 
-def zudu_enum(call: SimCall, value: str) -> str:
-    return value.lower() if call.lowercase_enums else value
+def zudu_enum(call: SimCall, value: str, *, lower_case: bool = False) -> str:
+    return value.lower() if call.lowercase_enums or lower_case else value
+
+
+def zudu_storage_setting(call: SimCall) -> str:
+    """Retell's ``data_storage_setting`` for the call (the ``zudu.data_storage_setting`` flavour).
+
+    An opted-out call stores ``basic_attributes_only`` (Retell's documented mapping of the old
+    flag); of the others, a stable quarter store ``everything_except_pii``, the rest ``everything``.
+    """
+    if call.opt_out_sensitive_data_storage:
+        return "basic_attributes_only"
+    quarter = hashlib.sha256(call.id.encode()).digest()[0] % 4 == 0
+    return "everything_except_pii" if quarter else "everything"
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -292,11 +305,21 @@ def _latency_block(values: list[float]) -> dict[str, Any]:
     }
 
 
-def zudu_record(call: SimCall, ts: float, organization_id: str) -> dict[str, Any]:
+def zudu_record(
+    call: SimCall,
+    ts: float,
+    organization_id: str,
+    *,
+    lower_case: bool = False,
+    storage_setting: bool = False,
+    record_id: bool = True,
+) -> dict[str, Any]:
     """The ``data`` object of zudu-get-call.txt at ``ts``.
 
     Transcript data is returned even when ``opt_out_sensitive_data_storage`` is true: hiding it is
-    the MCP server's job, and the simulator must let tests check that it does.
+    the MCP server's job, and the simulator must let tests check that it does. The flavours:
+    ``lower_case`` writes every enum in lower case, ``storage_setting`` carries Retell's
+    ``data_storage_setting`` instead of the opt-out flag, ``record_id=False`` leaves out ``id``.
     """
     d = call.details()
     state = call.state_at_ts(ts)
@@ -407,14 +430,14 @@ def zudu_record(call: SimCall, ts: float, organization_id: str) -> dict[str, Any
             "in_voicemail": False,
         }
 
-    return {
+    record: dict[str, Any] = {
         "id": call.id,
         "agent_id": call.agent.id if call.agent is not None else None,
         "call_id": call_id,
         "organization_id": organization_id,
-        "call_status": zudu_status(call, ts),
-        "call_type": zudu_enum(call, "WEB_CALL" if call.web_call else "PHONE_CALL"),
-        "direction": zudu_enum(call, direction),
+        "call_status": zudu_status(call, ts, lower_case=lower_case),
+        "call_type": zudu_enum(call, "WEB_CALL" if call.web_call else "PHONE_CALL", lower_case=lower_case),
+        "direction": zudu_enum(call, direction, lower_case=lower_case),
         "from_number": None if call.web_call else call.from_number,
         "to_number": None if call.web_call else call.to_number,
         "start_timestamp": _ms(base),
@@ -424,6 +447,7 @@ def zudu_record(call: SimCall, ts: float, organization_id: str) -> dict[str, Any
         "recording_url": f"https://recordings.example.com/zudu/{call_id}.mp4" if call.recording else None,
         "public_log_url": f"https://api.example.com/logs/{call_id}",
         "opt_out_sensitive_data_storage": call.opt_out_sensitive_data_storage,
+        "data_storage_setting": zudu_storage_setting(call),
         "metadata": dict(d.metadata),
         "events": events,
         # Undocumented: the transcript text is the turns' contents, one per line (the docs show one turn).
@@ -437,3 +461,10 @@ def zudu_record(call: SimCall, ts: float, organization_id: str) -> dict[str, Any
         if call.web_call
         else {"call_sid": d.telephony_call_sid, "conference_sid": d.conference_sid},
     }
+    if storage_setting:
+        del record["opt_out_sensitive_data_storage"]
+    else:
+        del record["data_storage_setting"]
+    if not record_id:
+        del record["id"]
+    return record
