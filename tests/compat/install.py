@@ -89,12 +89,16 @@ def python_v1_client() -> Path:
     if target.exists():
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _run([sys.executable, "-m", "venv", str(target)], None, "creating the Python SDK 1.x virtualenv")
-    _run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", PYTHON_REQUIREMENT],
-        None,
-        f"pip install {PYTHON_REQUIREMENT!r}",
-    )
+    try:
+        _run([sys.executable, "-m", "venv", str(target)], None, "creating the Python SDK 1.x virtualenv")
+        _run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", PYTHON_REQUIREMENT],
+            None,
+            f"pip install {PYTHON_REQUIREMENT!r}",
+        )
+    except ClientUnavailable:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
     (target / _MARKER).write_text("ok\n")
     return python
 
