@@ -122,6 +122,16 @@ def ts_client() -> Path:
     )
 
 
-if __name__ == "__main__":
+def main() -> int:
+    failed = False
     for install in (python_v1_client, ts_client):
-        sys.stderr.write(f"{install.__name__}: {install()}\n")
+        try:
+            sys.stderr.write(f"{install.__name__}: {install()}\n")
+        except ClientUnavailable as exc:
+            sys.stderr.write(f"{install.__name__}: unavailable: {exc}\n")
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
