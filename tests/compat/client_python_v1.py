@@ -194,7 +194,13 @@ async def walkthrough(config: dict[str, Any], steps: dict[str, Any]) -> None:
         async def wait_for_call_state() -> dict[str, Any]:
             # The simulator's clock stands still: the call cannot end, so this times out.
             arguments = {**call_args(), "until": ["ended"], "timeout_s": 0.6}
-            return _tool(await session.call_tool("wait_for_call_state", arguments))
+            progress: list[float] = []
+
+            async def on_progress(done: float, total: float | None, message: str | None) -> None:
+                progress.append(done)
+
+            result = await session.call_tool("wait_for_call_state", arguments, progress_callback=on_progress)
+            return {**_tool(result), "progress_notifications": len(progress)}
 
         async def unknown_call_id() -> dict[str, Any]:
             return _tool(await session.call_tool("get_live_call", {"call_id": "no-such-call-000"}))
@@ -284,7 +290,8 @@ async def walkthrough(config: dict[str, Any], steps: dict[str, Any]) -> None:
             await sim.advance(30)  # the active list changes while nobody is subscribed
             # A control subscription proves time passed on the server: its poller must run twice
             # while the unsubscribed resource's poller (if it still ran) would poll too.
-            page = await session.call_tool("list_active_calls", {"provider": "zudu", "status": "in_progress"})
+            # Any live call will do: with the clock standing still it neither changes nor ends.
+            page = await session.call_tool("list_active_calls", {"provider": "zudu", "limit": 1})
             control_call = (page.structuredContent or {})["calls"][0]["call_id"]
             control = f"livecalls://calls/zudu/{control_call}"
             key = "zudu/get_call"

@@ -229,7 +229,15 @@ async function walkthrough(steps) {
       ["get_live_call", () => call("get_live_call", callArgs())],
       ["get_stream_details", () => call("get_stream_details", callArgs())],
       // The simulator's clock stands still: the call cannot end, so this times out.
-      ["wait_for_call_state", () => call("wait_for_call_state", { ...callArgs(), until: ["ended"], timeout_s: 0.6 })],
+      ["wait_for_call_state", async () => {
+        let progress = 0;
+        const result = await client.callTool(
+          { name: "wait_for_call_state", arguments: { ...callArgs(), until: ["ended"], timeout_s: 0.6 } },
+          undefined,
+          { onprogress: () => { progress += 1; }, resetTimeoutOnProgress: true },
+        );
+        return { ...tool(result), progress_notifications: progress };
+      }],
       ["unknown_call_id", () => call("get_live_call", { call_id: "no-such-call-000" })],
       ["malformed_call_id", () => call("get_live_call", { call_id: "../Account/x?status=queued" })],
       ["resources", async () => {
@@ -298,7 +306,8 @@ async function walkthrough(steps) {
       await sim.advance(30);  // the active list changes while nobody is subscribed
       // A control subscription proves time passed on the server: its poller must run twice
       // while the unsubscribed resource's poller (if it still ran) would poll too.
-      const page = await client.callTool({ name: "list_active_calls", arguments: { provider: "zudu", status: "in_progress" } });
+      // Any live call will do: with the clock standing still it neither changes nor ends.
+      const page = await client.callTool({ name: "list_active_calls", arguments: { provider: "zudu", limit: 1 } });
       const control = `livecalls://calls/zudu/${page.structuredContent.calls[0].call_id}`;
       const key = "zudu/get_call";
       const start = (await sim.counters())[key] ?? 0;

@@ -102,6 +102,7 @@ def test_wait_for_call_state_times_out_on_a_call_that_does_not_move(
     assert waited["structured"]["outcome"] == "timeout"
     assert waited["structured"]["call"]["status"] == "in_progress"
     assert waited["text"].startswith("timed out after")
+    assert waited["progress_notifications"] >= 1  # the client's progress callback was called
 
 
 @full_runs
