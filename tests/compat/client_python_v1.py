@@ -26,7 +26,6 @@ import mcp.types as types
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import AnyUrl
 
@@ -104,7 +103,7 @@ async def connect(config: dict[str, Any], updates: Updates | None = None, token:
     else:
         headers = {"Authorization": f"Bearer {token if token is not None else config['token']}"}
         async with (
-            create_mcp_http_client(headers=headers) as http,
+            httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30.0, read=300.0)) as http,
             streamable_http_client(config["url"], http_client=http) as (read, write, _),
             ClientSession(read, write, message_handler=handler) as session,
         ):

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,11 +132,12 @@ def http_server(env: dict[str, str], *, options: tuple[str, ...] = ()) -> Iterat
     """``mcp-livecalls serve --transport http`` on a free loopback port; yields its MCP URL."""
     port = _free_port()
     args = [*SERVE, "--transport", "http", "--host", "127.0.0.1", "--port", str(port), *options]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below; a pipe nobody reads could fill
     process = subprocess.Popen(  # noqa: S603 - our own command line
         args,
         env={**env, "LIVECALLS_HTTP_TOKEN": TOKEN},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         start_new_session=True,
     )
     try:
@@ -143,7 +145,8 @@ def http_server(env: dict[str, str], *, options: tuple[str, ...] = ()) -> Iterat
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while True:  # poll readiness, bounded
             if process.poll() is not None:
-                stderr = process.stderr.read().decode() if process.stderr else ""
+                log.seek(0)
+                stderr = log.read().decode(errors="replace")
                 raise ClientRunFailed(f"the HTTP server exited ({process.returncode}): {stderr[-2000:]}")
             try:
                 if httpx2.get(f"{base}/healthz", timeout=1.0).status_code == 200:
@@ -156,6 +159,7 @@ def http_server(env: dict[str, str], *, options: tuple[str, ...] = ()) -> Iterat
         yield f"{base}/mcp"
     finally:
         _stop(process)
+        log.close()
 
 
 class ClientRunFailed(RuntimeError):
