@@ -275,6 +275,6 @@ def run_all() -> dict[tuple[str, str], Outcome]:
         for key, job in jobs.items():
             try:
                 outcomes[key] = Outcome(report=job.result())
-            except ClientRunFailed as exc:
-                outcomes[key] = Outcome(failure=str(exc))
+            except (RuntimeError, ValueError) as exc:  # no report (ClientRunFailed, bad JSON, no simulator)
+                outcomes[key] = Outcome(failure=f"{type(exc).__name__}: {exc}")
     return outcomes
