@@ -165,7 +165,8 @@ async def walkthrough(config: dict[str, Any], steps: dict[str, Any]) -> None:
     updates = Updates()
     sim = Simulator(config["sim_url"])
     async with connect(config, updates) as session:
-        init = await session.initialize()
+        with anyio.fail_after(STEP_TIMEOUT_S):
+            init = await session.initialize()
         steps["initialize"] = {"negotiated": init.protocolVersion}
         found: dict[str, Any] = {}
 
