@@ -1,0 +1,137 @@
+"""Foreign MCP clients, installed once into a cache and reused.
+
+The official Python SDK 1.x (``mcp<2``) goes into its own virtualenv and the official TypeScript
+SDK 1.x (``@modelcontextprotocol/sdk@^1``) into its own ``node_modules``, both under
+``$XDG_CACHE_HOME/mcp-livecalls/compat/`` (default ``~/.cache/...``), in a directory named after
+the requirement. A directory is used only once its install finished (a marker file says so), so an
+interrupted install is redone, never half-used. ``python tests/compat/install.py`` warms the cache
+(``.ci/run`` does this before the tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Final
+
+PYTHON_REQUIREMENT: Final = "mcp<2"
+TS_REQUIREMENT: Final = "@modelcontextprotocol/sdk@^1"
+INSTALL_TIMEOUT_S: Final = 300.0
+_MARKER: Final = "install-complete"
+
+
+class ClientUnavailable(RuntimeError):
+    """A foreign client could not be installed here (no npm, no network, a failing install)."""
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mcp-livecalls" / "compat"
+
+
+def _keyed_dir(kind: str, *key: str) -> Path:
+    digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:12]
+    return cache_root() / f"{kind}-{digest}"
+
+
+def _run(args: list[str], cwd: Path | None, what: str) -> None:
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argument lists, no shell
+            args, cwd=cwd, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, check=False
+        )
+    except FileNotFoundError as exc:
+        raise ClientUnavailable(f"{what}: {args[0]} is not installed") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ClientUnavailable(f"{what}: did not finish within {INSTALL_TIMEOUT_S:g} s") from exc
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        raise ClientUnavailable(f"{what} failed (exit {done.returncode}): {' | '.join(tail)}")
+
+
+def _install_once(target: Path, build: list[tuple[list[str], str]], prepare: str | None = None) -> Path:
+    """Build ``target`` in a temporary sibling directory, then move it into place."""
+    if (target / _MARKER).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        if prepare is not None:
+            (staging / "package.json").write_text(prepare)
+        for args, what in build:
+            _run(args, staging, what)
+        (staging / _MARKER).write_text("ok\n")
+        if target.exists():  # an unfinished earlier attempt
+            shutil.rmtree(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / _MARKER).is_file():  # nobody else finished it meanwhile
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def python_v1_client() -> Path:
+    """The Python interpreter of a virtualenv holding the official Python SDK 1.x."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    target = _keyed_dir("python", PYTHON_REQUIREMENT, version)
+    # A venv is not relocatable: build it at its final path (the marker still guards half-installs).
+    python = target / "bin" / "python"
+    if (target / _MARKER).is_file():
+        return python
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _run([sys.executable, "-m", "venv", str(target)], None, "creating the Python SDK 1.x virtualenv")
+        _run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", PYTHON_REQUIREMENT],
+            None,
+            f"pip install {PYTHON_REQUIREMENT!r}",
+        )
+    except ClientUnavailable:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    (target / _MARKER).write_text("ok\n")
+    return python
+
+
+def ts_client() -> Path:
+    """A directory whose ``node_modules`` holds the official TypeScript SDK 1.x."""
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if node is None or npm is None:
+        raise ClientUnavailable("the TypeScript SDK client needs node and npm on PATH")
+    target = _keyed_dir("node", TS_REQUIREMENT)
+    return _install_once(
+        target,
+        [
+            (
+                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", TS_REQUIREMENT],
+                f"npm install {TS_REQUIREMENT}",
+            )
+        ],
+        prepare='{"name": "mcp-livecalls-compat", "private": true, "type": "module"}\n',
+    )
+
+
+def main() -> int:
+    failed = False
+    for install in (python_v1_client, ts_client):
+        try:
+            sys.stderr.write(f"{install.__name__}: {install()}\n")
+        except ClientUnavailable as exc:
+            sys.stderr.write(f"{install.__name__}: unavailable: {exc}\n")
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
