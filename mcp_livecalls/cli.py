@@ -87,6 +87,12 @@ def _configure_logging(level: str) -> None:
     )
     # httpx2 logs every request URL at INFO; URLs carry account ids.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    # Stateless HTTP ends a session-less transport after every request, and the SDK says so at INFO.
+    logging.getLogger("mcp.server.streamable_http").addFilter(_no_sessionless_termination)
+
+
+def _no_sessionless_termination(record: logging.LogRecord) -> bool:
+    return record.getMessage() != "Terminating session: None"
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "ActiveCallsPage",
@@ -74,6 +74,12 @@ class LegStatus(StrEnum):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _whole_seconds(cls, value: Any) -> Any:
+        """Times are whole seconds, as the README promises (providers send fractions or not)."""
+        return value.replace(microsecond=0) if isinstance(value, datetime) else value
 
     def structured(self) -> dict[str, Any]:
         """JSON-ready dict without ``None`` and empty containers (the structured tool output).
