@@ -29,6 +29,7 @@ from mcp.server.connection import Connection
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.streamable_http import REQUEST_CANCELLED
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
@@ -54,7 +55,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
@@ -559,9 +560,52 @@ def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless
         session_idle_timeout=SESSION_IDLE_TIMEOUT_S,
         max_sessions=MAX_SESSIONS,
     )
+    app.add_middleware(SilenceCancelledAnswers)
     if settings.http_token is not None:
         app.add_middleware(BearerGate, token=settings.http_token)
     return app
+
+
+class SilenceCancelledAnswers:
+    """A request the client cancelled gets no answer, as the protocol says.
+
+    On the 2025-era streamable HTTP wire the SDK ends a cancelled request's SSE stream with a
+    ``-32800 Request cancelled`` error for its id; the TypeScript SDK (after its own timeout
+    cancelled the request) reports that as "Received a response for an unknown message ID".
+    This drops that one event: the stream still ends, with nothing for the cancelled id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+
+        async def filtered(message: Message) -> None:
+            if message["type"] == "http.response.body" and _is_cancelled_answer(message.get("body", b"")):
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, filtered)
+
+
+def _is_cancelled_answer(chunk: bytes) -> bool:
+    """Whether an SSE chunk is exactly one event carrying a ``REQUEST_CANCELLED`` error."""
+    if b"-32800" not in chunk:
+        return False
+    data = [
+        line[5:].strip() for line in chunk.decode("utf-8", "replace").splitlines() if line.startswith("data:")
+    ]
+    try:
+        payload = json.loads("".join(data)) if data else None
+    except ValueError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    error = payload.get("error")
+    return isinstance(error, dict) and error.get("code") == REQUEST_CANCELLED
 
 
 def _withdraw_legacy_subscriptions(server: MCPServer[Any]) -> None:

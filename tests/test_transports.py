@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import warnings
@@ -20,6 +21,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import METHOD_NOT_FOUND, TextContent, TextResourceContents
 from pydantic import SecretStr
 
+from mcp_livecalls.cli import quiet_sdk_noise
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.server import create_server, http_app
@@ -188,6 +190,67 @@ async def test_http_legacy_session_end_stops_upstream_polling(http_url: str, sim
 
 
 @pytest.mark.anyio
+async def test_http_cancelling_a_wait_stops_its_polling_and_gets_no_answer(
+    http_url: str, simulator: Simulator
+) -> None:
+    """Raw 2025-06-18 streamable HTTP, as the TypeScript SDK speaks it when its timeout fires."""
+    call = simulator.population.live("vobiz")[0]
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, text/event-stream"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        },
+    }
+    wait = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {
+            "name": "wait_for_call_state",
+            "arguments": {"call_id": call.id, "provider": "vobiz", "until": ["failed"], "timeout_s": 55},
+            "_meta": {"progressToken": "p"},
+        },
+    }
+    seen: list[dict[str, Any]] = []
+
+    with anyio.fail_after(30):
+        async with httpx2.AsyncClient(base_url=http_url, headers=headers, timeout=30) as http:
+            opened = await http.post("/mcp", json=init)
+            session = {
+                "mcp-session-id": opened.headers["mcp-session-id"],
+                "mcp-protocol-version": "2025-06-18",
+            }
+            await http.post(
+                "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session
+            )
+            async with http.stream("POST", "/mcp", json=wait, headers=session) as stream:
+                async for line in stream.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    seen.append(json.loads(line[5:]))
+                    if seen[-1].get("method") == "notifications/progress" and len(seen) == 1:
+                        cancel = {"requestId": 2, "reason": "timeout"}
+                        await http.post(
+                            "/mcp",
+                            json={"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel},
+                            headers=session,
+                        )
+            at_cancel = simulator.requests[("vobiz", "get_call")]
+        async with _http_client(http_url) as witness:
+            await _let_intervals_pass(witness, simulator, 3)
+        after = simulator.requests[("vobiz", "get_call")]
+
+    assert seen[0]["method"] == "notifications/progress"  # it was waiting
+    assert [message for message in seen if message.get("id") == 2] == []  # and was not answered
+    assert after <= at_cancel + 1  # nor kept polling
+
+
+@pytest.mark.anyio
 async def test_http_closing_a_listen_stream_stops_upstream_polling(
     http_url: str, simulator: Simulator
 ) -> None:
@@ -292,13 +355,17 @@ async def test_stateless_http_neither_advertises_nor_accepts_legacy_subscription
 
 
 @pytest.mark.anyio
-async def test_stateless_http_serves_each_request_on_its_own(
-    settings: Settings, simulator: Simulator
+async def test_stateless_http_serves_each_request_on_its_own_without_logging_a_session_each_time(
+    settings: Settings, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    quiet_sdk_noise()  # as `mcp-livecalls serve` does
+    caplog.set_level(logging.INFO, logger="mcp.server.streamable_http")
     server = create_server(settings, now=simulator.clock.now)
     with serve_asgi(http_app(server, settings, host="127.0.0.1", stateless=True), name="mcp-http") as url:
         with anyio.fail_after(30):
-            async with Client(f"{url}/mcp") as client:
+            async with Client(
+                f"{url}/mcp", mode="legacy"
+            ) as client:  # stateless legacy: one transport per request
                 first: Any = await client.call_tool("list_active_calls", {"limit": 2})
                 second: Any = await client.call_tool(
                     "get_live_call", {"call_id": first.structured_content["calls"][0]["call_id"]}
@@ -306,6 +373,7 @@ async def test_stateless_http_serves_each_request_on_its_own(
 
     assert not first.is_error
     assert not second.is_error
+    assert "Terminating session: None" not in caplog.text
 
 
 def test_binding_beyond_loopback_without_a_token_is_refused(settings: Settings) -> None:
