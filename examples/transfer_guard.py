@@ -50,7 +50,7 @@ async def guard(args: argparse.Namespace) -> str:
                 print(getattr(waited.content[0], "text", "wait failed"))
                 return "error"
             result = waited.structured_content or {}
-            outcome = result.get("outcome")
+            outcome = str(result.get("outcome"))
             remaining -= max(float(result.get("waited_s", 0.0)), 0.5)
         if outcome != "reached":
             print(
