@@ -638,8 +638,10 @@ class BearerGate:
         scheme, _, credential = (sent or "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(credential.strip().encode(), self._token):
             await self.app(scope, receive, send)
-            return
-        await self._refuse(scope, receive, send, token_sent=sent is not None)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # policy violation
+        else:
+            await self._refuse(scope, receive, send, token_sent=sent is not None)
 
     def challenge(self, *, token_sent: bool) -> str:
         params = [f'realm="{self.REALM}"']
