@@ -16,6 +16,8 @@ import anyio
 from common import add_connection_options, connect
 from mcp import Client
 
+MAX_WAIT_PER_CALL_S = 55.0
+
 
 async def pick_call(client: Client) -> tuple[str, str]:
     """A call that is not answered yet, if any, else the newest call."""
@@ -36,14 +38,20 @@ async def guard(args: argparse.Namespace) -> str:
         async def progress(progress: float, total: float | None, message: str | None) -> None:
             print(f"  … {message}")
 
-        arguments: dict[str, Any] = {"call_id": call_id, "until": ["in_progress"], "timeout_s": args.timeout}
+        arguments: dict[str, Any] = {"call_id": call_id, "until": ["in_progress"]}
         if provider:
             arguments["provider"] = provider
-        waited = await client.call_tool("wait_for_call_state", arguments, progress_callback=progress)
-        if waited.is_error:
-            print(getattr(waited.content[0], "text", "wait failed"))
-            return "error"
-        outcome = (waited.structured_content or {}).get("outcome")
+        # One call waits at most 55 s (clients time requests out at 60 s): a longer wait is a loop.
+        remaining, outcome = args.timeout, "timeout"
+        while outcome == "timeout" and remaining > 0.5:
+            arguments["timeout_s"] = min(MAX_WAIT_PER_CALL_S, remaining)
+            waited = await client.call_tool("wait_for_call_state", arguments, progress_callback=progress)
+            if waited.is_error:
+                print(getattr(waited.content[0], "text", "wait failed"))
+                return "error"
+            result = waited.structured_content or {}
+            outcome = str(result.get("outcome"))
+            remaining -= max(float(result.get("waited_s", 0.0)), 0.5)
         if outcome != "reached":
             print(
                 f"not transferring: the call {'ended' if outcome == 'ended' else 'was not answered in time'}"

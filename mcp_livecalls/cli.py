@@ -87,6 +87,19 @@ def _configure_logging(level: str) -> None:
     )
     # httpx2 logs every request URL at INFO; URLs carry account ids.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    quiet_sdk_noise()
+
+
+def quiet_sdk_noise() -> None:
+    """Drop SDK log lines that say nothing: stateless HTTP ends a session-less transport after
+    every request, and the SDK logs "Terminating session: None" at INFO each time."""
+    sdk_http = logging.getLogger("mcp.server.streamable_http")
+    if _no_sessionless_termination not in sdk_http.filters:
+        sdk_http.addFilter(_no_sessionless_termination)
+
+
+def _no_sessionless_termination(record: logging.LogRecord) -> bool:
+    return record.getMessage() != "Terminating session: None"
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -96,6 +96,12 @@ class LegStatus(_Vocabulary):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _whole_seconds(cls, value: Any) -> Any:
+        """Times are whole seconds, as the README promises (providers send fractions or not)."""
+        return value.replace(microsecond=0) if isinstance(value, datetime) else value
 
     def structured(self) -> dict[str, Any]:
         """JSON-ready dict without ``None`` and empty containers (the structured tool output).

@@ -9,10 +9,12 @@ share it, and so share its connection pool and limits.
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
 import logging
+import re
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -23,14 +25,16 @@ from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.caching import CacheHint
-from mcp.server.context import ServerRequestContext
+from mcp.server.connection import Connection
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.server.session import ServerSession
+from mcp.server.streamable_http import REQUEST_CANCELLED
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     CallToolResult,
     Completion,
@@ -45,10 +49,13 @@ from mcp_types import (
     ToolAnnotations,
     UnsubscribeRequestParams,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import AnyHttpUrl, Field, SecretStr
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
@@ -64,7 +71,7 @@ from mcp_livecalls.models import (
     StreamDetails,
 )
 from mcp_livecalls.providers import build_providers
-from mcp_livecalls.providers.base import ListQuery
+from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery
 from mcp_livecalls.render import (
     Detail,
     prepare_call,
@@ -77,7 +84,7 @@ from mcp_livecalls.render import (
 )
 from mcp_livecalls.service import MAX_LIMIT, CursorCodec, LiveCallsService
 from mcp_livecalls.tools import StrictToolServer
-from mcp_livecalls.watch import Watcher
+from mcp_livecalls.watch import SessionKey, Subscriptions, Watcher
 
 __all__ = ["LiveCallsApp", "SharedTokenVerifier", "create_server", "http_app"]
 
@@ -99,7 +106,7 @@ CallId = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=128,
+        max_length=MAX_CALL_ID_LENGTH,
         description="The provider's call id (Vobiz call_uuid, Exotel call_sid, Zudu id or call_id).",
     ),
 ]
@@ -117,15 +124,28 @@ class LiveCallsApp:
     """What the server needs while it runs: settings, one HTTP client, the service.
 
     ``running()`` is re-entrant: the first session opens the client, the last one closes it.
+    ``sleep`` and ``clock`` (monotonic seconds) pace the pollers and ``wait_for_call_state``;
+    tests pass fakes so that time moves only when they say so.
     """
 
-    def __init__(self, settings: Settings, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = anyio.current_time,
+    ) -> None:
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
+        self.sleep = sleep
+        self.clock = clock
         self.redact = Redactor(settings.secrets())
         self.bus = InMemorySubscriptionBus()
-        self.watcher = Watcher(lambda: self.service, self._publish, interval_s=settings.poll_interval_s)
-        self._legacy_subscribers: dict[str, set[ServerSession]] = {}
+        self.watcher = Watcher(
+            lambda: self.service, self._publish, interval_s=settings.poll_interval_s, sleep=sleep
+        )
+        self.subscriptions = Subscriptions(self.watcher)
         self._service: LiveCallsService | None = None
         self._client: httpx2.AsyncClient | None = None
         self._users = 0
@@ -173,27 +193,14 @@ class LiveCallsApp:
                     await client.aclose()
 
     async def _publish(self, uri: str) -> None:
-        """Announce a change to modern listen streams (the bus) and legacy subscribers alike."""
+        """Announce a change to modern listen streams (the bus) and legacy subscribers alike.
+
+        A legacy send never raises, even to a client that has gone (the SDK drops it): sessions
+        are forgotten when their connection ends (``Subscriptions.close``), not here.
+        """
         await self.bus.publish(ResourceUpdated(uri=uri))
-        for session in list(self._legacy_subscribers.get(uri, ())):
-            try:
-                await session.send_resource_updated(uri)
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-                self.unsubscribe_legacy(session, uri)  # that client is gone
-
-    def subscribe_legacy(self, session: ServerSession, uri: str) -> None:
-        sessions = self._legacy_subscribers.setdefault(uri, set())
-        if session not in sessions:
-            sessions.add(session)
-            self.watcher.acquire(uri)
-
-    def unsubscribe_legacy(self, session: ServerSession, uri: str) -> None:
-        sessions = self._legacy_subscribers.get(uri, set())
-        if session in sessions:
-            sessions.discard(session)
-            self.watcher.release(uri)
-            if not sessions:
-                del self._legacy_subscribers[uri]
+        for deliver in self.subscriptions.deliverers(uri):
+            await deliver(uri)
 
     @contextmanager
     def tool_errors(self, tool: str) -> Iterator[None]:
@@ -209,9 +216,17 @@ class LiveCallsApp:
             raise ToolError(self._internal_error(tool, exc)) from None
 
     @contextmanager
-    def resource_errors(self, uri: str) -> Iterator[None]:
+    def resource_errors(self, uri: str, protocol_version: str | None = None) -> Iterator[None]:
+        """Resource failures as the negotiated protocol spells them: a call that is not live is
+        "resource not found" (-32002 before 2026-07-28, where that code is retired and
+        ``INVALID_PARAMS`` is used), a bad id is ``INVALID_PARAMS``, the rest an error text."""
         try:
             yield
+        except CallNotFound as exc:
+            code = INVALID_PARAMS if protocol_version in MODERN_PROTOCOL_VERSIONS else RESOURCE_NOT_FOUND
+            raise MCPError(code, self.redact(str(exc)), data={"uri": uri}) from None
+        except InvalidArgument as exc:
+            raise MCPError(INVALID_PARAMS, self.redact(str(exc)), data={"uri": uri}) from None
         except LiveCallsError as exc:
             raise ResourceError(self.redact(str(exc))) from None
         except Exception as exc:  # noqa: BLE001 - the resource boundary, as for tools
@@ -225,6 +240,11 @@ class LiveCallsApp:
             f"mcp-livecalls hit an internal error ({type(exc).__name__}); try again, "
             "and report it if it persists."
         )
+
+
+RESOURCE_NOT_FOUND = -32002
+""""Resource not found" before protocol 2026-07-28. That version retired the code (never to be
+reused), so ``mcp_types`` no longer defines it; 2026-07-28 answers ``INVALID_PARAMS`` instead."""
 
 
 def _result(text: str, structured: dict[str, Any]) -> CallToolResult:
@@ -277,6 +297,7 @@ def create_server(
         lifespan=lifespan,
         cache_hints={"resources/read": CacheHint(ttl_ms=0)},
         subscriptions=app.bus,
+        middleware=[_plain_errors],
         **auth,
     )
     _serve_live_updates(server, app)
@@ -367,8 +388,9 @@ def create_server(
         description="One live call, as get_live_call with detail=brief.",
         mime_type="application/json",
     )
-    async def call_resource(provider: str, call_id: str) -> str:
-        with app.resource_errors(f"livecalls://calls/{provider}/{call_id}"):
+    async def call_resource(provider: str, call_id: str, ctx: Context[Any, Any]) -> str:
+        uri = f"livecalls://calls/{provider}/{call_id}"
+        with app.resource_errors(uri, ctx.protocol_version):
             call = await app.service.get_live_call(call_id, _provider_param(provider))
             return _json(shape_call(call, "brief").structured())
 
@@ -379,8 +401,9 @@ def create_server(
         description="Legs, bridge, recording and media detail of one live call, as get_stream_details.",
         mime_type="application/json",
     )
-    async def stream_resource(provider: str, call_id: str) -> str:
-        with app.resource_errors(f"livecalls://calls/{provider}/{call_id}/stream"):
+    async def stream_resource(provider: str, call_id: str, ctx: Context[Any, Any]) -> str:
+        uri = f"livecalls://calls/{provider}/{call_id}/stream"
+        with app.resource_errors(uri, ctx.protocol_version):
             details = await app.service.get_stream_details(call_id, _provider_param(provider))
             return _json(shape_stream(details, "brief").structured())
 
@@ -395,11 +418,12 @@ def create_server(
         provider: ProviderArg = None,
         timeout_s: Annotated[
             float,
-            Field(gt=0, le=MAX_WAIT_S, description="Give up after this many seconds."),
+            Field(gt=0, le=MAX_WAIT_S, description="Give up after this many seconds; longer: call again."),
         ] = 30,
     ) -> Annotated[CallToolResult, CallStateWait]:
         """Wait until a call reaches one of the until states (e.g. in_progress before a transfer),
-        ends, or timeout_s passes, whichever comes first. Sends progress while it waits."""
+        ends, or timeout_s passes, whichever comes first. Sends progress while it waits. At most
+        55 s per call (clients time requests out at 60 s): a longer wait is a loop of calls."""
         with app.tool_errors("wait_for_call_state"):
             wait = await _wait_for_state(app, ctx, call_id, set(until), provider, timeout_s)
             if wait.call is not None:
@@ -467,7 +491,38 @@ def create_server(
     return server
 
 
+_PYDANTIC_LINK = re.compile(r"\n?[ \t]*For further information visit https://errors\.pydantic\.dev/\S*")
+
+
+async def _plain_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Errors a person can read, without noise in the log.
+
+    Argument validation errors lose pydantic's "For further information visit …" links (they
+    cost tokens and help no assistant); a prompt asked for without a required argument is an
+    ``INVALID_PARAMS`` error naming it, not an internal error logged with two tracebacks.
+    """
+    if ctx.method == "prompts/get":
+        try:
+            return await call_next(ctx)
+        except ValueError as exc:  # the SDK's prompt rendering reports bad arguments this way
+            logger.info("prompts/get refused: %s", exc)
+            raise MCPError(INVALID_PARAMS, str(exc)) from None
+    result = await call_next(ctx)
+    if ctx.method == "tools/call" and isinstance(result, dict) and result.get("isError"):
+        for block in result.get("content") or []:
+            if isinstance(block, dict) and isinstance(block.get("text"), str):
+                block["text"] = _PYDANTIC_LINK.sub("", block["text"])
+    return result
+
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+SESSION_IDLE_TIMEOUT_S = 600.0
+"""An HTTP session nobody has used for this long (no request in flight, no open GET stream) is
+closed, and its subscriptions with it (the SDK's default is 30 minutes)."""
+MAX_SESSIONS = 1000
+"""Open HTTP sessions at most (the SDK's default is 10,000); more get 503 until some end."""
 
 
 def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless: bool = False) -> Starlette:
@@ -476,7 +531,13 @@ def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless
     Binding anything but loopback requires ``LIVECALLS_HTTP_TOKEN``: an open server would hand
     anyone who can reach it the calls of every configured account. On loopback the SDK guards
     against DNS rebinding by itself; elsewhere ``LIVECALLS_ALLOWED_HOSTS`` / ``_ORIGINS`` turn the
-    same Host/Origin checks on.
+    same Host/Origin checks on. With a token, a request without it gets a 401 that says how to
+    authenticate (``WWW-Authenticate: Bearer``).
+
+    ``stateless`` serves each request on its own (replicas behind a load balancer): there is no
+    stream to send legacy ``notifications/resources/updated`` on, so ``resources/subscribe`` is
+    neither advertised nor served; 2026-07-28 ``subscriptions/listen`` streams still work, each
+    on the replica that holds it.
     """
     security = None
     if host not in LOOPBACK_HOSTS:
@@ -492,10 +553,121 @@ def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless
                 allowed_hosts=list(settings.allowed_hosts),
                 allowed_origins=list(settings.allowed_origins),
             )
-    return server.streamable_http_app(stateless_http=stateless, transport_security=security, host=host)
+    if stateless:
+        _withdraw_legacy_subscriptions(server)
+    app = server.streamable_http_app(
+        stateless_http=stateless,
+        transport_security=security,
+        host=host,
+        session_idle_timeout=SESSION_IDLE_TIMEOUT_S,
+        max_sessions=MAX_SESSIONS,
+    )
+    app.add_middleware(SilenceCancelledAnswers)
+    if settings.http_token is not None:
+        app.add_middleware(BearerGate, token=settings.http_token)
+    return app
 
 
-MAX_WAIT_S = 300
+class SilenceCancelledAnswers:
+    """A request the client cancelled gets no answer, as the protocol says.
+
+    On the 2025-era streamable HTTP wire the SDK ends a cancelled request's SSE stream with a
+    ``-32800 Request cancelled`` error for its id; the TypeScript SDK (after its own timeout
+    cancelled the request) reports that as "Received a response for an unknown message ID".
+    This drops that one event: the stream still ends, with nothing for the cancelled id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+
+        async def filtered(message: Message) -> None:
+            if message["type"] == "http.response.body" and _is_cancelled_answer(message.get("body", b"")):
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, filtered)
+
+
+def _is_cancelled_answer(chunk: bytes) -> bool:
+    """Whether an SSE chunk is exactly one event carrying a ``REQUEST_CANCELLED`` error."""
+    if b"-32800" not in chunk:
+        return False
+    data = [
+        line[5:].strip() for line in chunk.decode("utf-8", "replace").splitlines() if line.startswith("data:")
+    ]
+    try:
+        payload = json.loads("".join(data)) if data else None
+    except ValueError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    error = payload.get("error")
+    return isinstance(error, dict) and error.get("code") == REQUEST_CANCELLED
+
+
+def _withdraw_legacy_subscriptions(server: MCPServer[Any]) -> None:
+    """Stop serving (and so advertising) ``resources/subscribe``: capabilities follow handlers."""
+    handlers = server._lowlevel_server._request_handlers
+    for method in ("resources/subscribe", "resources/unsubscribe"):
+        handlers.pop(method, None)
+
+
+class BearerGate:
+    """Refuses ``/mcp`` requests without the shared bearer token: 401 with ``WWW-Authenticate``.
+
+    RFC 6750: a request without credentials learns the scheme and realm; one with a wrong token
+    also gets ``error="invalid_token"``. Nothing else (``/healthz``, lifespan) is gated. Once
+    OAuth exists, ``resource_metadata`` (RFC 9728) is the one more parameter to pass.
+    """
+
+    REALM = "mcp-livecalls"
+
+    def __init__(self, app: ASGIApp, *, token: SecretStr, resource_metadata: str | None = None) -> None:
+        self.app = app
+        self._token = token.get_secret_value().encode()
+        self._resource_metadata = resource_metadata
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or not str(scope.get("path", "")).startswith("/mcp"):
+            await self.app(scope, receive, send)
+            return
+        sent = Headers(scope=scope).get("authorization")
+        scheme, _, credential = (sent or "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(credential.strip().encode(), self._token):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # policy violation
+        else:
+            await self._refuse(scope, receive, send, token_sent=sent is not None)
+
+    def challenge(self, *, token_sent: bool) -> str:
+        params = [f'realm="{self.REALM}"']
+        if token_sent:
+            params += ['error="invalid_token"', 'error_description="The bearer token is not valid."']
+        if self._resource_metadata is not None:
+            params.append(f'resource_metadata="{self._resource_metadata}"')
+        return "Bearer " + ", ".join(params)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, *, token_sent: bool) -> None:
+        body = {
+            "error": "invalid_token" if token_sent else "unauthorized",
+            "error_description": "Send the server's LIVECALLS_HTTP_TOKEN as 'Authorization: Bearer <token>'.",
+        }
+        response = JSONResponse(
+            body, status_code=401, headers={"WWW-Authenticate": self.challenge(token_sent=token_sent)}
+        )
+        await response(scope, receive, send)
+
+
+MAX_WAIT_S = 55
+"""Under the 60 s request timeout of the common clients (the TypeScript SDK, and so Claude
+Desktop, VS Code, the Inspector and mcp-remote, unless a caller opts into resetting it on
+progress): a longer wait is a loop of calls."""
 _WAITS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 
 
@@ -507,16 +679,22 @@ async def _wait_for_state(
     provider: ProviderName | None,
     timeout_s: float,
 ) -> CallStateWait:
-    """Poll the call (through the coalescing cache) until it matches, ends, or time runs out."""
-    started = anyio.current_time()
+    """Poll the call (through the coalescing cache) until it matches, ends, or time runs out.
+
+    Runs in the request's own task: when the client cancels the request (or its connection or
+    listen stream goes), the SDK cancels this task and the polling stops with it; nothing else
+    keeps polling for a request nobody waits for.
+    """
+    clock = app.clock
+    started = clock()
     deadline = started + timeout_s
     # React quickly, but never poll a provider more often than the subscription floor allows.
     interval = max(min(app.settings.poll_interval_s, 1.0), 0.05)
     last: LiveCall | None = None
     while True:
-        waited = round(anyio.current_time() - started, 3)
+        waited = round(clock() - started, 3)
         try:
-            with anyio.fail_after(max(0.001, deadline - anyio.current_time())):
+            with anyio.fail_after(max(0.001, deadline - clock())):
                 call = await app.service.get_live_call(call_id, provider)
         except TimeoutError:
             return CallStateWait(outcome="timeout", waited_s=waited, call=last)
@@ -530,12 +708,10 @@ async def _wait_for_state(
         if call.status in (CallStatus.ENDED, CallStatus.FAILED):
             return CallStateWait(outcome="ended", waited_s=waited, call=call)
         await ctx.report_progress(waited, timeout_s, f"{call.call_id} is {call.status.value}")
-        remaining = deadline - anyio.current_time()
+        remaining = deadline - clock()
         if remaining <= 0:
-            return CallStateWait(
-                outcome="timeout", waited_s=round(anyio.current_time() - started, 3), call=call
-            )
-        await anyio.sleep(min(interval, remaining))
+            return CallStateWait(outcome="timeout", waited_s=round(clock() - started, 3), call=call)
+        await app.sleep(min(interval, remaining))
 
 
 class SharedTokenVerifier:
@@ -550,39 +726,85 @@ class SharedTokenVerifier:
         return None
 
 
+_SESSION_KEY = "mcp_livecalls.session"
+"""Where a legacy connection keeps its ``SessionKey`` (in ``Connection.state``)."""
+_LISTEN_IDS = itertools.count(1)
+_CONNECTION_IDS = itertools.count(1)
+
+
+def _connection(ctx: ServerRequestContext[Any, Any]) -> Connection:
+    """The client's connection behind this request: one object for the connection's life.
+
+    mcp 2.3 builds a new ``ServerSession`` for every request (``ServerRunner._make_context``),
+    so the session is no identity; the ``Connection`` it wraps is (one per stdio or in-memory
+    connection, one per streamable-HTTP session, carrying its ``mcp-session-id``), and its
+    ``exit_stack`` unwinds when that connection or session ends (client gone, ``DELETE``, idle
+    timeout, shutdown). The SDK does not expose it on the low-level context yet.
+    """
+    connection = getattr(ctx.session, "_connection", None)
+    if not isinstance(connection, Connection):  # pragma: no cover - an SDK change; fail loudly
+        raise MCPError(INTERNAL_ERROR, "mcp-livecalls cannot tell this client's session apart.")
+    return connection
+
+
+def _legacy_session(app: LiveCallsApp, connection: Connection) -> SessionKey:
+    """The connection's session key, registered (with its end) on first use."""
+    key: SessionKey | None = connection.state.get(_SESSION_KEY)
+    if key is None:
+        key = (
+            f"http:{connection.session_id}"
+            if connection.session_id is not None
+            else f"connection:{next(_CONNECTION_IDS)}"
+        )
+        connection.state[_SESSION_KEY] = key
+        app.subscriptions.open(key, connection.send_resource_updated)
+        # The session ends with the connection: its watches go, and no send is tried first.
+        connection.exit_stack.callback(app.subscriptions.close, key)
+    return key
+
+
 def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
     """Poll subscribed resources upstream, for both protocol generations the SDK speaks.
 
     2026-07-28 clients open ``subscriptions/listen`` streams: the SDK's ``ListenHandler`` delivers
-    bus events to them, and this wrapper starts a poller for each watched URI while the stream
-    is open. Older clients send ``resources/subscribe``; they get the same pollers and are sent
-    ``notifications/resources/updated`` on their session directly.
+    bus events to them, and this wrapper registers each stream as a session watching its URIs for
+    as long as it is open (the SDK cancels it when the client closes it or disconnects). Older
+    clients send ``resources/subscribe``; their subscriptions belong to their connection (see
+    ``_connection``), so ``resources/unsubscribe`` and the connection's end release them, and are
+    sent ``notifications/resources/updated`` on that connection's standalone channel.
     """
     listen = ListenHandler(app.bus)
 
     async def watching_listen(
         ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams
     ) -> Any:
-        uris = [uri for uri in (params.notifications.resource_subscriptions or []) if Watcher.watchable(uri)]
-        for uri in uris:
-            app.watcher.acquire(uri)
+        requested = params.notifications.resource_subscriptions or []
+        uris = list(dict.fromkeys(uri for uri in requested if Watcher.watchable(uri)))
+        key: SessionKey = f"listen:{next(_LISTEN_IDS)}"
+        app.subscriptions.open(key)
         try:
+            for uri in uris:
+                app.subscriptions.subscribe(key, uri)
             return await listen(ctx, params)
         finally:
-            for uri in uris:
-                app.watcher.release(uri)
+            app.subscriptions.close(key)
 
     async def subscribe(ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
         uri = str(params.uri)
         if not Watcher.watchable(uri):
             raise MCPError(INVALID_PARAMS, f"{uri} is not a live-calls resource that can be watched.")
-        app.subscribe_legacy(ctx.session, uri)
+        connection = _connection(ctx)
+        if not connection.has_standalone_channel:
+            raise MCPError(INVALID_PARAMS, _NO_CHANNEL_FOR_UPDATES)
+        app.subscriptions.subscribe(_legacy_session(app, connection), uri)
         return EmptyResult()
 
     async def unsubscribe(
         ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams
     ) -> EmptyResult:
-        app.unsubscribe_legacy(ctx.session, str(params.uri))
+        key = _connection(ctx).state.get(_SESSION_KEY)
+        if key is not None:
+            app.subscriptions.unsubscribe(key, str(params.uri))
         return EmptyResult()
 
     # MCPServer has no public hook for these three methods; the low-level server does.
@@ -590,3 +812,10 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
     lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, watching_listen)
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+
+
+_NO_CHANNEL_FOR_UPDATES = (
+    "This server cannot deliver resource updates on this connection (stateless HTTP has no "
+    "stream to send them on). Use a stateful deployment (mcp-livecalls serve --transport http "
+    "without --stateless, or stdio), or protocol 2026-07-28 subscriptions/listen."
+)

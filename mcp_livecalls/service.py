@@ -42,7 +42,13 @@ from mcp_livecalls.models import (
     StreamDetails,
 )
 from mcp_livecalls.phone import DEFAULT_REGION, NumberFilter, NumberStyle
-from mcp_livecalls.providers.base import ListQuery, LiveCallsProvider, Positioned, ProviderSlice
+from mcp_livecalls.providers.base import (
+    ListQuery,
+    LiveCallsProvider,
+    Positioned,
+    ProviderSlice,
+    call_id_error,
+)
 
 __all__ = ["MAX_LIMIT", "CursorCodec", "LiveCallsService"]
 
@@ -127,10 +133,10 @@ class LiveCallsService:
             self._homes.pop(call_id, None)  # a concurrent lookup may have dropped it already
         candidates = [name for name, adapter in self.providers.items() if adapter.accepts_call_id(call_id)]
         if not candidates:
-            first = next(iter(self.providers.values()), None)
-            if first is None:
+            if not self.providers:
                 raise InvalidArgument("No provider is configured.")
-            first.check_call_id(call_id)  # raises with the reason
+            longest = max(adapter.max_call_id_length for adapter in self.providers.values())
+            raise call_id_error(call_id, max_length=longest)  # no provider was named: name none
         outcomes = await self._ask_all(candidates, op)
         found = [o for o in outcomes if o.value is not None]
         if len(found) == 1:

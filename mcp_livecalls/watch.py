@@ -1,10 +1,15 @@
 """Live updates: subscribed resources are polled upstream and announced only when they change.
 
 One poller per watched URI, however many subscribers (modern ``subscriptions/listen`` streams
-and legacy ``resources/subscribe`` sessions alike). A poller compares a fingerprint of the
-normalized state — status, hold/mute, legs, agent; not the ever-growing duration — and emits
-``notifications/resources/updated`` only when it differs. It stops when its last subscriber
-leaves, or when the call ends, after one final update that says so.
+and legacy ``resources/subscribe`` sessions alike). Who watches what is kept in one place,
+``Subscriptions``, keyed by a stable identity of the client's session (see ``SessionKey``): a
+repeated subscribe is one subscription, and unsubscribing or the session ending releases the
+session's watches at once, so a poller stops as soon as its last subscriber leaves.
+
+A poller compares a fingerprint of the normalized state — status, hold/mute, legs, agent; not
+the ever-growing duration — and emits ``notifications/resources/updated`` only when it differs.
+It stops when its last subscriber leaves, or when the call ends, after one final update that
+says so.
 """
 
 from __future__ import annotations
@@ -20,16 +25,16 @@ from anyio.abc import TaskGroup
 
 from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError
 from mcp_livecalls.models import ActiveCallsPage, CallStatus, LiveCall, ProviderName, StreamDetails
-from mcp_livecalls.providers.base import ListQuery
+from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
 
-__all__ = ["ACTIVE_URI", "Watcher", "parse_call_uri"]
+__all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_URI = "livecalls://calls/active"
 _CALL_URI = re.compile(
-    r"livecalls://calls/(?P<provider>[a-z]+)/(?P<call_id>[A-Za-z0-9_-]{1,128})(?P<stream>/stream)?"
+    rf"livecalls://calls/(?P<provider>[a-z]+)/(?P<call_id>[A-Za-z0-9_-]{{1,{MAX_CALL_ID_LENGTH}}})(?P<stream>/stream)?"
 )
 _FINAL = {CallStatus.ENDED, CallStatus.FAILED}
 
@@ -59,6 +64,7 @@ def _legs(legs: list[Any]) -> tuple[Hashable, ...]:
 
 
 Publish = Callable[[str], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -75,10 +81,12 @@ class Watcher:
         publish: Publish,
         *,
         interval_s: float,
+        sleep: Sleep = anyio.sleep,
     ) -> None:
         self._service = service
         self._publish = publish
         self.interval_s = interval_s
+        self._sleep = sleep
         self._pollers: dict[str, _Poller] = {}
         self._groups: list[TaskGroup] = []
         self.upstream_polls = 0
@@ -115,6 +123,11 @@ class Watcher:
         poller = self._pollers.get(uri)
         return poller.subscribers if poller else 0
 
+    @property
+    def watched(self) -> set[str]:
+        """The URIs that have at least one subscriber (a poller runs for each, until the call ends)."""
+        return set(self._pollers)
+
     async def _poll(self, uri: str, poller: _Poller) -> None:
         previous: Hashable | None = None
         first = True
@@ -139,7 +152,7 @@ class Watcher:
                         previous, first = current, False
                         if not isinstance(state, ActiveCallsPage) and state.status in _FINAL:
                             return  # the change to ended was the final update
-                    await anyio.sleep(self.interval_s)
+                    await self._sleep(self.interval_s)
         finally:
             poller.running = False
             if self._pollers.get(uri) is poller and poller.subscribers <= 0:
@@ -157,3 +170,83 @@ class Watcher:
         if stream:
             return await service.get_stream_details(call_id, provider)
         return await service.get_live_call(call_id, provider)
+
+
+SessionKey = Hashable
+"""A stable identity of one client session: the ``mcp-session-id`` on streamable HTTP, the
+connection on stdio (and in memory), the stream itself for a 2026-07-28 ``subscriptions/listen``.
+Never the per-request session object the SDK hands each handler (mcp 2.3 builds a new one for
+every request, so it would match nothing later)."""
+
+Deliver = Callable[[str], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class _Session:
+    deliver: Deliver | None
+    uris: set[str] = field(default_factory=set)
+
+
+class Subscriptions:
+    """Who watches what, per client session; the ``Watcher`` polls what anyone watches.
+
+    ``open`` registers a session (idempotent), ``subscribe``/``unsubscribe`` add and remove one
+    URI (a repeated subscribe is one subscription), ``close`` ends the session and releases all
+    its watches. Memory is bounded by the live sessions: the transport closes a session when the
+    client disconnects, ends it (HTTP ``DELETE``) or it idles out, and that calls ``close``.
+    Sessions with a ``deliver`` callable (legacy ``resources/subscribe``) are sent updates by
+    ``deliver``; listen streams get theirs from the subscription bus.
+    """
+
+    def __init__(self, watcher: Watcher) -> None:
+        self._watcher = watcher
+        self._sessions: dict[SessionKey, _Session] = {}
+
+    def open(self, key: SessionKey, deliver: Deliver | None = None) -> bool:
+        """Register ``key``; ``False`` when it was already open."""
+        if key in self._sessions:
+            return False
+        self._sessions[key] = _Session(deliver)
+        return True
+
+    def subscribe(self, key: SessionKey, uri: str) -> bool:
+        """Watch ``uri`` for session ``key`` (opened first); ``False`` when it already did."""
+        session = self._sessions.get(key)
+        if session is None:
+            raise KeyError(key)
+        if uri in session.uris:
+            return False
+        session.uris.add(uri)
+        self._watcher.acquire(uri)
+        return True
+
+    def unsubscribe(self, key: SessionKey, uri: str) -> bool:
+        session = self._sessions.get(key)
+        if session is None or uri not in session.uris:
+            return False
+        session.uris.discard(uri)
+        self._watcher.release(uri)
+        return True
+
+    def close(self, key: SessionKey) -> None:
+        """The session ended: release every watch it held and forget it."""
+        session = self._sessions.pop(key, None)
+        if session is None:
+            return
+        for uri in session.uris:
+            self._watcher.release(uri)
+        session.uris.clear()
+        logger.debug("session %s closed; its watches released", key)
+
+    def deliverers(self, uri: str) -> list[Deliver]:
+        return [s.deliver for s in self._sessions.values() if s.deliver is not None and uri in s.uris]
+
+    def watches(self, key: SessionKey) -> set[str]:
+        session = self._sessions.get(key)
+        return set(session.uris) if session else set()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._sessions

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
+from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INVALID_PARAMS,
     PromptReference,
     ResourceTemplateReference,
     ResourceUpdatedNotification,
@@ -29,9 +34,81 @@ pytestmark = pytest.mark.anyio
 POLL_S = 0.2
 
 
+class FakeTime:
+    """Time for the pollers and the wait loop that moves only when the test says so.
+
+    ``sleep`` blocks until the test calls ``tick`` (one poll interval for every sleeper), or, with
+    ``auto``, returns at once after moving the clock. ``until`` waits (bounded by the caller's
+    ``fail_after``) for a condition that sleeping, waking or cancelling makes true.
+    """
+
+    def __init__(self, *, auto: bool = False) -> None:
+        self.auto = auto
+        self.now = 1000.0
+        self.sleeps = 0
+        self.cancelled = 0
+        self._sleepers: list[anyio.Event] = []
+        self._changed = anyio.Event()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if self.auto:
+            self.now += seconds
+            await anyio.lowlevel.checkpoint()
+            return
+        wake = anyio.Event()
+        self._sleepers.append(wake)
+        self.sleeps += 1
+        self._signal()
+        try:
+            await wake.wait()
+        except anyio.get_cancelled_exc_class():
+            self.cancelled += 1
+            self._signal()
+            raise
+        finally:
+            self._sleepers.remove(wake)
+
+    @property
+    def sleeping(self) -> int:
+        return len(self._sleepers)
+
+    def tick(self, seconds: float = POLL_S) -> None:
+        self.now += seconds
+        for wake in self._sleepers:
+            wake.set()
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        while not condition():
+            changed = self._changed
+            await changed.wait()
+
+    async def next_poll(self) -> None:
+        """Wake the sleepers and wait until each has polled and gone back to sleep."""
+        target = self.sleeps + self.sleeping
+        self.tick()
+        await self.until(lambda: self.sleeps >= target)
+
+    def _signal(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+
 @pytest.fixture
-def app(settings: Settings, simulator: Simulator) -> LiveCallsApp:
-    return LiveCallsApp(settings.with_changes(poll_interval_s=POLL_S), now=simulator.clock.now)
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def app(settings: Settings, simulator: Simulator, fake_time: FakeTime) -> LiveCallsApp:
+    return LiveCallsApp(
+        settings.with_changes(poll_interval_s=POLL_S),
+        now=simulator.clock.now,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )
 
 
 @pytest.fixture
@@ -42,6 +119,15 @@ def watched_server(app: LiveCallsApp) -> MCPServer[Any]:
 @pytest.fixture
 async def watching(watched_server: MCPServer[Any]) -> AsyncIterator[Client]:
     async with Client(watched_server) as connected:
+        yield connected
+
+
+@pytest.fixture
+async def waiting(settings: Settings, simulator: Simulator) -> AsyncIterator[Client]:
+    """A server whose wait loop sleeps on a fake clock that moves as fast as it is asked to."""
+    time = FakeTime(auto=True)
+    app = LiveCallsApp(settings, now=simulator.clock.now, sleep=time.sleep, clock=time.clock)
+    async with Client(create_server(app=app)) as connected:
         yield connected
 
 
@@ -59,27 +145,69 @@ def _ringing_call(simulator: Simulator) -> SimCall:
     )
 
 
-async def test_a_subscriber_hears_of_a_state_change_within_two_poll_intervals_and_not_before(
-    watching: Client, simulator: Simulator, clock: ManualClock
+def _upstream(simulator: Simulator) -> int:
+    return sum(simulator.requests.values())
+
+
+class Updates:
+    """Collects ``notifications/resources/updated`` that a legacy client receives."""
+
+    def __init__(self) -> None:
+        self.uris: list[str] = []
+        self._changed = anyio.Event()
+
+    async def __call__(self, message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            self.uris.append(str(message.params.uri))
+            self._changed.set()
+            self._changed = anyio.Event()
+
+    async def wait_for(self, count: int) -> None:
+        while len(self.uris) < count:
+            changed = self._changed
+            await changed.wait()
+
+
+@asynccontextmanager
+async def _legacy(server: MCPServer[Any], updates: Updates) -> AsyncIterator[Client]:
+    async with Client(server, mode="legacy", message_handler=updates) as client:
+        yield client
+
+
+async def _subscribe(client: Client, uri: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # resources/subscribe is deprecated in 2026-07-28
+        await client.subscribe_resource(uri)
+
+
+async def _unsubscribe(client: Client, uri: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        await client.unsubscribe_resource(uri)
+
+
+async def test_a_subscriber_hears_of_a_state_change_at_the_next_poll_and_not_before(
+    watching: Client, simulator: Simulator, clock: ManualClock, fake_time: FakeTime
 ) -> None:
     call = _ringing_call(simulator)
     uri = f"livecalls://calls/{call.provider}/{call.id}"
+    events: list[Any] = []
 
     async with watching.listen(resource_subscriptions=[uri]) as subscription:
-        events = subscription.__aiter__()
-        with anyio.move_on_after(3 * POLL_S):
-            event = await events.__anext__()
-            pytest.fail(f"an update arrived while nothing changed: {event}")
+        with anyio.fail_after(10):
+            await fake_time.until(lambda: fake_time.sleeping == 1)  # the first poll is done
+            await fake_time.next_poll()  # nothing changed: nothing is sent
+            clock.set(_next_change(call, clock.now()))
+            fake_time.tick()  # the next poll sees the change
+            async for event in subscription:
+                events.append(event)
+                break
 
-        clock.set(_next_change(call, clock.now()))
-        with anyio.fail_after(2 * POLL_S + 0.3):
-            event = await events.__anext__()
-
-    assert getattr(event, "uri", None) == uri
+    assert [getattr(event, "uri", None) for event in events] == [uri]
 
 
 async def test_many_subscribers_share_one_upstream_poller(
-    watched_server: MCPServer[Any], app: LiveCallsApp, simulator: Simulator
+    watched_server: MCPServer[Any], app: LiveCallsApp, simulator: Simulator, fake_time: FakeTime
 ) -> None:
     call = simulator.population.live("zudu")[0]
     uri = f"livecalls://calls/zudu/{call.id}"
@@ -88,66 +216,158 @@ async def test_many_subscribers_share_one_upstream_poller(
         Client(watched_server) as first,
         Client(watched_server) as second,
         first.listen(resource_subscriptions=[uri]),
-        second.listen(resource_subscriptions=[uri]),
+        second.listen(resource_subscriptions=[uri, uri]),
     ):
         assert app.watcher.subscribers(uri) == 2
-        before = app.watcher.upstream_polls
-        with anyio.move_on_after(5 * POLL_S):
-            await anyio.sleep_forever()
+        with anyio.fail_after(10):
+            await fake_time.until(lambda: fake_time.sleeping == 1)
+            before = app.watcher.upstream_polls
+            for _ in range(4):
+                await fake_time.next_poll()
         polls = app.watcher.upstream_polls - before
 
-    assert 1 <= polls <= 6  # one poller: about one poll per interval (two pollers would make ~10)
+    assert polls == 4  # one poller: one poll per interval (two would make 8)
+    assert fake_time.sleeping == 0
     assert app.watcher.subscribers(uri) == 0
 
 
 async def test_the_end_of_a_call_is_the_final_update(
-    watching: Client, simulator: Simulator, clock: ManualClock
+    watching: Client, simulator: Simulator, clock: ManualClock, fake_time: FakeTime
 ) -> None:
     call = simulator.population.live("vobiz")[0]
     uri = f"livecalls://calls/vobiz/{call.id}"
 
     async with watching.listen(resource_subscriptions=[uri]) as subscription:
-        events = subscription.__aiter__()
-        with anyio.move_on_after(2 * POLL_S):
-            await events.__anext__()
-        clock.set(call.ended_at)
-        with anyio.fail_after(2 * POLL_S + 0.3):
-            event = await events.__anext__()
+        with anyio.fail_after(10):
+            await fake_time.until(lambda: fake_time.sleeping == 1)
+            clock.set(call.ended_at)
+            fake_time.tick()
+            event = await subscription.__aiter__().__anext__()
+            await fake_time.until(lambda: fake_time.sleeping == 0)  # the poller stopped by itself
 
     assert getattr(event, "uri", None) == uri
-    with pytest.raises(Exception, match="not live"):
+    with pytest.raises(MCPError, match="not live"):
         await watching.read_resource(uri)
 
 
 async def test_legacy_resources_subscribe_gets_resource_updated_notifications(
-    watched_server: MCPServer[Any], simulator: Simulator, clock: ManualClock
+    watched_server: MCPServer[Any], simulator: Simulator, clock: ManualClock, fake_time: FakeTime
 ) -> None:
     call = _ringing_call(simulator)
     uri = f"livecalls://calls/{call.provider}/{call.id}"
-    received: list[str] = []
-    arrived = anyio.Event()
+    updates = Updates()
 
-    async def on_message(message: Any) -> None:
-        if isinstance(message, ResourceUpdatedNotification):
-            received.append(str(message.params.uri))
-            arrived.set()
+    async with _legacy(watched_server, updates) as legacy:
+        await _subscribe(legacy, uri)
+        with anyio.fail_after(10):
+            await fake_time.until(lambda: fake_time.sleeping == 1)
+            await fake_time.next_poll()
+            assert updates.uris == []
+            clock.set(_next_change(call, clock.now()))
+            fake_time.tick()
+            await updates.wait_for(1)
 
-    async with Client(watched_server, mode="legacy", message_handler=on_message) as legacy:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # resources/subscribe is deprecated in 2026-07-28
-            await legacy.subscribe_resource(uri)
-        with anyio.move_on_after(2 * POLL_S):
-            await arrived.wait()
-        assert received == []
-        clock.set(_next_change(call, clock.now()))
-        with anyio.fail_after(2 * POLL_S + 0.3):
-            await arrived.wait()
+    assert updates.uris == [uri]
 
-    assert received == [uri]
+
+async def test_a_repeated_legacy_subscribe_gives_one_update_per_change(
+    watched_server: MCPServer[Any],
+    app: LiveCallsApp,
+    simulator: Simulator,
+    clock: ManualClock,
+    fake_time: FakeTime,
+) -> None:
+    call = _ringing_call(simulator)
+    uri = f"livecalls://calls/{call.provider}/{call.id}"
+    updates = Updates()
+
+    async with _legacy(watched_server, updates) as legacy:
+        for _ in range(3):
+            await _subscribe(legacy, uri)
+        assert app.watcher.subscribers(uri) == 1
+        with anyio.fail_after(10):
+            await fake_time.until(lambda: fake_time.sleeping == 1)
+            clock.set(_next_change(call, clock.now()))
+            fake_time.tick()
+            await updates.wait_for(1)
+        # Copies would be sent back to back by the poller, well before this round trip's answer.
+        await legacy.list_tools()
+
+    assert updates.uris == [uri]
+
+
+@pytest.mark.parametrize("resource", ["call", "active"])
+async def test_after_a_legacy_unsubscribe_upstream_polling_stops(
+    watched_server: MCPServer[Any],
+    app: LiveCallsApp,
+    simulator: Simulator,
+    fake_time: FakeTime,
+    resource: str,
+) -> None:
+    call = simulator.population.live("exotel")[0]
+    uri = f"livecalls://calls/exotel/{call.id}" if resource == "call" else "livecalls://calls/active"
+
+    async with _legacy(watched_server, Updates()) as legacy:
+        await _subscribe(legacy, uri)
+        with anyio.fail_after(10):
+            await fake_time.until(lambda: fake_time.sleeping == 1)
+            await fake_time.next_poll()
+            polling = _upstream(simulator)
+            await _unsubscribe(legacy, uri)
+            await fake_time.until(lambda: fake_time.sleeping == 0)
+            for _ in range(2):  # two poll intervals later
+                fake_time.tick()
+                await anyio.lowlevel.checkpoint()
+        stopped = _upstream(simulator)
+        assert app.watcher.watched == set()
+
+    assert stopped == polling
+    assert fake_time.cancelled == 1
+
+
+async def test_a_legacy_client_that_disconnects_stops_its_polling_and_is_forgotten(
+    watched_server: MCPServer[Any], app: LiveCallsApp, simulator: Simulator, fake_time: FakeTime
+) -> None:
+    call = simulator.population.live("vobiz")[0]
+    uris = [f"livecalls://calls/vobiz/{call.id}", "livecalls://calls/active"]
+
+    async with _legacy(watched_server, Updates()) as legacy:
+        for uri in uris:
+            await _subscribe(legacy, uri)
+        with anyio.fail_after(10):
+            await fake_time.until(lambda: fake_time.sleeping == 2)
+        assert len(app.subscriptions) == 1
+    polling = _upstream(simulator)
+    fake_time.tick()
+    await anyio.lowlevel.checkpoint()
+
+    assert len(app.subscriptions) == 0
+    assert app.watcher.watched == set()
+    assert fake_time.sleeping == 0
+    assert _upstream(simulator) == polling
+
+
+async def test_closing_a_listen_stream_stops_its_polling(
+    watched_server: MCPServer[Any], app: LiveCallsApp, simulator: Simulator, fake_time: FakeTime
+) -> None:
+    async with Client(watched_server) as client:
+        async with client.listen(resource_subscriptions=["livecalls://calls/active"]):
+            with anyio.fail_after(10):
+                await fake_time.until(lambda: fake_time.sleeping == 1)
+                await fake_time.next_poll()
+        polling = _upstream(simulator)
+        with anyio.fail_after(10):
+            await fake_time.until(lambda: fake_time.cancelled == 1)
+        fake_time.tick()
+        await anyio.lowlevel.checkpoint()
+
+        assert app.watcher.watched == set()
+        assert len(app.subscriptions) == 0
+        assert _upstream(simulator) == polling
 
 
 async def test_wait_for_call_state_returns_once_the_call_is_answered(
-    watching: Client, simulator: Simulator, clock: ManualClock
+    waiting: Client, simulator: Simulator, clock: ManualClock
 ) -> None:
     call = next(
         c
@@ -163,7 +383,7 @@ async def test_wait_for_call_state_returns_once_the_call_is_answered(
             clock.set(call.answered_at)  # the callee picks up while we wait
 
     with anyio.fail_after(10):
-        result = await watching.call_tool(
+        result = await waiting.call_tool(
             "wait_for_call_state",
             {"call_id": call.id, "until": ["in_progress"], "timeout_s": 5},
             progress_callback=on_progress,
@@ -178,26 +398,33 @@ async def test_wait_for_call_state_returns_once_the_call_is_answered(
 
 
 async def test_wait_for_call_state_never_waits_past_its_timeout(
-    watching: Client, simulator: Simulator
+    waiting: Client, simulator: Simulator
 ) -> None:
     call = simulator.population.live("zudu")[0]
 
-    with anyio.fail_after(5):
-        result = await watching.call_tool(
-            "wait_for_call_state", {"call_id": call.id, "until": ["failed"], "timeout_s": 0.5}
+    with anyio.fail_after(10):
+        result = await waiting.call_tool(
+            "wait_for_call_state", {"call_id": call.id, "until": ["failed"], "timeout_s": 55}
         )
 
     assert result.structured_content is not None
     assert result.structured_content["outcome"] == "timeout"
-    assert 0.4 <= result.structured_content["waited_s"] <= 1.5
+    assert result.structured_content["waited_s"] == 55
 
 
-async def test_wait_for_call_state_refuses_a_timeout_over_five_minutes(watching: Client) -> None:
-    result = await watching.call_tool(
-        "wait_for_call_state", {"call_id": "abc", "until": ["in_progress"], "timeout_s": 301}
+async def test_wait_for_call_state_refuses_a_timeout_the_clients_would_not_wait_for(
+    waiting: Client,
+) -> None:
+    tools = {tool.name: tool for tool in (await waiting.list_tools()).tools}
+    result = await waiting.call_tool(
+        "wait_for_call_state", {"call_id": "abc", "until": ["in_progress"], "timeout_s": 56}
     )
 
+    timeout = tools["wait_for_call_state"].input_schema["properties"]["timeout_s"]
+    assert timeout["maximum"] == 55
+    assert timeout["default"] <= 55
     assert result.is_error
+    assert "less than or equal to 55" in result.content[0].text  # type: ignore[union-attr]
 
 
 async def test_prompts_guide_a_supervisor_overview_and_a_call_health_check(watching: Client) -> None:
@@ -234,27 +461,41 @@ async def test_template_arguments_complete_to_configured_providers_and_live_call
     assert len(prompt_ids.completion.values) >= 3
 
 
-async def test_cancelling_a_wait_stops_its_upstream_polling(
-    watched_server: MCPServer[Any], simulator: Simulator
+async def test_cancelling_a_wait_stops_its_upstream_polling_at_once(
+    watched_server: MCPServer[Any], simulator: Simulator, fake_time: FakeTime
 ) -> None:
     call = simulator.population.live("zudu")[0]
     route = ("zudu", "get_call")
 
     async with Client(watched_server) as client:
-        with anyio.move_on_after(4 * POLL_S):
-            await client.call_tool(
-                "wait_for_call_state", {"call_id": call.id, "until": ["failed"], "timeout_s": 60}
-            )
-        polls_when_cancelled = simulator.requests[route]
-        with anyio.move_on_after(4 * POLL_S):
-            await anyio.sleep_forever()
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(
+                    partial(
+                        client.call_tool,
+                        "wait_for_call_state",
+                        {"call_id": call.id, "until": ["failed"], "timeout_s": 55},
+                    )
+                )
+                await fake_time.until(lambda: fake_time.sleeping == 1)
+                await fake_time.next_poll()
+                polls_when_cancelled = simulator.requests[route]
+                group.cancel_scope.cancel()
+            await fake_time.until(lambda: fake_time.cancelled == 1)
+        fake_time.tick()
+        await anyio.lowlevel.checkpoint()
 
         assert polls_when_cancelled >= 2  # it was polling while it waited
-        assert simulator.requests[route] <= polls_when_cancelled + 1  # and stopped when cancelled
+        assert simulator.requests[route] == polls_when_cancelled  # and stopped when cancelled
+        assert fake_time.sleeping == 0
 
 
 async def test_a_bug_while_polling_does_not_take_the_server_down(
-    watched_server: MCPServer[Any], app: LiveCallsApp, simulator: Simulator, caplog: pytest.LogCaptureFixture
+    watched_server: MCPServer[Any],
+    app: LiveCallsApp,
+    simulator: Simulator,
+    fake_time: FakeTime,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     call = simulator.population.live("zudu")[0]
     uri = f"livecalls://calls/zudu/{call.id}"
@@ -267,9 +508,22 @@ async def test_a_bug_while_polling_does_not_take_the_server_down(
         zudu = app.service.providers[ProviderName.ZUDU]
         app.service.providers[ProviderName.ZUDU] = Broken(zudu.http, now=app.now)
         async with client.listen(resource_subscriptions=[uri]):
-            with anyio.move_on_after(3 * POLL_S):
-                await anyio.sleep_forever()
+            with anyio.fail_after(10):
+                await fake_time.until(lambda: fake_time.sleeping == 1)
+                await fake_time.next_poll()  # failed twice, and polls on
             still_serving = await client.call_tool("list_active_calls", {"provider": "vobiz"})
 
     assert not still_serving.is_error
     assert "unexpected failure; polling on" in caplog.text
+
+
+async def test_a_prompt_without_its_required_argument_is_invalid_params_without_a_traceback(
+    watching: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(MCPError) as refused:
+        await watching.get_prompt("call_health_check", {})
+
+    assert refused.value.error.code == INVALID_PARAMS
+    assert "call_id" in refused.value.error.message
+    assert "Traceback" not in caplog.text
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

@@ -8,15 +8,19 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_types import TextContent, TextResourceContents
+from mcp.server import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, TextContent, TextResourceContents
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.models import LiveCall, ProviderName
+from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
 from mcp_livecalls.providers.vobiz import VobizProvider
-from mcp_livecalls.server import LiveCallsApp, create_server
+from mcp_livecalls.server import RESOURCE_NOT_FOUND, LiveCallsApp, create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator
+from mcp_livecalls.watch import Watcher
 
 pytestmark = pytest.mark.anyio
 
@@ -119,8 +123,60 @@ async def test_unsafe_call_ids_are_refused_before_any_request(
     result = await client.call_tool("get_live_call", {"call_id": call_id})
 
     assert result.is_error
-    assert "call_id must be" in _text(result)
+    assert "call_id must be" in _text(result) or "at most 64 characters" in _text(result)
+    assert "errors.pydantic.dev" not in _text(result)
     assert sum(simulator.requests.values()) == before
+
+
+async def test_an_unsafe_call_id_without_provider_names_no_provider(client: Client) -> None:
+    result = await client.call_tool("get_live_call", {"call_id": "../x"})
+
+    assert result.is_error
+    assert "call_id must be 1-64 characters" in _text(result)
+    assert not any(name in _text(result) for name in ("vobiz", "exotel", "zudu"))
+
+
+async def test_tools_resource_templates_and_subscriptions_share_one_call_id_limit(
+    client: Client, simulator: Simulator
+) -> None:
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    too_long = "a" * 65
+
+    with pytest.raises(MCPError) as refused:
+        await client.read_resource(f"livecalls://calls/vobiz/{too_long}")
+
+    assert (
+        tools["get_live_call"].input_schema["properties"]["call_id"]["maxLength"] == MAX_CALL_ID_LENGTH == 64
+    )
+    assert refused.value.error.code == INVALID_PARAMS
+    assert "call_id must be 1-64 characters" in refused.value.error.message
+    assert Watcher.watchable(f"livecalls://calls/vobiz/{'a' * 64}")
+    assert not Watcher.watchable(f"livecalls://calls/vobiz/{too_long}")
+
+
+@pytest.mark.parametrize(("mode", "code"), [("auto", INVALID_PARAMS), ("legacy", RESOURCE_NOT_FOUND)])
+async def test_reading_a_call_that_ended_is_the_negotiated_protocols_not_found_error(
+    server: MCPServer[object], simulator: Simulator, clock: ManualClock, mode: str, code: int
+) -> None:
+    call = simulator.population.live("vobiz")[0]
+    clock.set(call.ended_at)
+
+    async with Client(server, mode=mode) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.read_resource(f"livecalls://calls/vobiz/{call.id}")
+
+    assert refused.value.error.code == code
+    assert "not live" in refused.value.error.message
+
+
+async def test_call_times_are_whole_seconds(client: Client, simulator: Simulator) -> None:
+    result = await client.call_tool("list_active_calls", {"limit": 100})
+
+    started = [
+        call["started_at"] for call in (result.structured_content or {})["calls"] if "started_at" in call
+    ]
+    assert started
+    assert all("." not in value for value in started)
 
 
 async def test_an_unknown_provider_or_out_of_range_limit_is_a_tool_error(client: Client) -> None:

@@ -124,6 +124,19 @@ class Capabilities:
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+MAX_CALL_ID_LENGTH = 64
+"""The one call-id length limit: tools, resource templates and subscriptions use it alike."""
+
+
+def call_id_error(
+    call_id: str, *, max_length: int = MAX_CALL_ID_LENGTH, provider: str | None = None
+) -> InvalidArgument:
+    """The error for an unsafe call id; names a provider only when the caller chose one."""
+    where = f" for {provider}" if provider else ""
+    return InvalidArgument(
+        f"call_id must be 1-{max_length} characters of letters, digits, '-' or '_'{where}; "
+        f"got {_describe(call_id)}."
+    )
 
 
 class LiveCallsProvider(ABC):
@@ -131,7 +144,7 @@ class LiveCallsProvider(ABC):
 
     name: ClassVar[ProviderName]
     capabilities: ClassVar[Capabilities]
-    max_call_id_length: ClassVar[int] = 64
+    max_call_id_length: ClassVar[int] = MAX_CALL_ID_LENGTH
     credential_vars: ClassVar[tuple[str, ...]]
     bare_digits_international: ClassVar[bool] = False
     """The provider writes numbers as E.164 digits without ``+`` (Vobiz, Plivo): bare digits
@@ -172,10 +185,7 @@ class LiveCallsProvider(ABC):
 
     def check_call_id(self, call_id: str) -> str:
         if not self.accepts_call_id(call_id):
-            raise InvalidArgument(
-                f"call_id must be 1-{self.max_call_id_length} characters of letters, digits, '-' or '_' "
-                f"for {self.name.value}; got {_describe(call_id)}."
-            )
+            raise call_id_error(call_id, max_length=self.max_call_id_length, provider=self.name.value)
         return call_id
 
     @abstractmethod
