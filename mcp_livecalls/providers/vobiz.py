@@ -424,7 +424,7 @@ class VobizProvider(LiveCallsProvider):
             fresh = [uuid for uuid in page if uuid not in seen]
             if page and (page == previous or not fresh):
                 # The same page again: Vobiz ignored offset. Stop rather than list a call twice.
-                if len(page) >= PAGE:
+                if len(page) == PAGE:
                     listed.notes.append(
                         f"the {status} list ignored offset, so only its first {len(seen)} calls could be "
                         f"read; more {status} calls may exist."
@@ -432,7 +432,8 @@ class VobizProvider(LiveCallsProvider):
                 return listed
             listed.uuids += fresh
             seen.update(fresh)
-            if len(page) < PAGE:
+            if len(page) != PAGE:
+                # Fewer: the last page. More: limit was ignored, so the whole rest came at once.
                 return listed
             previous = page
             offset += len(page)
