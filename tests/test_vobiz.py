@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx2
@@ -386,3 +387,37 @@ def test_vobiz_timezone_defaults_to_india_and_a_bad_name_is_a_config_error_namin
     for bad in ("Mars/Olympus", "../etc/passwd", "+05:30"):
         with pytest.raises(ConfigError, match=r"^VOBIZ_TIMEZONE must be an IANA time zone name"):
             Settings.from_env({**env, "VOBIZ_TIMEZONE": bad})
+
+
+def test_each_vobiz_flavour_of_the_simulator_plays_its_documented_variant() -> None:
+    headers = {"X-Auth-ID": DEMO_CREDENTIALS.vobiz_auth_id, "X-Auth-Token": DEMO_CREDENTIALS.vobiz_auth_token}
+    calls = f"/api/v1/Account/{DEMO_CREDENTIALS.vobiz_auth_id}/Call"
+
+    def live(sim: Simulator, path: str = calls + "/", **params: str | int) -> httpx2.Response:
+        with serve_simulator(sim) as base_url, httpx2.Client(base_url=base_url, headers=headers) as http:
+            return http.get(path, params={"status": "live", **params})
+
+    default = _population(frozenset())
+    everything = [c.id for c in default.population.live("vobiz")]
+    assert live(default, limit=5, offset=3).json()["calls"] == everything  # no paging documented
+    paged = _population(frozenset({"vobiz.paged"}))
+    assert live(paged, limit=5, offset=3).json()["calls"] == everything[3:8]
+    assert live(paged, limit=21).status_code == 400
+    ignored = _population(frozenset({"vobiz.offset_ignored"}))
+    assert live(ignored, offset=20).json()["calls"] == everything[:20]
+    no_slash = _population(frozenset({"vobiz.no_slash"}))
+    assert live(no_slash).status_code == 401
+    assert live(no_slash, calls).json()["calls"] == everything
+    idle = _population(frozenset({"vobiz.idle_404"}))
+    assert isinstance(idle.clock, ManualClock)
+    idle.clock.advance(24 * 3600)
+    answer = live(idle)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, "NOT_FOUND")
+
+    local = _population(frozenset({"vobiz.local_time", "vobiz.legacy_shape"}))
+    call = local.population.live("vobiz")[0]
+    with serve_simulator(local) as base_url, httpx2.Client(base_url=base_url, headers=headers) as http:
+        legacy = http.get(f"{calls}/{call.id}/", params={"status": "live"}).json()["calls"][0]
+    india = call.created_at.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert legacy["initiation_time"] == india.strftime("%Y-%m-%d %H:%M:%S")
+    assert legacy["call_state"] in {"RINGING", "EARLY", "ACTIVE", "HELD"}

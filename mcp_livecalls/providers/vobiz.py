@@ -413,14 +413,24 @@ class VobizProvider(LiveCallsProvider):
         previous: list[str] | None = None
         offset = 0
         for _ in range(MAX_LIST_PAGES):
-            payload = await self._get(
-                f"{status}_list", "", {"status": status, "limit": PAGE, "offset": offset}
-            )
-            if isinstance(payload, NotFoundReply):
-                # Vobiz's own 404 body for a list: an idle account (no calls), not a wrong URL.
+            try:
+                payload = await self._get(
+                    f"{status}_list", "", {"status": status, "limit": PAGE, "offset": offset}
+                )
+                if isinstance(payload, NotFoundReply):
+                    # Vobiz's own 404 body for a list: an idle account (no calls), not a wrong URL.
+                    return listed
+                with translate_errors(self.name.value):
+                    page = _uuid_list(payload)
+            except ProviderError as exc:
+                if not offset:
+                    raise
+                # A later page failing keeps the calls already read; what is missing is said.
+                listed.notes.append(
+                    f"the {status} list could be read only to its first {len(seen)} calls, so more "
+                    f"{status} calls may be missing: {exc}"
+                )
                 return listed
-            with translate_errors(self.name.value):
-                page = _uuid_list(payload)
             fresh = [uuid for uuid in page if uuid not in seen]
             if page and (page == previous or not fresh):
                 # The same page again: Vobiz ignored offset. Stop rather than list a call twice.

@@ -290,6 +290,57 @@ async def test_a_page_that_repeats_means_offset_is_ignored_no_call_is_listed_twi
     assert [params["offset"] for params in live_lists] == ["0", "20"]  # then it stops
 
 
+async def test_an_answer_longer_than_limit_means_limit_was_ignored_and_one_request_read_everything() -> None:
+    """The first reading of the docs: no paging at all, every UUID in one answer."""
+    everything = live_uuids("live_list_full", "live_list_short")
+    upstream = DetailRoutes()
+    upstream.on("GET", LIST, Answer(200, {"api_id": "a", "calls": everything}), params={"status": "live"})
+    upstream.on("GET", LIST, fixture("vobiz", "idle_404_plivo"), params={"status": "queued"})
+
+    found = await provider(upstream).list_active(ListQuery(), 0, 100)
+
+    assert calls_of(found) == [flat_call(uuid) for uuid in everything]
+    assert (found.total, found.notes) == (25, [])
+    assert len([path for path, params in asked(upstream) if path == LIST and params["status"] == "live"]) == 1
+
+
+async def test_a_later_page_failing_keeps_the_calls_already_read_and_says_more_may_be_missing() -> None:
+    upstream = DetailRoutes()
+    pages = {"0": fixture("vobiz", "live_list_full"), "20": fixture("vobiz", "error_generic")}
+    upstream.on("GET", LIST, lambda request: pages[request.url.params["offset"]], params={"status": "live"})
+    upstream.on("GET", LIST, fixture("vobiz", "idle_404_error"), params={"status": "queued"})
+
+    found = await provider(upstream).list_active(ListQuery(), 0, 100)
+
+    assert calls_of(found) == [flat_call(uuid) for uuid in live_uuids("live_list_full")]
+    assert found.notes == [
+        "the live list could be read only to its first 20 calls, so more live calls may be missing: "
+        "Vobiz had an internal error (500); try again later. Vobiz says: Something went wrong while "
+        "fetching queued calls"
+    ]
+
+
+async def test_each_kind_of_list_learns_its_own_path_form() -> None:
+    """The OpenAPI spec writes the live list as ``/Call`` and the queued list as ``/Call/``."""
+    upstream = DetailRoutes()
+    upstream.on("GET", LIST, fixture("vobiz", "error_unauthorized"), params={"status": "live"})
+    upstream.on("GET", CALLS, fixture("vobiz", "live_list_short"), params={"status": "live"})
+    upstream.on("GET", LIST, fixture("vobiz", "queued_list"), params={"status": "queued"})
+    upstream.on("GET", CALLS, fixture("vobiz", "error_unauthorized"), params={"status": "queued"})
+    adapter = provider(upstream)
+
+    await adapter.list_active(ListQuery(), 0, 100)
+    again = await adapter.list_active(ListQuery(), 0, 100)
+
+    assert [item.call.call_id for item in again.items] == live_uuids("live_list_short", "queued_list")
+    assert (adapter.path_form("live_list"), adapter.path_form("queued_list")) == ("", "/")
+    lists = [(path, params["status"]) for path, params in asked(upstream) if path in (LIST, CALLS)]
+    assert lists.count((LIST, "live")) == 1  # the refused form is not asked again
+    assert lists.count((CALLS, "live")) == 2
+    assert lists.count((LIST, "queued")) == 2
+    assert lists.count((CALLS, "queued")) == 0
+
+
 @pytest.mark.parametrize("shape", ["idle_404_error", "idle_404_plivo"])
 async def test_an_idle_account_answering_vobizs_own_404_on_its_lists_has_no_calls(shape: str) -> None:
     upstream = Upstream().on("GET", LIST, fixture("vobiz", shape))
