@@ -137,6 +137,7 @@ def simulator_env(base_url: str, credentials: SimulatorCredentials = DEMO_CREDEN
         "VOBIZ_BASE_URL": base_url,
         "VOBIZ_AUTH_ID": credentials.vobiz_auth_id,
         "VOBIZ_AUTH_TOKEN": credentials.vobiz_auth_token,
+        "VOBIZ_TIMEZONE": "UTC",  # the simulator's Vobiz account writes its times in UTC
         "EXOTEL_BASE_URL": base_url,
         "EXOTEL_ACCOUNT_SID": credentials.exotel_account_sid,
         "EXOTEL_API_KEY": credentials.exotel_api_key,

@@ -125,6 +125,7 @@ def simulator_settings(base_url: str, credentials: Any, base: Settings | None = 
             auth_id=SecretStr(credentials.vobiz_auth_id),
             auth_token=SecretStr(credentials.vobiz_auth_token),
             base_url=base_url,
+            timezone="UTC",  # the simulated account's Console zone (the vobiz.local_time flavour: Kolkata)
         ),
         exotel=ExotelSettings(
             account_sid=SecretStr(credentials.exotel_account_sid),
@@ -187,7 +188,7 @@ def _simulator(args: argparse.Namespace) -> int:
         f"Simulator on http://{args.host}:{args.port} (Vobiz, Exotel and Zudu APIs).\n"
         "Point the server at it with:\n"
         f"  VOBIZ_BASE_URL=http://{args.host}:{args.port} VOBIZ_AUTH_ID={creds.vobiz_auth_id} "
-        f"VOBIZ_AUTH_TOKEN={creds.vobiz_auth_token}\n"
+        f"VOBIZ_AUTH_TOKEN={creds.vobiz_auth_token} VOBIZ_TIMEZONE=UTC\n"
         f"  EXOTEL_BASE_URL=http://{args.host}:{args.port} EXOTEL_ACCOUNT_SID={creds.exotel_account_sid} "
         f"EXOTEL_API_KEY={creds.exotel_api_key} EXOTEL_API_TOKEN={creds.exotel_api_token}\n"
         f"  ZUDU_BASE_URL=http://{args.host}:{args.port} ZUDU_API_KEY={creds.zudu_api_key} "

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
 
@@ -22,6 +23,9 @@ from mcp_livecalls.phone import DEFAULT_REGION, is_region
 __all__ = ["ExotelSettings", "Settings", "VobizSettings", "ZuduSettings"]
 
 DEFAULT_VOBIZ_BASE_URL = "https://api.vobiz.ai"
+DEFAULT_VOBIZ_TIMEZONE = "Asia/Kolkata"
+"""Vobiz writes call times without an offset, in the account's Console time zone (docs.vobiz.ai
+call object); Vobiz is an Indian provider and most accounts are on +05:30."""
 DEFAULT_EXOTEL_BASE_URL = "https://api.exotel.com"
 DEFAULT_ZUDU_BASE_URL = "https://api.zudu.ai"
 
@@ -36,6 +40,26 @@ class VobizSettings:
     auth_id: SecretStr
     auth_token: SecretStr
     base_url: str = DEFAULT_VOBIZ_BASE_URL
+    timezone: str = DEFAULT_VOBIZ_TIMEZONE
+    """IANA zone of Vobiz's zone-less times (``VOBIZ_TIMEZONE``); times with an offset keep it."""
+
+    def __post_init__(self) -> None:
+        self.zone()  # refuse a bad name when the settings are made, not at the first call
+
+    def zone(self) -> ZoneInfo:
+        return vobiz_zone(self.timezone)
+
+
+def vobiz_zone(name: str) -> ZoneInfo:
+    """The zone called ``name``, or a ``ConfigError`` naming ``VOBIZ_TIMEZONE``."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # ValueError: a path-like or empty key; the message never echoes more than the name.
+        raise ConfigError(
+            f"VOBIZ_TIMEZONE must be an IANA time zone name such as Asia/Kolkata or UTC "
+            f"(the zone set in the Vobiz Console); got {name[:60]!r}."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,7 @@ class Settings:
                 VobizSettings,
                 secrets={"auth_id": "VOBIZ_AUTH_ID", "auth_token": "VOBIZ_AUTH_TOKEN"},
                 base_url_var="VOBIZ_BASE_URL",
+                text={"timezone": "VOBIZ_TIMEZONE"},
             ),
             exotel=_provider(
                 env,
@@ -160,6 +185,7 @@ def _provider(
     secrets: dict[str, str],
     base_url_var: str,
     extra: dict[str, tuple[str, float]] | None = None,
+    text: dict[str, str] | None = None,
 ) -> _P | None:
     present = {name: env.get(var, "").strip() for name, var in secrets.items()}
     if not any(present.values()):
@@ -176,6 +202,9 @@ def _provider(
     for name, (var, minimum) in (extra or {}).items():
         if env.get(var, "").strip():
             kwargs[name] = _number(env, var, 0.0, minimum=minimum)
+    for name, var in (text or {}).items():
+        if env.get(var, "").strip():
+            kwargs[name] = env[var].strip()
     base_url = env.get(base_url_var, "").strip()
     if base_url:
         if not base_url.startswith(("http://", "https://")):

@@ -40,7 +40,15 @@ from mcp_livecalls.errors import (
     RateLimited,
 )
 
-__all__ = ["HttpPolicy", "ProviderHTTP", "Redactor", "RequestPacer", "RetryBudget", "translate_errors"]
+__all__ = [
+    "HttpPolicy",
+    "NotFoundReply",
+    "ProviderHTTP",
+    "Redactor",
+    "RequestPacer",
+    "RetryBudget",
+    "translate_errors",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +258,17 @@ def _kind(exc: BaseException) -> str:
 
 
 @dataclass(frozen=True)
+class NotFoundReply:
+    """A 404 whose body is JSON, handed back instead of raised (``get_json(..., read_404=True)``).
+
+    Some providers answer "nothing here" with a 404 in their own JSON error shape (Vobiz may answer
+    an idle account's live list so); only the adapter can tell that apart from a wrong URL.
+    """
+
+    body: Any
+
+
+@dataclass(frozen=True)
 class _Answer:
     status_code: int
     headers: httpx2.Headers
@@ -294,10 +313,21 @@ class ProviderHTTP:
         return self.provider.capitalize()
 
     async def get_json(
-        self, path: str, *, params: Mapping[str, str | int] | None = None, call_id: str | None = None
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        call_id: str | None = None,
+        read_404: bool = False,
     ) -> Any:
-        """GET ``path`` and return its JSON; a 404 becomes ``CallNotFound(call_id)`` when given."""
-        return await self._with_retries("GET", path, params=params, body=None, call_id=call_id)
+        """GET ``path`` and return its JSON; a 404 becomes ``CallNotFound(call_id)`` when given.
+
+        With ``read_404`` a 404 whose body is JSON is returned as a ``NotFoundReply`` for the
+        adapter to read (a 404 without a JSON body still raises: that is a wrong URL).
+        """
+        return await self._with_retries(
+            "GET", path, params=params, body=None, call_id=call_id, read_404=read_404
+        )
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
         """POST a read-only query (Zudu's list): retried like a GET, since it changes nothing."""
@@ -311,6 +341,7 @@ class ProviderHTTP:
         params: Mapping[str, str | int] | None,
         body: Mapping[str, Any] | None,
         call_id: str | None,
+        read_404: bool = False,
     ) -> Any:
         policy = self.policy
         attempts = max(1, policy.retry_attempts)
@@ -337,7 +368,9 @@ class ProviderHTTP:
         async for attempt in retries:
             current = attempt.num
             with attempt:
-                return await self._once(method, path, params=params, body=body, call_id=call_id)
+                return await self._once(
+                    method, path, params=params, body=body, call_id=call_id, read_404=read_404
+                )
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     def _backoff_for(self, exc: Exception) -> bool | float:
@@ -356,6 +389,7 @@ class ProviderHTTP:
         params: Mapping[str, str | int] | None,
         body: Mapping[str, Any] | None,
         call_id: str | None,
+        read_404: bool = False,
     ) -> Any:
         with translate_errors(self.provider):
             if self.pacer is not None:
@@ -374,6 +408,10 @@ class ProviderHTTP:
             if self.pacer is not None:
                 self.pacer.observe(answer.headers)
             logger.debug("%s %s %s -> %s", self.provider, method, self.redact(path), answer.status_code)
+            if read_404 and answer.status_code == 404:
+                reply = _json_or_none(answer.body)
+                if reply is not None:
+                    return NotFoundReply(reply)
             self._raise_for_status(answer, call_id)
             return self._decode(answer)
 
@@ -499,6 +537,14 @@ class ProviderHTTP:
             return ""
         message = " ".join(self.redact(message).split())[:160]
         return f" {self.title} says: {message}"
+
+
+def _json_or_none(body: bytes) -> Any:
+    """The body as JSON, or ``None`` when it is empty, HTML, text or otherwise not JSON."""
+    try:
+        return json.loads(body, parse_constant=_not_json, parse_float=_finite) if body.strip() else None
+    except (ValueError, RecursionError):
+        return None
 
 
 def _not_json(constant: str) -> Any:

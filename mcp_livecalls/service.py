@@ -217,6 +217,7 @@ class LiveCallsService:
             for name, s in slices.items()
             if s.local_filters
         ]
+        notes += [f"{name.value}: {note}" for name, s in slices.items() for note in s.notes]
         totals = [s.total for s in slices.values()]
         total = (
             sum(t for t in totals if t is not None)

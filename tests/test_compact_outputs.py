@@ -63,8 +63,11 @@ GET_LIVE_CALL = {
         "started 2014-10-15T09:03:38Z answered 2014-10-15T09:03:43Z stir A verified"
     ),
     VOBIZ_FLAT: (
-        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303 0s\n"
-        "started 2026-06-11T16:03:28Z"
+        # The example's start lies years after NOW: said, and no made-up "0s" duration.
+        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303\n"
+        "started 2026-06-11T16:03:28Z\n"
+        "clock_note=start 21693h18m ahead of this server's clock: Vobiz's zone-less times are read as UTC; "
+        "set VOBIZ_TIMEZONE to the Vobiz Console's zone (or fix this clock)"
     ),
     EXOTEL: (
         "[exotel] call_active_001 in_progress ?→+919876543210 3m00s rec dual 2m55s\n"
@@ -89,7 +92,7 @@ GET_STREAM_DETAILS = {
         "not offered: legs, bridge, recording state, agent, hold/mute per leg, latency"
     ),
     VOBIZ_FLAT: (
-        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress 0s\n"
+        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress\n"
         "not offered: legs, bridge, recording state, agent, hold/mute per leg, latency"
     ),
     EXOTEL: (
@@ -117,7 +120,7 @@ GET_STREAM_DETAILS = {
 LIST_ACTIVE_CALLS = {
     "vobiz": (
         "2 live calls\n"
-        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303 0s\n"
+        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303\n"
         "[vobiz] 97ceeb52-58b6-11e1-86da-77300b68f8bb in_progress outbound +14156667777→+14156667778 3m00s"
     ),
     "exotel": (

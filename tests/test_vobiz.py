@@ -1,21 +1,33 @@
-"""Vobiz: both documented shapes, every status word, and the adapter over real HTTP."""
+"""Vobiz: both documented shapes, every status word, and the adapter over real HTTP.
+
+The truth-of-state tests run the loopback simulator in every Vobiz flavour (``simulator.flavours``):
+whatever reading of the documents the upstream follows, every live call is listed once and found.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import anyio
 import httpx2
 import pytest
+from mcp import Client
 from pydantic import SecretStr
 
-from mcp_livecalls.config import VobizSettings
-from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound
+from mcp_livecalls.cli import simulator_settings
+from mcp_livecalls.config import Settings, VobizSettings
+from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ConfigError
 from mcp_livecalls.http import HttpPolicy, translate_errors
 from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderName
 from mcp_livecalls.providers.base import ListQuery
 from mcp_livecalls.providers.vobiz import VobizProvider, normalize_vobiz_call, vobiz_status
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture
+from mcp_livecalls.simulator.flavours import VOBIZ_FLAVOURS
 
 NOW = datetime(2026, 6, 11, 16, 5, 0, tzinfo=UTC)
 
@@ -153,3 +165,260 @@ async def test_rejected_credentials_name_the_variables_and_never_the_token(
     message = str(caught.value)
     assert "VOBIZ_AUTH_ID / VOBIZ_AUTH_TOKEN" in message
     assert "wrong-token-7f3a9c" not in message
+
+
+# -- truth of state: the loopback simulator in every Vobiz flavour ------------------------------------
+
+EVERY_FLAVOUR = [
+    pytest.param(frozenset[str](), id="default"),
+    *(pytest.param(frozenset({name}), id=name) for name in sorted(VOBIZ_FLAVOURS)),
+]
+
+
+def _settings(base_url: str, sim: Simulator) -> Settings:
+    """Only Vobiz, in the zone the simulated account writes its times in."""
+    settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(
+        cache_ttl_s=0, exotel=None, zudu=None
+    )
+    assert settings.vobiz is not None
+    zone = "Asia/Kolkata" if sim.flavour("vobiz.local_time") else "UTC"
+    return settings.with_changes(vobiz=replace(settings.vobiz, timezone=zone))
+
+
+def _population(flavours: frozenset[str], live_calls: int = 45) -> Simulator:
+    return Simulator(
+        seed=8, live_calls=live_calls, providers=("vobiz",), arrival_every_s=None, flavours=flavours
+    )
+
+
+def _expected(sim: Simulator) -> list[str]:
+    return [c.id for c in [*sim.population.live("vobiz"), *sim.population.queued("vobiz")]]
+
+
+async def _every_page(client: Client, limit: int = 20) -> tuple[list[str], list[str], list[Any]]:
+    """Ids, notes and failures of ``list_active_calls`` paged to the end."""
+    ids: list[str] = []
+    notes: list[str] = []
+    failures: list[Any] = []
+    cursor: str | None = None
+    for _ in range(20):
+        arguments: dict[str, Any] = {"provider": "vobiz", "limit": limit}
+        if cursor is not None:
+            arguments["cursor"] = cursor
+        result = await client.call_tool("list_active_calls", arguments)
+        assert not result.is_error, result.content
+        page = result.structured_content or {}
+        ids += [call["call_id"] for call in page["calls"]]
+        notes += page.get("notes", [])
+        failures += page.get("failures", [])
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            return ids, notes, failures
+    raise AssertionError("list_active_calls never reached its last page")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavours", EVERY_FLAVOUR)
+async def test_paging_list_active_calls_to_the_end_lists_every_vobiz_call_once_and_each_is_found(
+    flavours: frozenset[str],
+) -> None:
+    # Where offset is ignored only a first page can be read: 20 slots fit in it (see the next test).
+    sim = _population(flavours, live_calls=20 if "vobiz.offset_ignored" in flavours else 45)
+    with serve_simulator(sim) as base_url:
+        async with Client(create_server(_settings(base_url, sim), now=sim.clock.now)) as client:
+            with anyio.fail_after(30):
+                ids, notes, failures = await _every_page(client)
+                found: dict[str, Any] = {}
+
+                async def look_up(call_id: str) -> None:
+                    result = await client.call_tool(
+                        "get_live_call", {"call_id": call_id, "provider": "vobiz"}
+                    )
+                    assert not result.is_error, result.content
+                    found[call_id] = (result.structured_content or {})["call_id"]
+
+                async with anyio.create_task_group() as group:
+                    for call_id in ids:
+                        group.start_soon(look_up, call_id)
+
+    expected = _expected(sim)
+    assert len(expected) == (20 if "vobiz.offset_ignored" in flavours else 45)
+    assert sorted(ids) == sorted(expected)  # every call, none twice
+    assert failures == []
+    assert found == {call_id: call_id for call_id in ids}  # get_live_call finds every listed call
+    if not (flavours & {"vobiz.offset_ignored"}):
+        assert notes == []
+
+
+@pytest.mark.anyio
+async def test_when_offset_is_ignored_the_first_page_is_listed_once_and_the_rest_said_missing() -> None:
+    sim = _population(frozenset({"vobiz.offset_ignored"}))
+    with serve_simulator(sim) as base_url:
+        async with httpx2.AsyncClient() as client:
+            adapter = _vobiz(_settings(base_url, sim), client, sim)
+            found = await adapter.list_active(ListQuery(), 0, 100)
+
+    live = [c.id for c in sim.population.live("vobiz")]
+    listed = [item.call.call_id for item in found.items]
+    assert len(live) > 20
+    assert listed[:20] == live[:20]
+    assert len(listed) == len(set(listed))
+    assert found.notes == [
+        "the live list ignored offset, so only its first 20 calls could be read; more live calls may exist."
+    ]
+    assert found.total is None
+
+
+def _vobiz(settings: Settings, client: httpx2.AsyncClient, sim: Simulator) -> VobizProvider:
+    assert settings.vobiz is not None
+    return VobizProvider.create(settings.vobiz, client, HttpPolicy(), sim.clock.now)
+
+
+@pytest.mark.anyio
+async def test_an_account_with_45_live_calls_shows_all_45_across_pages_paged_twenty_at_a_time() -> None:
+    sim = _population(frozenset({"vobiz.paged"}))
+    with serve_simulator(sim) as base_url:
+        async with httpx2.AsyncClient() as client:
+            adapter = _vobiz(_settings(base_url, sim), client, sim)
+            first = await adapter.list_active(ListQuery(), 0, 20)
+            second = await adapter.list_active(ListQuery(), first.scanned_to, 20)
+            third = await adapter.list_active(ListQuery(), second.scanned_to, 20)
+
+    listed = [item.call.call_id for page in (first, second, third) for item in page.items]
+    assert sorted(listed) == sorted(_expected(sim))
+    assert (first.exhausted, second.exhausted, third.exhausted) == (False, False, True)
+    assert first.total == len(_expected(sim)) == 45
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavours", [frozenset[str](), frozenset({"vobiz.paged", "vobiz.idle_404"})])
+async def test_an_ended_call_is_never_listed_and_an_idle_account_lists_nothing(
+    flavours: frozenset[str],
+) -> None:
+    sim = _population(flavours, live_calls=12)
+    with serve_simulator(sim) as base_url:
+        async with httpx2.AsyncClient() as client:
+            adapter = _vobiz(_settings(base_url, sim), client, sim)
+            before = {item.call.call_id for item in (await adapter.list_active(ListQuery(), 0, 100)).items}
+            clock = sim.clock
+            assert isinstance(clock, ManualClock)
+            clock.advance(240)
+            after = {item.call.call_id for item in (await adapter.list_active(ListQuery(), 0, 100)).items}
+            still = set(_expected(sim))
+            clock.advance(24 * 3600)  # every call has ended, nothing new arrives
+            idle = await adapter.list_active(ListQuery(), 0, 100)
+
+    ended = before - still
+    assert ended  # some calls ended in those four minutes
+    assert after == still
+    assert not (after & ended)
+    assert (idle.items, idle.notes, idle.exhausted) == ([], [], True)
+
+
+@pytest.mark.anyio
+async def test_a_call_that_ends_between_the_list_and_its_details_leaves_the_page_without_error() -> None:
+    sim = _population(frozenset({"vobiz.paged"}), live_calls=12)
+    # The first detail request answers Vobiz's 404, as it does once a call has ended.
+    sim.faults.inject(Fault(kind="status", status_code=404, provider="vobiz", route="get_call", times=1))
+    with serve_simulator(sim) as base_url:
+        async with Client(create_server(_settings(base_url, sim), now=sim.clock.now)) as client:
+            ids, notes, failures = await _every_page(client)
+
+    assert len(ids) == len(_expected(sim)) - 1
+    assert set(ids) < set(_expected(sim))
+    assert (notes, failures) == ([], [])
+
+
+@pytest.mark.anyio
+async def test_a_failing_queued_list_leaves_the_live_calls_listed_and_the_failure_noted() -> None:
+    sim = _population(frozenset({"vobiz.paged"}), live_calls=45)
+    sim.faults.inject(Fault(kind="status", status_code=500, provider="vobiz", route="list_queued"))
+    with serve_simulator(sim) as base_url:
+        async with Client(create_server(_settings(base_url, sim), now=sim.clock.now)) as client:
+            ids, notes, failures = await _every_page(client)
+
+    assert sim.population.queued("vobiz")  # there were queued calls to lose
+    assert sorted(ids) == sorted(c.id for c in sim.population.live("vobiz"))
+    assert failures == []
+    assert notes
+    assert all(note.startswith("vobiz: the queued list could not be read") for note in notes)
+    assert "internal error (500)" in notes[0]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "shape", [frozenset({"vobiz.local_time"}), frozenset({"vobiz.local_time", "vobiz.legacy_shape"})]
+)
+async def test_with_vobiz_timezone_asia_kolkata_local_times_become_the_right_utc_instants(
+    shape: frozenset[str],
+) -> None:
+    sim = _population(shape, live_calls=12)
+    with serve_simulator(sim) as base_url:
+        async with httpx2.AsyncClient() as client:
+            adapter = _vobiz(_settings(base_url, sim), client, sim)
+            found = await adapter.list_active(ListQuery(), 0, 100)
+            streams = [await adapter.get_stream(c.id) for c in sim.population.live("vobiz")]
+
+    now = sim.clock.now()
+    by_id = {item.call.call_id: item.call for item in found.items}
+    assert sorted(by_id) == sorted(_expected(sim))
+    for call_id, call in by_id.items():
+        simulated = sim.population.find("vobiz", call_id)
+        assert simulated is not None
+        assert call.started_at is not None
+        assert 0 <= (simulated.created_at - call.started_at).total_seconds() < 1  # legacy: whole seconds
+        assert "clock_note" not in call.extras
+        if "vobiz.legacy_shape" in shape:  # answer_time given; call_duration counts from it
+            if call.answered_at is not None:  # whole seconds, as documented
+                assert simulated.answered_at is not None
+                assert 0 <= (simulated.answered_at - call.answered_at).total_seconds() < 1
+        else:  # duration counted here from session_start (shown to the whole second, so within 1 s)
+            assert call.duration_s is not None
+            assert 0 <= (now - call.started_at).total_seconds() - call.duration_s <= 1
+    started = [s.started_at for d in streams for s in d.media_streams]
+    assert all(t is not None and t <= now for t in started)
+
+
+def test_vobiz_timezone_defaults_to_india_and_a_bad_name_is_a_config_error_naming_the_variable() -> None:
+    env = {"VOBIZ_AUTH_ID": "MA1", "VOBIZ_AUTH_TOKEN": "token"}
+
+    assert Settings.from_env(env).vobiz == VobizSettings(SecretStr("MA1"), SecretStr("token"))
+    assert Settings.from_env(env).vobiz.timezone == "Asia/Kolkata"  # type: ignore[union-attr]
+    assert Settings.from_env({**env, "VOBIZ_TIMEZONE": " UTC "}).vobiz.timezone == "UTC"  # type: ignore[union-attr]
+    for bad in ("Mars/Olympus", "../etc/passwd", "+05:30"):
+        with pytest.raises(ConfigError, match=r"^VOBIZ_TIMEZONE must be an IANA time zone name"):
+            Settings.from_env({**env, "VOBIZ_TIMEZONE": bad})
+
+
+def test_each_vobiz_flavour_of_the_simulator_plays_its_documented_variant() -> None:
+    headers = {"X-Auth-ID": DEMO_CREDENTIALS.vobiz_auth_id, "X-Auth-Token": DEMO_CREDENTIALS.vobiz_auth_token}
+    calls = f"/api/v1/Account/{DEMO_CREDENTIALS.vobiz_auth_id}/Call"
+
+    def live(sim: Simulator, path: str = calls + "/", **params: str | int) -> httpx2.Response:
+        with serve_simulator(sim) as base_url, httpx2.Client(base_url=base_url, headers=headers) as http:
+            return http.get(path, params={"status": "live", **params})
+
+    default = _population(frozenset())
+    everything = [c.id for c in default.population.live("vobiz")]
+    assert live(default, limit=5, offset=3).json()["calls"] == everything  # no paging documented
+    paged = _population(frozenset({"vobiz.paged"}))
+    assert live(paged, limit=5, offset=3).json()["calls"] == everything[3:8]
+    assert live(paged, limit=21).status_code == 400
+    ignored = _population(frozenset({"vobiz.offset_ignored"}))
+    assert live(ignored, offset=20).json()["calls"] == everything[:20]
+    no_slash = _population(frozenset({"vobiz.no_slash"}))
+    assert live(no_slash).status_code == 401
+    assert live(no_slash, calls).json()["calls"] == everything
+    idle = _population(frozenset({"vobiz.idle_404"}))
+    assert isinstance(idle.clock, ManualClock)
+    idle.clock.advance(24 * 3600)
+    answer = live(idle)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, "NOT_FOUND")
+
+    local = _population(frozenset({"vobiz.local_time", "vobiz.legacy_shape"}))
+    call = local.population.live("vobiz")[0]
+    with serve_simulator(local) as base_url, httpx2.Client(base_url=base_url, headers=headers) as http:
+        legacy = http.get(f"{calls}/{call.id}/", params={"status": "live"}).json()["calls"][0]
+    india = call.created_at.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert legacy["initiation_time"] == india.strftime("%Y-%m-%d %H:%M:%S")
+    assert legacy["call_state"] in {"RINGING", "EARLY", "ACTIVE", "HELD"}

@@ -15,7 +15,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import ClassVar, TypeVar
 
 import anyio
@@ -106,6 +106,7 @@ class ProviderSlice:
     total: int | None = None
     local_filters: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    """What is partial about this slice (a part of the provider that failed, a list cut short)."""
 
 
 @dataclass(frozen=True)
@@ -318,6 +319,18 @@ def parse_naive_utc(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value.replace(" ", "T"))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_local_time(value: str | None, zone: tzinfo) -> datetime | None:
+    """A time written without an offset in ``zone`` (or with one, which wins), as UTC.
+
+    Vobiz writes ``2014-10-15 09:03:43`` (or with microseconds) in the account's own time zone;
+    its stream objects carry an explicit offset such as ``+05:30``.
+    """
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1).replace("Z", "+00:00"))
+    return (parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed).astimezone(UTC)
 
 
 def parse_iso(value: str | None) -> datetime | None:

@@ -1,18 +1,25 @@
 """Vobiz (Plivo-compatible) live calls.
 
-Two documented single-call shapes are accepted: the Plivo-style ``{"api_id", "calls": [{...,
-"call_state": "ACTIVE"}]}`` and the flat ``{"call_status": "in-progress", "from", "to",
-"session_start", ...}``. The list endpoint answers only UUIDs, so a page of summaries is one
-list request (live and queued, concurrently) plus one detail request per call, run with the
-provider's bounded concurrency. Vobiz documents no list filters: all are applied locally.
-Timestamps carry no zone and are read as UTC.
+Two documented single-call shapes are accepted: the flat ``{"call_status": "in-progress", "from",
+"to", "session_start", ...}`` of the current docs, OpenAPI spec and SDKs, and the legacy
+Plivo-style ``{"api_id", "calls": [{..., "call_state": "ACTIVE"}]}``. The list endpoints answer
+only UUIDs, so a page of summaries is the live and the queued list (concurrently, each paged with
+Plivo's ``limit``/``offset``: 20 per request, a server ignoring ``offset`` is detected) plus one
+detail request per call. A part that fails (one list, one call's details) is left out and said in
+the slice's notes; the rest is listed. Vobiz documents no list filters: all are applied locally.
+
+Where Vobiz's sources disagree the adapter learns at run time: the trailing slash of each kind of
+path (a wrong form may answer 401), and an idle account's list answering Vobiz's own JSON 404.
+Times without a zone are in the account's Console zone (``VOBIZ_TIMEZONE``, default Asia/Kolkata).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from datetime import datetime
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -20,8 +27,8 @@ import httpx2
 from pydantic import Field
 
 from mcp_livecalls.config import VobizSettings
-from mcp_livecalls.errors import CallNotFound, ProviderError
-from mcp_livecalls.http import HttpPolicy, ProviderHTTP, translate_errors
+from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError, ProviderUnavailable
+from mcp_livecalls.http import HttpPolicy, NotFoundReply, ProviderHTTP, translate_errors
 from mcp_livecalls.models import CallStatus, LiveCall, MediaStream, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import (
     Capabilities,
@@ -32,11 +39,25 @@ from mcp_livecalls.providers.base import (
     UpstreamPage,
     gather,
     parse_direction,
-    parse_naive_utc,
+    parse_local_time,
     scan,
 )
 
-__all__ = ["VobizProvider", "normalize_vobiz_call", "vobiz_status"]
+__all__ = [
+    "MAX_LIST_PAGES",
+    "PAGE",
+    "VobizProvider",
+    "is_vobiz_error",
+    "normalize_vobiz_call",
+    "vobiz_status",
+]
+
+logger = logging.getLogger(__name__)
+
+PAGE = 20
+"""UUIDs asked per list request: Plivo's ``limit`` maximum, and Vobiz's documented cap."""
+MAX_LIST_PAGES = 25
+"""List requests per list and per listing at most (500 calls): bounds the work of one tool call."""
 
 _CALL_STATE = {
     "QUEUED": CallStatus.QUEUED,
@@ -107,6 +128,7 @@ class _FlatCall(RawPayload):
     to: str | None = None
     caller_name: str | None = None
     request_uuid: str | None = None
+    parent_call_uuid: str | None = None
     session_start: str | None = None
     stir_attestation: str | None = None
     stir_verification: str | None = None
@@ -121,16 +143,38 @@ class _Stream(RawPayload):
     created_at: str | None = None
 
 
-def _duration(start: datetime | None, given: int | None, now: datetime) -> int | None:
+_FUTURE_TOLERANCE = timedelta(minutes=1)
+
+
+def _clock_note(start: datetime, now: datetime, zone: tzinfo) -> str:
+    minutes = int((start - now).total_seconds() // 60)
+    return (
+        f"start {minutes // 60}h{minutes % 60:02d}m ahead of this server's clock: Vobiz's zone-less "
+        f"times are read as {zone}; set VOBIZ_TIMEZONE to the Vobiz Console's zone (or fix this clock)"
+    )
+
+
+def _times(
+    start: datetime | None, answered: datetime | None, given: int | None, now: datetime, zone: tzinfo
+) -> tuple[int | None, dict[str, str | int | float | bool]]:
+    """``duration_s`` and any clock note. A start in the future means a wrong zone, not a 0 s call."""
+    counted_from = answered or start
+    earliest = min((t for t in (start, answered) if t is not None), default=None)
+    if earliest is not None and earliest - now > _FUTURE_TOLERANCE:
+        note: dict[str, str | int | float | bool] = {"clock_note": _clock_note(earliest, now, zone)}
+        return (max(0, given) if given is not None else None), note
     if given is not None:
-        return max(0, given)
-    if start is None:
-        return None
-    return max(0, int((now - start).total_seconds()))
+        return max(0, given), {}
+    if counted_from is None:
+        return None, {}
+    return max(0, int((now - counted_from).total_seconds())), {}
 
 
-def normalize_vobiz_call(payload: Any, *, now: datetime) -> LiveCall:
-    """One call from either documented shape. Raises ``ValidationError``/``KeyError`` on garbage."""
+def normalize_vobiz_call(payload: Any, *, now: datetime, zone: tzinfo = UTC) -> LiveCall:
+    """One call from either documented shape; zone-less times are in ``zone`` (VOBIZ_TIMEZONE).
+
+    Raises ``ValidationError``/``KeyError``/``ValueError`` on garbage.
+    """
     if not isinstance(payload, dict):
         raise TypeError("not an object")
     if "calls" in payload:
@@ -138,9 +182,9 @@ def normalize_vobiz_call(payload: Any, *, now: datetime) -> LiveCall:
         if not isinstance(calls, list) or not calls:
             raise ValueError("empty calls list")
         plivo = _PlivoCall.model_validate(calls[0])
-        started = parse_naive_utc(plivo.initiation_time)
-        answered = parse_naive_utc(plivo.answer_time)
-        extras: dict[str, str | int | float | bool] = {}
+        started = parse_local_time(plivo.initiation_time, zone)
+        answered = parse_local_time(plivo.answer_time, zone)
+        duration, extras = _times(started, answered, plivo.call_duration, now, zone)
         if plivo.conference_uuid:
             extras["conference_uuid"] = plivo.conference_uuid
         if plivo.parent_call_uuid:
@@ -157,15 +201,17 @@ def normalize_vobiz_call(payload: Any, *, now: datetime) -> LiveCall:
             to_number=plivo.to_number or None,
             started_at=started,
             answered_at=answered,
-            duration_s=_duration(answered or started, plivo.call_duration, now),
+            duration_s=duration,
             stir_attestation=_meaningful(plivo.stir_attestation),
             extras=extras,
         )
     flat = _FlatCall.model_validate(payload)
-    started = parse_naive_utc(flat.session_start)
-    flat_extras: dict[str, str | int | float | bool] = {}
+    started = parse_local_time(flat.session_start, zone)
+    flat_duration, flat_extras = _times(started, None, None, now, zone)
     if flat.request_uuid and flat.request_uuid != flat.call_uuid:
         flat_extras["request_uuid"] = flat.request_uuid
+    if flat.parent_call_uuid:
+        flat_extras["parent_call_uuid"] = flat.parent_call_uuid
     if _meaningful(flat.stir_verification):
         flat_extras["stir_verification"] = str(flat.stir_verification)
     return LiveCall(
@@ -178,7 +224,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime) -> LiveCall:
         to_number=flat.to or None,
         caller_name=flat.caller_name or None,
         started_at=started,
-        duration_s=_duration(started, None, now),
+        duration_s=flat_duration,
         stir_attestation=_meaningful(flat.stir_attestation),
         extras=flat_extras,
     )
@@ -192,6 +238,35 @@ def _uuid_list(payload: Any) -> list[str]:
         # Not the documented list of UUIDs: reporting "no live calls" would be a lie.
         raise TypeError("calls is not a list of call UUIDs")
     return list(calls)
+
+
+def is_vobiz_error(body: Any) -> bool:
+    """Whether ``body`` is one of Vobiz's documented error shapes (not some proxy's 404 page).
+
+    ``{"status": "error", "error": {"code", "message", ...}, ...}`` or the Plivo-style
+    ``{"api_id": "...", "error": "not found"}``.
+    """
+    if not isinstance(body, dict):
+        return False
+    error = body.get("error")
+    if body.get("status") == "error" and isinstance(error, dict):
+        return "code" in error or "message" in error
+    return "api_id" in body and isinstance(error, str)
+
+
+@dataclass
+class _Listed:
+    """One of Vobiz's UUID lists, read page by page."""
+
+    uuids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Miss:
+    """A path form that did not answer as Vobiz: a 401, or a 404 that is not Vobiz's own."""
+
+    error: ProviderError
 
 
 class VobizProvider(LiveCallsProvider):
@@ -214,10 +289,20 @@ class VobizProvider(LiveCallsProvider):
         not_offered=("legs", "bridge", "recording state", "agent", "hold/mute per leg", "latency"),
     )
 
-    def __init__(self, http: ProviderHTTP, *, auth_id: str, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        http: ProviderHTTP,
+        *,
+        auth_id: str,
+        now: Callable[[], datetime],
+        zone: tzinfo = UTC,
+    ) -> None:
         super().__init__(http)
-        self._calls_path = f"/api/v1/Account/{quote(auth_id, safe='')}/Call/"
+        self._calls_path = f"/api/v1/Account/{quote(auth_id, safe='')}/Call"
         self._now = now
+        self.zone = zone
+        self._slash: dict[str, bool] = {}
+        """Per endpoint kind, whether the trailing-slash form is the one that answered last."""
 
     @classmethod
     def create(
@@ -236,7 +321,71 @@ class VobizProvider(LiveCallsProvider):
             headers={"X-Auth-ID": auth_id, "X-Auth-Token": token},
             secrets=[auth_id, token],
         )
-        return cls(http, auth_id=auth_id, now=now)
+        return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
+
+    # -- requests, in whichever path form Vobiz accepts ------------------------------------------
+
+    def path_form(self, kind: str) -> str:
+        """``"/"`` or ``""``: the trailing slash this adapter uses now for ``kind`` of endpoint."""
+        return "/" if self._slash.get(kind, True) else ""
+
+    async def _get(self, kind: str, stem: str, params: Mapping[str, str | int] | None = None) -> Any:
+        """GET ``/Call{stem}`` in the path form that works for ``kind``; learn it on the way.
+
+        Vobiz's own sources disagree on the trailing slash (narrative pages: ``/Call/``,
+        ``/Call/{uuid}/``; OpenAPI and SDK: ``/Call``, ``/Call/{uuid}``) and a form Vobiz does not
+        accept may answer 401. So a 401, or a 404 that is not in Vobiz's error shape, is retried
+        once in the other form, and the form that answered is remembered for ``kind``. Returns the
+        JSON, or a ``NotFoundReply`` holding Vobiz's own 404 body (the call or list is empty).
+        """
+        slash = self._slash.get(kind, True)
+        first = await self._try(stem, slash, params)
+        if not isinstance(first, _Miss):
+            return first
+        second = await self._try(stem, not slash, params)
+        if not isinstance(second, _Miss):
+            self._slash[kind] = not slash
+            logger.info("vobiz: %s answers in the %s form", kind, "slash" if not slash else "no-slash")
+            return second
+        raise self._both_forms_failed(first.error, second.error)
+
+    async def _try(self, stem: str, slash: bool, params: Mapping[str, str | int] | None) -> Any:
+        path = f"{self._calls_path}{stem}{'/' if slash else ''}"
+        try:
+            reply = await self.http.get_json(path, params=params, read_404=True)
+        except AuthError as exc:
+            if exc.status_code != 401:
+                raise
+            return _Miss(exc)
+        except ProviderUnavailable as exc:
+            if exc.status_code != 404:
+                raise
+            return _Miss(exc)  # a 404 without a JSON body: not Vobiz's answer
+        if isinstance(reply, NotFoundReply) and not is_vobiz_error(reply.body):
+            return _Miss(self._wrong_url())
+        return reply
+
+    def _wrong_url(self) -> ProviderUnavailable:
+        return ProviderUnavailable(
+            self.name.value,
+            "Vobiz answered 404 without Vobiz's error body on both path forms (with and without the "
+            "trailing slash): this does not look like the Vobiz API; check VOBIZ_BASE_URL.",
+            status_code=404,
+        )
+
+    def _both_forms_failed(self, first: ProviderError, second: ProviderError) -> ProviderError:
+        if 401 in (first.status_code, second.status_code):
+            return AuthError(
+                self.name.value,
+                f"Vobiz rejected the credentials (401): check {' / '.join(self.credential_vars)}. "
+                "Both path forms Vobiz documents were tried (with and without the trailing slash); if "
+                "the credentials are right, Vobiz may be refusing the path form instead (it answers 401 "
+                "to a form it does not accept): check VOBIZ_BASE_URL and report it.",
+                status_code=401,
+            )
+        return self._wrong_url()
+
+    # -- one call ------------------------------------------------------------------------------
 
     async def get_call(self, call_id: str) -> LiveCall:
         return await self._get_call(call_id, likely="live")
@@ -248,57 +397,147 @@ class VobizProvider(LiveCallsProvider):
         queued call is asked as queued first, saving a request.
         """
         self.check_call_id(call_id)
-        path = f"{self._calls_path}{call_id}/"
-        first, second = ("live", "queued") if likely == "live" else ("queued", "live")
-        try:
-            payload = await self.http.get_json(path, params={"status": first}, call_id=call_id)
-        except CallNotFound:
-            payload = await self.http.get_json(path, params={"status": second}, call_id=call_id)
-        with translate_errors(self.name.value):
-            return normalize_vobiz_call(payload, now=self._now())
+        for status in ("live", "queued") if likely == "live" else ("queued", "live"):
+            payload = await self._get("call", f"/{call_id}", {"status": status})
+            if not isinstance(payload, NotFoundReply):
+                with translate_errors(self.name.value):
+                    return normalize_vobiz_call(payload, now=self._now(), zone=self.zone)
+        raise CallNotFound(self.name.value, call_id)
 
-    async def _call_ids(self) -> list[tuple[str, str]]:
-        """``(uuid, "live" | "queued")`` for every call Vobiz lists, live first."""
+    # -- lists ---------------------------------------------------------------------------------
 
-        async def fetch(status: str) -> list[str]:
-            payload = await self.http.get_json(self._calls_path, params={"status": status})
-            with translate_errors(self.name.value):
-                return _uuid_list(payload)
+    async def _list(self, status: str) -> _Listed:
+        """Every UUID of the live or queued list, ``limit``/``offset`` page by page (Plivo's
+        paging, which Vobiz does not document: a server that ignores it is detected)."""
+        listed = _Listed()
+        seen: set[str] = set()
+        previous: list[str] | None = None
+        offset = 0
+        for _ in range(MAX_LIST_PAGES):
+            try:
+                payload = await self._get(
+                    f"{status}_list", "", {"status": status, "limit": PAGE, "offset": offset}
+                )
+                if isinstance(payload, NotFoundReply):
+                    # Vobiz's own 404 body for a list: an idle account (no calls), not a wrong URL.
+                    return listed
+                with translate_errors(self.name.value):
+                    page = _uuid_list(payload)
+            except ProviderError as exc:
+                if not offset:
+                    raise
+                # A later page failing keeps the calls already read; what is missing is said.
+                listed.notes.append(
+                    f"the {status} list could be read only to its first {len(seen)} calls, so more "
+                    f"{status} calls may be missing: {exc}"
+                )
+                return listed
+            fresh = [uuid for uuid in page if uuid not in seen]
+            if page and (page == previous or not fresh):
+                # The same page again: Vobiz ignored offset. Stop rather than list a call twice.
+                if len(page) == PAGE:
+                    listed.notes.append(
+                        f"the {status} list ignored offset, so only its first {len(seen)} calls could be "
+                        f"read; more {status} calls may exist."
+                    )
+                return listed
+            listed.uuids += fresh
+            seen.update(fresh)
+            if len(page) != PAGE:
+                # Fewer: the last page. More: limit was ignored, so the whole rest came at once.
+                return listed
+            previous = page
+            offset += len(page)
+        listed.notes.append(
+            f"the {status} list was read to {MAX_LIST_PAGES} pages ({len(seen)} calls) and stopped; "
+            f"more {status} calls may exist."
+        )
+        return listed
 
-        live, queued = await gather([lambda: fetch("live"), lambda: fetch("queued")])
-        seen = set(live)
-        return [(uuid, "live") for uuid in live] + [(uuid, "queued") for uuid in queued if uuid not in seen]
+    async def _call_ids(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """``(uuid, "live" | "queued")`` for every call Vobiz lists, live first, and notes on what
+        could not be read. One list failing leaves the other's calls (with a note); when the other
+        has none to show, the failure is the answer."""
+
+        async def read(status: str) -> _Listed | ProviderError:
+            try:
+                return await self._list(status)
+            except ProviderError as exc:
+                return exc
+
+        live, queued = await gather([lambda: read("live"), lambda: read("queued")])
+        for failed, other in ((live, queued), (queued, live)):
+            if isinstance(failed, ProviderError) and (isinstance(other, ProviderError) or not other.uuids):
+                raise failed  # nothing else to show: the provider failed, not a part of it
+        ids: list[tuple[str, str]] = []
+        notes: list[str] = []
+        seen: set[str] = set()
+        for status, listed in (("live", live), ("queued", queued)):
+            if isinstance(listed, ProviderError):
+                notes.append(f"the {status} list could not be read, so {status} calls are missing: {listed}")
+                continue
+            notes += listed.notes
+            for uuid in listed.uuids:
+                if uuid not in seen and self.accepts_call_id(uuid):
+                    seen.add(uuid)
+                    ids.append((uuid, status))
+        return ids, notes
 
     async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         uuids: list[tuple[str, str]] | None = None
+        notes: list[str] = []
+        failed: list[tuple[str, ProviderError]] = []
 
         async def fetch(position: int, count: int) -> UpstreamPage:
             nonlocal uuids
             if uuids is None:
-                uuids = [(uuid, kind) for uuid, kind in await self._call_ids() if self.accepts_call_id(uuid)]
+                uuids, list_notes = await self._call_ids()
+                notes.extend(list_notes)
             chunk = uuids[position : position + count]
 
-            async def detail(uuid: str, kind: str) -> LiveCall | None:
+            async def detail(uuid: str, kind: str) -> LiveCall | ProviderError | None:
                 try:
                     return await self._get_call(uuid, likely=kind)
                 except CallNotFound:
                     return None  # ended between the list and the detail request
+                except ProviderError as exc:
+                    return exc  # this call's details only: the others still count
 
-            calls = await gather([functools.partial(detail, uuid, kind) for uuid, kind in chunk])
+            results = await gather([functools.partial(detail, uuid, kind) for uuid, kind in chunk])
+            errors = [
+                (uuid, r) for (uuid, _), r in zip(chunk, results, strict=True) if isinstance(r, ProviderError)
+            ]
+            if errors and len(errors) == len(chunk):
+                raise errors[0][1]  # every detail failed: the provider failed, not one call
+            failed.extend(errors)
+            calls = [r if isinstance(r, LiveCall) else None for r in results]
             return UpstreamPage(calls, exhausted=position + count >= len(uuids), total=len(uuids))
 
-        return await scan(
+        found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
+        if failed:
+            shown = "; ".join(f"{uuid}: {error}" for uuid, error in failed[:3])
+            more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+            notes.append(
+                f"{len(failed)} listed call(s) left out, their details could not be read: {shown}{more}"
+            )
+        if not notes:
+            return found
+        return replace(found, notes=notes, total=None)
+
+    # -- streams -------------------------------------------------------------------------------
 
     async def get_stream(self, call_id: str) -> StreamDetails:
         call = await self.get_call(call_id)
         not_offered = list(self.capabilities.not_offered)
         streams: list[MediaStream] = []
         try:
-            payload = await self.http.get_json(f"{self._calls_path}{call_id}/Stream/", call_id=call_id)
+            payload = await self._get("stream", f"/{call_id}/Stream")
+            if isinstance(payload, NotFoundReply):
+                payload = {"objects": []}  # Vobiz's own 404: no stream on this call
             with translate_errors(self.name.value):
-                streams = _media_streams(payload)
+                streams = _media_streams(payload, self.zone)
         except ProviderError:
             # The stream list is an optional extra: its absence must not hide the call.
             not_offered.append("media streams (the Stream endpoint did not answer)")
@@ -313,10 +552,16 @@ class VobizProvider(LiveCallsProvider):
         )
 
 
-def _media_streams(payload: Any) -> list[MediaStream]:
+def _media_streams(payload: Any, zone: tzinfo = UTC) -> list[MediaStream]:
+    """Current docs: ``{page, per_page, total, objects: [...]}``; an older page: one bare object."""
     if not isinstance(payload, dict):
         raise TypeError("not an object")
-    objects = payload.get("objects", [])
+    if "objects" in payload:
+        objects = payload["objects"]
+    elif "stream_id" in payload:
+        objects = [payload]
+    else:
+        objects = []
     if not isinstance(objects, list):
         raise TypeError("objects is not a list")
     streams = []
@@ -328,7 +573,7 @@ def _media_streams(payload: Any) -> list[MediaStream]:
                 status=raw.status,
                 audio_track=raw.audio_track,
                 bidirectional=raw.bidirectional,
-                started_at=parse_naive_utc(raw.start_time or raw.created_at),
+                started_at=parse_local_time(raw.start_time or raw.created_at, zone),
             )
         )
     return streams

@@ -33,7 +33,9 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
 
 import anyio
 from pydantic import ValidationError
@@ -74,6 +76,8 @@ FIXTURE_EXOTEL_STREAM_SID: Final = "call_active_001"
 FIXTURE_ZUDU_IDS: Final = frozenset({"550e8400-e29b-41d4-a716-446655440000", "call-456"})
 
 VOBIZ_QUEUED_MAX: Final = 20
+VOBIZ_PAGE_MAX: Final = 20  # Plivo's limit (1-20) on the live and queued lists; Vobiz's "max 20 per request"
+VOBIZ_LOCAL_ZONE: Final = ZoneInfo("Asia/Kolkata")
 EXOTEL_RATE_LIMIT: Final = 200  # documented: 200 requests / minute / account
 EXOTEL_MAX_LIMIT: Final = 100
 ZUDU_MAX_LIMIT: Final = 100
@@ -203,9 +207,11 @@ class Simulator:
         )
         self.faults = Faults(seed)
         self.credentials = credentials if credentials is not None else DEMO_CREDENTIALS
-        self.vobiz_shape: VobizShape = vobiz_shape
         self.fixtures = fixtures
         self.flavours = check_flavours(flavours)
+        self.vobiz_shape: VobizShape = "plivo" if self.flavour("vobiz.legacy_shape") else vobiz_shape
+        self.vobiz_zone: tzinfo = VOBIZ_LOCAL_ZONE if self.flavour("vobiz.local_time") else UTC
+        """The zone of the simulated Vobiz account's Console: its zone-less times are written in it."""
         self.requests: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._ids = random.Random(seed ^ 0x5EED)
@@ -320,6 +326,8 @@ class Simulator:
         routes: tuple[str, ...] = (
             (route, "get_call") if (provider, route) == ("exotel", "stream") else (route,)
         )
+        if (provider, route) == ("vobiz", "list_calls"):
+            routes = (route, f"list_{request.query_params.get('status')}")
         fault = self.faults.pick(provider, routes)
         if fault is not None:
             logger.debug("applying fault %s to %s %s", fault.kind, provider, route)
@@ -406,6 +414,28 @@ class Simulator:
             ok = ok and str(p[extra]).lower() == extra
         return ok
 
+    def _vobiz_wrong_form(self, request: Request) -> _Answer | None:
+        """``vobiz.no_slash``: only the OpenAPI's slash-less paths answer; a trailing slash gets 401,
+        as Vobiz's migration notes say of a path form it does not accept."""
+        if self.flavour("vobiz.no_slash") and request.url.path.endswith("/"):
+            return self._error("vobiz", 401, "Unauthorized")
+        return None
+
+    def _vobiz_page(self, request: Request, ids: list[str]) -> list[str] | _Answer:
+        """The list as the flavour pages it: everything (default; Vobiz documents no paging),
+        ``limit``/``offset`` honoured (``vobiz.paged``), or ``limit`` only (``vobiz.offset_ignored``)."""
+        paged, offset_ignored = self.flavour("vobiz.paged"), self.flavour("vobiz.offset_ignored")
+        if not (paged or offset_ignored):
+            return ids
+        limit = _int_param(request.query_params.get("limit"), VOBIZ_PAGE_MAX)
+        offset = _int_param(request.query_params.get("offset"), 0)
+        if limit is None or not 1 <= limit <= VOBIZ_PAGE_MAX:
+            return self._error("vobiz", 400, f"limit must be between 1 and {VOBIZ_PAGE_MAX}")
+        if offset is None or offset < 0:
+            return self._error("vobiz", 400, "offset must be a non-negative integer")
+        start = 0 if offset_ignored else offset
+        return ids[start : start + limit]
+
     def _vobiz_not_found(self, call_uuid: str) -> _Answer:
         if self.vobiz_shape == "plivo":
             return _Answer(404, {"api_id": self._uuid(), "error": "not found"})
@@ -417,26 +447,30 @@ class Simulator:
         auth_id = str(request.path_params["auth_id"])
 
         def answer() -> _Answer:
-            denied = self._vobiz_auth(request, auth_id)
+            denied = self._vobiz_wrong_form(request) or self._vobiz_auth(request, auth_id)
             if denied is not None:
                 return denied
             status = request.query_params.get("status")
-            # Plivo's optional filters (call_direction, from_number, to_number, limit, offset) are
-            # not documented by Vobiz: like the pessimistic reading of NOTES.md, they are ignored.
+            # Plivo's filters (call_direction, from_number, to_number) are not documented by Vobiz:
+            # like the pessimistic reading of NOTES.md, they are ignored. Paging depends on the flavour.
             if status == "live":
                 if self.fixtures:
                     ids = [FIXTURE_VOBIZ_PLIVO_UUID, FIXTURE_VOBIZ_FLAT_UUID]
                 else:
                     ids = [c.id for c in self.population.live("vobiz")]
             elif status == "queued":
-                ids = (
-                    []
-                    if self.fixtures
-                    else [c.id for c in self.population.queued("vobiz")][:VOBIZ_QUEUED_MAX]
-                )
+                ids = [] if self.fixtures else [c.id for c in self.population.queued("vobiz")]
+                if not (self.flavour("vobiz.paged") or self.flavour("vobiz.offset_ignored")):
+                    ids = ids[:VOBIZ_QUEUED_MAX]  # documented: "a maximum of 20 call UUIDs per request"
             else:
                 return self._error("vobiz", 400, "the simulator needs status=live or status=queued")
-            return _Answer(200, {"api_id": self._uuid(), "calls": ids})
+            page = self._vobiz_page(request, ids)
+            if isinstance(page, _Answer):
+                return page
+            if not page and self.flavour("vobiz.idle_404"):
+                # Undocumented: an idle account's list answering Vobiz's own 404 body (NOTES.md).
+                return self._error("vobiz", 404, "No calls found")
+            return _Answer(200, {"api_id": self._uuid(), "calls": page})
 
         return await self._serve(request, "vobiz", "list_calls", answer)
 
@@ -447,7 +481,7 @@ class Simulator:
         call_uuid = str(request.path_params["call_uuid"])
 
         def answer() -> _Answer:
-            denied = self._vobiz_auth(request, auth_id)
+            denied = self._vobiz_wrong_form(request) or self._vobiz_auth(request, auth_id)
             if denied is not None:
                 return denied
             status = request.query_params.get("status")
@@ -463,14 +497,15 @@ class Simulator:
                 return self._vobiz_not_found(call_uuid)
             state = call.state_at_ts(ts)
             if status == "live" and state in LIVE_STATES:
+                zone = self.vobiz_zone
                 if self.vobiz_shape == "plivo":
                     return _Answer(
-                        200, {"api_id": self._uuid(), "calls": [vobiz_plivo_call(call, ts, auth_id)]}
+                        200, {"api_id": self._uuid(), "calls": [vobiz_plivo_call(call, ts, auth_id, zone)]}
                     )
-                return _Answer(200, vobiz_flat(call, ts, self._uuid()))
+                return _Answer(200, vobiz_flat(call, ts, self._uuid(), zone))
             if status == "queued" and state == "queued":
                 # Queued calls are documented in the flat shape only; both modes answer it.
-                return _Answer(200, vobiz_flat(call, ts, self._uuid()))
+                return _Answer(200, vobiz_flat(call, ts, self._uuid(), self.vobiz_zone))
             # Without status the real API answers the finished CDR, which is not simulated.
             return self._vobiz_not_found(call_uuid)
 
@@ -483,7 +518,7 @@ class Simulator:
         call_uuid = str(request.path_params["call_uuid"])
 
         def answer() -> _Answer:
-            denied = self._vobiz_auth(request, auth_id)
+            denied = self._vobiz_wrong_form(request) or self._vobiz_auth(request, auth_id)
             if denied is not None:
                 return denied
             page = _int_param(request.query_params.get("page"), 1)
@@ -501,7 +536,8 @@ class Simulator:
                 call = self.population.find("vobiz", call_uuid)
                 if call is None or call.state_at_ts(ts) not in LIVE_STATES:
                     return self._vobiz_not_found(call_uuid)
-                objects = vobiz_streams(call, ts, auth_id)
+                local = self.flavour("vobiz.local_time")
+                objects = vobiz_streams(call, ts, auth_id, self.vobiz_zone, offset=local)
             start = (page - 1) * per_page
             # NOTES.md documents {page, per_page, total, objects}; Plivo's stream list uses
             # {meta, objects}. Both are given so either reading works.

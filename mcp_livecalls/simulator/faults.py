@@ -53,7 +53,8 @@ FaultKind = Literal[
     "unknown_enum",
     "extra_fields",
 ]
-FaultRoute = Literal["get_call", "list_calls", "stream"]
+FaultRoute = Literal["get_call", "list_calls", "stream", "list_live", "list_queued"]
+"""``list_live`` / ``list_queued``: only Vobiz's live or queued UUID list (both are ``list_calls``)."""
 FaultProvider = Literal["vobiz", "exotel", "zudu"]
 
 FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)

@@ -13,7 +13,18 @@ from collections.abc import Iterable
 
 __all__ = ["EXOTEL_FLAVOURS", "FLAVOURS", "VOBIZ_FLAVOURS", "ZUDU_FLAVOURS", "check_flavours"]
 
-VOBIZ_FLAVOURS: frozenset[str] = frozenset()
+VOBIZ_FLAVOURS: frozenset[str] = frozenset(
+    {
+        # Without a flavour the UUID lists answer every call at once (Vobiz documents no paging;
+        # the queued list stops at 20, as documented), in UTC, with either path form.
+        "vobiz.paged",  # Plivo's limit (1-20, default 20) and offset honoured on both lists
+        "vobiz.offset_ignored",  # limit honoured, offset ignored: every request answers the first page
+        "vobiz.legacy_shape",  # single calls in the Plivo-style {"calls": [{"call_state": ...}]} shape
+        "vobiz.no_slash",  # only /Call and /Call/{uuid} answer (OpenAPI); a trailing slash gets 401
+        "vobiz.idle_404",  # an empty list answers a 404 in Vobiz's JSON error shape
+        "vobiz.local_time",  # zone-less times in Asia/Kolkata (the Console's zone); streams with +05:30
+    }
+)
 
 EXOTEL_FLAVOURS: frozenset[str] = frozenset()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from mcp_livecalls.simulator.population import CallState, SimCall
@@ -30,14 +30,17 @@ __all__ = [
 ]
 
 
-def vobiz_time(ts: float) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` in UTC, no zone (as Vobiz writes it)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+def vobiz_time(ts: float, zone: tzinfo = UTC, *, offset: bool = False) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` in the account's zone, no zone written (as Vobiz writes call times);
+    with ``offset`` the zone's offset follows (``+05:30``), as in Vobiz's stream objects."""
+    local = datetime.fromtimestamp(ts, zone)
+    text = local.strftime("%Y-%m-%d %H:%M:%S")
+    return text + local.isoformat()[19:] if offset else text
 
 
-def vobiz_time_us(ts: float) -> str:
-    """``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, no zone."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+def vobiz_time_us(ts: float, zone: tzinfo = UTC) -> str:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` in the account's zone, no zone written."""
+    return datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def exotel_time(ts: float) -> str:
@@ -77,14 +80,14 @@ _FLAT_STATUS: dict[CallState, str] = {
 }
 
 
-def vobiz_plivo_call(call: SimCall, ts: float, auth_id: str) -> dict[str, Any]:
-    """One element of ``calls`` in vobiz-live-call-v1.txt."""
+def vobiz_plivo_call(call: SimCall, ts: float, auth_id: str, zone: tzinfo = UTC) -> dict[str, Any]:
+    """One element of ``calls`` in vobiz-live-call-v1.txt (times in the account's ``zone``)."""
     state = call.state_at_ts(ts)
     answer = call.created_ts + call.answer_s if call.answer_s is not None and state != "queued" else None
     answered = answer is not None and ts >= answer
     return {
         # Undocumented: answer_time is null until the call is answered.
-        "answer_time": vobiz_time(answer) if answered and answer is not None else None,
+        "answer_time": vobiz_time(answer, zone) if answered and answer is not None else None,
         "bill_duration": None,
         "billed_duration": None,
         "call_direction": call.direction,
@@ -94,7 +97,7 @@ def vobiz_plivo_call(call: SimCall, ts: float, auth_id: str) -> dict[str, Any]:
         "conference_uuid": call.conference_uuid,
         "end_time": None,
         "from_number": call.from_number,
-        "initiation_time": vobiz_time(call.created_ts),
+        "initiation_time": vobiz_time(call.created_ts, zone),
         "parent_call_uuid": call.parent_call_uuid,
         "hangup_cause_code": None,
         "hangup_cause_name": None,
@@ -109,7 +112,7 @@ def vobiz_plivo_call(call: SimCall, ts: float, auth_id: str) -> dict[str, Any]:
     }
 
 
-def vobiz_flat(call: SimCall, ts: float, api_id: str) -> dict[str, Any]:
+def vobiz_flat(call: SimCall, ts: float, api_id: str, zone: tzinfo = UTC) -> dict[str, Any]:
     """The whole body of vobiz-live-call-v2.md (numbers without ``+``, as documented)."""
     return {
         "api_id": api_id,
@@ -119,15 +122,19 @@ def vobiz_flat(call: SimCall, ts: float, api_id: str) -> dict[str, Any]:
         "direction": call.direction,
         "from": call.from_number.removeprefix("+"),
         "request_uuid": call.id,
-        "session_start": vobiz_time_us(call.created_ts),
+        "session_start": vobiz_time_us(call.created_ts, zone),
         "stir_attestation": call.stir_attestation,
         "stir_verification": call.stir_verification,
         "to": call.to_number.removeprefix("+"),
     }
 
 
-def vobiz_streams(call: SimCall, ts: float, auth_id: str) -> list[dict[str, Any]]:
-    """Media streams of a live call (a Plivo-like stream object; empty for most calls)."""
+def vobiz_streams(
+    call: SimCall, ts: float, auth_id: str, zone: tzinfo = UTC, *, offset: bool = False
+) -> list[dict[str, Any]]:
+    """Media streams of a live call (a Plivo-like stream object; empty for most calls).
+
+    With ``offset`` the times carry the zone's offset (``+05:30``), as Vobiz's stream docs show."""
     if call.media_stream is None:
         return []
     stream_id, start_s, track, bidirectional = call.media_stream
@@ -142,7 +149,7 @@ def vobiz_streams(call: SimCall, ts: float, auth_id: str) -> list[dict[str, Any]
             "bidirectional": bidirectional,
             "content_type": "audio/x-l16;rate=8000",
             "service_url": f"wss://media.example.com/streams/{call.id}",
-            "start_time": vobiz_time(call.created_ts + start_s),
+            "start_time": vobiz_time(call.created_ts + start_s, zone, offset=offset),
             "end_time": None,
             "resource_uri": f"/v1/Account/{auth_id}/Call/{call.id}/Stream/{stream_id}/",
         }
