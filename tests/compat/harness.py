@@ -40,14 +40,6 @@ TOKEN: Final = "compat-token-5e0c2a91"
 CLIENT_TIMEOUT_S: Final = 150.0
 SERVER_START_TIMEOUT_S: Final = 30.0
 
-#: Known server bugs another change fixes (legacy ``resources/unsubscribe`` keeps delivering and
-#: polling, ``--stateless`` advertises subscriptions, ``wait_for_call_state`` accepts more than 60 s).
-#: Once it is merged, set this to True and the marked tests run as ordinary tests.
-SUBSCRIPTIONS_FIXED: Final = False
-fixed_by_subscriptions_work = pytest.mark.xfail(
-    not SUBSCRIPTIONS_FIXED, strict=True, reason="fixed by the subscriptions work"
-)
-
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}

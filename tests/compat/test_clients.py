@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
-from .harness import CLIENTS, Outcome, fixed_by_subscriptions_work, report_of
+from .harness import CLIENTS, Outcome, report_of
 
 TOOLS = ["get_live_call", "get_stream_details", "list_active_calls", "wait_for_call_state"]
 PROVIDERS = {"vobiz", "exotel", "zudu"}
@@ -180,20 +180,17 @@ def test_the_unsubscribe_check_saw_the_server_poll_and_the_calls_change(
     assert unsubscribed["control_polls_seen"] >= 2
 
 
-@fixed_by_subscriptions_work
 @full_runs
 def test_unsubscribing_stops_updates(compat_runs: Runs, client: str, scenario: str) -> None:
     assert step(compat_runs, client, scenario, "unsubscribe")["updates_after_unsubscribe"] == 0
 
 
-@fixed_by_subscriptions_work
 @full_runs
 def test_unsubscribing_stops_upstream_polling(compat_runs: Runs, client: str, scenario: str) -> None:
     unsubscribed = step(compat_runs, client, scenario, "unsubscribe")
     assert unsubscribed["counters_after"] == unsubscribed["counters_before"]
 
 
-@fixed_by_subscriptions_work
 @full_runs
 def test_wait_for_call_state_offers_no_wait_beyond_the_clients_60_second_request_timeout(
     compat_runs: Runs, client: str, scenario: str
@@ -211,7 +208,6 @@ def test_a_wrong_bearer_token_is_refused_with_a_bearer_challenge(compat_runs: Ru
     assert (refused["www_authenticate"] or "").startswith("Bearer")
 
 
-@fixed_by_subscriptions_work
 @every_client
 def test_stateless_http_does_not_advertise_subscriptions_it_cannot_deliver(
     compat_runs: Runs, client: str
