@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from mcp_livecalls.config import ExotelSettings
-from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument
+from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument, ProviderUnavailable
 from mcp_livecalls.http import HttpPolicy, translate_errors
 from mcp_livecalls.models import (
     Agent,
@@ -545,21 +545,33 @@ async def test_calls_that_contradict_an_ignored_upstream_filter_are_dropped_but_
     assert [(i.call.call_id, i.next_offset) for i in page.items] == [("call_001", 2), ("call_002", 3)]
 
 
+def _details_answer(**fields: Any) -> httpx2.Response:
+    body = {"call_sid": "call_active_001", "status": "in-progress", "direction": "outbound-api", **fields}
+    return httpx2.Response(
+        200, json={"request_id": "r", "method": "GET", "http_code": 200, "response": {"call_details": body}}
+    )
+
+
 @pytest.mark.anyio
-async def test_get_stream_and_get_call_are_one_request_each_to_the_stream_endpoint() -> None:
+async def test_get_stream_asks_the_stream_alone_and_get_call_asks_details_and_stream_together() -> None:
     requests: list[httpx2.Request] = []
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         requests.append(request)
-        return httpx2.Response(200, json=load_fixture("exotel_stream"))
+        if request.url.path.endswith("/stream"):
+            return httpx2.Response(200, json=load_fixture("exotel_stream"))
+        return _details_answer(**{"from": "+911234567890", "to": "+919876543210"})
 
     provider = _provider(handler)
 
     details = await provider.get_stream("call_active_001")
     call = await provider.get_call("call_active_001")
 
-    assert [r.url.raw_path for r in requests] == [b"/v3/accounts/acct%2Fone/calls/call_active_001/stream"] * 2
-    assert call == exotel_call_from_stream(details)
+    base = b"/v3/accounts/acct%2Fone/calls/call_active_001"
+    assert [r.url.raw_path for r in requests] == [base + b"/stream", base, base + b"/stream"]
+    assert call == exotel_call_from_stream(details).model_copy(
+        update={"direction": Direction.OUTBOUND, "from_number": "+911234567890"}
+    )
     assert details.bridge is not None
 
 
@@ -576,11 +588,32 @@ async def test_an_unsafe_call_id_is_refused_before_any_request() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_404_for_a_stream_is_call_not_found() -> None:
-    provider = _provider(lambda request: httpx2.Response(404, json={"http_code": 404}))
+async def test_a_call_that_the_stream_details_and_the_list_all_deny_is_call_not_found() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/active"):
+            return _active([_item(1)], 1)
+        return httpx2.Response(404, json={"http_code": 404})
+
+    provider = _provider(handler)
 
     with pytest.raises(CallNotFound, match="call_gone"):
         await provider.get_stream("call_gone")
+    with pytest.raises(CallNotFound, match="call_gone"):
+        await provider.get_call("call_gone")
+
+
+@pytest.mark.anyio
+async def test_a_host_that_answers_404_everywhere_is_sent_to_the_cluster_hosts_not_the_credentials() -> None:
+    provider = _provider(lambda request: httpx2.Response(404, json={"http_code": 404}))
+
+    for lookup in (provider.get_call, provider.get_stream):
+        with pytest.raises(ProviderUnavailable) as caught:
+            await lookup("call_x")
+        message = caught.value.message
+        assert "EXOTEL_BASE_URL" in message
+        assert "ccm-api.exotel.com (Singapore)" in message
+        assert "ccm-api.in.exotel.com (Mumbai)" in message
+        assert "credentials were not refused" in message
 
 
 @pytest.mark.anyio
@@ -689,12 +722,16 @@ async def test_get_stream_and_get_call_on_a_listed_call_agree_with_the_list(
         assert (call.status is CallStatus.ON_HOLD) == any(leg.on_hold for leg in call.legs)
         if call.status is CallStatus.ON_HOLD:
             assert call_id in held
-        # The one number a stream tells is the customer's, as the list has it.
-        if listed_call.direction is Direction.INBOUND:
-            assert (call.from_number, call.to_number) == (listed_call.from_number, None)
-        else:
-            assert (call.from_number, call.to_number) == (None, listed_call.to_number)
-        assert (call.direction, call.agent, call.started_at) == (None, None, None)
+        # Call details give what the list gives; the stream adds legs, hold and the recording.
+        assert (call.from_number, call.to_number) == (listed_call.from_number, listed_call.to_number)
+        assert (call.direction, call.agent, call.started_at) == (
+            listed_call.direction,
+            listed_call.agent,
+            listed_call.started_at,
+        )
+        assert call.recording is not None
+        assert stream.recording is not None
+        assert call.recording.model_copy(update={"url": None}) == stream.recording  # details add the url
 
 
 @pytest.mark.anyio
