@@ -787,7 +787,9 @@ class ExotelProvider(LiveCallsProvider):
             self.offset_ignored = True  # more than asked: Exotel ignores limit, so offset too (version B)
         if position == 0:
             self._first_page = sids
-        elif sids and (self.offset_ignored or sids == seen.previous or sids == self._first_page):
+        elif sids and (
+            self.offset_ignored or _repeats(sids, seen.previous) or _repeats(sids, self._first_page)
+        ):
             # Exotel ignored the offset (version B): this answer starts at the first call again.
             # The calls past ``position`` are cut out of it; nothing beyond it can be asked.
             self.offset_ignored = True
@@ -833,6 +835,18 @@ class ExotelProvider(LiveCallsProvider):
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
         return replace(found, notes=seen.notes) if seen.notes else found
+
+
+def _repeats(sids: list[str], earlier: list[str] | None) -> bool:
+    """Whether a page starts over where ``earlier`` started (one is a prefix of the other).
+
+    A page past offset 0 that begins with the calls the first page began with was answered from
+    the start again: Exotel ignored ``offset`` (its limit may differ, so only the shared part counts).
+    """
+    if not earlier:
+        return False
+    shared = min(len(sids), len(earlier))
+    return sids[:shared] == earlier[:shared]
 
 
 def _hosts_hint(base_url: str) -> str:
