@@ -14,6 +14,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
+from contract.harness import Answer, Upstream, fixture
 from mcp_livecalls.config import ExotelSettings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
 from mcp_livecalls.http import HttpPolicy
@@ -31,7 +32,6 @@ from mcp_livecalls.models import (
 )
 from mcp_livecalls.providers.base import ListQuery, ProviderSlice
 from mcp_livecalls.providers.exotel import ExotelProvider
-from tests.contract.harness import Answer, Upstream, fixture
 
 pytestmark = pytest.mark.anyio
 
