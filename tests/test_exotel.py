@@ -8,10 +8,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
+from mcp import Client
 from pydantic import SecretStr
 
+from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import ExotelSettings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument, ProviderUnavailable
 from mcp_livecalls.http import HttpPolicy, translate_errors
@@ -37,8 +40,10 @@ from mcp_livecalls.providers.exotel import (
     normalize_exotel_active_page,
     normalize_exotel_stream,
 )
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture
+from mcp_livecalls.simulator.flavours import EXOTEL_FLAVOURS
 
 NOW = datetime(2024, 6, 15, 10, 40, 0, tzinfo=UTC)
 NOT_OFFERED = ["transcript", "latency", "cost", "media streams", "caller name"]
@@ -793,3 +798,135 @@ async def test_a_wrong_token_is_an_auth_error_naming_the_variables_without_the_t
     assert "EXOTEL_API_TOKEN" in message
     assert wrong not in message
     assert DEMO_CREDENTIALS.exotel_api_key not in message
+
+
+# -- truth of state in every flavour ---------------------------------------------------------------
+
+FLAVOUR_SETS = [
+    pytest.param((), id="default"),
+    pytest.param(("exotel.page_b",), id="page_b"),
+    pytest.param(("exotel.stream_404_ringing",), id="stream_404_ringing"),
+    pytest.param(("exotel.details_alt",), id="details_alt"),
+    pytest.param(tuple(sorted(EXOTEL_FLAVOURS)), id="all"),
+]
+
+
+def _flavoured(flavours: tuple[str, ...]) -> Simulator:
+    return Simulator(seed=7, live_calls=20, providers=("exotel",), flavours=flavours)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavours", FLAVOUR_SETS)
+async def test_in_every_flavour_every_live_call_is_listed_once_and_every_listed_call_can_be_looked_up(
+    flavours: tuple[str, ...],
+) -> None:
+    simulator = _flavoured(flavours)
+    clock = simulator.clock
+    assert isinstance(clock, ManualClock)
+    expected = sorted(call.id for call in simulator.population.live("exotel"))
+    with serve_simulator(simulator) as base_url:
+        async with httpx2.AsyncClient() as client:
+            provider = _sim_provider(base_url, client, simulator)
+            calls = await _list_all(provider, ListQuery(), 4)
+            pages = simulator.requests[("exotel", "list_calls")]
+            looked_up = {call.call_id: await provider.get_call(call.call_id) for call in calls}
+            ringing = [call.call_id for call in calls if call.status is CallStatus.RINGING]
+            streams = [await provider.get_stream(call_id) for call_id in ringing]
+
+            # Let the first call to end do so: it is neither listed nor found any more.
+            first_end = min(simulator.population.live("exotel"), key=lambda call: call.end_ts)
+            clock.set(datetime.fromtimestamp(first_end.end_ts + 1, UTC))
+            still = await _list_all(provider, ListQuery(), 4)
+            with pytest.raises(CallNotFound):
+                await provider.get_call(first_end.id)
+
+    ids = [call.call_id for call in calls]
+    assert sorted(ids) == expected
+    assert len(set(ids)) == len(ids)
+    assert pages == -(-len(expected) // 4)  # one request per page, in version B as well
+    assert ringing
+    for call in calls:
+        found = looked_up[call.call_id]
+        assert found.call_id == call.call_id
+        assert (found.status is CallStatus.RINGING) == (call.status is CallStatus.RINGING), call.call_id
+        assert (found.direction, found.from_number, found.to_number) == (
+            call.direction,
+            call.from_number,
+            call.to_number,
+        ) or "exotel.page_b" in flavours
+    assert [stream.status for stream in streams] == [CallStatus.RINGING] * len(ringing)
+    legs_missing = "exotel.stream_404_ringing" in flavours
+    assert all((not stream.legs) == legs_missing for stream in streams)
+    assert all(("missing" in looked_up[call_id].extras) == legs_missing for call_id in ringing)
+    assert first_end.id in ids
+    assert first_end.id not in {call.call_id for call in still}
+    assert sorted(call.call_id for call in still) == sorted(c.id for c in simulator.population.live("exotel"))
+
+
+CUT_HERE = "exotel: the active-calls API ignored offset and limit; pages were cut here from its answer"
+NO_DIRECTION = "exotel: some calls do not say their direction (older API version); kept unfiltered"
+
+
+@pytest.mark.anyio
+async def test_version_b_answers_are_cut_into_pages_here_and_paging_ends_with_the_list() -> None:
+    simulator = _flavoured(("exotel.page_b",))
+    with serve_simulator(simulator) as base_url:
+        async with httpx2.AsyncClient() as client:
+            provider = _sim_provider(base_url, client, simulator)
+            pages = []
+            offset = 0
+            for _ in range(20):
+                page = await provider.list_active(ListQuery(), offset, 5)
+                pages.append(page)
+                offset = page.scanned_to
+                if page.exhausted:
+                    break
+            outbound = await provider.list_active(ListQuery(direction=Direction.OUTBOUND), 0, 100)
+
+    live = sorted(call.id for call in simulator.population.live("exotel"))
+    listed = [item.call.call_id for page in pages for item in page.items]
+    assert sorted(listed) == live
+    assert len(pages) == -(-len(live) // 5)
+    assert simulator.requests[("exotel", "list_calls")] == len(pages) + 1
+    assert all(page.notes == [CUT_HERE] for page in pages)
+    # Version B says no direction: a direction filter cannot drop any call, and the page says so.
+    assert len(outbound.items) == len(live)
+    assert outbound.notes == [CUT_HERE, NO_DIRECTION]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "flavours",
+    # Each flavour alone is swept at the adapter above; through MCP, the plain reading and all at once.
+    [pytest.param((), id="default"), pytest.param(tuple(sorted(EXOTEL_FLAVOURS)), id="all")],
+)
+async def test_through_the_mcp_client_paging_lists_each_exotel_call_once_and_each_one_is_found(
+    flavours: tuple[str, ...],
+) -> None:
+    simulator = _flavoured(flavours)
+    expected = sorted(call.id for call in simulator.population.live("exotel"))
+    with serve_simulator(simulator) as base_url:
+        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
+        async with Client(create_server(settings, now=simulator.clock.now)) as client:
+            listed: list[dict[str, Any]] = []
+            arguments: dict[str, Any] = {"provider": "exotel", "limit": 6}
+            with anyio.fail_after(30):
+                for _ in range(20):
+                    page = (await client.call_tool("list_active_calls", arguments)).structured_content or {}
+                    listed.extend(page.get("calls", []))
+                    if not page.get("next_cursor"):
+                        break
+                    arguments = {"provider": "exotel", "limit": 6, "cursor": page["next_cursor"]}
+                found = {}
+                for call in listed:
+                    result = await client.call_tool(
+                        "get_live_call", {"call_id": call["call_id"], "provider": "exotel"}
+                    )
+                    assert not result.is_error, result
+                    found[call["call_id"]] = (result.structured_content or {})["status"]
+
+    assert sorted(call["call_id"] for call in listed) == expected
+    assert {call["call_id"]: call["status"] == "ringing" for call in listed} == {
+        call_id: status == "ringing" for call_id, status in found.items()
+    }
+    assert "ringing" in found.values()
