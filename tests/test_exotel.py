@@ -38,6 +38,7 @@ from mcp_livecalls.providers.exotel import (
     exotel_status,
     normalize_exotel_active_call,
     normalize_exotel_active_page,
+    normalize_exotel_call_details,
     normalize_exotel_stream,
 )
 from mcp_livecalls.server import create_server
@@ -389,6 +390,57 @@ def test_a_garbage_active_list_is_a_bad_response(payload: object) -> None:
 def test_a_garbage_stream_is_a_bad_response(payload: object) -> None:
     with pytest.raises(BadResponse, match="Exotel answered"), translate_errors("exotel"):
         normalize_exotel_stream(payload, call_id="c1")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        {"response": {}},
+        {"response": {"call_details": []}},
+        {"response": {"call_details": {}}},  # says neither which call nor its state
+        {"response": {"call_details": {"sid": "c1", "start_time": "soon"}}},
+        {"response": {"call_details": {"call_sid": "c1", "duration": "long"}}},
+        {"response": {"call_details": {"sid": "c1", "customer_details": "+9199"}}},
+        {"response": {"call_details": {"sid": "c1", "assigned_agent_details": ["u1"]}}},
+        {"response": {"call_details": {"call_sid": "c1", "recording": "yes"}}},
+    ],
+)
+def test_garbage_call_details_are_a_bad_response(payload: object) -> None:
+    with pytest.raises(BadResponse, match="Exotel"), translate_errors("exotel"):
+        normalize_exotel_call_details(payload, call_id="c1", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("details", "status", "word"),
+    [
+        ({"state": "terminal", "status": "in-progress"}, CallStatus.ENDED, "terminal"),
+        ({"call_state": "active", "call_status": "ringing"}, CallStatus.RINGING, "ringing"),
+        ({"call_state": "active"}, CallStatus.IN_PROGRESS, "active"),
+        ({"status": "completed"}, CallStatus.ENDED, "completed"),
+        ({"call_status": "warm-transfer"}, CallStatus.UNKNOWN, "warm-transfer"),
+    ],
+)
+def test_call_details_state_and_status_in_either_spelling_give_the_status_an_ended_state_winning(
+    details: dict[str, str], status: CallStatus, word: str
+) -> None:
+    payload = {"http_code": 200, "response": {"call_details": {"sid": "c1", **details}}}
+
+    call = normalize_exotel_call_details(payload, call_id="c1", now=NOW)
+
+    assert (call.status, call.provider_status) == (status, word)
+
+
+def test_a_customer_number_without_a_direction_is_kept_aside_not_guessed_into_from_or_to() -> None:
+    payload = {"response": {"call_details": {"sid": "c1", "customer_details": {"number": "+919800000001"}}}}
+
+    call = normalize_exotel_call_details(payload, call_id="c1", now=NOW)
+
+    assert (call.from_number, call.to_number, call.extras) == (
+        None,
+        None,
+        {"customer_number": "+919800000001"},
+    )
 
 
 def test_an_envelope_without_response_is_a_bad_response_that_says_so() -> None:
