@@ -15,9 +15,7 @@ __all__ = ["EXOTEL_FLAVOURS", "FLAVOURS", "VOBIZ_FLAVOURS", "ZUDU_FLAVOURS", "ch
 
 VOBIZ_FLAVOURS: frozenset[str] = frozenset()
 
-EXOTEL_FLAVOURS: frozenset[str] = frozenset(
-    {"exotel.page_b", "exotel.stream_404_ringing", "exotel.details_alt"}
-)
+EXOTEL_FLAVOURS = frozenset({"exotel.page_b", "exotel.stream_404_ringing", "exotel.details_alt"})
 
 ZUDU_FLAVOURS: frozenset[str] = frozenset()
 
