@@ -740,15 +740,13 @@ class ExotelProvider(LiveCallsProvider):
         An ended state in call details (or the list) is taken at its word; otherwise a source that
         failed is what is reported, so a failure is never mistaken for "not live".
         """
-        summary_gone = isinstance(summary, LiveCall | CallNotFound)
-        stream_gone = isinstance(stream, StreamDetails | CallNotFound)
-        if (summary_gone and stream_gone) or isinstance(summary, LiveCall):
-            return CallNotFound(self.name.value, call_id)
-        if not summary_gone:
-            assert isinstance(summary, ProviderError)
-            return summary
-        assert isinstance(stream, ProviderError)
-        return stream
+        if isinstance(summary, LiveCall):
+            return CallNotFound(self.name.value, call_id)  # details (or the list) say it ended
+        if not isinstance(summary, CallNotFound):
+            return summary  # details and the list failed: that, not "not live", is the answer
+        if isinstance(stream, ProviderError) and not isinstance(stream, CallNotFound):
+            return stream  # the stream failed: it did not say the call is gone
+        return CallNotFound(self.name.value, call_id)
 
     async def get_stream(self, call_id: str) -> StreamDetails:
         self.check_call_id(call_id)

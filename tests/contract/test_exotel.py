@@ -531,3 +531,64 @@ async def test_a_401_on_the_list_names_the_credential_variables() -> None:
 
     assert "EXOTEL_API_KEY" in caught.value.message
     assert "contract-token" not in caught.value.message
+
+
+async def test_call_details_that_fail_with_5xx_fall_back_to_the_active_list() -> None:
+    upstream = (
+        Upstream()
+        .on("GET", ACTIVE, exotel("active_version_a"))
+        .on("GET", f"{CALLS}/call_active_001/stream", exotel("stream"))
+        .on("GET", f"{CALLS}/call_active_001", exotel("error_data_500"))
+    )
+    provider = adapter(upstream)
+
+    call = await provider.get_call("call_active_001")
+
+    assert call == DOC_CALL_1.model_copy(
+        update={
+            "duration_s": 180,
+            "legs": DOC_LEGS,
+            "recording": Recording(enabled=True, channels="dual", duration_s=175),
+        }
+    )
+    assert not provider.details_absent  # a 5xx says nothing about whether the endpoint exists
+    assert asked(upstream) == [
+        f"{CALLS}/call_active_001",
+        f"{CALLS}/call_active_001/stream",
+        f"{ACTIVE}?limit=100&offset=0",
+    ]
+
+
+async def test_stream_details_whose_stream_fails_with_5xx_answer_from_call_details_without_legs() -> None:
+    upstream = (
+        Upstream()
+        .on("GET", f"{CALLS}/call_active_001/stream", exotel("error_data_500"))
+        .on("GET", f"{CALLS}/call_active_001", exotel("details_sid_family"))
+    )
+
+    stream = await adapter(upstream).get_stream("call_active_001")
+
+    assert stream == StreamDetails(
+        provider=ProviderName.EXOTEL,
+        call_id="call_active_001",
+        status=CallStatus.IN_PROGRESS,
+        provider_status="in-progress",
+        duration_s=600,
+        recording=Recording(enabled=True, url=RECORDING_URL),
+        not_offered=[*NOT_OFFERED, "legs: Exotel's stream endpoint failed (500)"],
+    )
+    assert asked(upstream) == [f"{CALLS}/call_active_001/stream", f"{CALLS}/call_active_001"]
+
+
+async def test_a_call_whose_details_and_list_fail_reports_that_failure_not_not_live() -> None:
+    upstream = (
+        Upstream()
+        .on("GET", ACTIVE, exotel("error_data_500"))
+        .on("GET", f"{CALLS}/call_active_001/stream", exotel("stream_404_ringing"))
+        .on("GET", f"{CALLS}/call_active_001", exotel("error_data_500"))
+    )
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        await adapter(upstream).get_call("call_active_001")
+
+    assert caught.value.status_code == 500
