@@ -74,7 +74,7 @@ def _checked(result: CallToolResult) -> CallToolResult:
 
 
 async def _pick_call(server: MCPServer[Any]) -> tuple[str, str]:
-    """A call in progress (Exotel: one upstream request per lookup)."""
+    """A call in progress (Exotel: call details and stream, two upstream requests per lookup)."""
     async with Client(server) as client:
         page = _checked(await client.call_tool("list_active_calls", {"provider": "exotel", "limit": 100}))
     calls = (page.structured_content or {}).get("calls", [])

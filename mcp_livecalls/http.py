@@ -291,8 +291,11 @@ class ProviderHTTP:
         base_url_var: str,
         secrets: Sequence[str],
         requests_per_minute: float | None = None,
+        not_found_hint: str | None = None,
     ) -> None:
         self.provider = provider
+        self.not_found_hint = not_found_hint
+        """Appended to the 404 message of a list endpoint (e.g. Exotel's other cluster hosts)."""
         self.pacer = RequestPacer(requests_per_minute) if requests_per_minute else None
         self.base_url = base_url.rstrip("/")
         self.policy = policy
@@ -503,7 +506,8 @@ class ProviderHTTP:
                 raise CallNotFound(self.provider, call_id)
             raise ProviderUnavailable(
                 self.provider,
-                f"{title} answered 404 for its live-calls endpoint: check {self._base_url_var}.",
+                f"{title} answered 404 for its live-calls endpoint: check {self._base_url_var}."
+                + (f" {self.not_found_hint}" if self.not_found_hint else ""),
                 status_code=code,
             )
         if code == 429:

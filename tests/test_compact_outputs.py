@@ -70,7 +70,9 @@ GET_LIVE_CALL = {
         "set VOBIZ_TIMEZONE to the Vobiz Console's zone (or fix this clock)"
     ),
     EXOTEL: (
-        "[exotel] call_active_001 in_progress ?→+919876543210 3m00s rec dual 2m55s\n"
+        "[exotel] call_active_001 in_progress outbound +911234567890→+919876543210 3m00s "
+        "agent John Agent (on-call) rec dual 2m55s\n"
+        "started 2024-06-15T10:30:00Z\n"
         "agent leg_agent_001 +911234567890 connected pstn\n"
         "customer leg_customer_001 +919876543210 connected pstn"
     ),

@@ -8,12 +8,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
+from mcp import Client
 from pydantic import SecretStr
 
+from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import ExotelSettings
-from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument
+from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument, ProviderUnavailable
 from mcp_livecalls.http import HttpPolicy, translate_errors
 from mcp_livecalls.models import (
     Agent,
@@ -35,10 +38,13 @@ from mcp_livecalls.providers.exotel import (
     exotel_status,
     normalize_exotel_active_call,
     normalize_exotel_active_page,
+    normalize_exotel_call_details,
     normalize_exotel_stream,
 )
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator
+from mcp_livecalls.server import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture
+from mcp_livecalls.simulator.flavours import EXOTEL_FLAVOURS
 
 NOW = datetime(2024, 6, 15, 10, 40, 0, tzinfo=UTC)
 NOT_OFFERED = ["transcript", "latency", "cost", "media streams", "caller name"]
@@ -386,6 +392,57 @@ def test_a_garbage_stream_is_a_bad_response(payload: object) -> None:
         normalize_exotel_stream(payload, call_id="c1")
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        {"response": {}},
+        {"response": {"call_details": []}},
+        {"response": {"call_details": {}}},  # says neither which call nor its state
+        {"response": {"call_details": {"sid": "c1", "start_time": "soon"}}},
+        {"response": {"call_details": {"call_sid": "c1", "duration": "long"}}},
+        {"response": {"call_details": {"sid": "c1", "customer_details": "+9199"}}},
+        {"response": {"call_details": {"sid": "c1", "assigned_agent_details": ["u1"]}}},
+        {"response": {"call_details": {"call_sid": "c1", "recording": "yes"}}},
+    ],
+)
+def test_garbage_call_details_are_a_bad_response(payload: object) -> None:
+    with pytest.raises(BadResponse, match="Exotel"), translate_errors("exotel"):
+        normalize_exotel_call_details(payload, call_id="c1", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("details", "status", "word"),
+    [
+        ({"state": "terminal", "status": "in-progress"}, CallStatus.ENDED, "terminal"),
+        ({"call_state": "active", "call_status": "ringing"}, CallStatus.RINGING, "ringing"),
+        ({"call_state": "active"}, CallStatus.IN_PROGRESS, "active"),
+        ({"status": "completed"}, CallStatus.ENDED, "completed"),
+        ({"call_status": "warm-transfer"}, CallStatus.UNKNOWN, "warm-transfer"),
+    ],
+)
+def test_call_details_state_and_status_in_either_spelling_give_the_status_an_ended_state_winning(
+    details: dict[str, str], status: CallStatus, word: str
+) -> None:
+    payload = {"http_code": 200, "response": {"call_details": {"sid": "c1", **details}}}
+
+    call = normalize_exotel_call_details(payload, call_id="c1", now=NOW)
+
+    assert (call.status, call.provider_status) == (status, word)
+
+
+def test_a_customer_number_without_a_direction_is_kept_aside_not_guessed_into_from_or_to() -> None:
+    payload = {"response": {"call_details": {"sid": "c1", "customer_details": {"number": "+919800000001"}}}}
+
+    call = normalize_exotel_call_details(payload, call_id="c1", now=NOW)
+
+    assert (call.from_number, call.to_number, call.extras) == (
+        None,
+        None,
+        {"customer_number": "+919800000001"},
+    )
+
+
 def test_an_envelope_without_response_is_a_bad_response_that_says_so() -> None:
     with pytest.raises(BadResponse, match="without the 'response' object"):
         normalize_exotel_active_page({"request_id": "r", "http_code": 200}, now=NOW)
@@ -545,21 +602,33 @@ async def test_calls_that_contradict_an_ignored_upstream_filter_are_dropped_but_
     assert [(i.call.call_id, i.next_offset) for i in page.items] == [("call_001", 2), ("call_002", 3)]
 
 
+def _details_answer(**fields: Any) -> httpx2.Response:
+    body = {"call_sid": "call_active_001", "status": "in-progress", "direction": "outbound-api", **fields}
+    return httpx2.Response(
+        200, json={"request_id": "r", "method": "GET", "http_code": 200, "response": {"call_details": body}}
+    )
+
+
 @pytest.mark.anyio
-async def test_get_stream_and_get_call_are_one_request_each_to_the_stream_endpoint() -> None:
+async def test_get_stream_asks_the_stream_alone_and_get_call_asks_details_and_stream_together() -> None:
     requests: list[httpx2.Request] = []
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         requests.append(request)
-        return httpx2.Response(200, json=load_fixture("exotel_stream"))
+        if request.url.path.endswith("/stream"):
+            return httpx2.Response(200, json=load_fixture("exotel_stream"))
+        return _details_answer(**{"from": "+911234567890", "to": "+919876543210"})
 
     provider = _provider(handler)
 
     details = await provider.get_stream("call_active_001")
     call = await provider.get_call("call_active_001")
 
-    assert [r.url.raw_path for r in requests] == [b"/v3/accounts/acct%2Fone/calls/call_active_001/stream"] * 2
-    assert call == exotel_call_from_stream(details)
+    base = b"/v3/accounts/acct%2Fone/calls/call_active_001"
+    assert [r.url.raw_path for r in requests] == [base + b"/stream", base, base + b"/stream"]
+    assert call == exotel_call_from_stream(details).model_copy(
+        update={"direction": Direction.OUTBOUND, "from_number": "+911234567890"}
+    )
     assert details.bridge is not None
 
 
@@ -576,11 +645,32 @@ async def test_an_unsafe_call_id_is_refused_before_any_request() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_404_for_a_stream_is_call_not_found() -> None:
-    provider = _provider(lambda request: httpx2.Response(404, json={"http_code": 404}))
+async def test_a_call_that_the_stream_details_and_the_list_all_deny_is_call_not_found() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/active"):
+            return _active([_item(1)], 1)
+        return httpx2.Response(404, json={"http_code": 404})
+
+    provider = _provider(handler)
 
     with pytest.raises(CallNotFound, match="call_gone"):
         await provider.get_stream("call_gone")
+    with pytest.raises(CallNotFound, match="call_gone"):
+        await provider.get_call("call_gone")
+
+
+@pytest.mark.anyio
+async def test_a_host_that_answers_404_everywhere_is_sent_to_the_cluster_hosts_not_the_credentials() -> None:
+    provider = _provider(lambda request: httpx2.Response(404, json={"http_code": 404}))
+
+    for lookup in (provider.get_call, provider.get_stream):
+        with pytest.raises(ProviderUnavailable) as caught:
+            await lookup("call_x")
+        message = caught.value.message
+        assert "EXOTEL_BASE_URL" in message
+        assert "ccm-api.exotel.com (Singapore)" in message
+        assert "ccm-api.in.exotel.com (Mumbai)" in message
+        assert "credentials were not refused" in message
 
 
 @pytest.mark.anyio
@@ -689,12 +779,16 @@ async def test_get_stream_and_get_call_on_a_listed_call_agree_with_the_list(
         assert (call.status is CallStatus.ON_HOLD) == any(leg.on_hold for leg in call.legs)
         if call.status is CallStatus.ON_HOLD:
             assert call_id in held
-        # The one number a stream tells is the customer's, as the list has it.
-        if listed_call.direction is Direction.INBOUND:
-            assert (call.from_number, call.to_number) == (listed_call.from_number, None)
-        else:
-            assert (call.from_number, call.to_number) == (None, listed_call.to_number)
-        assert (call.direction, call.agent, call.started_at) == (None, None, None)
+        # Call details give what the list gives; the stream adds legs, hold and the recording.
+        assert (call.from_number, call.to_number) == (listed_call.from_number, listed_call.to_number)
+        assert (call.direction, call.agent, call.started_at) == (
+            listed_call.direction,
+            listed_call.agent,
+            listed_call.started_at,
+        )
+        assert call.recording is not None
+        assert stream.recording is not None
+        assert call.recording.model_copy(update={"url": None}) == stream.recording  # details add the url
 
 
 @pytest.mark.anyio
@@ -756,3 +850,135 @@ async def test_a_wrong_token_is_an_auth_error_naming_the_variables_without_the_t
     assert "EXOTEL_API_TOKEN" in message
     assert wrong not in message
     assert DEMO_CREDENTIALS.exotel_api_key not in message
+
+
+# -- truth of state in every flavour ---------------------------------------------------------------
+
+FLAVOUR_SETS = [
+    pytest.param((), id="default"),
+    pytest.param(("exotel.page_b",), id="page_b"),
+    pytest.param(("exotel.stream_404_ringing",), id="stream_404_ringing"),
+    pytest.param(("exotel.details_alt",), id="details_alt"),
+    pytest.param(tuple(sorted(EXOTEL_FLAVOURS)), id="all"),
+]
+
+
+def _flavoured(flavours: tuple[str, ...]) -> Simulator:
+    return Simulator(seed=7, live_calls=20, providers=("exotel",), flavours=flavours)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavours", FLAVOUR_SETS)
+async def test_in_every_flavour_every_live_call_is_listed_once_and_every_listed_call_can_be_looked_up(
+    flavours: tuple[str, ...],
+) -> None:
+    simulator = _flavoured(flavours)
+    clock = simulator.clock
+    assert isinstance(clock, ManualClock)
+    expected = sorted(call.id for call in simulator.population.live("exotel"))
+    with serve_simulator(simulator) as base_url:
+        async with httpx2.AsyncClient() as client:
+            provider = _sim_provider(base_url, client, simulator)
+            calls = await _list_all(provider, ListQuery(), 4)
+            pages = simulator.requests[("exotel", "list_calls")]
+            looked_up = {call.call_id: await provider.get_call(call.call_id) for call in calls}
+            ringing = [call.call_id for call in calls if call.status is CallStatus.RINGING]
+            streams = [await provider.get_stream(call_id) for call_id in ringing]
+
+            # Let the first call to end do so: it is neither listed nor found any more.
+            first_end = min(simulator.population.live("exotel"), key=lambda call: call.end_ts)
+            clock.set(datetime.fromtimestamp(first_end.end_ts + 1, UTC))
+            still = await _list_all(provider, ListQuery(), 4)
+            with pytest.raises(CallNotFound):
+                await provider.get_call(first_end.id)
+
+    ids = [call.call_id for call in calls]
+    assert sorted(ids) == expected
+    assert len(set(ids)) == len(ids)
+    assert pages == -(-len(expected) // 4)  # one request per page, in version B as well
+    assert ringing
+    for call in calls:
+        found = looked_up[call.call_id]
+        assert found.call_id == call.call_id
+        assert (found.status is CallStatus.RINGING) == (call.status is CallStatus.RINGING), call.call_id
+        assert (found.direction, found.from_number, found.to_number) == (
+            call.direction,
+            call.from_number,
+            call.to_number,
+        ) or "exotel.page_b" in flavours
+    assert [stream.status for stream in streams] == [CallStatus.RINGING] * len(ringing)
+    legs_missing = "exotel.stream_404_ringing" in flavours
+    assert all((not stream.legs) == legs_missing for stream in streams)
+    assert all(("missing" in looked_up[call_id].extras) == legs_missing for call_id in ringing)
+    assert first_end.id in ids
+    assert first_end.id not in {call.call_id for call in still}
+    assert sorted(call.call_id for call in still) == sorted(c.id for c in simulator.population.live("exotel"))
+
+
+CUT_HERE = "exotel: the active-calls API ignored offset and limit; pages were cut here from its answer"
+NO_DIRECTION = "exotel: some calls do not say their direction (older API version); kept unfiltered"
+
+
+@pytest.mark.anyio
+async def test_version_b_answers_are_cut_into_pages_here_and_paging_ends_with_the_list() -> None:
+    simulator = _flavoured(("exotel.page_b",))
+    with serve_simulator(simulator) as base_url:
+        async with httpx2.AsyncClient() as client:
+            provider = _sim_provider(base_url, client, simulator)
+            pages = []
+            offset = 0
+            for _ in range(20):
+                page = await provider.list_active(ListQuery(), offset, 5)
+                pages.append(page)
+                offset = page.scanned_to
+                if page.exhausted:
+                    break
+            outbound = await provider.list_active(ListQuery(direction=Direction.OUTBOUND), 0, 100)
+
+    live = sorted(call.id for call in simulator.population.live("exotel"))
+    listed = [item.call.call_id for page in pages for item in page.items]
+    assert sorted(listed) == live
+    assert len(pages) == -(-len(live) // 5)
+    assert simulator.requests[("exotel", "list_calls")] == len(pages) + 1
+    assert all(page.notes == [CUT_HERE] for page in pages)
+    # Version B says no direction: a direction filter cannot drop any call, and the page says so.
+    assert len(outbound.items) == len(live)
+    assert outbound.notes == [CUT_HERE, NO_DIRECTION]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "flavours",
+    # Each flavour alone is swept at the adapter above; through MCP, the plain reading and all at once.
+    [pytest.param((), id="default"), pytest.param(tuple(sorted(EXOTEL_FLAVOURS)), id="all")],
+)
+async def test_through_the_mcp_client_paging_lists_each_exotel_call_once_and_each_one_is_found(
+    flavours: tuple[str, ...],
+) -> None:
+    simulator = _flavoured(flavours)
+    expected = sorted(call.id for call in simulator.population.live("exotel"))
+    with serve_simulator(simulator) as base_url:
+        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
+        async with Client(create_server(settings, now=simulator.clock.now)) as client:
+            listed: list[dict[str, Any]] = []
+            arguments: dict[str, Any] = {"provider": "exotel", "limit": 6}
+            with anyio.fail_after(30):
+                for _ in range(20):
+                    page = (await client.call_tool("list_active_calls", arguments)).structured_content or {}
+                    listed.extend(page.get("calls", []))
+                    if not page.get("next_cursor"):
+                        break
+                    arguments = {"provider": "exotel", "limit": 6, "cursor": page["next_cursor"]}
+                found = {}
+                for call in listed:
+                    result = await client.call_tool(
+                        "get_live_call", {"call_id": call["call_id"], "provider": "exotel"}
+                    )
+                    assert not result.is_error, result
+                    found[call["call_id"]] = (result.structured_content or {})["status"]
+
+    assert sorted(call["call_id"] for call in listed) == expected
+    assert {call["call_id"]: call["status"] == "ringing" for call in listed} == {
+        call_id: status == "ringing" for call_id, status in found.items()
+    }
+    assert "ringing" in found.values()

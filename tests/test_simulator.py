@@ -534,13 +534,14 @@ def test_status_faults_without_retry_after_send_no_header_and_respect_scope_and_
     assert sim.requests[("zudu", "list_calls")] == 1
 
 
-def test_a_get_call_fault_also_hits_exotels_stream_details() -> None:
+def test_a_get_call_fault_hits_exotels_call_details_and_not_its_stream() -> None:
     sim = Simulator()
     sim.faults.inject(Fault(kind="status", status_code=500, provider="exotel", route="get_call"))
     with running(sim) as client:
         call_sid = exotel_active(client).json()["response"]["active_calls"][0]["call_sid"]
-        assert client.get(f"{EXOTEL}/{call_sid}/stream", auth=EXOTEL_AUTH).status_code == 500
-    assert sim.requests[("exotel", "stream")] == 1
+        assert client.get(f"{EXOTEL}/{call_sid}", auth=EXOTEL_AUTH).status_code == 500
+        assert client.get(f"{EXOTEL}/{call_sid}/stream", auth=EXOTEL_AUTH).status_code == 200
+    assert (sim.requests[("exotel", "get_call")], sim.requests[("exotel", "stream")]) == (1, 1)
 
 
 def test_latency_fault_delays_then_answers_normally() -> None:

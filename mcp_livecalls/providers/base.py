@@ -165,6 +165,7 @@ class LiveCallsProvider(ABC):
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
         requests_per_minute: float | None = None,
+        not_found_hint: str | None = None,
     ) -> ProviderHTTP:
         """This provider's view of the shared client; only auth and secrets differ per provider."""
         return ProviderHTTP(
@@ -178,6 +179,7 @@ class LiveCallsProvider(ABC):
             base_url_var=f"{cls.name.value.upper()}_BASE_URL",
             secrets=secrets,
             requests_per_minute=requests_per_minute,
+            not_found_hint=not_found_hint,
         )
 
     def accepts_call_id(self, call_id: str) -> bool:

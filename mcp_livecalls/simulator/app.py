@@ -10,9 +10,14 @@ Every provider route does the same four things, in order:
    (``truncated_json``, ``huge_body`` and the payload rewrites) to successful answers.
 
 Route names, for faults and counters: ``list_calls`` (Vobiz live/queued list, Exotel active calls,
-Zudu ``POST /api/calls``), ``get_call`` (Vobiz and Zudu single call) and ``stream`` (Vobiz media
-streams, Exotel stream details). Exotel's stream details is also Exotel's only single-call endpoint,
-so a fault scoped to ``get_call`` matches it too; it is counted as ``("exotel", "stream")``.
+Zudu ``POST /api/calls``), ``get_call`` (Vobiz and Zudu single call, Exotel call details) and
+``stream`` (Vobiz media streams, Exotel stream details).
+
+Exotel flavours (``simulator.flavours``): ``exotel.page_b`` answers the active list the way version B
+of its page documents it (no ``limit``/``offset``/filters honoured: every request answers the whole
+list; items without ``direction``/``agent_details``); ``exotel.stream_404_ringing`` answers 404 on
+``/stream`` for calls not yet answered; ``exotel.details_alt`` spells call details the way Exotel's
+sibling call-details endpoints do.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from mcp_livecalls.simulator.population import LIVE_STATES, PROVIDERS, Populatio
 from mcp_livecalls.simulator.render import (
     exotel_active_item,
     exotel_agent_details,
+    exotel_call_details,
     exotel_stream,
     exotel_time,
     vobiz_flat,
@@ -80,6 +86,7 @@ VOBIZ_PAGE_MAX: Final = 20  # Plivo's limit (1-20) on the live and queued lists;
 VOBIZ_LOCAL_ZONE: Final = ZoneInfo("Asia/Kolkata")
 EXOTEL_RATE_LIMIT: Final = 200  # documented: 200 requests / minute / account
 EXOTEL_MAX_LIMIT: Final = 100
+EXOTEL_ANSWERED: Final = frozenset({"in_progress", "on_hold"})
 ZUDU_MAX_LIMIT: Final = 100
 HUGE_BODY_BYTES: Final = 10 * 1024 * 1024
 
@@ -323,9 +330,7 @@ class Simulator:
         answer: Callable[[], _Answer],
     ) -> Response:
         self._count(provider, route)
-        routes: tuple[str, ...] = (
-            (route, "get_call") if (provider, route) == ("exotel", "stream") else (route,)
-        )
+        routes: tuple[str, ...] = (route,)
         if (provider, route) == ("vobiz", "list_calls"):
             routes = (route, f"list_{request.query_params.get('status')}")
         fault = self.faults.pick(provider, routes)
@@ -623,6 +628,16 @@ class Simulator:
                 envelope = {"active_calls": page, "total_active": len(kept)}
                 return _Answer(200, self._exotel_envelope(envelope, fixture["request_id"]))
             ts = self._now_ts()
+            if self.flavour("exotel.page_b"):
+                # Version B: no limit, offset or filters; items without direction and agent_details.
+                items = []
+                for c in self.population.live("exotel"):
+                    item = exotel_active_item(c, ts)
+                    del item["direction"], item["agent_details"]
+                    items.append(item)
+                return _Answer(
+                    200, self._exotel_envelope({"active_calls": items, "total_active": len(items)})
+                )
             calls = [
                 c
                 for c in self.population.live("exotel")
@@ -648,9 +663,42 @@ class Simulator:
             call = self.population.find("exotel", call_sid)
             if call is None or call.state_at_ts(ts) not in LIVE_STATES:
                 return self._error("exotel", 404, f"No active call with sid {call_sid}")
+            if self.flavour("exotel.stream_404_ringing") and call.state_at_ts(ts) not in EXOTEL_ANSWERED:
+                return self._error("exotel", 404, f"No active stream for call {call_sid}")
             return _Answer(200, self._exotel_envelope({"stream": exotel_stream(call, ts)}))
 
         return await self._serve(request, "exotel", "stream", answer)
+
+    async def exotel_details(self, request: Request) -> Response:
+        sid = str(request.path_params["sid"])
+        call_sid = str(request.path_params["call_sid"])
+
+        def answer() -> _Answer:
+            denied = self._exotel_auth(request, sid)
+            if denied is not None:
+                return denied
+            if self.fixtures:
+                return self._exotel_fixture_details(call_sid)
+            ts = self._now_ts()
+            call = self.population.find("exotel", call_sid)
+            if call is None:
+                return self._error("exotel", 404, f"No call with sid {call_sid}")
+            # A finished call keeps its details (state terminal) for the retention window.
+            details = exotel_call_details(call, ts, alternative=self.flavour("exotel.details_alt"))
+            return _Answer(200, self._exotel_envelope({"call_details": details}))
+
+        return await self._serve(request, "exotel", "get_call", answer)
+
+    def _exotel_fixture_details(self, call_sid: str) -> _Answer:
+        # Not in the docs (the v3 page shows no body): the documented list item, as call details.
+        for item in load_fixture("exotel_active")["response"]["active_calls"]:
+            if item["call_sid"] == call_sid:
+                details = {k: v for k, v in item.items() if k != "recording_enabled"}
+                details["recording"] = {"available": item["recording_enabled"], "url": None}
+                return _Answer(
+                    200, self._exotel_envelope({"call_details": details}, f"req_details_{call_sid[-3:]}")
+                )
+        return self._error("exotel", 404, f"No call with sid {call_sid}")
 
     def _exotel_fixture_stream(self, call_sid: str) -> _Answer:
         if call_sid == FIXTURE_EXOTEL_STREAM_SID:
@@ -934,6 +982,7 @@ class Simulator:
                 Route(
                     "/v3/accounts/{sid}/calls/{call_sid}/stream" + suffix, self.exotel_stream, methods=["GET"]
                 ),
+                Route("/v3/accounts/{sid}/calls/{call_sid}" + suffix, self.exotel_details, methods=["GET"]),
                 Route("/api/calls" + suffix, self.zudu_list, methods=["POST"]),
                 Route("/api/calls/{call_id}" + suffix, self.zudu_get, methods=["GET"]),
             ]

@@ -210,6 +210,9 @@ def _records(provider: str, route: str, payload: dict[str, Any]) -> list[dict[st
             active = response.get("active_calls")
             if isinstance(active, list):
                 found.extend(c for c in active if isinstance(c, dict))
+            details = response.get("call_details")
+            if isinstance(details, dict):
+                found.append(details)
             stream = response.get("stream")
             if isinstance(stream, dict):
                 found.append(stream)

@@ -26,7 +26,7 @@ VOBIZ_FLAVOURS: frozenset[str] = frozenset(
     }
 )
 
-EXOTEL_FLAVOURS: frozenset[str] = frozenset()
+EXOTEL_FLAVOURS = frozenset({"exotel.page_b", "exotel.stream_404_ringing", "exotel.details_alt"})
 
 ZUDU_FLAVOURS: frozenset[str] = frozenset(
     {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from mcp_livecalls.simulator.population import CallState, SimCall
@@ -16,6 +16,7 @@ from mcp_livecalls.simulator.population import CallState, SimCall
 __all__ = [
     "exotel_active_item",
     "exotel_agent_details",
+    "exotel_call_details",
     "exotel_stream",
     "exotel_time",
     "vobiz_flat",
@@ -187,6 +188,59 @@ def exotel_active_item(call: SimCall, ts: float) -> dict[str, Any]:
         "duration": math.floor(call.talk_s(ts)),
         "agent_details": exotel_agent_details(call, state),
         "recording_enabled": call.recording,
+    }
+
+
+IST = timezone(timedelta(hours=5, minutes=30))
+
+
+def _ist_time(ts: float) -> str:
+    """ISO 8601 in India's zone: ``2024-06-15T16:00:00+05:30`` (the sibling call-details spelling)."""
+    return datetime.fromtimestamp(ts, IST).isoformat(timespec="seconds")
+
+
+def exotel_call_details(call: SimCall, ts: float, *, alternative: bool = False) -> dict[str, Any]:
+    """``response.call_details`` of ``GET /v3/accounts/{sid}/calls/{call_sid}``.
+
+    Undocumented: the v3 page shows no body. The default spelling is the active-list item's
+    (``call_sid``, ``status``, ``from``/``to``, ``duration``, ``agent_details``, ``recording``);
+    ``alternative`` is the one of Exotel's sibling call-details endpoints (``sid``,
+    ``call_state``/``call_status``, ``customer_details``/``virtual_number``, ``total_duration``,
+    ``assigned_agent_details``, ``recording_url``, times in +05:30).
+    """
+    state = call.state_at_ts(ts)
+    ended = state not in ("queued", "ringing", "early_media", "in_progress", "on_hold")
+    status = "completed" if ended else _exotel_status(state)
+    inbound = call.exotel_direction == "inbound"
+    customer, virtual = (call.from_number, call.to_number) if inbound else (call.to_number, call.from_number)
+    agent = exotel_agent_details(call, state)
+    recording_url = f"https://recordings.exotel.example/{call.id}.mp3" if call.recording else None
+    if not alternative:
+        return {
+            "call_sid": call.id,
+            "status": status,
+            "direction": call.exotel_direction,
+            "from": call.from_number,
+            "to": call.to_number,
+            "virtual_number": virtual,
+            "start_time": exotel_time(call.created_ts),
+            "duration": math.floor(call.talk_s(ts)),
+            "agent_details": agent,
+            "recording": {"available": call.recording, "url": recording_url},
+        }
+    return {
+        "sid": call.id,
+        "call_state": "terminal" if ended else "active",
+        "call_status": status,
+        "direction": call.exotel_direction,
+        "customer_details": {"number": customer},
+        "virtual_number": virtual,
+        "start_time": _ist_time(call.created_ts),
+        "total_duration": math.floor(call.elapsed_s(min(ts, call.end_ts))),
+        "assigned_agent_details": None
+        if agent is None or call.agent is None
+        else {"user_id": call.agent.id, "contact_uri": call.agent.contact_uri},
+        "recording_url": recording_url,
     }
 
 
