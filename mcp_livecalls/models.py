@@ -15,7 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from mcp_livecalls.safety import cap_for, clean_value
 
 __all__ = [
     "ActiveCallsPage",
@@ -74,6 +76,12 @@ class LegStatus(StrEnum):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    @field_validator("*")
+    @classmethod
+    def _provider_text_is_data(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every string (and every string in a list or dict) through ``safety.clean_value``."""
+        return clean_value(value, limit=cap_for(cls.__name__, info.field_name or ""))
 
     def structured(self) -> dict[str, Any]:
         """JSON-ready dict without ``None`` and empty containers (the structured tool output).

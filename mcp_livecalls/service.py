@@ -194,6 +194,7 @@ class LiveCallsService:
             for name, s in slices.items()
             if s.local_filters
         ]
+        notes += [note for s in slices.values() for note in s.notes]
         totals = [s.total for s in slices.values()]
         total = (
             sum(t for t in totals if t is not None)
