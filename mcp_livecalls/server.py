@@ -15,7 +15,7 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 import httpx2
@@ -23,7 +23,7 @@ from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.caching import CacheHint
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.session import ServerSession
@@ -53,7 +53,7 @@ from starlette.responses import JSONResponse, Response
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import CallNotFound, ConfigError, InvalidArgument, LiveCallsError, ProviderError
-from mcp_livecalls.http import Redactor
+from mcp_livecalls.http import LOG_FILTER, Redactor
 from mcp_livecalls.models import (
     ActiveCallsPage,
     CallStateWait,
@@ -75,6 +75,7 @@ from mcp_livecalls.render import (
     render_stream,
     render_wait,
 )
+from mcp_livecalls.safety import LONG_TEXT_CAP, clean_text
 from mcp_livecalls.service import MAX_LIMIT, CursorCodec, LiveCallsService
 from mcp_livecalls.watch import Watcher
 
@@ -119,7 +120,10 @@ class LiveCallsApp:
     def __init__(self, settings: Settings, *, now: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
-        self.redact = Redactor(settings.secrets())
+        exotel = settings.exotel
+        basic = [(exotel.api_key.get_secret_value(), exotel.api_token.get_secret_value())] if exotel else []
+        self.redact = Redactor(settings.secrets(), pairs=basic)  # every output passes it (redacting())
+        LOG_FILTER.register(self.redact)
         self.bus = InMemorySubscriptionBus()
         self.watcher = Watcher(lambda: self.service, self._publish, interval_s=settings.poll_interval_s)
         self._legacy_subscribers: dict[str, set[ServerSession]] = {}
@@ -197,7 +201,7 @@ class LiveCallsApp:
         try:
             yield
         except LiveCallsError as exc:
-            message = self.redact(str(exc))
+            message = clean_text(self.redact(str(exc)), limit=LONG_TEXT_CAP)
             provider = exc.provider if isinstance(exc, ProviderError) else "-"
             logger.debug("%s failed (%s, %s): %s", tool, type(exc).__name__, provider, message)
             raise ToolError(message) from None
@@ -209,9 +213,21 @@ class LiveCallsApp:
         try:
             yield
         except LiveCallsError as exc:
-            raise ResourceError(self.redact(str(exc))) from None
+            raise ResourceError(clean_text(self.redact(str(exc)), limit=LONG_TEXT_CAP)) from None
         except Exception as exc:  # noqa: BLE001 - the resource boundary, as for tools
             raise ResourceError(self._internal_error(uri, exc)) from None
+
+    async def redacting(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """Server middleware: every result and error leaving the server, scrubbed in one place.
+
+        Tool text and structured content, resource bodies, completions, prompts, error messages:
+        whatever a handler answers passes ``self.redact`` before it reaches the transport.
+        """
+        try:
+            result = await call_next(ctx)
+        except MCPError as exc:
+            raise MCPError(exc.code, self.redact(exc.message), self.redact.scrub(exc.data)) from None
+        return cast(HandlerResult, self.redact.scrub(result)) if isinstance(result, dict) else result
 
     def _internal_error(self, where: str, exc: Exception) -> str:
         """Log the traceback (redacted) to stderr; tell the caller only the kind of failure."""
@@ -273,6 +289,7 @@ def create_server(
         lifespan=lifespan,
         cache_hints={"resources/read": CacheHint(ttl_ms=0)},
         subscriptions=app.bus,
+        middleware=[app.redacting],
         **auth,
     )
     _serve_live_updates(server, app)
@@ -523,7 +540,7 @@ async def _wait_for_state(
             return CallStateWait(outcome="reached", waited_s=waited, call=call)
         if call.status in (CallStatus.ENDED, CallStatus.FAILED):
             return CallStateWait(outcome="ended", waited_s=waited, call=call)
-        await ctx.report_progress(waited, timeout_s, f"{call.call_id} is {call.status.value}")
+        await ctx.report_progress(waited, timeout_s, app.redact(f"{call.call_id} is {call.status.value}"))
         remaining = deadline - anyio.current_time()
         if remaining <= 0:
             return CallStateWait(
