@@ -15,9 +15,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mcp import Client
+from mcp_types import TextContent, TextResourceContents
 
 from mcp_livecalls.models import ActiveCallsPage, LiveCall, StreamDetails
 from mcp_livecalls.render import (
@@ -30,6 +33,8 @@ from mcp_livecalls.render import (
     render_stream,
 )
 from mcp_livecalls.safety import LONG_TEXT_CAP, SHORT_TEXT_CAP, clean_text, is_clean
+from mcp_livecalls.simulator import Fault, Simulator
+from mcp_livecalls.simulator.population import Provider
 
 STARTED = datetime(2024, 6, 15, 10, 30, tzinfo=UTC)
 EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -251,3 +256,89 @@ def test_over_long_values_are_cut_with_an_ellipsis_and_transcripts_get_a_larger_
 
 def test_a_ten_megabyte_value_costs_no_more_than_its_cap() -> None:
     assert len(clean_text("\u202e" * 10_000_000)) <= SHORT_TEXT_CAP
+
+
+# -- the same attacks from a hostile provider, through the real server and client --------------------
+
+PROVIDERS: tuple[Provider, ...] = ("vobiz", "exotel", "zudu")
+
+
+async def everything_read(client: Client, simulator: Simulator) -> tuple[list[str], list[Any], int]:
+    """Every tool (full detail) and resource for one call per provider: texts, structured, calls listed."""
+    texts: list[str] = []
+    structured: list[Any] = []
+    with anyio.fail_after(20):
+        page = await client.call_tool("list_active_calls", {"limit": 100})
+        texts.append(text_of(page))
+        structured.append(page.structured_content)
+        listed = len((page.structured_content or {}).get("calls", []))
+        for provider in PROVIDERS:
+            call_id = simulator.population.live(provider)[0].id
+            for tool in ("get_live_call", "get_stream_details"):
+                result = await client.call_tool(
+                    tool, {"call_id": call_id, "provider": provider, "detail": "full"}
+                )
+                texts.append(text_of(result))
+                structured.append(result.structured_content)
+            resource = await client.read_resource(f"livecalls://calls/{provider}/{call_id}")
+            structured += [
+                json.loads(c.text) for c in resource.contents if isinstance(c, TextResourceContents)
+            ]
+        active = await client.read_resource("livecalls://calls/active")
+        structured += [json.loads(c.text) for c in active.contents if isinstance(c, TextResourceContents)]
+    return texts, structured, listed
+
+
+def text_of(result: Any) -> str:
+    return "".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("kind", "visible"),
+    [("line_injection", "FAKE-0000"), ("bidi_text", "\\u202eevil"), ("nul_text", "\\x00")],
+)
+async def test_a_hostile_provider_cannot_forge_lines_or_turn_text_around(
+    client: Client, simulator: Simulator, kind: str, visible: str
+) -> None:
+    simulator.faults.inject(Fault.model_validate({"kind": kind}))
+
+    texts, structured, listed = await everything_read(client, simulator)
+
+    assert listed > 0
+    lines = [line for text in texts for line in text.splitlines()]
+    assert not any(line.startswith("[zudu] FAKE") for line in lines)
+    assert sum(line.startswith("[") for line in texts[0].splitlines()) == listed  # one line per call
+    assert all(is_clean(line) for line in lines)
+    assert all(is_clean(value) for value in strings(structured))
+    assert any(visible in text for text in texts)  # the provider's words are kept, as data
+
+
+@pytest.mark.anyio
+async def test_huge_ids_from_upstream_leave_lists_with_a_note_and_fail_lookups(
+    client: Client, simulator: Simulator
+) -> None:
+    simulator.faults.inject(Fault(kind="huge_ids"))
+
+    page = await client.call_tool("list_active_calls", {"limit": 100})
+    lookups = {
+        provider: await client.call_tool(
+            "get_live_call", {"call_id": simulator.population.live(provider)[0].id, "provider": provider}
+        )
+        for provider in PROVIDERS
+    }
+
+    structured = page.structured_content or {}
+    assert structured.get("calls", []) == []
+    notes = " ".join(structured.get("notes", []))
+    for provider in ("exotel", "zudu", "vobiz"):
+        assert f"{provider}: " in notes
+    assert "left out: the provider sent ids that are not valid" in notes
+    for provider, result in lookups.items():
+        message = text_of(result)
+        assert result.is_error
+        assert f"{provider.capitalize()} answered with a call id that is not valid (an id of " in message
+        assert "AAAA" not in message
+    everything = json.dumps(structured) + text_of(page) + "".join(text_of(r) for r in lookups.values())
+    assert "\x00" not in everything
+    assert "\\u0000" not in everything
