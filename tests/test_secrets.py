@@ -25,9 +25,10 @@ from mcp import Client
 from mcp_types import TextContent, TextResourceContents
 from pydantic import SecretStr
 
+from mcp_livecalls.cli import _configure_logging
 from mcp_livecalls.config import ExotelSettings, Settings, VobizSettings, ZuduSettings
 from mcp_livecalls.errors import AuthError, LiveCallsError
-from mcp_livecalls.http import HttpPolicy, Redactor
+from mcp_livecalls.http import LOG_FILTER, HttpPolicy, Redactor, install_log_redaction
 from mcp_livecalls.providers import ListQuery, build_providers
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import Fault, ManualClock, Simulator, SimulatorCredentials, serve_simulator
@@ -353,3 +354,46 @@ def test_the_redactor_knows_every_encoded_form_and_ignores_case() -> None:
         for shown in (form, form.upper(), form.lower()):
             assert redact(f"said {shown}.") == "said ***."
     assert redact("nothing secret here") == "nothing secret here"
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_every_record_of_any_logger_is_scrubbed_message_traceback_and_extras() -> None:
+    secret = CREDENTIALS.zudu_api_secret
+    LOG_FILTER.register(redactor := Redactor([secret]))
+    handler = _Kept()
+    install_log_redaction([handler])
+    logger = logging.getLogger("a.library.nobody.configured")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        try:
+            raise ValueError(f"upstream said {secret}")
+        except ValueError:
+            logger.exception(
+                "failed with %s", secret.upper(), extra={"header": base64.b64encode(secret.encode()).decode()}
+            )
+    finally:
+        logger.removeHandler(handler)
+
+    shown = logging.Formatter("%(message)s %(header)s").format(handler.records[0])
+    assert "failed with ***" in shown
+    assert "ValueError: upstream said ***" in shown
+    assert [form for form in SECRETS if form in shown.lower()] == []
+    assert LOG_FILTER in handler.filters
+    assert redactor in LOG_FILTER.redactors
+
+
+def test_the_cli_quiets_httpx2_and_httpcore2_and_filters_the_root_handlers() -> None:
+    _configure_logging("DEBUG")
+
+    assert logging.getLogger("httpx2").level == logging.WARNING
+    assert logging.getLogger("httpcore2").level == logging.WARNING
+    assert all(LOG_FILTER in handler.filters for handler in logging.getLogger().handlers)
