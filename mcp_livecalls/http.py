@@ -116,10 +116,27 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._pattern is None:
             return text
-        lowered = text.lower()  # a cheap test first: most text carries no secret at all
-        if not any(needle in lowered for needle in self._needles):
-            return text
-        return self._pattern.sub(self.MASK, text)
+        lowered = text.lower()
+        found = [needle for needle in self._needles if needle in lowered]
+        if not found:
+            return text  # most text carries no secret: a few substring searches, no regex
+        if len(lowered) != len(text):
+            return self._pattern.sub(self.MASK, text)  # case mapping moved the offsets (rare)
+        spans: list[tuple[int, int]] = []
+        for needle in found:
+            start = lowered.find(needle)
+            while start != -1:
+                spans.append((start, start + len(needle)))
+                start = lowered.find(needle, start + 1)
+        parts: list[str] = []
+        done = 0
+        for start, end in sorted(spans):
+            if end <= done:
+                continue  # inside a longer match already masked
+            if start >= done:
+                parts += [text[done:start], self.MASK]
+            done = end
+        return "".join(parts) + text[done:]
 
     def scrub(self, value: Any) -> Any:
         """``value`` with every string in it (dict keys included, at any depth) redacted."""

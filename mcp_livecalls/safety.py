@@ -21,6 +21,7 @@ can forget it.
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -47,6 +48,7 @@ _EXPLICIT: Final = frozenset(
 )
 """Bidi and zero-width characters named in the threat model (all of them are also category Cf)."""
 _ESCAPED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_PASS_THROUGH: Final = frozenset({bool, int, float, datetime})
 
 
 def _unsafe(ch: str) -> bool:
@@ -69,8 +71,10 @@ def is_clean(text: str) -> bool:
 
 def clean_text(text: str, *, limit: int = SHORT_TEXT_CAP) -> str:
     """``text`` on one line, every invisible or direction-changing character escaped, at most ``limit``."""
-    if len(text) <= limit and text.isascii() and text.isprintable():
-        return text  # the common case: nothing to do
+    if len(text) <= limit and text.isprintable():
+        # The common case: nothing to do. ``isprintable`` is False for every category escaped
+        # here (Cc, Cf, Cs, Zl, Zp) and for every break, so a printable text is already clean.
+        return text
     out: list[str] = []
     size = 0
     pending_space = False
@@ -95,14 +99,17 @@ def cap_for(model: str, field: str) -> int:
 
 def clean_value(value: Any, *, limit: int = SHORT_TEXT_CAP) -> Any:
     """``clean_text`` applied to ``value`` and to every string inside its lists, tuples and dicts."""
-    if isinstance(value, Enum):
-        return value  # our own vocabulary, never provider text
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return clean_text(value, limit=limit)
-    if isinstance(value, list):
+    if value is None or kind in _PASS_THROUGH:
+        return value
+    if kind is list:
         return [clean_value(item, limit=limit) for item in value]
-    if isinstance(value, tuple):
-        return tuple(clean_value(item, limit=limit) for item in value)
-    if isinstance(value, dict):
+    if kind is dict:
         return {clean_value(key): clean_value(item, limit=limit) for key, item in value.items()}
+    if kind is tuple:
+        return tuple(clean_value(item, limit=limit) for item in value)
+    if isinstance(value, str) and not isinstance(value, Enum):
+        return clean_text(value, limit=limit)  # a str subclass that is not our own vocabulary
     return value

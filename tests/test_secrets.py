@@ -397,3 +397,10 @@ def test_the_cli_quiets_httpx2_and_httpcore2_and_filters_the_root_handlers() -> 
     assert logging.getLogger("httpx2").level == logging.WARNING
     assert logging.getLogger("httpcore2").level == logging.WARNING
     assert all(LOG_FILTER in handler.filters for handler in logging.getLogger().handlers)
+
+
+def test_overlapping_secrets_and_length_changing_case_mappings_are_still_masked_whole() -> None:
+    redact = Redactor(["abcdef123", "def123xyz"])
+
+    assert redact("<abcdef123xyz>") == "<***>"
+    assert redact("İstanbul ABCDEF123 then def123XYZ") == "İstanbul *** then ***"  # "İ".lower() is 2 chars

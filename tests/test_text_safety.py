@@ -37,7 +37,7 @@ from mcp_livecalls.simulator import Fault, Simulator
 from mcp_livecalls.simulator.population import Provider
 
 STARTED = datetime(2024, 6, 15, 10, 30, tzinfo=UTC)
-EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 BREAKS = "\n\r\t\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029"
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
