@@ -111,6 +111,7 @@ class Redactor:
         # Longest first so a secret containing another is scrubbed whole.
         ordered = sorted(forms, key=lambda form: (-len(form), form))
         self._needles = tuple(form.lower() for form in ordered)
+        self._json_needles = tuple(json.dumps(needle, ensure_ascii=False)[1:-1] for needle in self._needles)
         self._pattern = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
 
     def __call__(self, text: str) -> str:
@@ -140,12 +141,22 @@ class Redactor:
 
     def scrub(self, value: Any) -> Any:
         """``value`` with every string in it (dict keys included, at any depth) redacted."""
+        if self._pattern is None:
+            return value
+        # One search over the whole value serialized (C speed); a copy with each string redacted
+        # only on a hit. The needles are searched for as JSON writes them (quotes, backslashes).
+        everything = json.dumps(value, ensure_ascii=False, default=str).lower()
+        if not any(needle in everything for needle in self._json_needles):
+            return value
+        return self._scrub(value)
+
+    def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):
             return self(value)
         if isinstance(value, list | tuple):
-            return type(value)(self.scrub(item) for item in value)
+            return type(value)(self._scrub(item) for item in value)
         if isinstance(value, dict):
-            return {self.scrub(key): self.scrub(item) for key, item in value.items()}
+            return {self._scrub(key): self._scrub(item) for key, item in value.items()}
         return value
 
     def __repr__(self) -> str:
@@ -285,8 +296,8 @@ class RedactingLogFilter(logging.Filter):
             return
         try:
             message = record.getMessage()
-        except (TypeError, ValueError, KeyError):
-            message = None  # a malformed logging call: logging reports it when a handler formats it
+        except Exception:  # noqa: BLE001 - a log call must never raise; the handler reports it when it formats
+            message = None
         if message is not None:
             clean = self.redact(message)
             if clean != message:
