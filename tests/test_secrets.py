@@ -10,6 +10,7 @@ URL-encoded or upper-cased. Every one of those forms is searched for, ignoring c
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -25,13 +26,20 @@ from mcp import Client
 from mcp_types import TextContent, TextResourceContents
 from pydantic import SecretStr
 
-from mcp_livecalls.cli import _configure_logging
+from mcp_livecalls.cli import _configure_logging, simulator_settings
 from mcp_livecalls.config import ExotelSettings, Settings, VobizSettings, ZuduSettings
 from mcp_livecalls.errors import AuthError, LiveCallsError
 from mcp_livecalls.http import LOG_FILTER, HttpPolicy, Redactor, install_log_redaction
 from mcp_livecalls.providers import ListQuery, build_providers
 from mcp_livecalls.server import create_server
-from mcp_livecalls.simulator import Fault, ManualClock, Simulator, SimulatorCredentials, serve_simulator
+from mcp_livecalls.simulator import (
+    DEMO_CREDENTIALS,
+    Fault,
+    ManualClock,
+    Simulator,
+    SimulatorCredentials,
+    serve_simulator,
+)
 from mcp_livecalls.simulator.faults import FAULT_KINDS
 from mcp_livecalls.simulator.population import Provider
 
@@ -404,3 +412,31 @@ def test_overlapping_secrets_and_length_changing_case_mappings_are_still_masked_
 
     assert redact("<abcdef123xyz>") == "<***>"
     assert redact("İstanbul ABCDEF123 then def123XYZ") == "İstanbul *** then ***"  # "İ".lower() is 2 chars
+
+
+async def test_a_credential_inside_a_successful_answer_is_masked_in_every_result() -> None:
+    """A provider that puts a credential in a call's own data (here: an agent id) reaches no output.
+
+    Nothing upstream of the server middleware knows this value is secret in this place: only the
+    one scrub every answer passes catches it, in tool text, structured content and resources.
+    """
+    simulator = Simulator(seed=7, clock=ManualClock())
+    call = next(c for c in simulator.population.live("zudu") if c.agent is not None)
+    assert call.agent is not None
+    secret = call.agent.id
+    simulator.credentials = dataclasses.replace(DEMO_CREDENTIALS, zudu_api_secret=secret)
+    with serve_simulator(simulator) as base_url:
+        settings = simulator_settings(base_url, simulator.credentials).with_changes(cache_ttl_s=0)
+        async with connected(settings, simulator) as client:
+            results = [
+                await client.call_tool("list_active_calls", {"provider": "zudu", "limit": 100}),
+                await client.call_tool("get_live_call", {"call_id": call.id, "provider": "zudu"}),
+            ]
+            resource = await client.read_resource(f"livecalls://calls/zudu/{call.id}")
+
+    shown = [block.text for result in results for block in result.content if isinstance(block, TextContent)]
+    shown += [json.dumps(result.structured_content) for result in results]
+    shown += [c.text for c in resource.contents if isinstance(c, TextResourceContents)]
+    assert not any(result.is_error for result in results)
+    assert [text for text in shown if secret.lower() in text.lower()] == []
+    assert all("***" in text for text in shown)
