@@ -20,6 +20,7 @@ import anyio
 from mcp_livecalls import __version__
 from mcp_livecalls.config import ExotelSettings, Settings, VobizSettings, ZuduSettings
 from mcp_livecalls.errors import ConfigError
+from mcp_livecalls.http import install_log_redaction
 
 logger = logging.getLogger("mcp_livecalls")
 
@@ -85,8 +86,11 @@ def _configure_logging(level: str) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx2 logs every request URL at INFO; URLs carry account ids.
+    # httpx2 logs every request URL at INFO (URLs carry account ids); httpcore2 logs raw response
+    # headers at DEBUG. Both stay quiet, and every record of every logger is redacted anyway.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger("httpcore2").setLevel(logging.WARNING)
+    install_log_redaction(logging.getLogger().handlers)
     quiet_sdk_noise()
 
 

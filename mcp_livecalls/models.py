@@ -21,9 +21,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, ValidationInfo, field_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
+
+from mcp_livecalls.safety import cap_for, clean_value
 
 __all__ = [
     "ActiveCallsPage",
@@ -96,6 +98,12 @@ class LegStatus(_Vocabulary):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    @field_validator("*")
+    @classmethod
+    def _provider_text_is_data(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every string (and every string in a list or dict) through ``safety.clean_value``."""
+        return clean_value(value, limit=cap_for(cls.__name__, info.field_name or ""))
 
     @field_validator("*", mode="after")
     @classmethod

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 import httpx2
@@ -60,7 +60,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import CallNotFound, ConfigError, InvalidArgument, LiveCallsError, ProviderError
-from mcp_livecalls.http import Redactor
+from mcp_livecalls.http import LOG_FILTER, Redactor
 from mcp_livecalls.models import (
     ActiveCallsPage,
     CallStateWait,
@@ -82,6 +82,7 @@ from mcp_livecalls.render import (
     render_stream,
     render_wait,
 )
+from mcp_livecalls.safety import LONG_TEXT_CAP, clean_text
 from mcp_livecalls.service import MAX_LIMIT, CursorCodec, LiveCallsService
 from mcp_livecalls.tools import StrictToolServer
 from mcp_livecalls.watch import SessionKey, Subscriptions, Watcher
@@ -140,7 +141,10 @@ class LiveCallsApp:
         self.now = now or (lambda: datetime.now(UTC))
         self.sleep = sleep
         self.clock = clock
-        self.redact = Redactor(settings.secrets())
+        exotel = settings.exotel
+        basic = [(exotel.api_key.get_secret_value(), exotel.api_token.get_secret_value())] if exotel else []
+        self.redact = Redactor(settings.secrets(), pairs=basic)  # every output passes it (redacting())
+        LOG_FILTER.register(self.redact)
         self.bus = InMemorySubscriptionBus()
         self.watcher = Watcher(
             lambda: self.service, self._publish, interval_s=settings.poll_interval_s, sleep=sleep
@@ -208,7 +212,7 @@ class LiveCallsApp:
         try:
             yield
         except LiveCallsError as exc:
-            message = self.redact(str(exc))
+            message = clean_text(self.redact(str(exc)), limit=LONG_TEXT_CAP)
             provider = exc.provider if isinstance(exc, ProviderError) else "-"
             logger.debug("%s failed (%s, %s): %s", tool, type(exc).__name__, provider, message)
             raise ToolError(message) from None
@@ -228,9 +232,21 @@ class LiveCallsApp:
         except InvalidArgument as exc:
             raise MCPError(INVALID_PARAMS, self.redact(str(exc)), data={"uri": uri}) from None
         except LiveCallsError as exc:
-            raise ResourceError(self.redact(str(exc))) from None
+            raise ResourceError(clean_text(self.redact(str(exc)), limit=LONG_TEXT_CAP)) from None
         except Exception as exc:  # noqa: BLE001 - the resource boundary, as for tools
             raise ResourceError(self._internal_error(uri, exc)) from None
+
+    async def redacting(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """Server middleware: every result and error leaving the server, scrubbed in one place.
+
+        Tool text and structured content, resource bodies, completions, prompts, error messages:
+        whatever a handler answers passes ``self.redact`` before it reaches the transport.
+        """
+        try:
+            result = await call_next(ctx)
+        except MCPError as exc:
+            raise MCPError(exc.code, self.redact(exc.message), self.redact.scrub(exc.data)) from None
+        return cast(HandlerResult, self.redact.scrub(result)) if isinstance(result, dict) else result
 
     def _internal_error(self, where: str, exc: Exception) -> str:
         """Log the traceback (redacted) to stderr; tell the caller only the kind of failure."""
@@ -297,7 +313,7 @@ def create_server(
         lifespan=lifespan,
         cache_hints={"resources/read": CacheHint(ttl_ms=0)},
         subscriptions=app.bus,
-        middleware=[_plain_errors],
+        middleware=[app.redacting, _plain_errors],
         **auth,
     )
     _serve_live_updates(server, app)
@@ -707,7 +723,7 @@ async def _wait_for_state(
             return CallStateWait(outcome="reached", waited_s=waited, call=call)
         if call.status in (CallStatus.ENDED, CallStatus.FAILED):
             return CallStateWait(outcome="ended", waited_s=waited, call=call)
-        await ctx.report_progress(waited, timeout_s, f"{call.call_id} is {call.status.value}")
+        await ctx.report_progress(waited, timeout_s, app.redact(f"{call.call_id} is {call.status.value}"))
         remaining = deadline - clock()
         if remaining <= 0:
             return CallStateWait(outcome="timeout", waited_s=round(clock() - started, 3), call=call)

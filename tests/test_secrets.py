@@ -1,19 +1,23 @@
 """Credentials never leave the process: not in tool results, resources, logs, stderr or reprs.
 
 Every credential gets a distinctive value, the simulator accepts exactly those, and the whole
-fault matrix runs with every logger at DEBUG. Vobiz and Exotel put the account id in request
-paths and Exotel sends ``key:token`` as basic auth, so the base64 form is searched for as well.
+fault matrix runs with every logger at DEBUG (``httpcore2``'s raw response headers included).
+Vobiz and Exotel put the account id in request paths and Exotel sends ``key:token`` as basic
+auth; a hostile provider echoes all of it back in error bodies and headers, raw, base64,
+URL-encoded or upper-cased. Every one of those forms is searched for, ignoring case.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import httpx2
@@ -22,12 +26,20 @@ from mcp import Client
 from mcp_types import TextContent, TextResourceContents
 from pydantic import SecretStr
 
+from mcp_livecalls.cli import _configure_logging, simulator_settings
 from mcp_livecalls.config import ExotelSettings, Settings, VobizSettings, ZuduSettings
 from mcp_livecalls.errors import AuthError, LiveCallsError
-from mcp_livecalls.http import HttpPolicy
+from mcp_livecalls.http import LOG_FILTER, HttpPolicy, Redactor, install_log_redaction
 from mcp_livecalls.providers import ListQuery, build_providers
 from mcp_livecalls.server import create_server
-from mcp_livecalls.simulator import Fault, ManualClock, Simulator, SimulatorCredentials, serve_simulator
+from mcp_livecalls.simulator import (
+    DEMO_CREDENTIALS,
+    Fault,
+    ManualClock,
+    Simulator,
+    SimulatorCredentials,
+    serve_simulator,
+)
 from mcp_livecalls.simulator.faults import FAULT_KINDS
 from mcp_livecalls.simulator.population import Provider
 
@@ -47,11 +59,7 @@ PROVIDERS: list[Provider] = ["vobiz", "exotel", "zudu"]
 POLICY = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=2)
 
 
-def _basic(key: str, token: str) -> str:
-    return base64.b64encode(f"{key}:{token}".encode()).decode()
-
-
-SECRETS = [
+CREDENTIAL_VALUES = [
     CREDENTIALS.vobiz_auth_id,
     CREDENTIALS.vobiz_auth_token,
     CREDENTIALS.exotel_account_sid,
@@ -59,10 +67,21 @@ SECRETS = [
     CREDENTIALS.exotel_api_token,
     CREDENTIALS.zudu_api_key,
     CREDENTIALS.zudu_api_secret,
-    _basic(CREDENTIALS.exotel_api_key, CREDENTIALS.exotel_api_token),
+    f"{CREDENTIALS.exotel_api_key}:{CREDENTIALS.exotel_api_token}",  # basic auth
     *WRONG_TOKENS.values(),
-    _basic(CREDENTIALS.exotel_api_key, WRONG_TOKENS["exotel"]),
+    f"{CREDENTIALS.exotel_api_key}:{WRONG_TOKENS['exotel']}",
 ]
+
+
+def encoded_forms(value: str) -> list[str]:
+    """The forms a credential travels in: raw, URL-encoded, base64 (standard, URL-safe, unpadded)."""
+    raw = value.encode()
+    encoded = [base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
+    return [value, quote(value, safe=""), *encoded, *(form.rstrip("=") for form in encoded)]
+
+
+SECRETS = sorted({form.lower() for value in CREDENTIAL_VALUES for form in encoded_forms(value)})
+"""Searched for in lower-cased text, so upper-cased (or any other case) echoes count as leaks."""
 
 
 def settings_for(base_url: str, *, tokens: dict[str, str] | None = None) -> Settings:
@@ -165,7 +184,12 @@ def leaks(texts: list[str], caplog: pytest.LogCaptureFixture, capfd: pytest.Capt
         places[f"log {record.name}"] = f"{record.getMessage()} {record.exc_text or ''} {fields!r}"
     out, err = capfd.readouterr()
     places["stdout"], places["stderr"] = out, err
-    return [f"{secret} in {where}" for where, text in places.items() for secret in SECRETS if secret in text]
+    return [
+        f"{secret} in {where}"
+        for where, text in places.items()
+        for secret in SECRETS
+        if secret in text.lower()
+    ]
 
 
 ECHOED_HEADERS = ("x-auth-id", "x-auth-token", "authorization", "x-api-key", "x-api-secret")
@@ -175,8 +199,10 @@ def _fault(kind: str, **fields: Any) -> Fault:
     return Fault.model_validate({"kind": kind, **fields})
 
 
+# Statuses are listed one by one below; hostile text has its own tests (test_text_safety).
+NOT_ABOUT_CREDENTIALS = ("status", "line_injection", "bidi_text", "nul_text", "huge_ids")
 FAULTS = [
-    *(pytest.param(_fault(kind), id=kind) for kind in FAULT_KINDS if kind != "status"),
+    *(pytest.param(_fault(kind), id=kind) for kind in FAULT_KINDS if kind not in NOT_ABOUT_CREDENTIALS),
     *(
         pytest.param(_fault("status", status_code=code), id=f"status_{code}")
         for code in (400, 401, 403, 404, 429, 500, 502, 503, 504)
@@ -271,7 +297,7 @@ async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted(
 
     assert all("refused access (403)" in message for message in messages)
     assert all("***" in message for message in messages)  # the echoed body was kept, redacted
-    assert [m for m in messages if any(secret in m for secret in SECRETS)] == []
+    assert [m for m in messages if any(secret in m.lower() for secret in SECRETS)] == []
 
 
 async def test_credentials_never_appear_in_reprs() -> None:
@@ -291,4 +317,126 @@ async def test_credentials_never_appear_in_reprs() -> None:
         repr(create_server(settings)),
     ]
 
-    assert [text for text in shown if any(secret in text for secret in SECRETS)] == []
+    assert [text for text in shown if any(secret in text.lower() for secret in SECRETS)] == []
+
+
+@pytest.mark.parametrize("status_code", [403, 503])
+@pytest.mark.parametrize("echo", ["raw", "base64", "urlencoded", "upper"])
+async def test_a_provider_echoing_credentials_in_bodies_and_headers_leaks_nothing(
+    served: tuple[Simulator, str],
+    sim: Simulator,
+    echo: str,
+    status_code: int,
+    everything_logged: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    async with connected(settings_for(served[1]), sim) as client:
+        sim.faults.inject(_fault("credential_echo", echo=echo, status_code=status_code))
+        texts = await everything_a_client_sees(client, sim)
+
+    assert leaks(texts, everything_logged, capfd) == []
+    # The echo really arrived: kept in the errors (redacted), and httpcore2 logged its headers.
+    assert any("says: denied for ***" in text for text in texts)
+    headers = [r.getMessage().lower() for r in everything_logged.records if r.name.startswith("httpcore2")]
+    assert any("x-echo-0" in line and "***" in line for line in headers)
+
+
+@pytest.mark.parametrize("prefix", ["", "a", "ab"])
+def test_a_secret_inside_a_longer_base64_value_is_caught_at_every_alignment(prefix: str) -> None:
+    secret = CREDENTIALS.zudu_api_secret
+    redact = Redactor([secret])
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        text = encode(f"{prefix}{secret}:and more".encode()).decode()
+        redacted = redact(text)
+
+        assert "***" in redacted
+        assert redact(f"x-{text.upper()}-y") != f"x-{text.upper()}-y"
+
+
+def test_the_redactor_knows_every_encoded_form_and_ignores_case() -> None:
+    key, token = CREDENTIALS.exotel_api_key, CREDENTIALS.exotel_api_token
+    redact = Redactor([key, token], pairs=[(key, token)])
+    forms = [form for value in (key, token, f"{key}:{token}") for form in encoded_forms(value)]
+
+    for form in forms:
+        for shown in (form, form.upper(), form.lower()):
+            assert redact(f"said {shown}.") == "said ***."
+    assert redact("nothing secret here") == "nothing secret here"
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_every_record_of_any_logger_is_scrubbed_message_traceback_and_extras() -> None:
+    secret = CREDENTIALS.zudu_api_secret
+    LOG_FILTER.register(redactor := Redactor([secret]))
+    handler = _Kept()
+    install_log_redaction([handler])
+    logger = logging.getLogger("a.library.nobody.configured")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        try:
+            raise ValueError(f"upstream said {secret}")
+        except ValueError:
+            logger.exception(
+                "failed with %s", secret.upper(), extra={"header": base64.b64encode(secret.encode()).decode()}
+            )
+    finally:
+        logger.removeHandler(handler)
+
+    shown = logging.Formatter("%(message)s %(header)s").format(handler.records[0])
+    assert "failed with ***" in shown
+    assert "ValueError: upstream said ***" in shown
+    assert [form for form in SECRETS if form in shown.lower()] == []
+    assert LOG_FILTER in handler.filters
+    assert redactor in LOG_FILTER.redactors
+
+
+def test_the_cli_quiets_httpx2_and_httpcore2_and_filters_the_root_handlers() -> None:
+    _configure_logging("DEBUG")
+
+    assert logging.getLogger("httpx2").level == logging.WARNING
+    assert logging.getLogger("httpcore2").level == logging.WARNING
+    assert all(LOG_FILTER in handler.filters for handler in logging.getLogger().handlers)
+
+
+def test_overlapping_secrets_and_length_changing_case_mappings_are_still_masked_whole() -> None:
+    redact = Redactor(["abcdef123", "def123xyz"])
+
+    assert redact("<abcdef123xyz>") == "<***>"
+    assert redact("İstanbul ABCDEF123 then def123XYZ") == "İstanbul *** then ***"  # "İ".lower() is 2 chars
+
+
+async def test_a_credential_inside_a_successful_answer_is_masked_in_every_result() -> None:
+    """A provider that puts a credential in a call's own data (here: an agent id) reaches no output.
+
+    Nothing upstream of the server middleware knows this value is secret in this place: only the
+    one scrub every answer passes catches it, in tool text, structured content and resources.
+    """
+    simulator = Simulator(seed=7, clock=ManualClock())
+    call = next(c for c in simulator.population.live("zudu") if c.agent is not None)
+    assert call.agent is not None
+    secret = call.agent.id
+    simulator.credentials = dataclasses.replace(DEMO_CREDENTIALS, zudu_api_secret=secret)
+    with serve_simulator(simulator) as base_url:
+        settings = simulator_settings(base_url, simulator.credentials).with_changes(cache_ttl_s=0)
+        async with connected(settings, simulator) as client:
+            results = [
+                await client.call_tool("list_active_calls", {"provider": "zudu", "limit": 100}),
+                await client.call_tool("get_live_call", {"call_id": call.id, "provider": "zudu"}),
+            ]
+            resource = await client.read_resource(f"livecalls://calls/zudu/{call.id}")
+
+    shown = [block.text for result in results for block in result.content if isinstance(block, TextContent)]
+    shown += [json.dumps(result.structured_content) for result in results]
+    shown += [c.text for c in resource.contents if isinstance(c, TextResourceContents)]
+    assert not any(result.is_error for result in results)
+    assert [text for text in shown if secret.lower() in text.lower()] == []
+    assert all("***" in text for text in shown)

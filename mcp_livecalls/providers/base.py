@@ -10,19 +10,20 @@ across providers with those offsets, so no call is skipped or repeated.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import anyio
 import httpx2
 from pydantic import BaseModel, ConfigDict
 
-from mcp_livecalls.errors import InvalidArgument, LiveCallsError
+from mcp_livecalls.errors import BadResponse, InvalidArgument, LiveCallsError
 from mcp_livecalls.http import HttpPolicy, ProviderHTTP
 from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
 from mcp_livecalls.phone import DEFAULT_REGION, NumberFilter, NumberStyle
@@ -154,6 +155,26 @@ class LiveCallsProvider(ABC):
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every adapter's answers are vetted here, so none can forget it: an id from upstream
+        obeys the same rule as an id from a caller (``accepts_call_id``)."""
+        super().__init_subclass__(**kwargs)
+        for name in ("get_call", "get_stream"):
+            if name in cls.__dict__:
+                setattr(cls, name, _vetted_lookup(cls.__dict__[name]))
+        if "list_active" in cls.__dict__:
+            setattr(cls, "list_active", _vetted_list(cls.__dict__["list_active"]))  # noqa: B010
+
+    def vet_call_id(self, call_id: str) -> None:
+        """``BadResponse`` when the provider answered a call under an id a caller could not use."""
+        if not self.accepts_call_id(call_id):
+            title = self.name.value.capitalize()
+            raise BadResponse(
+                self.name.value,
+                f"{title} answered with a call id that is not valid ({_describe(call_id)}; ids are "
+                f"1-{self.max_call_id_length} letters, digits, '-' or '_'): the answer was refused.",
+            )
+
     @classmethod
     def _provider_http(
         cls,
@@ -217,6 +238,42 @@ class LiveCallsProvider(ABC):
             fields=list(self.capabilities.fields),
             not_offered=list(self.capabilities.not_offered),
         )
+
+
+_Lookup = TypeVar("_Lookup", LiveCall, StreamDetails)
+
+
+def _vetted_lookup(
+    method: Callable[[Any, str], Awaitable[_Lookup]],
+) -> Callable[[LiveCallsProvider, str], Awaitable[_Lookup]]:
+    @functools.wraps(method)
+    async def vetted(self: LiveCallsProvider, call_id: str) -> _Lookup:
+        answer = await method(self, call_id)
+        self.vet_call_id(answer.call_id)
+        return answer
+
+    return vetted
+
+
+def _vetted_list(
+    method: Callable[[Any, ListQuery, int, int], Awaitable[ProviderSlice]],
+) -> Callable[[LiveCallsProvider, ListQuery, int, int], Awaitable[ProviderSlice]]:
+    @functools.wraps(method)
+    async def vetted(self: LiveCallsProvider, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        found = await method(self, query, offset, limit)
+        kept = [item for item in found.items if self.accepts_call_id(item.call.call_id)]
+        dropped = len(found.items) - len(kept)
+        if not dropped:
+            return found
+        note = (
+            f"{self.name.value}: {dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
+            f"{'ids' if dropped != 1 else 'an id'} that {'are' if dropped != 1 else 'is'} not valid "
+            f"(1-{self.max_call_id_length} letters, digits, '-' or '_')"
+        )
+        # Offsets stay exact: every item keeps its own upstream position, and scanned_to is unchanged.
+        return dataclasses.replace(found, items=kept, notes=[*found.notes, note])
+
+    return vetted
 
 
 async def scan(

@@ -52,7 +52,7 @@ from starlette.types import Receive, Scope, Send
 
 from mcp_livecalls.simulator.clock import Clock, ManualClock
 from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials
-from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, Fault, Faults, mutate_payload
+from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, Fault, Faults, credential_echo, mutate_payload
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.flavours import check_flavours
 from mcp_livecalls.simulator.population import LIVE_STATES, PROVIDERS, Population, Provider, SimCall
@@ -371,6 +371,9 @@ class Simulator:
                 retry_after=fault.retry_after,
             )
             return Response(_json_bytes(a.body), a.status, a.headers, "application/json")
+        if fault.kind == "credential_echo":
+            status, body, headers = credential_echo(fault, request.headers, request.url.path)
+            return Response(_json_bytes(body), status, headers, "application/json")
         if fault.kind == "hang":
             return await self._hang(request)
         if fault.kind == "html":

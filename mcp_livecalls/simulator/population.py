@@ -389,7 +389,7 @@ class _Generator:
             return Agent(_uuid4(rng), name, _indian_mobile(rng), "pstn")
         handle = name.split()[0].lower() + str(rng.randrange(100))
         if roll < 0.9:
-            return Agent(_uuid4(rng), name, f"sip:{handle}@simulator1.sip.exotel.example", "sip")
+            return Agent(_uuid4(rng), name, f"sip:{handle}@agents.sip.exotel.example", "sip")
         return Agent(_uuid4(rng), name, f"webrtc:{handle}", "webrtc")
 
     def make(
