@@ -148,7 +148,8 @@ def simulator_settings(base_url: str, credentials: Any, base: Settings | None = 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mcp_livecalls.server import create_server, http_app
+    from mcp_livecalls.http_server import http_app
+    from mcp_livecalls.server import create_server
 
     with ExitStack() as stack:
         if args.demo:

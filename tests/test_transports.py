@@ -24,7 +24,8 @@ from pydantic import SecretStr
 from mcp_livecalls.cli import quiet_sdk_noise
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.server import create_server, http_app
+from mcp_livecalls.http_server import http_app
+from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_asgi
 
 TOKEN = "http-token-4b1d9e77"
