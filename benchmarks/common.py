@@ -20,6 +20,7 @@ from typing import Any
 import httpx2
 from mcp_types import CallToolResult, TextContent
 
+from mcp_livecalls.cli import simulator_env as cli_simulator_env
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, SimulatorCredentials
 
 __all__ = [
@@ -133,19 +134,7 @@ def free_port() -> int:
 
 def simulator_env(base_url: str, credentials: SimulatorCredentials = DEMO_CREDENTIALS) -> dict[str, str]:
     """The environment that points ``mcp-livecalls serve`` at a simulator (see the README)."""
-    return {
-        "VOBIZ_BASE_URL": base_url,
-        "VOBIZ_AUTH_ID": credentials.vobiz_auth_id,
-        "VOBIZ_AUTH_TOKEN": credentials.vobiz_auth_token,
-        "VOBIZ_TIMEZONE": "UTC",  # the simulator's Vobiz account writes its times in UTC
-        "EXOTEL_BASE_URL": base_url,
-        "EXOTEL_ACCOUNT_SID": credentials.exotel_account_sid,
-        "EXOTEL_API_KEY": credentials.exotel_api_key,
-        "EXOTEL_API_TOKEN": credentials.exotel_api_token,
-        "ZUDU_BASE_URL": base_url,
-        "ZUDU_API_KEY": credentials.zudu_api_key,
-        "ZUDU_API_SECRET": credentials.zudu_api_secret,
-    }
+    return cli_simulator_env(base_url, credentials)
 
 
 @contextlib.contextmanager

@@ -38,7 +38,9 @@ from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.http import HttpPolicy
 from mcp_livecalls.models import ProviderName
-from mcp_livecalls.providers import ListQuery, LiveCallsProvider, build_providers
+from mcp_livecalls.providers import LiveCallsProvider, build_providers
+from mcp_livecalls.providers.registry import PROVIDERS
+from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault
 
@@ -194,9 +196,7 @@ async def overheads(transport: str, client: Client, adapters: Adapters, ops: lis
 async def fanout(client: Client) -> tuple[dict[str, float], float]:
     """p50 ms of ``list_active_calls`` (limit 20) per provider and across all three; and the ratio."""
     variants: dict[str, dict[str, Any]] = {
-        "vobiz": {"provider": "vobiz", "limit": 20},
-        "exotel": {"provider": "exotel", "limit": 20},
-        "zudu": {"provider": "zudu", "limit": 20},
+        **{cls.name.value: {"provider": cls.name.value, "limit": 20} for cls in PROVIDERS},
         "all three": {"limit": 20},
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
@@ -206,7 +206,7 @@ async def fanout(client: Client) -> tuple[dict[str, float], float]:
             if index >= WARMUP:
                 times[name].append(elapsed)
     p50 = {name: percentile(values, 50) for name, values in times.items()}
-    slowest = max(p50[name] for name in ("vobiz", "exotel", "zudu"))
+    slowest = max(p50[cls.name.value] for cls in PROVIDERS)
     return p50, p50["all three"] / slowest
 
 
@@ -316,9 +316,9 @@ def report(results: Results) -> dict[str, bool]:
     worst_total = {t: max(o.p50 for o in results.overheads if o.transport == t) for t in results.fanout}
     print_table(
         f"list_active_calls (limit 20): three providers vs one, p50 ms of {FANOUT_SAMPLES}",
-        ["transport", "vobiz", "exotel", "zudu", "all three", "all / slowest"],
+        ["transport", *(cls.name.value for cls in PROVIDERS), "all three", "all / slowest"],
         [
-            [t, p["vobiz"], p["exotel"], p["zudu"], p["all three"], f"{results.fanout_ratio[t]:.2f}x"]
+            [t, *(p[cls.name.value] for cls in PROVIDERS), p["all three"], f"{results.fanout_ratio[t]:.2f}x"]
             for t, p in results.fanout.items()
         ],
     )

@@ -33,6 +33,7 @@ from mcp_types import CallToolResult, TextContent
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.http import HttpPolicy
+from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, Simulator, WallClock, serve_simulator
 from mcp_livecalls.simulator.app import _padding
@@ -155,7 +156,7 @@ def next_call(rng: random.Random, tally: Tally) -> tuple[str, dict[str, Any]]:
     if roll < 0.4 or not tally.known:
         arguments: dict[str, Any] = {"limit": rng.choice([5, 20, 100])}
         if rng.random() < 0.5:
-            arguments["provider"] = rng.choice(["vobiz", "exotel", "zudu"])
+            arguments["provider"] = rng.choice([cls.name.value for cls in PROVIDERS])
         return "list_active_calls", arguments
     provider, call_id = rng.choice(tally.known)
     arguments = {"call_id": call_id}

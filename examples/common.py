@@ -9,7 +9,12 @@ import sys
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from mcp_livecalls.cli import simulator_env
+from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.simulator import DEMO_CREDENTIALS
+
+PROVIDER_NAMES = [cls.name.value for cls in PROVIDERS]
+"""What ``--provider`` accepts: every registered provider."""
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -27,19 +32,7 @@ def connect(args: argparse.Namespace) -> Client:
         return Client(args.server_url)
     env = dict(os.environ)
     if args.simulator:
-        creds = DEMO_CREDENTIALS
-        env.update(
-            VOBIZ_BASE_URL=args.simulator,
-            VOBIZ_AUTH_ID=creds.vobiz_auth_id,
-            VOBIZ_AUTH_TOKEN=creds.vobiz_auth_token,
-            EXOTEL_BASE_URL=args.simulator,
-            EXOTEL_ACCOUNT_SID=creds.exotel_account_sid,
-            EXOTEL_API_KEY=creds.exotel_api_key,
-            EXOTEL_API_TOKEN=creds.exotel_api_token,
-            ZUDU_BASE_URL=args.simulator,
-            ZUDU_API_KEY=creds.zudu_api_key,
-            ZUDU_API_SECRET=creds.zudu_api_secret,
-        )
+        env.update(simulator_env(args.simulator, DEMO_CREDENTIALS))
     env.setdefault("LIVECALLS_LOG_LEVEL", "WARNING")
     return Client(
         StdioServerParameters(command=sys.executable, args=["-m", "mcp_livecalls.cli", "serve"], env=env)

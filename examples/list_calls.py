@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio
-from common import add_connection_options, connect
+from common import PROVIDER_NAMES, add_connection_options, connect
 
 
 async def list_all(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_connection_options(parser)
-    parser.add_argument("--provider", choices=["vobiz", "exotel", "zudu"])
+    parser.add_argument("--provider", choices=PROVIDER_NAMES)
     parser.add_argument("--limit", type=int, default=5, help="calls per page")
     anyio.run(list_all, parser.parse_args(argv))
     return 0

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio
-from common import add_connection_options, connect
+from common import PROVIDER_NAMES, add_connection_options, connect
 from mcp import Client
 
 MAX_WAIT_PER_CALL_S = 55.0
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_connection_options(parser)
     parser.add_argument("call_id", nargs="?")
-    parser.add_argument("--provider", choices=["vobiz", "exotel", "zudu"])
+    parser.add_argument("--provider", choices=PROVIDER_NAMES)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for an answer")
     anyio.run(guard, parser.parse_args(argv))
     return 0

@@ -18,9 +18,10 @@ from typing import Any
 import anyio
 
 from mcp_livecalls import __version__
-from mcp_livecalls.config import ExotelSettings, Settings, VobizSettings, ZuduSettings
+from mcp_livecalls.config import Settings, provider_env
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http import install_log_redaction
+from mcp_livecalls.providers.registry import PROVIDERS, titles
 
 logger = logging.getLogger("mcp_livecalls")
 
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mcp-livecalls",
-        description="An MCP server that shows AI assistants the phone calls live at Vobiz, Exotel and Zudu.",
+        description=f"An MCP server that shows AI assistants the phone calls live at {titles()}.",
         epilog="Credentials come from environment variables only; see the README.",
     )
     parser.add_argument("--version", action="version", version=f"mcp-livecalls {__version__}")
@@ -60,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="show what an assistant sees, against the built-in simulator")
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
 
-    sim = sub.add_parser("simulator", help="run the provider simulator alone (Vobiz, Exotel and Zudu APIs)")
+    sim = sub.add_parser("simulator", help=f"run the provider simulator alone ({titles()} APIs)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--seed", type=int, default=7)
@@ -119,29 +120,25 @@ def demo_settings(
         yield simulator_settings(base_url, DEMO_CREDENTIALS, base), simulator
 
 
-def simulator_settings(base_url: str, credentials: Any, base: Settings | None = None) -> Settings:
-    """Settings for all three providers pointed at a simulator at ``base_url``."""
-    from pydantic import SecretStr
+def simulator_env(base_url: str, credentials: Any) -> dict[str, str]:
+    """The environment that points the server at a simulator at ``base_url``, every provider."""
+    env: dict[str, str] = {}
+    for cls in PROVIDERS:
+        env.update(provider_env(cls, base_url, credentials.settings_for(cls.name.value)))
+    return env
 
+
+def simulator_settings(base_url: str, credentials: Any, base: Settings | None = None) -> Settings:
+    """Settings for every provider pointed at a simulator at ``base_url``."""
     base = base or Settings()
-    return base.with_changes(
-        vobiz=VobizSettings(
-            auth_id=SecretStr(credentials.vobiz_auth_id),
-            auth_token=SecretStr(credentials.vobiz_auth_token),
-            base_url=base_url,
-            timezone="UTC",  # the simulated account's Console zone (the vobiz.local_time flavour: Kolkata)
-        ),
-        exotel=ExotelSettings(
-            account_sid=SecretStr(credentials.exotel_account_sid),
-            api_key=SecretStr(credentials.exotel_api_key),
-            api_token=SecretStr(credentials.exotel_api_token),
-            base_url=base_url,
-        ),
-        zudu=ZuduSettings(
-            api_key=SecretStr(credentials.zudu_api_key),
-            api_secret=SecretStr(credentials.zudu_api_secret),
-            base_url=base_url,
-        ),
+    return base.with_changes(providers=Settings.from_env(simulator_env(base_url, credentials)).providers)
+
+
+def _no_provider_message() -> str:
+    ways = [" and ".join(cls.env.secret_vars) for cls in PROVIDERS]
+    return (
+        f"no provider is configured: set {', '.join(ways[:-1])}, or {ways[-1]}; "
+        "or try `mcp-livecalls serve --demo`."
     )
 
 
@@ -160,11 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
         else:
             settings = Settings.from_env()
             if not settings.configured:
-                raise ConfigError(
-                    "no provider is configured: set VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN, "
-                    "EXOTEL_ACCOUNT_SID, EXOTEL_API_KEY and EXOTEL_API_TOKEN, or ZUDU_API_KEY and "
-                    "ZUDU_API_SECRET; or try `mcp-livecalls serve --demo`."
-                )
+                raise ConfigError(_no_provider_message())
         logger.info("providers: %s", ", ".join(settings.configured))
         server = create_server(settings)
         if args.transport == "stdio":
@@ -188,16 +181,15 @@ def _simulator(args: argparse.Namespace) -> int:
     from mcp_livecalls.simulator import Simulator, WallClock, run_simulator_forever
 
     simulator = Simulator(seed=args.seed, clock=WallClock(speed=args.speed), live_calls=args.live_calls)
-    creds = simulator.credentials
+    url = f"http://{args.host}:{args.port}"
+    lines = [
+        " ".join(f"{var}={value}" for var, value in provider_env(cls, url, settings).items())
+        for cls in PROVIDERS
+        if (settings := simulator.credentials.settings_for(cls.name.value))
+    ]
     sys.stderr.write(
-        f"Simulator on http://{args.host}:{args.port} (Vobiz, Exotel and Zudu APIs).\n"
-        "Point the server at it with:\n"
-        f"  VOBIZ_BASE_URL=http://{args.host}:{args.port} VOBIZ_AUTH_ID={creds.vobiz_auth_id} "
-        f"VOBIZ_AUTH_TOKEN={creds.vobiz_auth_token} VOBIZ_TIMEZONE=UTC\n"
-        f"  EXOTEL_BASE_URL=http://{args.host}:{args.port} EXOTEL_ACCOUNT_SID={creds.exotel_account_sid} "
-        f"EXOTEL_API_KEY={creds.exotel_api_key} EXOTEL_API_TOKEN={creds.exotel_api_token}\n"
-        f"  ZUDU_BASE_URL=http://{args.host}:{args.port} ZUDU_API_KEY={creds.zudu_api_key} "
-        f"ZUDU_API_SECRET={creds.zudu_api_secret}\n"
+        f"Simulator on {url} ({titles()} APIs).\nPoint the server at it with:\n"
+        + "".join(f"  {line}\n" for line in lines)
     )
     run_simulator_forever(simulator, host=args.host, port=args.port)
     return 0
@@ -214,9 +206,7 @@ async def _demo(seed: int) -> int:
         server = create_server(settings.with_changes(cache_ttl_s=0), now=simulator.clock.now)
         async with Client(server) as client:
             tools = await client.list_tools()
-            out.write(
-                f"mcp-livecalls {__version__} demo: the built-in simulator plays Vobiz, Exotel and Zudu.\n"
-            )
+            out.write(f"mcp-livecalls {__version__} demo: the built-in simulator plays {titles()}.\n")
             out.write(f"Tools: {', '.join(tool.name for tool in tools.tools)}\n")
 
             async def show(tool: str, arguments: dict[str, Any]) -> Any:

@@ -10,80 +10,28 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
 
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http import HttpPolicy
+from mcp_livecalls.models import ProviderName
 from mcp_livecalls.phone import DEFAULT_REGION, is_region
+from mcp_livecalls.providers.base import LiveCallsProvider
+from mcp_livecalls.providers.registry import PROVIDERS
 
-__all__ = ["ExotelSettings", "Settings", "VobizSettings", "ZuduSettings"]
-
-DEFAULT_VOBIZ_BASE_URL = "https://api.vobiz.ai"
-DEFAULT_VOBIZ_TIMEZONE = "Asia/Kolkata"
-"""Vobiz writes call times without an offset, in the account's Console time zone (docs.vobiz.ai
-call object); Vobiz is an Indian provider and most accounts are on +05:30."""
-DEFAULT_EXOTEL_BASE_URL = "https://api.exotel.com"
-DEFAULT_ZUDU_BASE_URL = "https://api.zudu.ai"
+__all__ = ["Settings"]
 
 MIN_POLL_INTERVAL_S = 0.5
 """Subscriptions never poll a provider more often than this."""
 
-_P = TypeVar("_P")
-
-
-@dataclass(frozen=True)
-class VobizSettings:
-    auth_id: SecretStr
-    auth_token: SecretStr
-    base_url: str = DEFAULT_VOBIZ_BASE_URL
-    timezone: str = DEFAULT_VOBIZ_TIMEZONE
-    """IANA zone of Vobiz's zone-less times (``VOBIZ_TIMEZONE``); times with an offset keep it."""
-
-    def __post_init__(self) -> None:
-        self.zone()  # refuse a bad name when the settings are made, not at the first call
-
-    def zone(self) -> ZoneInfo:
-        return vobiz_zone(self.timezone)
-
-
-def vobiz_zone(name: str) -> ZoneInfo:
-    """The zone called ``name``, or a ``ConfigError`` naming ``VOBIZ_TIMEZONE``."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        # ValueError: a path-like or empty key; the message never echoes more than the name.
-        raise ConfigError(
-            f"VOBIZ_TIMEZONE must be an IANA time zone name such as Asia/Kolkata or UTC "
-            f"(the zone set in the Vobiz Console); got {name[:60]!r}."
-        ) from None
-
-
-@dataclass(frozen=True)
-class ExotelSettings:
-    account_sid: SecretStr
-    api_key: SecretStr
-    api_token: SecretStr
-    base_url: str = DEFAULT_EXOTEL_BASE_URL
-    requests_per_minute: float = 200.0
-    """Exotel's documented limit for voice APIs, per account; requests are paced under it."""
-
-
-@dataclass(frozen=True)
-class ZuduSettings:
-    api_key: SecretStr
-    api_secret: SecretStr
-    base_url: str = DEFAULT_ZUDU_BASE_URL
-
 
 @dataclass(frozen=True)
 class Settings:
-    vobiz: VobizSettings | None = None
-    exotel: ExotelSettings | None = None
-    zudu: ZuduSettings | None = None
+    providers: Mapping[ProviderName, Any] = field(default_factory=dict)
+    """Each configured provider's settings (its adapter's ``settings_type``), by name."""
     http: HttpPolicy = field(default_factory=HttpPolicy)
     cache_ttl_s: float = 1.0
     """How long an upstream answer may be served again (0 turns the cache off)."""
@@ -121,30 +69,9 @@ class Settings:
             ),
         )
         return cls(
-            vobiz=_provider(
-                env,
-                VobizSettings,
-                secrets={"auth_id": "VOBIZ_AUTH_ID", "auth_token": "VOBIZ_AUTH_TOKEN"},
-                base_url_var="VOBIZ_BASE_URL",
-                text={"timezone": "VOBIZ_TIMEZONE"},
-            ),
-            exotel=_provider(
-                env,
-                ExotelSettings,
-                secrets={
-                    "account_sid": "EXOTEL_ACCOUNT_SID",
-                    "api_key": "EXOTEL_API_KEY",
-                    "api_token": "EXOTEL_API_TOKEN",
-                },
-                base_url_var="EXOTEL_BASE_URL",
-                extra={"requests_per_minute": ("EXOTEL_REQUESTS_PER_MINUTE", 1.0)},
-            ),
-            zudu=_provider(
-                env,
-                ZuduSettings,
-                secrets={"api_key": "ZUDU_API_KEY", "api_secret": "ZUDU_API_SECRET"},
-                base_url_var="ZUDU_BASE_URL",
-            ),
+            providers={
+                cls.name: configured for cls in PROVIDERS if (configured := _provider(env, cls)) is not None
+            },
             http=policy,
             cache_ttl_s=_number(env, "LIVECALLS_CACHE_TTL_S", 1.0),
             mask_numbers=_flag(env, "LIVECALLS_MASK_NUMBERS"),
@@ -158,14 +85,16 @@ class Settings:
 
     @property
     def configured(self) -> list[str]:
-        return [name for name in ("vobiz", "exotel", "zudu") if getattr(self, name) is not None]
+        return [cls.name.value for cls in PROVIDERS if cls.name in self.providers]
+
+    def provider(self, name: ProviderName) -> Any | None:
+        """The settings of provider ``name``, or ``None`` when it is not configured."""
+        return self.providers.get(name)
 
     def secrets(self) -> list[str]:
         """Every credential value, for redaction."""
         values: list[str] = []
-        for provider in (self.vobiz, self.exotel, self.zudu):
-            if provider is None:
-                continue
+        for provider in self.providers.values():
             for item in fields(provider):
                 value = getattr(provider, item.name)
                 if isinstance(value, SecretStr):
@@ -174,45 +103,63 @@ class Settings:
             values.append(self.http_token.get_secret_value())
         return values
 
+    def redaction_pairs(self) -> list[tuple[str, str]]:
+        """Credential pairs that travel joined (basic auth), for redaction."""
+        return [
+            pair
+            for cls in PROVIDERS
+            if (configured := self.providers.get(cls.name)) is not None
+            for pair in cls.redaction_pairs(configured)
+        ]
+
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
 
-def _provider(
-    env: Mapping[str, str],
-    kind: type[_P],
-    *,
-    secrets: dict[str, str],
-    base_url_var: str,
-    extra: dict[str, tuple[str, float]] | None = None,
-    text: dict[str, str] | None = None,
-) -> _P | None:
-    present = {name: env.get(var, "").strip() for name, var in secrets.items()}
+def _provider(env: Mapping[str, str], provider: type[LiveCallsProvider]) -> Any | None:
+    """``provider``'s settings from ``env``, ``None`` when none of its secrets is set."""
+    spec = provider.env
+    secrets = [item for item in spec.settings if item.kind == "secret"]
+    present = {item.var: env.get(item.var, "").strip() for item in secrets}
     if not any(present.values()):
         return None
-    missing = [secrets[name] for name, value in present.items() if not value]
+    missing = [var for var, value in present.items() if not value]
     if missing:
-        have = [secrets[name] for name, value in present.items() if value]
+        have = [var for var, value in present.items() if value]
         raise ConfigError(
             f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set, but "
             f"{', '.join(have)} {'is' if len(have) == 1 else 'are'}: set all of "
-            f"{', '.join(secrets.values())} to enable this provider, or none to disable it."
+            f"{', '.join(present)} to enable this provider, or none to disable it."
         )
-    kwargs: dict[str, Any] = {name: SecretStr(value) for name, value in present.items()}
-    for name, (var, minimum) in (extra or {}).items():
-        if env.get(var, "").strip():
-            kwargs[name] = _number(env, var, 0.0, minimum=minimum)
-    for name, var in (text or {}).items():
-        if env.get(var, "").strip():
-            kwargs[name] = env[var].strip()
-    base_url = env.get(base_url_var, "").strip()
+    kwargs: dict[str, Any] = {}
+    for item in spec.settings:
+        raw = env.get(item.var, "").strip()
+        if item.kind == "secret":
+            kwargs[item.field] = SecretStr(raw)
+        elif raw and item.kind == "number":
+            kwargs[item.field] = _number(env, item.var, 0.0, minimum=item.minimum)
+        elif raw:
+            kwargs[item.field] = raw
+    base_url = env.get(spec.base_url_var, "").strip()
     if base_url:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"{base_url_var} must start with http:// or https://.")
+            raise ConfigError(f"{spec.base_url_var} must start with http:// or https://.")
         if "@" in urlsplit(base_url).netloc:
-            raise ConfigError(f"{base_url_var} must not carry credentials; set them in their own variables.")
+            raise ConfigError(
+                f"{spec.base_url_var} must not carry credentials; set them in their own variables."
+            )
         kwargs["base_url"] = base_url.rstrip("/")
-    return kind(**kwargs)
+    return provider.settings_type(**kwargs)
+
+
+def provider_env(
+    provider: type[LiveCallsProvider], base_url: str, values: Mapping[str, str]
+) -> dict[str, str]:
+    """The environment that configures ``provider`` at ``base_url`` with settings ``values``
+    (by field name), in the spec's order: what a person would type to point the server there."""
+    env = {provider.env.base_url_var: base_url}
+    env.update({item.var: values[item.field] for item in provider.env.settings if item.field in values})
+    return env
 
 
 def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float = 0.0) -> float:

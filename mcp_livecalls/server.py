@@ -65,7 +65,9 @@ from mcp_livecalls.models import (
     StreamDetails,
 )
 from mcp_livecalls.providers import build_providers
-from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery
+from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
+from mcp_livecalls.providers.registry import PROVIDERS, names
+from mcp_livecalls.query import ListQuery
 from mcp_livecalls.render import (
     Detail,
     prepare_call,
@@ -85,12 +87,16 @@ __all__ = ["LiveCallsApp", "create_server"]
 
 logger = logging.getLogger(__name__)
 
-INSTRUCTIONS = """\
-Live phone calls at the configured telephony providers (Vobiz, Exotel, Zudu), as they happen.
+_VOICE_AGENTS = " and ".join(cls.title() for cls in PROVIDERS if "transcript" in cls.capabilities.fields)
+"""The providers whose calls are voice agents (they have a transcript): ``Zudu``."""
+
+INSTRUCTIONS = f"""\
+Live phone calls at the configured telephony providers ({", ".join(cls.title() for cls in PROVIDERS)}), \
+as they happen.
 list_active_calls answers "what calls are live right now?" (one line per call; page with cursor).
 get_live_call answers for one call: status (queued, ringing, early_media, in_progress, on_hold,
-ended, failed, unknown), parties, duration, agent, and for Zudu voice agents the recent transcript,
-latency and cost. get_stream_details shows legs (muted, on hold, dropped), bridge, recording.
+ended, failed, unknown), parties, duration, agent, and for {_VOICE_AGENTS} voice agents the recent \
+transcript, latency and cost. get_stream_details shows legs (muted, on hold, dropped), bridge, recording.
 wait_for_call_state waits for a state, e.g. in_progress before a transfer. Omit provider to search
 every configured provider. An argument a tool does not list is refused, never ignored. Data is
 live: ask again for fresh state."""
@@ -102,7 +108,7 @@ CallId = Annotated[
     Field(
         min_length=1,
         max_length=MAX_CALL_ID_LENGTH,
-        description="The provider's call id (Vobiz call_uuid, Exotel call_sid, Zudu id or call_id).",
+        description=f"The provider's call id ({', '.join(cls.call_id_words for cls in PROVIDERS)}).",
     ),
 ]
 ProviderArg = Annotated[
@@ -135,9 +141,9 @@ class LiveCallsApp:
         self.now = now or (lambda: datetime.now(UTC))
         self.sleep = sleep
         self.clock = clock
-        exotel = settings.exotel
-        basic = [(exotel.api_key.get_secret_value(), exotel.api_token.get_secret_value())] if exotel else []
-        self.redact = Redactor(settings.secrets(), pairs=basic)  # every output passes it (redacting())
+        self.redact = Redactor(
+            settings.secrets(), pairs=settings.redaction_pairs()
+        )  # every output passes it (redacting())
         LOG_FILTER.register(self.redact)
         self.bus = InMemorySubscriptionBus()
         self.watcher = Watcher(
@@ -269,7 +275,7 @@ def _provider_param(value: str) -> ProviderName:
     try:
         return ProviderName(value)
     except ValueError:
-        raise InvalidArgument(f"Unknown provider {value!r}: use vobiz, exotel or zudu.") from None
+        raise InvalidArgument(f"Unknown provider {value!r}: use {names('or')}.") from None
 
 
 def create_server(
@@ -322,13 +328,18 @@ def create_server(
             details, detail=detail, mask=settings_.mask_numbers, turns=settings_.transcript_turns
         )
 
-    @server.tool(title="Get a live call", annotations=_READ_ONLY)
+    @server.tool(
+        title="Get a live call",
+        annotations=_READ_ONLY,
+        description=(
+            f"One call right now: status, parties, duration, agent, legs; for {_VOICE_AGENTS} voice agents "
+            "also\n        recent transcript turns, latency and cost. Without provider, every configured "
+            "provider\n        is asked."
+        ),
+    )
     async def get_live_call(
         call_id: CallId, provider: ProviderArg = None, detail: DetailArg = "brief"
     ) -> Annotated[CallToolResult, LiveCall]:
-        """One call right now: status, parties, duration, agent, legs; for Zudu voice agents also
-        recent transcript turns, latency and cost. Without provider, every configured provider
-        is asked."""
         with app.tool_errors("get_live_call"):
             call = shape_call(await app.service.get_live_call(call_id, provider), detail)
             return _result(render_call(call, detail=detail), call.structured())
@@ -454,16 +465,22 @@ def create_server(
             "Name calls by provider and call_id. Do not invent numbers: say when a figure is unknown."
         )
 
-    @server.prompt(title="Call health check")
+    @server.prompt(
+        title="Call health check",
+        description=(
+            "Check one live call: legs connected, muted or on hold, and "
+            f"({_VOICE_AGENTS}) whether latency is degraded."
+        ),
+    )
     def call_health_check(call_id: str) -> str:
-        """Check one live call: legs connected, muted or on hold, and (Zudu) whether latency is degraded."""
         return (
             f"Check the health of live call {call_id!r}. Call get_live_call with call_id={call_id!r}, then "
             "get_stream_details with the provider it answered with. Then say, in a few lines:\n"
             "- its status and how long it has lasted;\n"
             "- each leg: connected, connecting or disconnected (a dropped agent or customer leg), "
             "muted, on hold;\n"
-            "- for Zudu voice agents: whether e2e latency p90 is above 1500 ms or LLM p90 above 1000 ms "
+            f"- for {_VOICE_AGENTS} voice agents: whether e2e latency p90 is above 1500 ms or LLM p90 "
+            "above 1000 ms "
             "(degraded), and the last thing said;\n"
             "- what the provider does not offer (not_offered), so nothing is assumed.\n"
             "If the call is not live, say so and stop."

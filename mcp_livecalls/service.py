@@ -42,13 +42,8 @@ from mcp_livecalls.models import (
     StreamDetails,
 )
 from mcp_livecalls.phone import DEFAULT_REGION, NumberFilter, NumberStyle
-from mcp_livecalls.providers.base import (
-    ListQuery,
-    LiveCallsProvider,
-    Positioned,
-    ProviderSlice,
-    call_id_error,
-)
+from mcp_livecalls.providers.base import LiveCallsProvider, Positioned, ProviderSlice, call_id_error
+from mcp_livecalls.query import ListQuery
 
 __all__ = ["MAX_LIMIT", "CursorCodec", "LiveCallsService"]
 

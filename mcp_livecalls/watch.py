@@ -25,7 +25,8 @@ from anyio.abc import TaskGroup
 
 from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError
 from mcp_livecalls.models import ActiveCallsPage, CallStatus, LiveCall, ProviderName, StreamDetails
-from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery
+from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
+from mcp_livecalls.query import ListQuery
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
 
 __all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]

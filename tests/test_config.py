@@ -6,6 +6,7 @@ import pytest
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
+from mcp_livecalls.models import ProviderName
 
 
 def test_no_credentials_configures_no_provider() -> None:
@@ -18,8 +19,9 @@ def test_a_provider_is_enabled_when_its_credentials_are_set() -> None:
     )
 
     assert settings.configured == ["vobiz", "zudu"]
-    assert settings.vobiz is not None
-    assert settings.vobiz.base_url == "https://api.vobiz.ai"
+    vobiz = settings.provider(ProviderName.VOBIZ)
+    assert vobiz is not None
+    assert vobiz.base_url == "https://api.vobiz.ai"
 
 
 def test_half_set_credentials_name_the_missing_variable() -> None:
@@ -34,8 +36,9 @@ def test_base_urls_are_configurable_for_self_hosted_deployments() -> None:
         {"ZUDU_API_KEY": "sk_1", "ZUDU_API_SECRET": "s3", "ZUDU_BASE_URL": "http://localhost:8080/"}
     )
 
-    assert settings.zudu is not None
-    assert settings.zudu.base_url == "http://localhost:8080"
+    zudu = settings.provider(ProviderName.ZUDU)
+    assert zudu is not None
+    assert zudu.base_url == "http://localhost:8080"
 
 
 def test_a_base_url_carrying_credentials_is_refused() -> None:

@@ -15,7 +15,6 @@ from mcp import Client
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.config import ExotelSettings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument, ProviderUnavailable
 from mcp_livecalls.http import HttpPolicy, translate_errors
 from mcp_livecalls.models import (
@@ -30,9 +29,9 @@ from mcp_livecalls.models import (
     Recording,
     StreamDetails,
 )
-from mcp_livecalls.providers.base import ListQuery
 from mcp_livecalls.providers.exotel import (
     ExotelProvider,
+    ExotelSettings,
     exotel_call_from_stream,
     exotel_leg_status,
     exotel_status,
@@ -41,6 +40,7 @@ from mcp_livecalls.providers.exotel import (
     normalize_exotel_call_details,
     normalize_exotel_stream,
 )
+from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture

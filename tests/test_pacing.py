@@ -7,6 +7,7 @@ import pytest
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.http import RequestPacer
+from mcp_livecalls.models import ProviderName
 
 pytestmark = pytest.mark.anyio
 
@@ -63,8 +64,8 @@ async def test_an_absurd_reset_never_pauses_for_more_than_a_minute() -> None:
 def test_exotel_is_paced_at_its_documented_limit_unless_configured_otherwise() -> None:
     env = {"EXOTEL_ACCOUNT_SID": "sid", "EXOTEL_API_KEY": "key", "EXOTEL_API_TOKEN": "token"}
 
-    default = Settings.from_env(env).exotel
-    lowered = Settings.from_env({**env, "EXOTEL_REQUESTS_PER_MINUTE": "50"}).exotel
+    default = Settings.from_env(env).provider(ProviderName.EXOTEL)
+    lowered = Settings.from_env({**env, "EXOTEL_REQUESTS_PER_MINUTE": "50"}).provider(ProviderName.EXOTEL)
 
     assert default is not None
     assert lowered is not None

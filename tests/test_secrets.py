@@ -27,10 +27,15 @@ from mcp_types import TextContent, TextResourceContents
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import _configure_logging, simulator_settings
-from mcp_livecalls.config import ExotelSettings, Settings, VobizSettings, ZuduSettings
+from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import AuthError, LiveCallsError
 from mcp_livecalls.http import LOG_FILTER, HttpPolicy, Redactor, install_log_redaction
-from mcp_livecalls.providers import ListQuery, build_providers
+from mcp_livecalls.models import ProviderName
+from mcp_livecalls.providers import build_providers
+from mcp_livecalls.providers.exotel import ExotelSettings
+from mcp_livecalls.providers.vobiz import VobizSettings
+from mcp_livecalls.providers.zudu import ZuduSettings
+from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import (
     DEMO_CREDENTIALS,
@@ -87,22 +92,24 @@ SECRETS = sorted({form.lower() for value in CREDENTIAL_VALUES for form in encode
 def settings_for(base_url: str, *, tokens: dict[str, str] | None = None) -> Settings:
     tokens = tokens or {}
     return Settings(
-        vobiz=VobizSettings(
-            auth_id=SecretStr(CREDENTIALS.vobiz_auth_id),
-            auth_token=SecretStr(tokens.get("vobiz", CREDENTIALS.vobiz_auth_token)),
-            base_url=base_url,
-        ),
-        exotel=ExotelSettings(
-            account_sid=SecretStr(CREDENTIALS.exotel_account_sid),
-            api_key=SecretStr(CREDENTIALS.exotel_api_key),
-            api_token=SecretStr(tokens.get("exotel", CREDENTIALS.exotel_api_token)),
-            base_url=base_url,
-        ),
-        zudu=ZuduSettings(
-            api_key=SecretStr(CREDENTIALS.zudu_api_key),
-            api_secret=SecretStr(tokens.get("zudu", CREDENTIALS.zudu_api_secret)),
-            base_url=base_url,
-        ),
+        providers={
+            ProviderName.VOBIZ: VobizSettings(
+                auth_id=SecretStr(CREDENTIALS.vobiz_auth_id),
+                auth_token=SecretStr(tokens.get("vobiz", CREDENTIALS.vobiz_auth_token)),
+                base_url=base_url,
+            ),
+            ProviderName.EXOTEL: ExotelSettings(
+                account_sid=SecretStr(CREDENTIALS.exotel_account_sid),
+                api_key=SecretStr(CREDENTIALS.exotel_api_key),
+                api_token=SecretStr(tokens.get("exotel", CREDENTIALS.exotel_api_token)),
+                base_url=base_url,
+            ),
+            ProviderName.ZUDU: ZuduSettings(
+                api_key=SecretStr(CREDENTIALS.zudu_api_key),
+                api_secret=SecretStr(tokens.get("zudu", CREDENTIALS.zudu_api_secret)),
+                base_url=base_url,
+            ),
+        },
         http=POLICY,
         cache_ttl_s=0,
     )
@@ -307,9 +314,7 @@ async def test_credentials_never_appear_in_reprs() -> None:
     shown = [
         repr(settings),
         str(settings),
-        repr(settings.vobiz),
-        repr(settings.exotel),
-        repr(settings.zudu),
+        *(repr(configured) for configured in settings.providers.values()),
         repr(providers),
         *(repr(adapter) for adapter in providers.values()),
         *(repr(adapter.http) for adapter in providers.values()),

@@ -213,8 +213,11 @@ async def test_rejected_credentials_are_a_tool_error_without_the_token(
     sim_url: str, simulator: Simulator
 ) -> None:
     settings = simulator_settings(sim_url, DEMO_CREDENTIALS)
-    assert settings.vobiz is not None
-    settings = Settings(vobiz=replace(settings.vobiz, auth_token=SecretStr("leaky-token-5531")))
+    vobiz = settings.provider(ProviderName.VOBIZ)
+    assert vobiz is not None
+    settings = Settings(
+        providers={ProviderName.VOBIZ: replace(vobiz, auth_token=SecretStr("leaky-token-5531"))}
+    )
     async with Client(create_server(settings, now=simulator.clock.now)) as client:
         result = await client.call_tool("list_active_calls", {})
 

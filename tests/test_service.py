@@ -11,14 +11,8 @@ import pytest
 from mcp_livecalls.errors import AmbiguousCall, CallNotFound, ProviderUnavailable
 from mcp_livecalls.http import ProviderHTTP
 from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderName, StreamDetails
-from mcp_livecalls.providers.base import (
-    Capabilities,
-    ListQuery,
-    LiveCallsProvider,
-    ProviderSlice,
-    UpstreamPage,
-    scan,
-)
+from mcp_livecalls.providers.base import Capabilities, LiveCallsProvider, ProviderSlice, UpstreamPage, scan
+from mcp_livecalls.query import ListQuery
 from mcp_livecalls.service import LiveCallsService
 
 pytestmark = pytest.mark.anyio

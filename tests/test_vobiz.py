@@ -18,12 +18,12 @@ from mcp import Client
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.config import Settings, VobizSettings
+from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ConfigError
 from mcp_livecalls.http import HttpPolicy, translate_errors
 from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderName
-from mcp_livecalls.providers.base import ListQuery
-from mcp_livecalls.providers.vobiz import VobizProvider, normalize_vobiz_call, vobiz_status
+from mcp_livecalls.providers.vobiz import VobizProvider, VobizSettings, normalize_vobiz_call, vobiz_status
+from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture
@@ -177,12 +177,10 @@ EVERY_FLAVOUR = [
 
 def _settings(base_url: str, sim: Simulator) -> Settings:
     """Only Vobiz, in the zone the simulated account writes its times in."""
-    settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(
-        cache_ttl_s=0, exotel=None, zudu=None
-    )
-    assert settings.vobiz is not None
+    vobiz = simulator_settings(base_url, DEMO_CREDENTIALS).provider(ProviderName.VOBIZ)
+    assert vobiz is not None
     zone = "Asia/Kolkata" if sim.flavour("vobiz.local_time") else "UTC"
-    return settings.with_changes(vobiz=replace(settings.vobiz, timezone=zone))
+    return Settings(providers={ProviderName.VOBIZ: replace(vobiz, timezone=zone)}, cache_ttl_s=0)
 
 
 def _population(flavours: frozenset[str], live_calls: int = 45) -> Simulator:
@@ -270,8 +268,9 @@ async def test_when_offset_is_ignored_the_first_page_is_listed_once_and_the_rest
 
 
 def _vobiz(settings: Settings, client: httpx2.AsyncClient, sim: Simulator) -> VobizProvider:
-    assert settings.vobiz is not None
-    return VobizProvider.create(settings.vobiz, client, HttpPolicy(), sim.clock.now)
+    vobiz = settings.provider(ProviderName.VOBIZ)
+    assert vobiz is not None
+    return VobizProvider.create(vobiz, client, HttpPolicy(), sim.clock.now)
 
 
 @pytest.mark.anyio
@@ -382,9 +381,14 @@ async def test_with_vobiz_timezone_asia_kolkata_local_times_become_the_right_utc
 def test_vobiz_timezone_defaults_to_india_and_a_bad_name_is_a_config_error_naming_the_variable() -> None:
     env = {"VOBIZ_AUTH_ID": "MA1", "VOBIZ_AUTH_TOKEN": "token"}
 
-    assert Settings.from_env(env).vobiz == VobizSettings(SecretStr("MA1"), SecretStr("token"))
-    assert Settings.from_env(env).vobiz.timezone == "Asia/Kolkata"  # type: ignore[union-attr]
-    assert Settings.from_env({**env, "VOBIZ_TIMEZONE": " UTC "}).vobiz.timezone == "UTC"  # type: ignore[union-attr]
+    default = Settings.from_env(env).provider(ProviderName.VOBIZ)
+    utc = Settings.from_env({**env, "VOBIZ_TIMEZONE": " UTC "}).provider(ProviderName.VOBIZ)
+
+    assert default == VobizSettings(SecretStr("MA1"), SecretStr("token"))
+    assert default is not None
+    assert default.timezone == "Asia/Kolkata"
+    assert utc is not None
+    assert utc.timezone == "UTC"
     for bad in ("Mars/Olympus", "../etc/passwd", "+05:30"):
         with pytest.raises(ConfigError, match=r"^VOBIZ_TIMEZONE must be an IANA time zone name"):
             Settings.from_env({**env, "VOBIZ_TIMEZONE": bad})

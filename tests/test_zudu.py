@@ -12,7 +12,6 @@ from mcp import Client
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.config import ZuduSettings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument
 from mcp_livecalls.http import HttpPolicy, translate_errors
 from mcp_livecalls.models import (
@@ -28,14 +27,15 @@ from mcp_livecalls.models import (
     StreamDetails,
     TranscriptTurn,
 )
-from mcp_livecalls.providers.base import ListQuery
 from mcp_livecalls.providers.zudu import (
     ZuduProvider,
+    ZuduSettings,
     normalize_zudu_call,
     normalize_zudu_stream,
     unwrap_zudu,
     zudu_status,
 )
+from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx2
 
-from mcp_livecalls.config import Settings
 from mcp_livecalls.models import ProviderName
-from mcp_livecalls.providers.base import ListQuery, LiveCallsProvider, ProviderSlice
-from mcp_livecalls.providers.exotel import ExotelProvider
-from mcp_livecalls.providers.vobiz import VobizProvider
-from mcp_livecalls.providers.zudu import ZuduProvider
+from mcp_livecalls.providers.base import LiveCallsProvider, ProviderSlice
+from mcp_livecalls.providers.registry import PROVIDERS
+from mcp_livecalls.query import ListQuery
+
+if TYPE_CHECKING:
+    from mcp_livecalls.config import Settings
 
 __all__ = [
-    "ExotelProvider",
+    "PROVIDERS",
     "ListQuery",
     "LiveCallsProvider",
     "ProviderSlice",
-    "VobizProvider",
-    "ZuduProvider",
     "build_providers",
 ]
 
@@ -29,11 +29,8 @@ def build_providers(
     settings: Settings, client: httpx2.AsyncClient, now: Callable[[], datetime]
 ) -> dict[ProviderName, LiveCallsProvider]:
     """One adapter per configured provider, all sharing ``client`` and the settings' HTTP policy."""
-    providers: dict[ProviderName, LiveCallsProvider] = {}
-    if settings.vobiz is not None:
-        providers[ProviderName.VOBIZ] = VobizProvider.create(settings.vobiz, client, settings.http, now)
-    if settings.exotel is not None:
-        providers[ProviderName.EXOTEL] = ExotelProvider.create(settings.exotel, client, settings.http, now)
-    if settings.zudu is not None:
-        providers[ProviderName.ZUDU] = ZuduProvider.create(settings.zudu, client, settings.http, now)
-    return providers
+    return {
+        cls.name: cls.create(configured, client, settings.http, now)
+        for cls in PROVIDERS
+        if (configured := settings.providers.get(cls.name)) is not None
+    }

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import anyio
 import httpx2
@@ -25,12 +25,13 @@ from pydantic import BaseModel, ConfigDict
 
 from mcp_livecalls.errors import BadResponse, InvalidArgument, LiveCallsError
 from mcp_livecalls.http import HttpPolicy, ProviderHTTP
-from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
-from mcp_livecalls.phone import DEFAULT_REGION, NumberFilter, NumberStyle
+from mcp_livecalls.models import Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
+from mcp_livecalls.query import FILTERS, ListQuery
 
 __all__ = [
     "Capabilities",
-    "ListQuery",
+    "EnvSetting",
+    "EnvSpec",
     "LiveCallsProvider",
     "Positioned",
     "ProviderSlice",
@@ -45,49 +46,6 @@ _T = TypeVar("_T")
 
 MAX_SCAN_PAGES = 10
 """Upstream pages one list call reads at most while filtering locally (bounds the work)."""
-
-
-FILTERS = ("direction", "agent_id", "status", "number")
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """Filters of ``list_active_calls``; ``None`` means no filter."""
-
-    direction: Direction | None = None
-    agent_id: str | None = None
-    status: CallStatus | None = None
-    number: str | None = None
-    """A phone number in any written form, or its last 4+ digits (see ``NumberFilter``)."""
-    style: NumberStyle | None = None
-    """How the provider being asked writes numbers; not a filter. The service sets it per
-    provider, and ``scan`` normalizes each call with it *before* the local filters run."""
-
-    def active(self) -> list[str]:
-        return [name for name in FILTERS if getattr(self, name) is not None]
-
-    def prepare(self, call: LiveCall) -> LiveCall:
-        """``call`` with its numbers in E.164, as every output carries them."""
-        return call if self.style is None else self.style.call(call)
-
-    @functools.cached_property
-    def number_filter(self) -> NumberFilter | None:
-        """``number`` read once per query; ``InvalidArgument`` when it is not a number."""
-        if self.number is None:
-            return None
-        region = self.style.region if self.style is not None else DEFAULT_REGION
-        return NumberFilter.parse(self.number, region=region)
-
-    def keeps(self, call: LiveCall, names: Sequence[str]) -> bool:
-        """Whether ``call`` passes the filters in ``names`` (the ones applied locally)."""
-        if "direction" in names and call.direction != self.direction:
-            return False
-        if "agent_id" in names and (call.agent is None or call.agent.id != self.agent_id):
-            return False
-        if "status" in names and call.status != self.status:
-            return False
-        number = self.number_filter
-        return not ("number" in names and number is not None and not number.matches(call))
 
 
 @dataclass(frozen=True)
@@ -125,6 +83,37 @@ class Capabilities:
     not_offered: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class EnvSetting:
+    """One setting of a provider read from one environment variable."""
+
+    field: str
+    var: str
+    kind: Literal["secret", "text", "number"] = "secret"
+    minimum: float = 0.0
+    """For a number: the smallest value accepted."""
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """Where a provider's settings come from: its variables, which are secret, its default URL.
+
+    A provider is enabled when its secret variables are set; a half-set provider is a
+    ``ConfigError`` naming the missing variable (``mcp_livecalls.config`` reads the spec).
+    """
+
+    base_url_var: str
+    default_base_url: str
+    settings: tuple[EnvSetting, ...]
+
+    @property
+    def secret_vars(self) -> tuple[str, ...]:
+        return tuple(item.var for item in self.settings if item.kind == "secret")
+
+    def var(self, field_name: str) -> str:
+        return next(item.var for item in self.settings if item.field == field_name)
+
+
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 MAX_CALL_ID_LENGTH = 64
 """The one call-id length limit: tools, resource templates and subscriptions use it alike."""
@@ -148,6 +137,12 @@ class LiveCallsProvider(ABC):
     capabilities: ClassVar[Capabilities]
     max_call_id_length: ClassVar[int] = MAX_CALL_ID_LENGTH
     credential_vars: ClassVar[tuple[str, ...]]
+    """The variables a 401 or 403 points at."""
+    env: ClassVar[EnvSpec]
+    settings_type: ClassVar[Callable[..., Any]]
+    """The settings dataclass, made from the fields of ``env`` (``base_url`` included)."""
+    call_id_words: ClassVar[str]
+    """What the provider calls a call id, for the tools' argument description (``Vobiz call_uuid``)."""
     bare_digits_international: ClassVar[bool] = False
     """The provider writes numbers as E.164 digits without ``+`` (Vobiz, Plivo): bare digits
     are then read as international first (see ``mcp_livecalls.phone``)."""
@@ -164,6 +159,22 @@ class LiveCallsProvider(ABC):
                 setattr(cls, name, _vetted_lookup(cls.__dict__[name]))
         if "list_active" in cls.__dict__:
             setattr(cls, "list_active", _vetted_list(cls.__dict__["list_active"]))  # noqa: B010
+
+    @classmethod
+    def title(cls) -> str:
+        return cls.name.value.capitalize()
+
+    @classmethod
+    def create(
+        cls, settings: Any, client: httpx2.AsyncClient, policy: HttpPolicy, now: Callable[[], datetime]
+    ) -> LiveCallsProvider:
+        """The adapter for ``settings`` (an instance of ``settings_type``), on the shared client."""
+        raise NotImplementedError(f"{cls.__name__} is not built from settings")
+
+    @classmethod
+    def redaction_pairs(cls, settings: Any) -> list[tuple[str, str]]:
+        """Credential pairs that travel joined (basic auth's ``key:token``): redacted as pairs too."""
+        return []
 
     def vet_call_id(self, call_id: str) -> None:
         """``BadResponse`` when the provider answered a call under an id a caller could not use."""
@@ -197,7 +208,7 @@ class LiveCallsProvider(ABC):
             headers=headers,
             auth=auth,
             credential_vars=cls.credential_vars,
-            base_url_var=f"{cls.name.value.upper()}_BASE_URL",
+            base_url_var=cls.env.base_url_var,
             secrets=secrets,
             requests_per_minute=requests_per_minute,
             not_found_hint=not_found_hint,

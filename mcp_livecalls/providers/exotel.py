@@ -49,9 +49,8 @@ from urllib.parse import quote
 
 import anyio
 import httpx2
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from mcp_livecalls.config import ExotelSettings
 from mcp_livecalls.errors import (
     AuthError,
     BadResponse,
@@ -75,7 +74,8 @@ from mcp_livecalls.models import (
 )
 from mcp_livecalls.providers.base import (
     Capabilities,
-    ListQuery,
+    EnvSetting,
+    EnvSpec,
     LiveCallsProvider,
     ProviderSlice,
     RawPayload,
@@ -84,9 +84,11 @@ from mcp_livecalls.providers.base import (
     parse_iso,
     scan,
 )
+from mcp_livecalls.query import ListQuery
 
 __all__ = [
     "ExotelProvider",
+    "ExotelSettings",
     "exotel_call_from_stream",
     "exotel_call_with_stream",
     "exotel_leg_status",
@@ -101,6 +103,19 @@ MAX_PAGE = 100
 """The most calls asked of Exotel in one list request."""
 
 _PROVIDER = ProviderName.EXOTEL.value
+
+DEFAULT_BASE_URL = "https://api.exotel.com"
+
+
+@dataclass(frozen=True)
+class ExotelSettings:
+    account_sid: SecretStr
+    api_key: SecretStr
+    api_token: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+    requests_per_minute: float = 200.0
+    """Exotel's documented limit for voice APIs, per account; requests are paced under it."""
+
 
 _CALL_STATUS = {
     "queued": CallStatus.QUEUED,
@@ -610,6 +625,18 @@ _U = TypeVar("_U")
 class ExotelProvider(LiveCallsProvider):
     name = ProviderName.EXOTEL
     credential_vars = ("EXOTEL_API_KEY", "EXOTEL_API_TOKEN")
+    env = EnvSpec(
+        base_url_var="EXOTEL_BASE_URL",
+        default_base_url=DEFAULT_BASE_URL,
+        settings=(
+            EnvSetting("account_sid", "EXOTEL_ACCOUNT_SID"),
+            EnvSetting("api_key", "EXOTEL_API_KEY"),
+            EnvSetting("api_token", "EXOTEL_API_TOKEN"),
+            EnvSetting("requests_per_minute", "EXOTEL_REQUESTS_PER_MINUTE", kind="number", minimum=1.0),
+        ),
+    )
+    settings_type = ExotelSettings
+    call_id_words = "Exotel call_sid"
     max_call_id_length = 64
     capabilities = Capabilities(
         upstream_filters=("direction", "agent_id"),
@@ -659,6 +686,11 @@ class ExotelProvider(LiveCallsProvider):
             not_found_hint=_hosts_hint(settings.base_url),
         )
         return cls(http, account_sid=sid, now=now)
+
+    @classmethod
+    def redaction_pairs(cls, settings: ExotelSettings) -> list[tuple[str, str]]:
+        """Basic auth joins key and token (``key:token`` in base64): the pair is a secret of its own."""
+        return [(settings.api_key.get_secret_value(), settings.api_token.get_secret_value())]
 
     # -- one call ----------------------------------------------------------------------------
     async def _details(self, call_id: str) -> LiveCall:

@@ -22,17 +22,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx2
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from mcp_livecalls.config import VobizSettings
-from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError, ProviderUnavailable
+from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderError, ProviderUnavailable
 from mcp_livecalls.http import HttpPolicy, NotFoundReply, ProviderHTTP, translate_errors
 from mcp_livecalls.models import CallStatus, LiveCall, MediaStream, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import (
     Capabilities,
-    ListQuery,
+    EnvSetting,
+    EnvSpec,
     LiveCallsProvider,
     ProviderSlice,
     RawPayload,
@@ -42,11 +43,13 @@ from mcp_livecalls.providers.base import (
     parse_local_time,
     scan,
 )
+from mcp_livecalls.query import ListQuery
 
 __all__ = [
     "MAX_LIST_PAGES",
     "PAGE",
     "VobizProvider",
+    "VobizSettings",
     "is_vobiz_error",
     "normalize_vobiz_call",
     "vobiz_status",
@@ -58,6 +61,39 @@ PAGE = 20
 """UUIDs asked per list request: Plivo's ``limit`` maximum, and Vobiz's documented cap."""
 MAX_LIST_PAGES = 25
 """List requests per list and per listing at most (500 calls): bounds the work of one tool call."""
+
+DEFAULT_BASE_URL = "https://api.vobiz.ai"
+DEFAULT_TIMEZONE = "Asia/Kolkata"
+"""Vobiz writes call times without an offset, in the account's Console time zone (docs.vobiz.ai
+call object); Vobiz is an Indian provider and most accounts are on +05:30."""
+
+
+@dataclass(frozen=True)
+class VobizSettings:
+    auth_id: SecretStr
+    auth_token: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+    timezone: str = DEFAULT_TIMEZONE
+    """IANA zone of Vobiz's zone-less times (``VOBIZ_TIMEZONE``); times with an offset keep it."""
+
+    def __post_init__(self) -> None:
+        self.zone()  # refuse a bad name when the settings are made, not at the first call
+
+    def zone(self) -> ZoneInfo:
+        return vobiz_zone(self.timezone)
+
+
+def vobiz_zone(name: str) -> ZoneInfo:
+    """The zone called ``name``, or a ``ConfigError`` naming ``VOBIZ_TIMEZONE``."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # ValueError: a path-like or empty key; the message never echoes more than the name.
+        raise ConfigError(
+            f"VOBIZ_TIMEZONE must be an IANA time zone name such as Asia/Kolkata or UTC "
+            f"(the zone set in the Vobiz Console); got {name[:60]!r}."
+        ) from None
+
 
 _CALL_STATE = {
     "QUEUED": CallStatus.QUEUED,
@@ -272,6 +308,17 @@ class _Miss:
 class VobizProvider(LiveCallsProvider):
     name = ProviderName.VOBIZ
     credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
+    env = EnvSpec(
+        base_url_var="VOBIZ_BASE_URL",
+        default_base_url=DEFAULT_BASE_URL,
+        settings=(
+            EnvSetting("auth_id", "VOBIZ_AUTH_ID"),
+            EnvSetting("auth_token", "VOBIZ_AUTH_TOKEN"),
+            EnvSetting("timezone", "VOBIZ_TIMEZONE", kind="text"),
+        ),
+    )
+    settings_type = VobizSettings
+    call_id_words = "Vobiz call_uuid"
     bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+", as Plivo)
     capabilities = Capabilities(
         upstream_filters=(),

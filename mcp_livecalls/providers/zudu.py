@@ -54,8 +54,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx2
+from pydantic import SecretStr
 
-from mcp_livecalls.config import ZuduSettings
 from mcp_livecalls.errors import BadResponse, CallNotFound
 from mcp_livecalls.http import HttpPolicy, ProviderHTTP, translate_errors
 from mcp_livecalls.models import (
@@ -72,7 +72,8 @@ from mcp_livecalls.models import (
 )
 from mcp_livecalls.providers.base import (
     Capabilities,
-    ListQuery,
+    EnvSetting,
+    EnvSpec,
     LiveCallsProvider,
     ProviderSlice,
     RawPayload,
@@ -81,8 +82,16 @@ from mcp_livecalls.providers.base import (
     parse_epoch_ms,
     scan,
 )
+from mcp_livecalls.query import ListQuery
 
-__all__ = ["ZuduProvider", "normalize_zudu_call", "normalize_zudu_stream", "unwrap_zudu", "zudu_status"]
+__all__ = [
+    "ZuduProvider",
+    "ZuduSettings",
+    "normalize_zudu_call",
+    "normalize_zudu_stream",
+    "unwrap_zudu",
+    "zudu_status",
+]
 
 _CALL_STATUS = {
     "REGISTERED": CallStatus.QUEUED,  # created, waiting for the call to start
@@ -431,9 +440,26 @@ def _list_page(data: Any, page: int, size: int) -> _ListPage:
     return _ListPage(parsed.calls, more=more, total=total)
 
 
+DEFAULT_BASE_URL = "https://api.zudu.ai"
+
+
+@dataclass(frozen=True)
+class ZuduSettings:
+    api_key: SecretStr
+    api_secret: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+
+
 class ZuduProvider(LiveCallsProvider):
     name = ProviderName.ZUDU
     credential_vars = ("ZUDU_API_KEY", "ZUDU_API_SECRET")
+    env = EnvSpec(
+        base_url_var="ZUDU_BASE_URL",
+        default_base_url=DEFAULT_BASE_URL,
+        settings=(EnvSetting("api_key", "ZUDU_API_KEY"), EnvSetting("api_secret", "ZUDU_API_SECRET")),
+    )
+    settings_type = ZuduSettings
+    call_id_words = "Zudu id or call_id"
     capabilities = Capabilities(
         upstream_filters=("agent_id",),
         fields=(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 __all__ = ["DEMO_CREDENTIALS", "SimulatorCredentials"]
 
@@ -21,6 +21,18 @@ class SimulatorCredentials:
     exotel_api_token: str = "sim-exotel-token"
     zudu_api_key: str = "sk_simulator"
     zudu_api_secret: str = "s3cr3t_simulator"
+    vobiz_timezone: str = "UTC"
+    """Not a credential: the simulated Vobiz account's Console zone (its times are written in UTC)."""
+
+    def settings_for(self, provider: str) -> dict[str, str]:
+        """This account's settings for ``provider`` by settings field (``auth_id`` …): each field
+        here is named ``<provider>_<settings field>``."""
+        prefix = f"{provider}_"
+        return {
+            item.name.removeprefix(prefix): getattr(self, item.name)
+            for item in fields(self)
+            if item.name.startswith(prefix)
+        }
 
     def __repr__(self) -> str:
         # Even demo tokens should not end up in logs by habit.

@@ -19,6 +19,7 @@ from typing import Any
 
 import uvicorn
 
+from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.simulator.app import Simulator
 
 __all__ = ["run_simulator_forever", "serve_simulator"]
@@ -131,14 +132,13 @@ def serve_asgi(app: Any, *, on_stop: Callable[[], None] = lambda: None, name: st
 
 def run_simulator_forever(sim: Simulator, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve ``sim`` in the foreground until interrupted (Ctrl-C)."""
-    logger.info(
-        "mcp-livecalls simulator on http://%s:%d (Vobiz auth id %s, Exotel sid %s, Zudu key %s)",
-        host,
-        port,
-        sim.credentials.vobiz_auth_id,
-        sim.credentials.exotel_account_sid,
-        sim.credentials.zudu_api_key,
+    # Each provider's account, by its first (identifying) setting: never a token.
+    accounts = ", ".join(
+        f"{cls.title()} {field} {value}"
+        for cls in PROVIDERS
+        for field, value in list(sim.credentials.settings_for(cls.name.value).items())[:1]
     )
+    logger.info("mcp-livecalls simulator on http://%s:%d (%s)", host, port, accounts)
     server = uvicorn.Server(_config(sim.app, host=host, port=port))
     try:
         server.run()

@@ -15,7 +15,6 @@ import pytest
 from pydantic import SecretStr
 
 from contract.harness import Answer, Upstream, fixture
-from mcp_livecalls.config import ExotelSettings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
 from mcp_livecalls.http import HttpPolicy
 from mcp_livecalls.models import (
@@ -30,8 +29,9 @@ from mcp_livecalls.models import (
     Recording,
     StreamDetails,
 )
-from mcp_livecalls.providers.base import ListQuery, ProviderSlice
-from mcp_livecalls.providers.exotel import ExotelProvider
+from mcp_livecalls.providers.base import ProviderSlice
+from mcp_livecalls.providers.exotel import ExotelProvider, ExotelSettings
+from mcp_livecalls.query import ListQuery
 
 pytestmark = pytest.mark.anyio
 

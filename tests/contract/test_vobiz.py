@@ -15,7 +15,6 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from mcp_livecalls.config import VobizSettings
 from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderUnavailable
 from mcp_livecalls.http import HttpPolicy
 from mcp_livecalls.models import (
@@ -26,8 +25,9 @@ from mcp_livecalls.models import (
     ProviderName,
     StreamDetails,
 )
-from mcp_livecalls.providers.base import ListQuery, ProviderSlice
-from mcp_livecalls.providers.vobiz import VobizProvider
+from mcp_livecalls.providers.base import ProviderSlice
+from mcp_livecalls.providers.vobiz import VobizProvider, VobizSettings
+from mcp_livecalls.query import ListQuery
 
 from .harness import FIXTURES, Answer, Upstream, fixture, load
 

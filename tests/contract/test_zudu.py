@@ -17,7 +17,6 @@ import pytest
 from pydantic import SecretStr
 
 from contract.harness import Answer, Upstream, fixture, load
-from mcp_livecalls.config import ZuduSettings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound
 from mcp_livecalls.http import HttpPolicy
 from mcp_livecalls.models import (
@@ -33,8 +32,9 @@ from mcp_livecalls.models import (
     StreamDetails,
     TranscriptTurn,
 )
-from mcp_livecalls.providers.base import ListQuery, Positioned, ProviderSlice
-from mcp_livecalls.providers.zudu import ZuduProvider
+from mcp_livecalls.providers.base import Positioned, ProviderSlice
+from mcp_livecalls.providers.zudu import ZuduProvider, ZuduSettings
+from mcp_livecalls.query import ListQuery
 
 pytestmark = pytest.mark.anyio
 
