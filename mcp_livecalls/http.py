@@ -2,7 +2,10 @@
 
 Every upstream request goes through ``ProviderHTTP``. It is the only place that knows about
 ``httpx2`` exceptions, status codes and non-JSON bodies; it turns all of them into the error tree
-of ``mcp_livecalls.errors``. Adapters only ever see parsed JSON or a ``ProviderError``.
+of ``mcp_livecalls.errors``. Adapters hand it their parse function (``get_json(path, parse=…)``)
+and a provider's ``envelope_error`` hook reads errors reported inside a 2xx answer; both run
+inside the one translation, so bad data can never escape as an internal error, and the provider's
+own words are redacted here, once.
 
 Retries are for idempotent reads only, on 429 (waiting out a ``Retry-After`` up to a cap), 502,
 503, 504, timeouts and connection errors, with jittered exponential backoff (stamina). Each
@@ -24,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import quote, quote_plus
 
 import anyio
@@ -45,6 +48,7 @@ from mcp_livecalls.safety import clean_text
 
 __all__ = [
     "LOG_FILTER",
+    "EnvelopeError",
     "HttpPolicy",
     "NotFoundReply",
     "ProviderHTTP",
@@ -52,9 +56,13 @@ __all__ = [
     "Redactor",
     "RequestPacer",
     "RetryBudget",
+    "envelope_failure",
+    "find_message",
     "install_log_redaction",
     "translate_errors",
 ]
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
@@ -394,6 +402,66 @@ def _kind(exc: BaseException) -> str:
 
 
 @dataclass(frozen=True)
+class EnvelopeError:
+    """An error a provider reports inside a 2xx answer's own envelope (its ``envelope_error`` hook).
+
+    ``message`` is the whole sentence, with ``{said}`` where the provider's own words go; those
+    words (``said``) are redacted and cut to a short length before they are put in.
+    """
+
+    message: str
+    said: str | None = None
+    status_code: int | None = None
+    """The status the envelope carries (Exotel's ``http_code``), if any: 404 with a call id is
+    ``CallNotFound``."""
+
+
+_SAID_LIMIT = 160
+
+
+def envelope_failure(
+    provider: str,
+    error: EnvelopeError,
+    *,
+    call_id: str | None = None,
+    redact: Callable[[str], str] | None = None,
+) -> LiveCallsError:
+    """The error for ``error``; ``ProviderHTTP`` passes its redactor (the one place it runs)."""
+    if error.status_code == 404 and call_id is not None:
+        return CallNotFound(provider, call_id)
+    said = error.said or ""
+    if redact is not None:
+        said = redact(said)
+    said = " ".join(said.split())[:_SAID_LIMIT]
+    return BadResponse(provider, error.message.format(said=said), status_code=error.status_code)
+
+
+def find_message(payload: Any) -> str | None:
+    """A human message from a JSON error body: ``message``, ``description`` or ``error`` at the top
+    or inside an ``error`` object (a provider with another shape gives ``ProviderHTTP`` its own)."""
+    if not isinstance(payload, dict):
+        return None
+    inner = payload.get("error")
+    if isinstance(inner, dict):
+        found = find_message(inner)
+        if found:
+            return found
+    for key in ("message", "Message", "description", "error"):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _no_envelope(payload: Any) -> EnvelopeError | None:
+    return None
+
+
+def _as_is(payload: Any) -> Any:
+    return payload
+
+
+@dataclass(frozen=True)
 class NotFoundReply:
     """A 404 whose body is JSON, handed back instead of raised (``get_json(..., read_404=True)``).
 
@@ -428,8 +496,14 @@ class ProviderHTTP:
         secrets: Sequence[str],
         requests_per_minute: float | None = None,
         not_found_hint: str | None = None,
+        envelope_error: Callable[[Any], EnvelopeError | None] = _no_envelope,
+        error_message: Callable[[Any], str | None] = find_message,
     ) -> None:
         self.provider = provider
+        self.envelope_error = envelope_error
+        """Reads an error reported inside a 2xx answer (the provider's envelope), or ``None``."""
+        self.error_message = error_message
+        """Reads the provider's message out of an error body (4xx/5xx), or ``None``."""
         self.not_found_hint = not_found_hint
         """Appended to the 404 message of a list endpoint (e.g. Exotel's other cluster hosts)."""
         self.pacer = RequestPacer(requests_per_minute) if requests_per_minute else None
@@ -450,6 +524,29 @@ class ProviderHTTP:
     def title(self) -> str:
         return self.provider.capitalize()
 
+    @overload
+    async def get_json(
+        self,
+        path: str,
+        *,
+        parse: Callable[[Any], _T],
+        params: Mapping[str, str | int] | None = None,
+        call_id: str | None = None,
+        read_404: Literal[False] = False,
+    ) -> _T: ...
+
+    @overload
+    async def get_json(
+        self,
+        path: str,
+        *,
+        parse: Callable[[Any], _T],
+        params: Mapping[str, str | int] | None = None,
+        call_id: str | None = None,
+        read_404: Literal[True],
+    ) -> _T | NotFoundReply: ...
+
+    @overload
     async def get_json(
         self,
         path: str,
@@ -457,19 +554,49 @@ class ProviderHTTP:
         params: Mapping[str, str | int] | None = None,
         call_id: str | None = None,
         read_404: bool = False,
-    ) -> Any:
-        """GET ``path`` and return its JSON; a 404 becomes ``CallNotFound(call_id)`` when given.
+    ) -> Any: ...
 
-        With ``read_404`` a 404 whose body is JSON is returned as a ``NotFoundReply`` for the
-        adapter to read (a 404 without a JSON body still raises: that is a wrong URL).
+    async def get_json(
+        self,
+        path: str,
+        *,
+        parse: Callable[[Any], Any] = _as_is,
+        params: Mapping[str, str | int] | None = None,
+        call_id: str | None = None,
+        read_404: bool = False,
+    ) -> Any:
+        """GET ``path`` and return ``parse`` of its JSON; a 404 becomes ``CallNotFound(call_id)``
+        when given. ``parse`` runs inside the error translation: whatever it cannot read is a
+        ``BadResponse``, never an internal error.
+
+        With ``read_404`` a 404 whose body is JSON is returned (unparsed) as a ``NotFoundReply``
+        for the adapter to read (a 404 without a JSON body still raises: that is a wrong URL).
         """
         return await self._with_retries(
-            "GET", path, params=params, body=None, call_id=call_id, read_404=read_404
+            "GET", path, params=params, body=None, call_id=call_id, read_404=read_404, parse=parse
         )
 
-    async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
+    @overload
+    async def post_json(self, path: str, body: Mapping[str, Any], *, parse: Callable[[Any], _T]) -> _T: ...
+
+    @overload
+    async def post_json(self, path: str, body: Mapping[str, Any]) -> Any: ...
+
+    async def post_json(
+        self, path: str, body: Mapping[str, Any], *, parse: Callable[[Any], Any] = _as_is
+    ) -> Any:
         """POST a read-only query (Zudu's list): retried like a GET, since it changes nothing."""
-        return await self._with_retries("POST", path, params=None, body=body, call_id=None)
+        return await self._with_retries("POST", path, params=None, body=body, call_id=None, parse=parse)
+
+    def translated(self, exc: Exception) -> LiveCallsError:
+        """The translation of ``exc``, raised from data already fetched (e.g. every entry of a
+        list unreadable): the same mapping as for the exchange itself."""
+        try:
+            with translate_errors(self.provider):
+                raise exc
+        except LiveCallsError as error:
+            return error
+        raise AssertionError("unreachable: translate_errors raises")  # pragma: no cover
 
     async def _with_retries(
         self,
@@ -480,6 +607,7 @@ class ProviderHTTP:
         body: Mapping[str, Any] | None,
         call_id: str | None,
         read_404: bool = False,
+        parse: Callable[[Any], Any],
     ) -> Any:
         policy = self.policy
         attempts = max(1, policy.retry_attempts)
@@ -507,7 +635,7 @@ class ProviderHTTP:
             current = attempt.num
             with attempt:
                 return await self._once(
-                    method, path, params=params, body=body, call_id=call_id, read_404=read_404
+                    method, path, params=params, body=body, call_id=call_id, read_404=read_404, parse=parse
                 )
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
@@ -528,6 +656,7 @@ class ProviderHTTP:
         body: Mapping[str, Any] | None,
         call_id: str | None,
         read_404: bool = False,
+        parse: Callable[[Any], Any],
     ) -> Any:
         with translate_errors(self.provider):
             if self.pacer is not None:
@@ -551,7 +680,11 @@ class ProviderHTTP:
                 if reply is not None:
                     return NotFoundReply(reply)
             self._raise_for_status(answer, call_id)
-            return self._decode(answer)
+            payload = self._decode(answer)
+            reported = self.envelope_error(payload)
+            if reported is not None:
+                raise envelope_failure(self.provider, reported, call_id=call_id, redact=self.redact)
+            return parse(payload)
 
     async def _exchange(
         self,
@@ -669,7 +802,7 @@ class ProviderHTTP:
     def _error_detail(self, answer: _Answer) -> str:
         """A short, redacted message from the provider's error body, if it has one."""
         try:
-            message = _find_message(json.loads(answer.body))
+            message = self.error_message(json.loads(answer.body))
         except (ValueError, RecursionError):  # not JSON, or nested beyond reading: no detail
             return ""
         if not message:
@@ -696,23 +829,6 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError("a number too large for JSON")  # 1e999
     return value
-
-
-def _find_message(payload: Any) -> str | None:
-    """Pull a human message out of any of the providers' documented error shapes."""
-    if not isinstance(payload, dict):
-        return None
-    for key in ("error_data", "error", "RestException", "response"):
-        inner = payload.get(key)
-        if isinstance(inner, dict):
-            found = _find_message(inner)
-            if found:
-                return found
-    for key in ("message", "Message", "description", "error"):
-        value = payload.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 def _retry_after(headers: httpx2.Headers) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument, ProviderUnavailable
-from mcp_livecalls.http import HttpPolicy, translate_errors
+from mcp_livecalls.http import HttpPolicy, envelope_failure, translate_errors
 from mcp_livecalls.models import (
     Agent,
     Bridge,
@@ -455,8 +456,14 @@ def test_an_error_inside_a_200_envelope_is_a_bad_response_with_exotels_message(c
         "response": {"error_data": {"code": 1, "message": "Invalid   account\nsid sid123"}},
     }
 
-    with pytest.raises(BadResponse, match=r"http_code \d+\)\. Exotel says: Invalid account sid \*\*\*"):
-        normalize_exotel_active_page(payload, now=NOW, redact=lambda text: text.replace("sid123", "***"))
+    reported = ExotelProvider.envelope_error(payload)
+    assert reported is not None
+    failure = envelope_failure("exotel", reported, redact=lambda text: text.replace("sid123", "***"))
+
+    assert isinstance(failure, BadResponse)
+    assert re.search(r"http_code \d+\)\. Exotel says: Invalid account sid \*\*\*$", failure.message)
+    with pytest.raises(BadResponse, match=r"http_code \d+\)\. Exotel says: Invalid account sid sid123"):
+        normalize_exotel_active_page(payload, now=NOW)  # on its own: refused the same way, unredacted
 
 
 def test_a_404_inside_the_envelope_of_a_call_lookup_is_call_not_found() -> None:

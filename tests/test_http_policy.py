@@ -28,7 +28,7 @@ from mcp_livecalls.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from mcp_livecalls.http import HttpPolicy, ProviderHTTP, RetryBudget
+from mcp_livecalls.http import EnvelopeError, HttpPolicy, ProviderHTTP, RetryBudget
 
 pytestmark = pytest.mark.anyio
 
@@ -562,3 +562,42 @@ async def test_request_log_lines_never_carry_the_credentials_in_urls(
     lines = [record.getMessage() for record in caplog.records]
     assert any("/v3/accounts/***/calls/active" in line for line in lines)
     assert not [line for line in lines if SECRET_KEY in line or SECRET_TOKEN in line]
+
+
+# -- parsing and envelopes: translated inside ProviderHTTP ----------------------------------------
+
+
+async def test_a_parse_function_that_cannot_read_the_answer_gives_a_bad_response_not_a_crash() -> None:
+    def parse(payload: Any) -> int:
+        return int(payload["calls"][0]["duration"])  # KeyError on this answer
+
+    async with client_for(Upstream(ok({"data": []}))) as client:
+        with pytest.raises(BadResponse, match="Zudu answered with data this server does not understand"):
+            await provider_http(client).get_json("/api/calls/abc", parse=parse)
+
+
+async def test_an_error_inside_a_2xx_envelope_is_raised_with_the_providers_words_redacted() -> None:
+    def envelope_error(payload: Any) -> EnvelopeError | None:
+        said = payload.get("error")
+        return EnvelopeError("Zudu answered with an error: {said}.", said=said) if said else None
+
+    parsed: list[Any] = []
+    upstream = Upstream(ok({"status": "error", "error": f"key {SECRET_KEY} is   not valid"}))
+    async with client_for(upstream) as client:
+        http = ProviderHTTP(
+            provider="zudu",
+            client=client,
+            base_url="http://zudu.test",
+            policy=HttpPolicy(),
+            credential_vars=("ZUDU_API_KEY",),
+            base_url_var="ZUDU_BASE_URL",
+            secrets=[SECRET_KEY],
+            envelope_error=envelope_error,
+        )
+        with pytest.raises(BadResponse) as caught:
+            await http.get_json("/api/calls/abc", parse=parsed.append)
+
+    assert SECRET_KEY not in caught.value.message
+    assert caught.value.message.startswith("Zudu answered with an error: key ")
+    assert caught.value.message.endswith(" is not valid.")
+    assert parsed == []  # the adapter's parse never saw the error envelope

@@ -24,7 +24,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict
 
 from mcp_livecalls.errors import BadResponse, InvalidArgument, LiveCallsError
-from mcp_livecalls.http import HttpPolicy, ProviderHTTP
+from mcp_livecalls.http import EnvelopeError, HttpPolicy, ProviderHTTP, find_message
 from mcp_livecalls.models import Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
 from mcp_livecalls.query import FILTERS, ListQuery
 
@@ -172,6 +172,17 @@ class LiveCallsProvider(ABC):
         raise NotImplementedError(f"{cls.__name__} is not built from settings")
 
     @classmethod
+    def envelope_error(cls, payload: Any) -> EnvelopeError | None:
+        """An error the provider reports inside a 2xx answer's envelope; ``ProviderHTTP`` raises it
+        (redacted) before the adapter's parse function sees the payload."""
+        return None
+
+    @classmethod
+    def error_message(cls, payload: Any) -> str | None:
+        """The provider's own message in an error (4xx/5xx) body, for the error it becomes."""
+        return find_message(payload)
+
+    @classmethod
     def redaction_pairs(cls, settings: Any) -> list[tuple[str, str]]:
         """Credential pairs that travel joined (basic auth's ``key:token``): redacted as pairs too."""
         return []
@@ -212,6 +223,8 @@ class LiveCallsProvider(ABC):
             secrets=secrets,
             requests_per_minute=requests_per_minute,
             not_found_hint=not_found_hint,
+            envelope_error=cls.envelope_error,
+            error_message=cls.error_message,
         )
 
     def accepts_call_id(self, call_id: str) -> bool:

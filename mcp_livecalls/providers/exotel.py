@@ -59,7 +59,7 @@ from mcp_livecalls.errors import (
     ProviderError,
     RateLimited,
 )
-from mcp_livecalls.http import HttpPolicy, ProviderHTTP, translate_errors
+from mcp_livecalls.http import EnvelopeError, HttpPolicy, ProviderHTTP, envelope_failure, find_message
 from mcp_livecalls.models import (
     Agent,
     Bridge,
@@ -219,28 +219,33 @@ class _Stream(RawPayload):
     recording: _Recording | None = None
 
 
-def _identity(text: str) -> str:
-    return text
-
-
-def _response(
-    payload: Any, *, call_id: str | None = None, redact: Callable[[str], str] = _identity
-) -> dict[str, Any]:
-    """The ``response`` object of Exotel's v3 envelope, refusing an envelope that reports an error."""
+def exotel_envelope_error(payload: Any) -> EnvelopeError | None:
+    """An error inside Exotel's v3 envelope (``http_code`` 4xx/5xx in a 200 answer), if any."""
     if not isinstance(payload, dict):
-        raise TypeError("the body is not an object")
+        return None
     code = payload.get("http_code")
     if isinstance(code, str) and code.strip().isdigit():
         code = int(code)
+    if not isinstance(code, int) or isinstance(code, bool) or code < 400:
+        return None
+    message = _error_message(payload.get("response"))
+    said = " Exotel says: {said}" if message else ""
+    return EnvelopeError(
+        f"Exotel answered 200 with an error inside (http_code {code}).{said}", said=message, status_code=code
+    )
+
+
+def _response(payload: Any, *, call_id: str | None = None) -> dict[str, Any]:
+    """The ``response`` object of Exotel's v3 envelope, refusing an envelope that reports an error.
+
+    Through ``ProviderHTTP`` an error envelope never gets here (the hook raised it, redacted);
+    the normalizers called on their own refuse it the same way."""
+    if not isinstance(payload, dict):
+        raise TypeError("the body is not an object")
+    reported = exotel_envelope_error(payload)
+    if reported is not None:
+        raise envelope_failure(_PROVIDER, reported, call_id=call_id)
     inner = payload.get("response")
-    if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
-        if code == 404 and call_id is not None:
-            raise CallNotFound(_PROVIDER, call_id)
-        message = _error_message(inner)
-        said = f" Exotel says: {' '.join(redact(message).split())[:160]}" if message else ""
-        raise BadResponse(
-            _PROVIDER, f"Exotel answered 200 with an error inside (http_code {code}).{said}", status_code=code
-        )
     if not isinstance(inner, dict):
         raise BadResponse(_PROVIDER, "Exotel answered without the 'response' object of its v3 envelope.")
     return inner
@@ -293,11 +298,9 @@ def normalize_exotel_active_call(item: Any, *, now: datetime) -> LiveCall:
     )
 
 
-def normalize_exotel_active_page(
-    payload: Any, *, now: datetime, redact: Callable[[str], str] = _identity
-) -> tuple[list[LiveCall], int | None]:
+def normalize_exotel_active_page(payload: Any, *, now: datetime) -> tuple[list[LiveCall], int | None]:
     """The calls of one ``calls/active`` answer and its ``total_active`` (``None`` when absent)."""
-    page = _ActiveList.model_validate(_response(payload, redact=redact))
+    page = _ActiveList.model_validate(_response(payload))
     calls = [normalize_exotel_active_call(item, now=now) for item in page.active_calls or []]
     return calls, page.total_active
 
@@ -346,11 +349,9 @@ def _leg(raw: _Leg, role: str | None) -> CallLeg:
     )
 
 
-def normalize_exotel_stream(
-    payload: Any, *, call_id: str, redact: Callable[[str], str] = _identity
-) -> StreamDetails:
+def normalize_exotel_stream(payload: Any, *, call_id: str) -> StreamDetails:
     """A ``calls/{call_sid}/stream`` answer. ``call_id`` is the one asked for (and the 404 to raise)."""
-    inner = _response(payload, call_id=call_id, redact=redact)
+    inner = _response(payload, call_id=call_id)
     if not isinstance(inner.get("stream"), dict):
         raise BadResponse(_PROVIDER, "Exotel answered without the 'stream' object for the call.")
     raw = _Stream.model_validate(inner["stream"])
@@ -474,15 +475,13 @@ def _details_status(raw: _CallDetails) -> tuple[CallStatus, str | None]:
     return CallStatus.UNKNOWN, status_word or state_word
 
 
-def normalize_exotel_call_details(
-    payload: Any, *, call_id: str, now: datetime, redact: Callable[[str], str] = _identity
-) -> LiveCall:
+def normalize_exotel_call_details(payload: Any, *, call_id: str, now: datetime) -> LiveCall:
     """A ``calls/{call_sid}`` answer, in whichever spelling family (see the module docstring).
 
     Raises ``CallNotFound`` for a 404 envelope, ``BadResponse`` for an envelope without
     ``call_details`` or with nothing that says which call or in what state it is.
     """
-    inner = _response(payload, call_id=call_id, redact=redact)
+    inner = _response(payload, call_id=call_id)
     body = inner.get("call_details")
     if not isinstance(body, dict):
         raise BadResponse(_PROVIDER, "Exotel answered without the 'call_details' object for the call.")
@@ -688,22 +687,40 @@ class ExotelProvider(LiveCallsProvider):
         return cls(http, account_sid=sid, now=now)
 
     @classmethod
+    def envelope_error(cls, payload: Any) -> EnvelopeError | None:
+        return exotel_envelope_error(payload)
+
+    @classmethod
+    def error_message(cls, payload: Any) -> str | None:
+        """Exotel nests its message: ``error_data`` (v3), ``RestException`` (v1), ``response``."""
+        if isinstance(payload, dict):
+            for key in ("error_data", "RestException", "response"):
+                inner = payload.get(key)
+                if isinstance(inner, dict):
+                    found = cls.error_message(inner)
+                    if found:
+                        return found
+        return find_message(payload)
+
+    @classmethod
     def redaction_pairs(cls, settings: ExotelSettings) -> list[tuple[str, str]]:
         """Basic auth joins key and token (``key:token`` in base64): the pair is a secret of its own."""
         return [(settings.api_key.get_secret_value(), settings.api_token.get_secret_value())]
 
     # -- one call ----------------------------------------------------------------------------
     async def _details(self, call_id: str) -> LiveCall:
-        payload = await self.http.get_json(f"{self._calls_path}/{call_id}", call_id=call_id)
-        with translate_errors(self.name.value):
-            return normalize_exotel_call_details(
-                payload, call_id=call_id, now=self._now(), redact=self.http.redact
-            )
+        return await self.http.get_json(
+            f"{self._calls_path}/{call_id}",
+            call_id=call_id,
+            parse=lambda payload: normalize_exotel_call_details(payload, call_id=call_id, now=self._now()),
+        )
 
     async def _stream(self, call_id: str) -> StreamDetails:
-        payload = await self.http.get_json(f"{self._calls_path}/{call_id}/stream", call_id=call_id)
-        with translate_errors(self.name.value):
-            return normalize_exotel_stream(payload, call_id=call_id, redact=self.http.redact)
+        return await self.http.get_json(
+            f"{self._calls_path}/{call_id}/stream",
+            call_id=call_id,
+            parse=lambda payload: normalize_exotel_stream(payload, call_id=call_id),
+        )
 
     async def _listed(self, call_id: str) -> LiveCall | None:
         """The call as the active list shows it, reading at most ``LOOKUP_PAGES`` pages."""
@@ -809,9 +826,11 @@ class ExotelProvider(LiveCallsProvider):
             params["agent_id"] = query.agent_id
         if query.direction is not None:
             params["direction"] = query.direction.value
-        payload = await self.http.get_json(f"{self._calls_path}/active", params=params)
-        with translate_errors(self.name.value):
-            calls, total = normalize_exotel_active_page(payload, now=self._now(), redact=self.http.redact)
+        calls, total = await self.http.get_json(
+            f"{self._calls_path}/active",
+            params=params,
+            parse=lambda payload: normalize_exotel_active_page(payload, now=self._now()),
+        )
         sids = [call.call_id for call in calls]
         if len(calls) > count:
             self.offset_ignored = True  # more than asked: Exotel ignores limit, so offset too (version B)

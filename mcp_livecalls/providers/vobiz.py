@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,7 +28,7 @@ import httpx2
 from pydantic import Field, SecretStr
 
 from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderError, ProviderUnavailable
-from mcp_livecalls.http import HttpPolicy, NotFoundReply, ProviderHTTP, translate_errors
+from mcp_livecalls.http import HttpPolicy, NotFoundReply, ProviderHTTP
 from mcp_livecalls.models import CallStatus, LiveCall, MediaStream, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import (
     Capabilities,
@@ -56,6 +56,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 PAGE = 20
 """UUIDs asked per list request: Plivo's ``limit`` maximum, and Vobiz's documented cap."""
@@ -376,30 +378,43 @@ class VobizProvider(LiveCallsProvider):
         """``"/"`` or ``""``: the trailing slash this adapter uses now for ``kind`` of endpoint."""
         return "/" if self._slash.get(kind, True) else ""
 
-    async def _get(self, kind: str, stem: str, params: Mapping[str, str | int] | None = None) -> Any:
+    async def _get(
+        self,
+        kind: str,
+        stem: str,
+        parse: Callable[[Any], _T],
+        params: Mapping[str, str | int] | None = None,
+    ) -> _T | NotFoundReply:
         """GET ``/Call{stem}`` in the path form that works for ``kind``; learn it on the way.
 
         Vobiz's own sources disagree on the trailing slash (narrative pages: ``/Call/``,
         ``/Call/{uuid}/``; OpenAPI and SDK: ``/Call``, ``/Call/{uuid}``) and a form Vobiz does not
         accept may answer 401. So a 401, or a 404 that is not in Vobiz's error shape, is retried
         once in the other form, and the form that answered is remembered for ``kind``. Returns the
-        JSON, or a ``NotFoundReply`` holding Vobiz's own 404 body (the call or list is empty).
+        JSON read by ``parse`` (inside ``ProviderHTTP``'s translation), or a ``NotFoundReply``
+        holding Vobiz's own 404 body (the call or list is empty).
         """
         slash = self._slash.get(kind, True)
-        first = await self._try(stem, slash, params)
+        first = await self._try(stem, slash, parse, params)
         if not isinstance(first, _Miss):
             return first
-        second = await self._try(stem, not slash, params)
+        second = await self._try(stem, not slash, parse, params)
         if not isinstance(second, _Miss):
             self._slash[kind] = not slash
             logger.info("vobiz: %s answers in the %s form", kind, "slash" if not slash else "no-slash")
             return second
         raise self._both_forms_failed(first.error, second.error)
 
-    async def _try(self, stem: str, slash: bool, params: Mapping[str, str | int] | None) -> Any:
+    async def _try(
+        self,
+        stem: str,
+        slash: bool,
+        parse: Callable[[Any], _T],
+        params: Mapping[str, str | int] | None,
+    ) -> _T | NotFoundReply | _Miss:
         path = f"{self._calls_path}{stem}{'/' if slash else ''}"
         try:
-            reply = await self.http.get_json(path, params=params, read_404=True)
+            reply = await self.http.get_json(path, params=params, read_404=True, parse=parse)
         except AuthError as exc:
             if exc.status_code != 401:
                 raise
@@ -445,10 +460,14 @@ class VobizProvider(LiveCallsProvider):
         """
         self.check_call_id(call_id)
         for status in ("live", "queued") if likely == "live" else ("queued", "live"):
-            payload = await self._get("call", f"/{call_id}", {"status": status})
-            if not isinstance(payload, NotFoundReply):
-                with translate_errors(self.name.value):
-                    return normalize_vobiz_call(payload, now=self._now(), zone=self.zone)
+            call = await self._get(
+                "call",
+                f"/{call_id}",
+                lambda payload: normalize_vobiz_call(payload, now=self._now(), zone=self.zone),
+                {"status": status},
+            )
+            if not isinstance(call, NotFoundReply):
+                return call
         raise CallNotFound(self.name.value, call_id)
 
     # -- lists ---------------------------------------------------------------------------------
@@ -462,14 +481,12 @@ class VobizProvider(LiveCallsProvider):
         offset = 0
         for _ in range(MAX_LIST_PAGES):
             try:
-                payload = await self._get(
-                    f"{status}_list", "", {"status": status, "limit": PAGE, "offset": offset}
+                page = await self._get(
+                    f"{status}_list", "", _uuid_list, {"status": status, "limit": PAGE, "offset": offset}
                 )
-                if isinstance(payload, NotFoundReply):
+                if isinstance(page, NotFoundReply):
                     # Vobiz's own 404 body for a list: an idle account (no calls), not a wrong URL.
                     return listed
-                with translate_errors(self.name.value):
-                    page = _uuid_list(payload)
             except ProviderError as exc:
                 if not offset:
                     raise
@@ -580,11 +597,9 @@ class VobizProvider(LiveCallsProvider):
         not_offered = list(self.capabilities.not_offered)
         streams: list[MediaStream] = []
         try:
-            payload = await self._get("stream", f"/{call_id}/Stream")
-            if isinstance(payload, NotFoundReply):
-                payload = {"objects": []}  # Vobiz's own 404: no stream on this call
-            with translate_errors(self.name.value):
-                streams = _media_streams(payload, self.zone)
+            found = await self._get("stream", f"/{call_id}/Stream", lambda p: _media_streams(p, self.zone))
+            # Vobiz's own 404: no stream on this call.
+            streams = [] if isinstance(found, NotFoundReply) else found
         except ProviderError:
             # The stream list is an optional extra: its absence must not hide the call.
             not_offered.append("media streams (the Stream endpoint did not answer)")

@@ -51,13 +51,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 from pydantic import SecretStr
 
 from mcp_livecalls.errors import BadResponse, CallNotFound
-from mcp_livecalls.http import HttpPolicy, ProviderHTTP, translate_errors
+from mcp_livecalls.http import EnvelopeError, HttpPolicy, ProviderHTTP, envelope_failure
 from mcp_livecalls.models import (
     Agent,
     CallEvent,
@@ -115,13 +115,14 @@ _HIDDEN_BY_STORAGE_SETTING: dict[str, frozenset[str]] = {
     "basic_attributes_only": _SENSITIVE_FIELDS,
 }
 _MAX_SETTING_TEXT = 40
+_T = TypeVar("_T")
+
 _MAX_KNOWN_IDS = 4096
 """How many record-id → call_id pairs seen in lists one provider instance remembers."""
 _MAX_NOTED_IDS = 3
 _MAX_META_VALUES = 3
 _MAX_META_KEY = 32
 _MAX_META_TEXT = 64
-_MAX_ERROR_TEXT = 160
 
 
 def zudu_status(raw: str | None) -> CallStatus:
@@ -207,15 +208,29 @@ class _Record:
     extras: dict[str, str | int | float | bool]
 
 
+def zudu_envelope_error(payload: Any) -> EnvelopeError | None:
+    """Zudu's error envelope (``"status": "error"`` with ``error`` or ``message``), if it is one."""
+    if not isinstance(payload, dict):
+        return None
+    status = payload.get("status")
+    if not (isinstance(status, str) and status.strip().lower() == "error"):
+        return None
+    said = payload.get("error") or payload.get("message")
+    if isinstance(said, str) and said.strip():
+        return EnvelopeError("Zudu answered with an error: {said}.", said=said)
+    return EnvelopeError("Zudu answered with an error.")
+
+
 def unwrap_zudu(payload: Any) -> Any:
-    """The ``data`` of Zudu's envelope; an error envelope or a missing ``data`` is ``BadResponse``."""
+    """The ``data`` of Zudu's envelope; an error envelope or a missing ``data`` is ``BadResponse``.
+
+    Through ``ProviderHTTP`` an error envelope never gets here (the hook raised it, redacted);
+    called on its own this refuses it the same way."""
     if not isinstance(payload, dict):
         raise TypeError("not an object")
-    status = payload.get("status")
-    if isinstance(status, str) and status.strip().lower() == "error":
-        said = payload.get("error") or payload.get("message")
-        text = " ".join(said.split())[:_MAX_ERROR_TEXT] if isinstance(said, str) else ""
-        raise BadResponse("zudu", f"Zudu answered with an error{': ' + text if text else ''}.")
+    reported = zudu_envelope_error(payload)
+    if reported is not None:
+        raise envelope_failure("zudu", reported)
     data = payload.get("data")
     if data is None:
         raise BadResponse("zudu", "Zudu answered without data.")
@@ -507,20 +522,28 @@ class ZuduProvider(LiveCallsProvider):
         )
         return cls(http, now=now)
 
-    async def _record(self, call_id: str) -> Any:
+    async def _record(self, call_id: str, read: Callable[[Any], _T]) -> _T:
+        """``read`` of the call's record (inside ``ProviderHTTP``'s translation), by the id given or,
+        for a record id the path does not take, by the ``call_id`` a list showed with it."""
         self.check_call_id(call_id)
+
+        def parse(payload: Any) -> _T:
+            data = unwrap_zudu(payload)
+            self._learn_ids(data)
+            return read(data)
+
         try:
-            payload = await self.http.get_json(f"/api/calls/{call_id}", call_id=call_id)
+            return await self.http.get_json(f"/api/calls/{call_id}", call_id=call_id, parse=parse)
         except CallNotFound:
             zudu_call_id = self._call_ids.get(call_id)
             if zudu_call_id is None:
                 raise
             # A record id from a list that the path did not take: ask by the documented id.
-            payload = await self.http.get_json(f"/api/calls/{zudu_call_id}", call_id=call_id)
-        with translate_errors(self.name.value):
-            data = self._unwrap(payload)
-        self._learn_ids(data)
-        return data
+            return await self.http.get_json(f"/api/calls/{zudu_call_id}", call_id=call_id, parse=parse)
+
+    @classmethod
+    def envelope_error(cls, payload: Any) -> EnvelopeError | None:
+        return zudu_envelope_error(payload)
 
     def _learn_ids(self, record: Any) -> None:
         if not isinstance(record, dict):
@@ -535,21 +558,15 @@ class ZuduProvider(LiveCallsProvider):
         while len(self._call_ids) > _MAX_KNOWN_IDS:
             self._call_ids.popitem(last=False)
 
-    def _unwrap(self, payload: Any) -> Any:
-        try:
-            return unwrap_zudu(payload)
-        except BadResponse as exc:
-            raise BadResponse(self.name.value, self.http.redact(exc.message)) from None
-
     async def get_call(self, call_id: str) -> LiveCall:
-        data = await self._record(call_id)
-        with translate_errors(self.name.value):
-            return normalize_zudu_call(data, now=self._now(), requested_id=call_id)
+        return await self._record(
+            call_id, lambda data: normalize_zudu_call(data, now=self._now(), requested_id=call_id)
+        )
 
     async def get_stream(self, call_id: str) -> StreamDetails:
-        data = await self._record(call_id)
-        with translate_errors(self.name.value):
-            return normalize_zudu_stream(data, now=self._now(), requested_id=call_id)
+        return await self._record(
+            call_id, lambda data: normalize_zudu_stream(data, now=self._now(), requested_id=call_id)
+        )
 
     async def _list_request(self, query: ListQuery, page: int, size: int) -> _ListPage:
         """One list page, in the filter form that last worked; a 400 is retried once in the other."""
@@ -564,15 +581,16 @@ class ZuduProvider(LiveCallsProvider):
                 "filter_criteria": form.criteria(query.agent_id),
             }
             try:
-                payload = await self.http.post_json("/api/calls", body)
+                answer = await self.http.post_json(
+                    "/api/calls", body, parse=lambda payload: _list_page(unwrap_zudu(payload), page, size)
+                )
             except BadResponse as exc:
                 if exc.status_code != 400:
                     raise
                 refused.append(exc)
                 continue
             self._filter_form = form
-            with translate_errors(self.name.value):
-                return _list_page(self._unwrap(payload), page, size)
+            return answer
         said = refused[-1].message.partition(" Zudu says: ")[2]
         raise BadResponse(
             self.name.value,
@@ -628,8 +646,7 @@ class ZuduProvider(LiveCallsProvider):
                     failed.append((record, exc))
             if len(failed) > 1 and len(failed) == len(records):
                 # Not one odd entry but nothing readable: the answer is not what Zudu documents.
-                with translate_errors(self.name.value):
-                    raise failed[0][1]
+                raise self.http.translated(failed[0][1])
             unreadable.extend(self._entry_name(record) for record, _ in failed)
             return UpstreamPage(calls, exhausted=consumed_all and not answer.more, total=answer.total)
 
