@@ -9,14 +9,13 @@ share it, and so share its connection pool and limits.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Any, cast
 
 import anyio
 import httpx2
@@ -25,61 +24,43 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.caching import CacheHint
 from mcp.server.connection import Connection
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
-    CallToolResult,
-    Completion,
-    CompletionArgument,
-    CompletionContext,
     EmptyResult,
-    PromptReference,
-    ResourceTemplateReference,
     SubscribeRequestParams,
     SubscriptionsListenRequestParams,
-    TextContent,
-    ToolAnnotations,
     UnsubscribeRequestParams,
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mcp_livecalls import __version__
+from mcp_livecalls._prompts import register_prompts
+from mcp_livecalls._resources import register_resources
+from mcp_livecalls._tools import register_tools
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, ProviderError
 from mcp_livecalls.http import LOG_FILTER, Redactor
 from mcp_livecalls.http_server import SharedTokenVerifier
 from mcp_livecalls.models import (
-    ActiveCallsPage,
-    CallStateWait,
-    CallStatus,
-    Direction,
     LiveCall,
-    ProviderName,
     StreamDetails,
 )
 from mcp_livecalls.providers import build_providers
-from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
-from mcp_livecalls.providers.registry import PROVIDERS, names
-from mcp_livecalls.query import ListQuery
+from mcp_livecalls.providers.registry import PROVIDERS, titles_offering
 from mcp_livecalls.render import (
     Detail,
     prepare_call,
-    prepare_page,
     prepare_stream,
-    render_call,
-    render_page,
-    render_stream,
-    render_wait,
 )
 from mcp_livecalls.safety import LONG_TEXT_CAP, clean_text
-from mcp_livecalls.service import MAX_LIMIT, CursorCodec, LiveCallsService
+from mcp_livecalls.service import CursorCodec, LiveCallsService
 from mcp_livecalls.tools import StrictToolServer
 from mcp_livecalls.watch import SessionKey, Subscriptions, Watcher
 
@@ -87,38 +68,17 @@ __all__ = ["LiveCallsApp", "create_server"]
 
 logger = logging.getLogger(__name__)
 
-_VOICE_AGENTS = " and ".join(cls.title() for cls in PROVIDERS if "transcript" in cls.capabilities.fields)
-"""The providers whose calls are voice agents (they have a transcript): ``Zudu``."""
-
 INSTRUCTIONS = f"""\
 Live phone calls at the configured telephony providers ({", ".join(cls.title() for cls in PROVIDERS)}), \
 as they happen.
 list_active_calls answers "what calls are live right now?" (one line per call; page with cursor).
 get_live_call answers for one call: status (queued, ringing, early_media, in_progress, on_hold,
-ended, failed, unknown), parties, duration, agent, and for {_VOICE_AGENTS} voice agents the recent \
-transcript, latency and cost. get_stream_details shows legs (muted, on hold, dropped), bridge, recording.
+ended, failed, unknown), parties, duration, agent, and for {titles_offering("transcript")} voice agents \
+the recent transcript,
+latency and cost. get_stream_details shows legs (muted, on hold, dropped), bridge, recording.
 wait_for_call_state waits for a state, e.g. in_progress before a transfer. Omit provider to search
 every configured provider. An argument a tool does not list is refused, never ignored. Data is
 live: ask again for fresh state."""
-
-_READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
-
-CallId = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=MAX_CALL_ID_LENGTH,
-        description=f"The provider's call id ({', '.join(cls.call_id_words for cls in PROVIDERS)}).",
-    ),
-]
-ProviderArg = Annotated[
-    ProviderName | None,
-    Field(description="Omit to ask every configured provider."),
-]
-DetailArg = Annotated[
-    Literal["brief", "full"],
-    Field(description="brief: recent transcript turns and events only; full: everything."),
-]
 
 
 class LiveCallsApp:
@@ -153,6 +113,17 @@ class LiveCallsApp:
         self._service: LiveCallsService | None = None
         self._client: httpx2.AsyncClient | None = None
         self._users = 0
+
+    def shape_call(self, call: LiveCall, detail: Detail) -> LiveCall:
+        """``call`` as every output shows it: numbers masked if set, transcript cut for ``brief``."""
+        settings = self.settings
+        return prepare_call(call, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns)
+
+    def shape_stream(self, details: StreamDetails, detail: Detail) -> StreamDetails:
+        settings = self.settings
+        return prepare_stream(
+            details, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns
+        )
 
     @property
     def service(self) -> LiveCallsService:
@@ -263,21 +234,6 @@ RESOURCE_NOT_FOUND = -32002
 reused), so ``mcp_types`` no longer defines it; 2026-07-28 answers ``INVALID_PARAMS`` instead."""
 
 
-def _result(text: str, structured: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
-
-
-def _json(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def _provider_param(value: str) -> ProviderName:
-    try:
-        return ProviderName(value)
-    except ValueError:
-        raise InvalidArgument(f"Unknown provider {value!r}: use {names('or')}.") from None
-
-
 def create_server(
     settings: Settings | None = None,
     *,
@@ -317,198 +273,9 @@ def create_server(
         **auth,
     )
     _serve_live_updates(server, app)
-
-    def shape_call(call: LiveCall, detail: Detail) -> LiveCall:
-        return prepare_call(
-            call, detail=detail, mask=settings_.mask_numbers, turns=settings_.transcript_turns
-        )
-
-    def shape_stream(details: StreamDetails, detail: Detail) -> StreamDetails:
-        return prepare_stream(
-            details, detail=detail, mask=settings_.mask_numbers, turns=settings_.transcript_turns
-        )
-
-    @server.tool(
-        title="Get a live call",
-        annotations=_READ_ONLY,
-        description=(
-            f"One call right now: status, parties, duration, agent, legs; for {_VOICE_AGENTS} voice agents "
-            "also\n        recent transcript turns, latency and cost. Without provider, every configured "
-            "provider\n        is asked."
-        ),
-    )
-    async def get_live_call(
-        call_id: CallId, provider: ProviderArg = None, detail: DetailArg = "brief"
-    ) -> Annotated[CallToolResult, LiveCall]:
-        with app.tool_errors("get_live_call"):
-            call = shape_call(await app.service.get_live_call(call_id, provider), detail)
-            return _result(render_call(call, detail=detail), call.structured())
-
-    @server.tool(title="List active calls", annotations=_READ_ONLY)
-    async def list_active_calls(
-        provider: ProviderArg = None,
-        direction: Direction | None = None,
-        agent_id: Annotated[
-            str | None, Field(min_length=1, max_length=128, description="Only calls handled by this agent.")
-        ] = None,
-        status: Annotated[CallStatus | None, Field(description="Only calls in this state.")] = None,
-        number: Annotated[
-            str | None,
-            Field(max_length=64, description="A phone number in any form, or its last 4+ digits."),
-        ] = None,
-        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Calls per page.")] = 20,
-        cursor: Annotated[
-            str | None, Field(max_length=512, description="next_cursor of the previous page.")
-        ] = None,
-    ) -> Annotated[CallToolResult, ActiveCallsPage]:
-        """Calls live right now, newest first, one line each, across every configured provider
-        (or one). Filters a provider cannot apply upstream are applied here and said so in notes."""
-        with app.tool_errors("list_active_calls"):
-            query = ListQuery(direction=direction, agent_id=agent_id, status=status, number=number)
-            page = await app.service.list_active_calls(query, provider=provider, limit=limit, cursor=cursor)
-            page = prepare_page(page, mask=settings_.mask_numbers)
-            return _result(render_page(page), page.structured())
-
-    @server.tool(title="Get stream details", annotations=_READ_ONLY)
-    async def get_stream_details(
-        call_id: CallId, provider: ProviderArg = None, detail: DetailArg = "brief"
-    ) -> Annotated[CallToolResult, StreamDetails]:
-        """The media side of a live call: legs (connected, muted, on hold, dropped), bridge,
-        recording, media streams, telephony ids, latency, recent events, and what the provider
-        does not offer."""
-        with app.tool_errors("get_stream_details"):
-            details = shape_stream(await app.service.get_stream_details(call_id, provider), detail)
-            return _result(render_stream(details, detail=detail), details.structured())
-
-    @server.resource(
-        "livecalls://providers",
-        name="providers",
-        title="Configured providers",
-        description="Which providers are configured and what each supports (tools, filters, fields).",
-        mime_type="application/json",
-    )
-    def providers_resource() -> str:
-        return _json(app.service.overview().structured())
-
-    @server.resource(
-        "livecalls://calls/active",
-        name="active-calls",
-        title="Active calls",
-        description=f"The first {MAX_LIMIT} live calls across every configured provider, newest first.",
-        mime_type="application/json",
-    )
-    async def active_calls_resource() -> str:
-        with app.resource_errors("livecalls://calls/active"):
-            page = await app.service.list_active_calls(ListQuery(), limit=MAX_LIMIT)
-            return _json(prepare_page(page, mask=settings_.mask_numbers).structured())
-
-    @server.resource(
-        "livecalls://calls/{provider}/{call_id}",
-        name="live-call",
-        title="A live call",
-        description="One live call, as get_live_call with detail=brief.",
-        mime_type="application/json",
-    )
-    async def call_resource(provider: str, call_id: str, ctx: Context[Any, Any]) -> str:
-        uri = f"livecalls://calls/{provider}/{call_id}"
-        with app.resource_errors(uri, ctx.protocol_version):
-            call = await app.service.get_live_call(call_id, _provider_param(provider))
-            return _json(shape_call(call, "brief").structured())
-
-    @server.resource(
-        "livecalls://calls/{provider}/{call_id}/stream",
-        name="live-call-stream",
-        title="A live call's stream details",
-        description="Legs, bridge, recording and media detail of one live call, as get_stream_details.",
-        mime_type="application/json",
-    )
-    async def stream_resource(provider: str, call_id: str, ctx: Context[Any, Any]) -> str:
-        uri = f"livecalls://calls/{provider}/{call_id}/stream"
-        with app.resource_errors(uri, ctx.protocol_version):
-            details = await app.service.get_stream_details(call_id, _provider_param(provider))
-            return _json(shape_stream(details, "brief").structured())
-
-    @server.tool(title="Wait for a call state", annotations=_WAITS)
-    async def wait_for_call_state(
-        call_id: CallId,
-        until: Annotated[
-            list[CallStatus],
-            Field(min_length=1, max_length=8, description="Return once the call is in one of these states."),
-        ],
-        ctx: Context[Any, Any],
-        provider: ProviderArg = None,
-        timeout_s: Annotated[
-            float,
-            Field(gt=0, le=MAX_WAIT_S, description="Give up after this many seconds; longer: call again."),
-        ] = 30,
-    ) -> Annotated[CallToolResult, CallStateWait]:
-        """Wait until a call reaches one of the until states (e.g. in_progress before a transfer),
-        ends, or timeout_s passes, whichever comes first. Sends progress while it waits. At most
-        55 s per call (clients time requests out at 60 s): a longer wait is a loop of calls."""
-        with app.tool_errors("wait_for_call_state"):
-            wait = await _wait_for_state(app, ctx, call_id, set(until), provider, timeout_s)
-            if wait.call is not None:
-                wait = wait.model_copy(update={"call": shape_call(wait.call, "brief")})
-            return _result(render_wait(wait), wait.structured())
-
-    @server.prompt(title="Supervisor overview")
-    def supervisor_overview(hold_minutes: str = "3", long_call_minutes: str = "20") -> str:
-        """A supervisor's summary of every live call: counts, long holds, calls without an agent."""
-        return (
-            "You are helping a contact-centre supervisor. Call list_active_calls (page with next_cursor "
-            "until it is absent) and report briefly:\n"
-            "1. How many calls are live, by provider, by status and by agent.\n"
-            f"2. Calls on hold longer than {hold_minutes} minutes (status on_hold; duration_s).\n"
-            "3. Calls in progress with no agent.\n"
-            f"4. Unusually long calls (over {long_call_minutes} minutes).\n"
-            "5. Providers listed under failures, if any, and what the note says.\n"
-            "Name calls by provider and call_id. Do not invent numbers: say when a figure is unknown."
-        )
-
-    @server.prompt(
-        title="Call health check",
-        description=(
-            "Check one live call: legs connected, muted or on hold, and "
-            f"({_VOICE_AGENTS}) whether latency is degraded."
-        ),
-    )
-    def call_health_check(call_id: str) -> str:
-        return (
-            f"Check the health of live call {call_id!r}. Call get_live_call with call_id={call_id!r}, then "
-            "get_stream_details with the provider it answered with. Then say, in a few lines:\n"
-            "- its status and how long it has lasted;\n"
-            "- each leg: connected, connecting or disconnected (a dropped agent or customer leg), "
-            "muted, on hold;\n"
-            f"- for {_VOICE_AGENTS} voice agents: whether e2e latency p90 is above 1500 ms or LLM p90 "
-            "above 1000 ms "
-            "(degraded), and the last thing said;\n"
-            "- what the provider does not offer (not_offered), so nothing is assumed.\n"
-            "If the call is not live, say so and stop."
-        )
-
-    @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]  # the SDK leaves it untyped
-    async def complete(
-        ref: PromptReference | ResourceTemplateReference,
-        argument: CompletionArgument,
-        context: CompletionContext | None,
-    ) -> Completion | None:
-        """Complete provider names and live call ids for the templates and prompts."""
-        prefix = argument.value or ""
-        if argument.name == "provider":
-            values = [p.value for p in app.service.providers if p.value.startswith(prefix)]
-            return Completion(values=values, total=len(values), has_more=False)
-        if argument.name != "call_id":
-            return None
-        chosen = (context.arguments or {}).get("provider") if context else None
-        provider = ProviderName(chosen) if chosen in {p.value for p in ProviderName} else None
-        try:
-            page = await app.service.list_active_calls(ListQuery(), provider=provider, limit=MAX_LIMIT)
-        except LiveCallsError:
-            return Completion(values=[], total=0, has_more=False)
-        ids = [call.call_id for call in page.calls if call.call_id.startswith(prefix)]
-        return Completion(
-            values=ids[:100], total=len(ids), has_more=len(ids) > 100 or page.next_cursor is not None
-        )
+    register_tools(server, app)
+    register_resources(server, app)
+    register_prompts(server, app)
 
     @server.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
     async def healthz(request: Request) -> Response:
@@ -540,56 +307,6 @@ async def _plain_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext
             if isinstance(block, dict) and isinstance(block.get("text"), str):
                 block["text"] = _PYDANTIC_LINK.sub("", block["text"])
     return result
-
-
-MAX_WAIT_S = 55
-"""Under the 60 s request timeout of the common clients (the TypeScript SDK, and so Claude
-Desktop, VS Code, the Inspector and mcp-remote, unless a caller opts into resetting it on
-progress): a longer wait is a loop of calls."""
-_WAITS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
-
-
-async def _wait_for_state(
-    app: LiveCallsApp,
-    ctx: Context[Any, Any],
-    call_id: str,
-    until: set[CallStatus],
-    provider: ProviderName | None,
-    timeout_s: float,
-) -> CallStateWait:
-    """Poll the call (through the coalescing cache) until it matches, ends, or time runs out.
-
-    Runs in the request's own task: when the client cancels the request (or its connection or
-    listen stream goes), the SDK cancels this task and the polling stops with it; nothing else
-    keeps polling for a request nobody waits for.
-    """
-    clock = app.clock
-    started = clock()
-    deadline = started + timeout_s
-    # React quickly, but never poll a provider more often than the subscription floor allows.
-    interval = max(min(app.settings.poll_interval_s, 1.0), 0.05)
-    last: LiveCall | None = None
-    while True:
-        waited = round(clock() - started, 3)
-        try:
-            with anyio.fail_after(max(0.001, deadline - clock())):
-                call = await app.service.get_live_call(call_id, provider)
-        except TimeoutError:
-            return CallStateWait(outcome="timeout", waited_s=waited, call=last)
-        except CallNotFound:
-            if last is None:
-                raise
-            return CallStateWait(outcome="ended", waited_s=waited, call=last)
-        last, provider = call, call.provider  # later polls ask only the provider that answered
-        if call.status in until:
-            return CallStateWait(outcome="reached", waited_s=waited, call=call)
-        if call.status in (CallStatus.ENDED, CallStatus.FAILED):
-            return CallStateWait(outcome="ended", waited_s=waited, call=call)
-        await ctx.report_progress(waited, timeout_s, app.redact(f"{call.call_id} is {call.status.value}"))
-        remaining = deadline - clock()
-        if remaining <= 0:
-            return CallStateWait(outcome="timeout", waited_s=round(clock() - started, 3), call=call)
-        await app.sleep(min(interval, remaining))
 
 
 _SESSION_KEY = "mcp_livecalls.session"

@@ -13,7 +13,7 @@ from mcp_livecalls.providers.exotel import ExotelProvider
 from mcp_livecalls.providers.vobiz import VobizProvider
 from mcp_livecalls.providers.zudu import ZuduProvider
 
-__all__ = ["PROVIDERS", "names", "provider_class", "titles"]
+__all__ = ["PROVIDERS", "names", "provider_class", "titles", "titles_offering"]
 
 PROVIDERS: tuple[type[LiveCallsProvider], ...] = (VobizProvider, ExotelProvider, ZuduProvider)
 
@@ -32,5 +32,12 @@ def names(last: str = "and") -> str:
     return _join([cls.name.value for cls in PROVIDERS], last)
 
 
+def titles_offering(field: str) -> str:
+    """``Zudu``: the titles of the providers whose calls carry ``field`` (their capabilities)."""
+    return _join([cls.title() for cls in PROVIDERS if field in cls.capabilities.fields], "and")
+
+
 def _join(words: list[str], last: str) -> str:
+    if not words:
+        return "no provider"
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
