@@ -44,8 +44,8 @@ from mcp_livecalls.providers.exotel import (
 from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
+from mcp_livecalls.simulator.exotel import EXOTEL_FLAVOURS
 from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.flavours import EXOTEL_FLAVOURS
 
 NOW = datetime(2024, 6, 15, 10, 40, 0, tzinfo=UTC)
 NOT_OFFERED = ["transcript", "latency", "cost", "media streams", "caller name"]

@@ -27,7 +27,7 @@ from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.flavours import VOBIZ_FLAVOURS
+from mcp_livecalls.simulator.vobiz import VOBIZ_FLAVOURS
 
 NOW = datetime(2026, 6, 11, 16, 5, 0, tzinfo=UTC)
 

@@ -40,7 +40,7 @@ from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.population import SimCall
-from mcp_livecalls.simulator.render import zudu_storage_setting
+from mcp_livecalls.simulator.zudu import zudu_storage_setting
 
 STARTED = datetime(2023, 12, 20, 18, 40, tzinfo=UTC)  # start_timestamp 1703097600000 of the docs
 NOW = STARTED + timedelta(minutes=5, seconds=12)

@@ -1,0 +1,87 @@
+"""What every simulated provider shares: the answer type, small helpers, and the base class.
+
+A simulated provider is one module (``simulator/<name>.py``) with a ``SimulatedProvider``
+subclass: its routes, its auth, its error bodies, its flavours. ``Simulator`` builds one of each
+for the providers of the registry (``mcp_livecalls.providers.registry.PROVIDERS``) and runs every
+route through the shared pipeline (count, faults, answer, body faults).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from mcp_livecalls.simulator.app import Simulator
+
+__all__ = ["ERROR_CODES", "Answer", "SimulatedProvider", "int_param", "json_bytes", "same"]
+
+ERROR_CODES: Final[dict[int, str]] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_SERVER_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "GATEWAY_TIMEOUT",
+}
+
+
+@dataclass(slots=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def int_param(raw: str | None, default: int) -> int | None:
+    """``default`` when absent, the integer when valid, ``None`` when invalid."""
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+class SimulatedProvider:
+    """One provider's API inside a ``Simulator`` (which holds the population, clock and faults)."""
+
+    name: ClassVar[str]
+    flavours: ClassVar[frozenset[str]] = frozenset()
+    """Documented variants this provider's answers can play (``<name>.<variant>``)."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def routes(self) -> list[Route]:
+        raise NotImplementedError
+
+    def error(
+        self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
+    ) -> Answer:
+        """An error in this provider's documented shape."""
+        raise NotImplementedError
+
+    def fault_routes(self, request: Request, route: str) -> tuple[str, ...]:
+        """The route names a fault may target for this request (``route`` itself, by default)."""
+        return (route,)
+
+    @staticmethod
+    def retry_headers(status: int, retry_after: float | None) -> dict[str, str]:
+        return {"Retry-After": f"{retry_after:g}"} if status == 429 and retry_after is not None else {}
