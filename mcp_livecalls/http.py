@@ -16,6 +16,7 @@ that is down sees at most a small fraction of extra load instead of ``retry_atte
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import math
@@ -121,17 +122,24 @@ class Redactor:
         ordered = sorted(forms, key=lambda form: (-len(form), form))
         self._needles = tuple(form.lower() for form in ordered)
         self._json_needles = tuple(json.dumps(needle, ensure_ascii=False)[1:-1] for needle in self._needles)
-        self._pattern = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+        self._ordered = tuple(ordered)
+
+    @functools.cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        """Compiled on first need only (a case mapping that moves offsets, which is rare)."""
+        return re.compile("|".join(map(re.escape, self._ordered)), re.IGNORECASE) if self._ordered else None
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None:
+        if not self._needles:
             return text
         lowered = text.lower()
         found = [needle for needle in self._needles if needle in lowered]
         if not found:
             return text  # most text carries no secret: a few substring searches, no regex
         if len(lowered) != len(text):
-            return self._pattern.sub(self.MASK, text)  # case mapping moved the offsets (rare)
+            pattern = self._pattern
+            assert pattern is not None  # needles exist, so the pattern does
+            return pattern.sub(self.MASK, text)  # case mapping moved the offsets (rare)
         spans: list[tuple[int, int]] = []
         for needle in found:
             start = lowered.find(needle)
@@ -150,7 +158,7 @@ class Redactor:
 
     def scrub(self, value: Any) -> Any:
         """``value`` with every string in it (dict keys included, at any depth) redacted."""
-        if self._pattern is None:
+        if not self._needles:
             return value
         # One search over the whole value serialized (C speed); a copy with each string redacted
         # only on a hit. The needles are searched for as JSON writes them (quotes, backslashes).
@@ -315,10 +323,18 @@ class RedactingLogFilter(logging.Filter):
             # Formatted now so the redacted text is what every handler prints.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         for key, value in list(vars(record).items()):
-            if isinstance(value, str) and key != "msg":
+            if isinstance(value, str) and key not in _FROM_CODE:
                 clean = self.redact(value)
                 if clean != value:
                     setattr(record, key, clean)
+
+
+_FROM_CODE = frozenset(
+    {"msg", "name", "levelname", "pathname", "filename", "module", "funcName", "threadName", "processName"}
+)
+"""Record attributes ``logging`` fills from the code (where the call is, which logger and thread),
+never from data; the message (formatted above), ``exc_text``, ``stack_info`` and every ``extra``
+attribute are scrubbed."""
 
 
 class _RedactingRecordFactory:

@@ -8,9 +8,11 @@ share it, and so share its connection pool and limits.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
+import ssl
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -81,6 +83,13 @@ every configured provider. An argument a tool does not list is refused, never ig
 live: ask again for fresh state."""
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (httpx2's default): loading the CA bundle costs tens
+    of milliseconds of CPU, which every server start would otherwise pay again."""
+    return httpx2.create_ssl_context()
+
+
 class LiveCallsApp:
     """What the server needs while it runs: settings, one HTTP client, the service.
 
@@ -142,6 +151,7 @@ class LiveCallsApp:
                 ),
                 follow_redirects=False,
                 headers={"User-Agent": f"mcp-livecalls/{__version__}", "Accept": "application/json"},
+                verify=_tls_context(),
             )
             providers = build_providers(self.settings, self._client, self.now)
             self._service = LiveCallsService(
