@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.tools.base import Tool as SDKTool
 from mcp_types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
@@ -159,6 +160,10 @@ class _Published:
         return self.source_input == tool.input_schema and self.source_output == tool.output_schema
 
 
+_BUILT_TOOLS: dict[tuple[Any, ...], SDKTool] = {}
+"""Tools as the SDK builds them from a function, by everything they are built from."""
+
+
 class StrictToolServer(MCPServer[LifespanT]):
     """An ``MCPServer`` whose tools list is compact and whose tools refuse unknown arguments.
 
@@ -181,18 +186,42 @@ class StrictToolServer(MCPServer[LifespanT]):
         meta: dict[str, Any] | None = None,
         structured_output: bool | None = None,
     ) -> None:
-        """As ``MCPServer.add_tool``; the description (the docstring by default) is dedented."""
+        """As ``MCPServer.add_tool``; the description (the docstring by default) is dedented.
+
+        What the SDK derives from the signature (argument model, schemas) is built once per
+        process for each tool function and reused by every server made later: the same closure
+        in another ``create_server`` has the same signature, and building it costs ~20 ms.
+        """
         self._published.clear()
-        super().add_tool(
-            fn,
-            name=name,
-            title=title,
-            description=inspect.cleandoc(description or fn.__doc__ or ""),
-            annotations=annotations,
-            icons=icons,
-            meta=meta,
-            structured_output=structured_output,
+        text = inspect.cleandoc(description or fn.__doc__ or "")
+        key = (
+            fn.__module__,
+            fn.__qualname__,
+            str(inspect.signature(fn)),
+            name,
+            title,
+            text,
+            repr(annotations),
+            repr(icons),
+            repr(meta),
+            structured_output,
         )
+        built = _BUILT_TOOLS.get(key)
+        if built is None:
+            built = SDKTool.from_function(
+                fn,
+                name=name,
+                title=title,
+                description=text,
+                annotations=annotations,
+                icons=icons,
+                meta=meta,
+                structured_output=structured_output,
+            )
+            _BUILT_TOOLS[key] = built
+        tools = self._tool_manager._tools
+        if built.name not in tools:  # as the SDK: the first tool of a name stays
+            tools[built.name] = built.model_copy(update={"fn": fn})
 
     def remove_tool(self, name: str) -> None:
         self._published.clear()
