@@ -121,6 +121,8 @@ class Redactor:
         # Longest first so a secret containing another is scrubbed whole.
         ordered = sorted(forms, key=lambda form: (-len(form), form))
         self._needles = tuple(form.lower() for form in ordered)
+        self.key = frozenset(self._needles)
+        """What this redactor masks: two with the same key mask the same text the same way."""
         self._json_needles = tuple(json.dumps(needle, ensure_ascii=False)[1:-1] for needle in self._needles)
         self._ordered = tuple(ordered)
 
@@ -300,8 +302,11 @@ class RedactingLogFilter(logging.Filter):
         install_log_redaction()
 
     def redact(self, text: str) -> str:
+        done: set[frozenset[str]] = set()
         for redactor in list(self.redactors):
-            text = redactor(text)
+            if redactor.key not in done:  # many servers of one process share their secrets
+                done.add(redactor.key)
+                text = redactor(text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
