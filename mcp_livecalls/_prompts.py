@@ -12,7 +12,7 @@ from mcp_livecalls.providers.registry import titles_offering
 if TYPE_CHECKING:
     from mcp_livecalls.server import LiveCallsApp
 
-__all__ = ["PROMPTS", "register_prompts"]
+__all__ = ["PROMPTS"]
 
 _VOICE_AGENTS = titles_offering("transcript")
 """The providers whose calls are voice agents (they keep a transcript)."""
@@ -61,8 +61,3 @@ PROMPTS: tuple[Callable[[MCPServer[Any], LiveCallsApp], None], ...] = (
     supervisor_overview_prompt,
     call_health_check_prompt,
 )
-
-
-def register_prompts(server: MCPServer[Any], app: LiveCallsApp) -> None:
-    for register in PROMPTS:
-        register(server, app)

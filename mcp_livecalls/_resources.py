@@ -26,7 +26,7 @@ from mcp_livecalls.service import MAX_LIMIT
 if TYPE_CHECKING:
     from mcp_livecalls.server import LiveCallsApp
 
-__all__ = ["RESOURCES", "register_resources"]
+__all__ = ["RESOURCES"]
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -130,8 +130,3 @@ RESOURCES: tuple[Callable[[MCPServer[Any], LiveCallsApp], None], ...] = (
     completions,
 )
 """Every resource (and template), then the completions for the templates' arguments."""
-
-
-def register_resources(server: MCPServer[Any], app: LiveCallsApp) -> None:
-    for register in RESOURCES:
-        register(server, app)

@@ -1,4 +1,4 @@
-"""The tools, one constructor each, registered from ``TOOLS`` (see ``register_tools``)."""
+"""The tools, one constructor each, registered from ``TOOLS`` (``create_server`` registers them)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from mcp_livecalls.service import MAX_LIMIT
 if TYPE_CHECKING:
     from mcp_livecalls.server import LiveCallsApp
 
-__all__ = ["MAX_WAIT_S", "TOOLS", "register_tools"]
+__all__ = ["MAX_WAIT_S", "TOOLS"]
 
 _READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 
@@ -149,11 +149,6 @@ TOOLS: tuple[Callable[[MCPServer[Any], LiveCallsApp], None], ...] = (
     wait_for_call_state,
 )
 """Every tool, in the order ``tools/list`` shows them."""
-
-
-def register_tools(server: MCPServer[Any], app: LiveCallsApp) -> None:
-    for register in TOOLS:
-        register(server, app)
 
 
 MAX_WAIT_S = 55

@@ -43,9 +43,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mcp_livecalls import __version__
-from mcp_livecalls._prompts import register_prompts
-from mcp_livecalls._resources import register_resources
-from mcp_livecalls._tools import register_tools
+from mcp_livecalls._prompts import PROMPTS
+from mcp_livecalls._resources import RESOURCES
+from mcp_livecalls._tools import TOOLS
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, ProviderError
 from mcp_livecalls.http import LOG_FILTER, Redactor
@@ -283,9 +283,8 @@ def create_server(
         **auth,
     )
     _serve_live_updates(server, app)
-    register_tools(server, app)
-    register_resources(server, app)
-    register_prompts(server, app)
+    for register in (*TOOLS, *RESOURCES, *PROMPTS):
+        register(server, app)
 
     @server.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
     async def healthz(request: Request) -> Response:

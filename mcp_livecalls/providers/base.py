@@ -102,9 +102,29 @@ class EnvSpec:
     ``ConfigError`` naming the missing variable (``mcp_livecalls.config`` reads the spec).
     """
 
-    base_url_var: str
+    prefix: str
+    """Every variable is ``<prefix>_<FIELD>`` (``VOBIZ_AUTH_ID`` for ``auth_id``)."""
     default_base_url: str
-    settings: tuple[EnvSetting, ...]
+    secrets: tuple[str, ...]
+    """The credential fields: all set enables the provider, none disables it."""
+    texts: tuple[str, ...] = ()
+    numbers: tuple[tuple[str, float], ...] = ()
+    """Number fields, each with the smallest value accepted."""
+
+    @property
+    def base_url_var(self) -> str:
+        return f"{self.prefix}_BASE_URL"
+
+    @property
+    def settings(self) -> tuple[EnvSetting, ...]:
+        def var(field_name: str) -> str:
+            return f"{self.prefix}_{field_name.upper()}"
+
+        return (
+            *(EnvSetting(name, var(name)) for name in self.secrets),
+            *(EnvSetting(name, var(name), kind="text") for name in self.texts),
+            *(EnvSetting(name, var(name), kind="number", minimum=low) for name, low in self.numbers),
+        )
 
     @property
     def secret_vars(self) -> tuple[str, ...]:

@@ -74,7 +74,6 @@ from mcp_livecalls.models import (
 )
 from mcp_livecalls.providers.base import (
     Capabilities,
-    EnvSetting,
     EnvSpec,
     LiveCallsProvider,
     ProviderSlice,
@@ -625,14 +624,10 @@ class ExotelProvider(LiveCallsProvider):
     name = ProviderName.EXOTEL
     credential_vars = ("EXOTEL_API_KEY", "EXOTEL_API_TOKEN")
     env = EnvSpec(
-        base_url_var="EXOTEL_BASE_URL",
-        default_base_url=DEFAULT_BASE_URL,
-        settings=(
-            EnvSetting("account_sid", "EXOTEL_ACCOUNT_SID"),
-            EnvSetting("api_key", "EXOTEL_API_KEY"),
-            EnvSetting("api_token", "EXOTEL_API_TOKEN"),
-            EnvSetting("requests_per_minute", "EXOTEL_REQUESTS_PER_MINUTE", kind="number", minimum=1.0),
-        ),
+        "EXOTEL",
+        DEFAULT_BASE_URL,
+        secrets=("account_sid", "api_key", "api_token"),
+        numbers=(("requests_per_minute", 1.0),),
     )
     settings_type = ExotelSettings
     call_id_words = "Exotel call_sid"

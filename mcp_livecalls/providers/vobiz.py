@@ -32,7 +32,6 @@ from mcp_livecalls.http import HttpPolicy, NotFoundReply, ProviderHTTP
 from mcp_livecalls.models import CallStatus, LiveCall, MediaStream, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import (
     Capabilities,
-    EnvSetting,
     EnvSpec,
     LiveCallsProvider,
     ProviderSlice,
@@ -310,15 +309,7 @@ class _Miss:
 class VobizProvider(LiveCallsProvider):
     name = ProviderName.VOBIZ
     credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
-    env = EnvSpec(
-        base_url_var="VOBIZ_BASE_URL",
-        default_base_url=DEFAULT_BASE_URL,
-        settings=(
-            EnvSetting("auth_id", "VOBIZ_AUTH_ID"),
-            EnvSetting("auth_token", "VOBIZ_AUTH_TOKEN"),
-            EnvSetting("timezone", "VOBIZ_TIMEZONE", kind="text"),
-        ),
-    )
+    env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
     settings_type = VobizSettings
     call_id_words = "Vobiz call_uuid"
     bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+", as Plivo)

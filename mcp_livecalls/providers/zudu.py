@@ -72,7 +72,6 @@ from mcp_livecalls.models import (
 )
 from mcp_livecalls.providers.base import (
     Capabilities,
-    EnvSetting,
     EnvSpec,
     LiveCallsProvider,
     ProviderSlice,
@@ -468,11 +467,7 @@ class ZuduSettings:
 class ZuduProvider(LiveCallsProvider):
     name = ProviderName.ZUDU
     credential_vars = ("ZUDU_API_KEY", "ZUDU_API_SECRET")
-    env = EnvSpec(
-        base_url_var="ZUDU_BASE_URL",
-        default_base_url=DEFAULT_BASE_URL,
-        settings=(EnvSetting("api_key", "ZUDU_API_KEY"), EnvSetting("api_secret", "ZUDU_API_SECRET")),
-    )
+    env = EnvSpec("ZUDU", DEFAULT_BASE_URL, secrets=("api_key", "api_secret"))
     settings_type = ZuduSettings
     call_id_words = "Zudu id or call_id"
     capabilities = Capabilities(

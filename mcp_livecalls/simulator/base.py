@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 if TYPE_CHECKING:
     from mcp_livecalls.simulator.app import Simulator
@@ -69,8 +73,17 @@ class SimulatedProvider:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
 
-    def routes(self) -> list[Route]:
+    def endpoints(self) -> list[tuple[str, Endpoint, str]]:
+        """``(path, handler, method)`` of each route, without a trailing slash."""
         raise NotImplementedError
+
+    def routes(self) -> list[Route]:
+        """Every endpoint in both path forms, without and with the trailing slash, in order."""
+        return [
+            Route(path + suffix, handler, methods=[method])
+            for suffix in ("", "/")
+            for path, handler, method in self.endpoints()
+        ]
 
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None

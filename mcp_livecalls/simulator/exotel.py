@@ -16,24 +16,15 @@ import binascii
 import http
 import math
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from mcp_livecalls.simulator.base import (
-    Answer,
-    SimulatedProvider,
-    int_param,
-    same,
-)
+from mcp_livecalls.simulator.base import Answer, Endpoint, SimulatedProvider, int_param, same
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.population import LIVE_STATES, CallState, SimCall
 from mcp_livecalls.simulator.render import exotel_time, sid
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["EXOTEL_FLAVOURS", "ExotelSimulation"]
 
@@ -197,16 +188,13 @@ class ExotelSimulation(SimulatedProvider):
     name = "exotel"
     flavours = EXOTEL_FLAVOURS
 
-    def routes(self) -> list[Route]:
+    def endpoints(self) -> list[tuple[str, Endpoint, str]]:
         calls = "/v3/accounts/{sid}/calls"
-        routes: list[Route] = []
-        for suffix in ("", "/"):
-            routes += [
-                Route(calls + "/active" + suffix, self.exotel_active, methods=["GET"]),
-                Route(calls + "/{call_sid}/stream" + suffix, self.exotel_stream, methods=["GET"]),
-                Route(calls + "/{call_sid}" + suffix, self.exotel_details, methods=["GET"]),
-            ]
-        return routes
+        return [
+            (calls + "/active", self.exotel_active, "GET"),
+            (calls + "/{call_sid}/stream", self.exotel_stream, "GET"),
+            (calls + "/{call_sid}", self.exotel_details, "GET"),
+        ]
 
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None

@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from mcp_livecalls.simulator.base import (
-    ERROR_CODES,
-    Answer,
-    SimulatedProvider,
-    int_param,
-    same,
-)
+from mcp_livecalls.simulator.base import ERROR_CODES, Answer, Endpoint, SimulatedProvider, int_param, same
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.population import LIVE_STATES, CallState, SimCall
 from mcp_livecalls.simulator.render import exotel_time
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["VOBIZ_FLAVOURS", "VobizSimulation"]
 
@@ -173,16 +163,13 @@ class VobizSimulation(SimulatedProvider):
     name = "vobiz"
     flavours = VOBIZ_FLAVOURS
 
-    def routes(self) -> list[Route]:
+    def endpoints(self) -> list[tuple[str, Endpoint, str]]:
         vobiz = "/api/v1/{account}/{auth_id}/{call}"
-        routes: list[Route] = []
-        for suffix in ("", "/"):
-            routes += [
-                Route(vobiz + suffix, self.vobiz_list, methods=["GET"]),
-                Route(vobiz + "/{call_uuid}" + suffix, self.vobiz_get, methods=["GET"]),
-                Route(vobiz + "/{call_uuid}/{stream}" + suffix, self.vobiz_stream, methods=["GET"]),
-            ]
-        return routes
+        return [
+            (vobiz, self.vobiz_list, "GET"),
+            (vobiz + "/{call_uuid}", self.vobiz_get, "GET"),
+            (vobiz + "/{call_uuid}/{stream}", self.vobiz_stream, "GET"),
+        ]
 
     def fault_routes(self, request: Request, route: str) -> tuple[str, ...]:
         """The live and queued lists are one route, and each a route of its own for faults."""

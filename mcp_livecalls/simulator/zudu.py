@@ -11,23 +11,15 @@ import hashlib
 import http
 import json
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from mcp_livecalls.simulator.base import (
-    Answer,
-    SimulatedProvider,
-    same,
-)
+from mcp_livecalls.simulator.base import Answer, Endpoint, SimulatedProvider, same
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.population import SimCall
 from mcp_livecalls.simulator.render import ms
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["ZUDU_FLAVOURS", "ZuduSimulation"]
 
@@ -279,14 +271,11 @@ class ZuduSimulation(SimulatedProvider):
     name = "zudu"
     flavours = ZUDU_FLAVOURS
 
-    def routes(self) -> list[Route]:
-        routes: list[Route] = []
-        for suffix in ("", "/"):
-            routes += [
-                Route("/api/calls" + suffix, self.zudu_list, methods=["POST"]),
-                Route("/api/calls/{call_id}" + suffix, self.zudu_get, methods=["GET"]),
-            ]
-        return routes
+    def endpoints(self) -> list[tuple[str, Endpoint, str]]:
+        return [
+            ("/api/calls", self.zudu_list, "POST"),
+            ("/api/calls/{call_id}", self.zudu_get, "GET"),
+        ]
 
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
