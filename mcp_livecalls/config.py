@@ -172,9 +172,7 @@ class Settings:
             transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
             poll_interval_s=_number(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
             max_watches_per_session=int(
-                _number(
-                    env, "LIVECALLS_MAX_WATCHES_PER_SESSION", DEFAULT_MAX_WATCHES_PER_SESSION, minimum=1
-                )
+                _number(env, "LIVECALLS_MAX_WATCHES_PER_SESSION", DEFAULT_MAX_WATCHES_PER_SESSION, minimum=1)
             ),
             max_watches=int(_number(env, "LIVECALLS_MAX_WATCHES", DEFAULT_MAX_WATCHES, minimum=1)),
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
