@@ -22,7 +22,7 @@ import json
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -37,6 +37,7 @@ from mcp_livecalls.errors import (
     ProviderError,
     ProviderUnavailable,
 )
+from mcp_livecalls.http import is_background
 from mcp_livecalls.models import (
     ActiveCallsPage,
     LiveCall,
@@ -104,7 +105,7 @@ class LiveCallsService:
         return await self._find(
             call_id,
             provider,
-            lambda adapter: self.cache.get((adapter.name, "call", call_id), lambda: fetch(adapter)),
+            lambda adapter: self.cache.get(_key(adapter.name, "call", call_id), lambda: fetch(adapter)),
             self._deadline(),
         )
 
@@ -115,7 +116,7 @@ class LiveCallsService:
         return await self._find(
             call_id,
             provider,
-            lambda adapter: self.cache.get((adapter.name, "stream", call_id), lambda: fetch(adapter)),
+            lambda adapter: self.cache.get(_key(adapter.name, "stream", call_id), lambda: fetch(adapter)),
             self._deadline(),
         )
 
@@ -197,7 +198,7 @@ class LiveCallsService:
             # The provider's number style travels with the query: scan normalizes before filtering.
             asked = replace(query, style=self.number_styles[adapter.name])
             return await self.cache.get(
-                (adapter.name, "list", asked, offset, limit),
+                _key(adapter.name, "list", asked, offset, limit),
                 lambda: adapter.list_active(asked, offset, limit),
             )
 
@@ -314,6 +315,12 @@ def _unsettled(call_id: str, outcomes: Sequence[_Outcome[_T]], budget_s: float) 
         message += f" It is not live at {', '.join(absent)}."
     unsure = ", ".join([*late, *(o.provider.value for o in failed)])
     return f"{message} It may be live at {unsure}: try again, or set provider."
+
+
+def _key(*parts: Hashable) -> Hashable:
+    """A cache key; a poller's reads (background) are kept apart from tool calls', so a tool call
+    never joins a request that waits at the back of a provider's pacer."""
+    return (*parts, "background") if is_background() else parts
 
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)

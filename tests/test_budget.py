@@ -13,7 +13,7 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import pytest
@@ -25,9 +25,17 @@ from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError, RateLimited, TooManyWatches
-from mcp_livecalls.http import HttpPolicy, RequestPacer, background_requests
-from mcp_livecalls.providers.base import call_id_error
+from mcp_livecalls.http import HttpPolicy, ProviderHTTP, RequestPacer, background_requests, is_background
+from mcp_livecalls.models import CallStatus, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.providers.base import (
+    Capabilities,
+    ListQuery,
+    LiveCallsProvider,
+    ProviderSlice,
+    call_id_error,
+)
 from mcp_livecalls.server import LiveCallsApp, create_server
+from mcp_livecalls.service import LiveCallsService
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.watch import Subscriptions, Watcher
 
@@ -458,3 +466,52 @@ async def test_a_lookup_in_a_dead_providers_shadow_still_says_not_live_for_the_o
     assert "vobiz: Vobiz had an internal error (500)" in text
     assert "It is not live at exotel, zudu" in text
     assert "did not answer" not in text
+
+
+class _StuckForPollers(LiveCallsProvider):
+    """Answers tool calls at once; a poller's request waits until released (a pacer's back row)."""
+
+    name = ProviderName.ZUDU
+    capabilities = Capabilities(upstream_filters=(), fields=("status",))
+    credential_vars = ()
+
+    def __init__(self) -> None:
+        super().__init__(cast(ProviderHTTP, object()))  # never asked: answers are made here
+        self.release = anyio.Event()
+        self.waiting = 0
+
+    async def get_call(self, call_id: str) -> LiveCall:
+        if is_background():
+            self.waiting += 1
+            await self.release.wait()
+        return LiveCall(provider=self.name, call_id=call_id, status=CallStatus.IN_PROGRESS)
+
+    async def get_stream(self, call_id: str) -> StreamDetails:  # pragma: no cover - not asked
+        raise NotImplementedError
+
+    async def list_active(
+        self, query: ListQuery, offset: int, limit: int
+    ) -> ProviderSlice:  # pragma: no cover
+        raise NotImplementedError
+
+
+async def test_a_tool_call_never_joins_a_pollers_request_waiting_at_the_back_of_the_pacer() -> None:
+    provider = _StuckForPollers()
+    service = LiveCallsService({ProviderName.ZUDU: provider}, tool_budget_s=5, cache_ttl_s=10)
+    polled: list[LiveCall] = []
+
+    async def poll() -> None:
+        with background_requests():
+            polled.append(await service.get_live_call("CA1", ProviderName.ZUDU))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(poll)
+        await wait_all_tasks_blocked()
+        assert provider.waiting == 1
+        with anyio.fail_after(1):
+            answered = await service.get_live_call("CA1", ProviderName.ZUDU)
+        assert polled == []  # the poller is still waiting; the tool call did not wait for it
+        provider.release.set()
+
+    assert answered.call_id == "CA1"
+    assert [call.call_id for call in polled] == ["CA1"]
