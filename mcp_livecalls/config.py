@@ -7,6 +7,7 @@ a half-set provider is a ``ConfigError`` naming the missing variable.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -20,7 +21,14 @@ from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http import HttpPolicy
 from mcp_livecalls.phone import DEFAULT_REGION, is_region
 
-__all__ = ["ExotelSettings", "Settings", "VobizSettings", "ZuduSettings"]
+__all__ = [
+    "DEFAULT_MAX_WATCHES",
+    "DEFAULT_MAX_WATCHES_PER_SESSION",
+    "ExotelSettings",
+    "Settings",
+    "VobizSettings",
+    "ZuduSettings",
+]
 
 DEFAULT_VOBIZ_BASE_URL = "https://api.vobiz.ai"
 DEFAULT_VOBIZ_TIMEZONE = "Asia/Kolkata"
@@ -31,6 +39,11 @@ DEFAULT_ZUDU_BASE_URL = "https://api.zudu.ai"
 
 MIN_POLL_INTERVAL_S = 0.5
 """Subscriptions never poll a provider more often than this."""
+
+DEFAULT_MAX_WATCHES_PER_SESSION = 50
+"""Resources one session may watch: enough for a supervisor's wall, not a scan of the account."""
+DEFAULT_MAX_WATCHES = 500
+"""Resources watched for every client together: each is a poller drawing on the providers."""
 
 _P = TypeVar("_P")
 
@@ -95,6 +108,10 @@ class Settings:
     """Transcript turns kept in a brief answer (older ones are counted, not shown)."""
     poll_interval_s: float = 2.0
     """How often a subscribed resource is polled upstream for changes."""
+    max_watches_per_session: int = DEFAULT_MAX_WATCHES_PER_SESSION
+    """Resources one session (or one listen stream) may watch (``LIVECALLS_MAX_WATCHES_PER_SESSION``)."""
+    max_watches: int = DEFAULT_MAX_WATCHES
+    """Resources watched (polled) for all clients together (``LIVECALLS_MAX_WATCHES``)."""
     http_token: SecretStr | None = None
     """Bearer token every streamable HTTP request must carry (``LIVECALLS_HTTP_TOKEN``)."""
     allowed_hosts: tuple[str, ...] = ()
@@ -118,6 +135,9 @@ class Settings:
             ),
             max_concurrency=int(
                 _number(env, "LIVECALLS_MAX_CONCURRENCY", HttpPolicy.max_concurrency, minimum=1)
+            ),
+            background_share=_number(
+                env, "LIVECALLS_WATCH_SHARE", HttpPolicy.background_share, minimum=0.0, maximum=1.0
             ),
         )
         return cls(
@@ -151,6 +171,10 @@ class Settings:
             default_region=_region(env, "LIVECALLS_DEFAULT_REGION"),
             transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
             poll_interval_s=_number(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
+            max_watches_per_session=int(
+                _number(env, "LIVECALLS_MAX_WATCHES_PER_SESSION", DEFAULT_MAX_WATCHES_PER_SESSION, minimum=1)
+            ),
+            max_watches=int(_number(env, "LIVECALLS_MAX_WATCHES", DEFAULT_MAX_WATCHES, minimum=1)),
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
             allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
             allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
@@ -215,7 +239,14 @@ def _provider(
     return kind(**kwargs)
 
 
-def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float = 0.0) -> float:
+def _number(
+    env: Mapping[str, str],
+    var: str,
+    default: float,
+    *,
+    minimum: float = 0.0,
+    maximum: float = math.inf,
+) -> float:
     raw = env.get(var, "").strip()
     if not raw:
         return default
@@ -223,8 +254,10 @@ def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float 
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{var} must be a number, got {raw!r}.") from None
-    if value < minimum:
+    if math.isnan(value) or value < minimum:
         raise ConfigError(f"{var} must be at least {minimum:g}, got {raw!r}.")
+    if value > maximum:
+        raise ConfigError(f"{var} must be at most {maximum:g}, got {raw!r}.")
     return value
 
 

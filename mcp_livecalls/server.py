@@ -46,13 +46,19 @@ from mcp_types import (
     UnsubscribeRequestParams,
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
-from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, ProviderError
+from mcp_livecalls.errors import (
+    CallNotFound,
+    InvalidArgument,
+    LiveCallsError,
+    ProviderError,
+    TooManyWatches,
+)
 from mcp_livecalls.http import LOG_FILTER, Redactor
 from mcp_livecalls.http_server import SharedTokenVerifier
 from mcp_livecalls.models import (
@@ -143,7 +149,9 @@ class LiveCallsApp:
         self.watcher = Watcher(
             lambda: self.service, self._publish, interval_s=settings.poll_interval_s, sleep=sleep
         )
-        self.subscriptions = Subscriptions(self.watcher)
+        self.subscriptions = Subscriptions(
+            self.watcher, max_per_session=settings.max_watches_per_session, max_total=settings.max_watches
+        )
         self._service: LiveCallsService | None = None
         self._client: httpx2.AsyncClient | None = None
         self._users = 0
@@ -515,14 +523,33 @@ async def _plain_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext
         try:
             return await call_next(ctx)
         except ValueError as exc:  # the SDK's prompt rendering reports bad arguments this way
-            logger.info("prompts/get refused: %s", exc)
-            raise MCPError(INVALID_PARAMS, str(exc)) from None
+            message = clean_text(_prompt_refusal(exc), limit=_PROMPT_ERROR_CAP)  # it echoes the name
+            logger.info("prompts/get refused: %s", message)
+            raise MCPError(INVALID_PARAMS, message) from None
     result = await call_next(ctx)
     if ctx.method == "tools/call" and isinstance(result, dict) and result.get("isError"):
         for block in result.get("content") or []:
             if isinstance(block, dict) and isinstance(block.get("text"), str):
                 block["text"] = _PYDANTIC_LINK.sub("", block["text"])
     return result
+
+
+_PROMPT_ERROR_CAP = 300
+
+
+def _prompt_refusal(exc: ValueError) -> str:
+    """The SDK's words for a refused prompt (unknown name, missing argument), plus, for an
+    argument the prompt does not take, which one (the SDK says only "Error rendering prompt")."""
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if isinstance(root, ValidationError):  # the prompt function's arguments, checked by pydantic
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg'].lower()}"
+            for error in root.errors()[:3]
+        )
+        return f"{exc}: {problems} (prompts/list names each prompt's arguments)."
+    return str(exc)
 
 
 MAX_WAIT_S = 55
@@ -632,8 +659,8 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
         key: SessionKey = f"listen:{next(_LISTEN_IDS)}"
         app.subscriptions.open(key)
         try:
-            for uri in uris:
-                app.subscriptions.subscribe(key, uri)
+            with _watch_limits():  # all of them or none: a refused listen watches nothing
+                app.subscriptions.subscribe_all(key, uris)
             return await listen(ctx, params)
         finally:
             app.subscriptions.close(key)
@@ -645,7 +672,8 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
         connection = _connection(ctx)
         if not connection.has_standalone_channel:
             raise MCPError(INVALID_PARAMS, _NO_CHANNEL_FOR_UPDATES)
-        app.subscriptions.subscribe(_legacy_session(app, connection), uri)
+        with _watch_limits():
+            app.subscriptions.subscribe(_legacy_session(app, connection), uri)
         return EmptyResult()
 
     async def unsubscribe(
@@ -661,6 +689,15 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
     lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, watching_listen)
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+
+
+@contextmanager
+def _watch_limits() -> Iterator[None]:
+    """A subscription beyond a watch limit is an ``INVALID_PARAMS`` error naming the limit."""
+    try:
+        yield
+    except TooManyWatches as exc:
+        raise MCPError(INVALID_PARAMS, str(exc), data={"limit": exc.limit, "setting": exc.setting}) from None
 
 
 _NO_CHANNEL_FOR_UPDATES = (

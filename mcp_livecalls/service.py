@@ -4,6 +4,11 @@ Every provider is asked concurrently. One provider failing never fails the other
 carries what it has plus a short note per failed provider; a lookup without ``provider`` answers
 from the provider that knows the call and reports an id two providers know as ambiguous.
 
+One deadline per call: ``tool_budget_s`` (``LIVECALLS_TOOL_BUDGET_S``) bounds a whole lookup or
+list page, across every provider, retry, pacer wait and fallback (the remembered provider first,
+then everyone); each step gets what is left. A provider still silent at the deadline is reported
+as not having answered in time, never as not knowing the call.
+
 Phone numbers leave the service in E.164 whatever form the provider writes (``phone.NumberStyle``,
 one per provider): lookups are normalized here, list pages inside ``scan`` through the query each
 provider is handed, so that the local ``number`` filter compares normalized numbers.
@@ -17,7 +22,7 @@ import json
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -32,6 +37,7 @@ from mcp_livecalls.errors import (
     ProviderError,
     ProviderUnavailable,
 )
+from mcp_livecalls.http import is_background
 from mcp_livecalls.models import (
     ActiveCallsPage,
     LiveCall,
@@ -64,6 +70,8 @@ class _Outcome(Generic[_T]):
     provider: ProviderName
     value: _T | None = None
     error: ProviderError | None = None
+    late: bool = False
+    """The provider did not answer before the call's deadline (``error`` says so)."""
 
 
 class LiveCallsService:
@@ -97,7 +105,8 @@ class LiveCallsService:
         return await self._find(
             call_id,
             provider,
-            lambda adapter: self.cache.get((adapter.name, "call", call_id), lambda: fetch(adapter)),
+            lambda adapter: self.cache.get(_key(adapter.name, "call", call_id), lambda: fetch(adapter)),
+            self._deadline(),
         )
 
     async def get_stream_details(self, call_id: str, provider: ProviderName | None = None) -> StreamDetails:
@@ -107,7 +116,8 @@ class LiveCallsService:
         return await self._find(
             call_id,
             provider,
-            lambda adapter: self.cache.get((adapter.name, "stream", call_id), lambda: fetch(adapter)),
+            lambda adapter: self.cache.get(_key(adapter.name, "stream", call_id), lambda: fetch(adapter)),
+            self._deadline(),
         )
 
     async def _find(
@@ -115,21 +125,26 @@ class LiveCallsService:
         call_id: str,
         provider: ProviderName | None,
         op: Callable[[LiveCallsProvider], Awaitable[_T]],
+        deadline: float,
     ) -> _T:
         if provider is not None:
             adapter = self._adapter(provider)
             adapter.check_call_id(call_id)
-            outcome = await self._ask(provider, op)
+            outcome = await self._ask(provider, op, deadline)
             if outcome.error is not None:
                 raise outcome.error
             assert outcome.value is not None
             return outcome.value
         home = self._homes.get(call_id)
         if home is not None and home in self.providers:
-            answered = await self._ask(home, op)
+            answered = await self._ask(home, op, deadline)
             if answered.value is not None:
                 return answered.value
-            # Gone there (ended) or failing: ask everyone, as on a first lookup.
+            if answered.late:
+                # The whole budget went waiting for the provider that knows the call: say so.
+                assert answered.error is not None
+                raise answered.error
+            # Gone there (ended) or failing: ask everyone with what is left, as on a first lookup.
             self._homes.pop(call_id, None)  # a concurrent lookup may have dropped it already
         candidates = [name for name, adapter in self.providers.items() if adapter.accepts_call_id(call_id)]
         if not candidates:
@@ -137,7 +152,7 @@ class LiveCallsService:
                 raise InvalidArgument("No provider is configured.")
             longest = max(adapter.max_call_id_length for adapter in self.providers.values())
             raise call_id_error(call_id, max_length=longest)  # no provider was named: name none
-        outcomes = await self._ask_all(candidates, op)
+        outcomes = await self._ask_all(candidates, op, deadline)
         found = [o for o in outcomes if o.value is not None]
         if len(found) == 1:
             assert found[0].value is not None
@@ -151,12 +166,7 @@ class LiveCallsService:
         if len(outcomes) == 1:
             assert failed[0].error is not None
             raise failed[0].error
-        reasons = "; ".join(f"{o.provider.value}: {o.error}" for o in failed)
-        raise ProviderUnavailable(
-            failed[0].provider.value,
-            f"Call {call_id!r} was not found at the providers that answered, and some could not be asked "
-            f"({reasons}) Try again, or set provider.",
-        )
+        raise ProviderUnavailable(failed[0].provider.value, _unsettled(call_id, outcomes, self.tool_budget_s))
 
     def _remember_home(self, call_id: str, provider: ProviderName) -> None:
         self._homes[call_id] = provider
@@ -188,11 +198,11 @@ class LiveCallsService:
             # The provider's number style travels with the query: scan normalizes before filtering.
             asked = replace(query, style=self.number_styles[adapter.name])
             return await self.cache.get(
-                (adapter.name, "list", asked, offset, limit),
+                _key(adapter.name, "list", asked, offset, limit),
                 lambda: adapter.list_active(asked, offset, limit),
             )
 
-        outcomes = await self._ask_all(pending, one)
+        outcomes = await self._ask_all(pending, one, self._deadline())
         slices = {o.provider: o.value for o in outcomes if o.value is not None}
         failures = [
             ProviderFailure(provider=o.provider, reason=str(o.error)) for o in outcomes if o.error is not None
@@ -247,34 +257,70 @@ class LiveCallsService:
             )
         return adapter
 
+    def _deadline(self) -> float:
+        """When the call that starts now must have its answer (``anyio.current_time`` seconds)."""
+        return anyio.current_time() + self.tool_budget_s
+
     async def _ask(
-        self, name: ProviderName, op: Callable[[LiveCallsProvider], Awaitable[_T]]
+        self, name: ProviderName, op: Callable[[LiveCallsProvider], Awaitable[_T]], deadline: float
     ) -> _Outcome[_T]:
-        """Run ``op`` against one provider within the tool budget; failures become an outcome."""
+        """Run ``op`` against one provider until ``deadline``; failures become an outcome."""
         adapter = self.providers[name]
-        try:
-            with anyio.fail_after(self.tool_budget_s):
+        with anyio.CancelScope(deadline=deadline):
+            try:
                 return _Outcome(name, value=await op(adapter))
-        except TimeoutError:
-            error = ProviderUnavailable(
-                name.value, f"{name.value.capitalize()} did not answer within {self.tool_budget_s:g}s."
-            )
-            return _Outcome(name, error=error)
-        except ProviderError as exc:
-            return _Outcome(name, error=exc)
+            except ProviderError as exc:
+                return _Outcome(name, error=exc)
+        # Only this scope's deadline gets here: a cancellation from outside propagates.
+        title = name.value.capitalize()
+        error = ProviderUnavailable(
+            name.value,
+            f"{title} did not answer within {self.tool_budget_s:g}s (the time budget of one call, "
+            f"LIVECALLS_TOOL_BUDGET_S); try again in a moment.",
+        )
+        return _Outcome(name, error=error, late=True)
 
     async def _ask_all(
-        self, names: list[ProviderName], op: Callable[[LiveCallsProvider], Awaitable[_T]]
+        self,
+        names: list[ProviderName],
+        op: Callable[[LiveCallsProvider], Awaitable[_T]],
+        deadline: float,
     ) -> list[_Outcome[_T]]:
         results: dict[ProviderName, _Outcome[_T]] = {}
 
         async def run(name: ProviderName) -> None:
-            results[name] = await self._ask(name, op)
+            results[name] = await self._ask(name, op, deadline)
 
         async with anyio.create_task_group() as group:
             for name in names:
                 group.start_soon(run, name)
         return [results[name] for name in names]
+
+
+def _unsettled(call_id: str, outcomes: Sequence[_Outcome[_T]], budget_s: float) -> str:
+    """Why a lookup across providers found nothing for sure: who did not answer (in time), and
+    who answered that the call is not live there. Never "not found" for a provider that did not
+    answer: the call may well be live there."""
+    late = [o.provider.value for o in outcomes if o.late]
+    failed = [
+        o for o in outcomes if o.error is not None and not o.late and not isinstance(o.error, CallNotFound)
+    ]
+    absent = [o.provider.value for o in outcomes if isinstance(o.error, CallNotFound)]
+    parts = (
+        [f"{', '.join(late)} did not answer within {budget_s:g}s (LIVECALLS_TOOL_BUDGET_S)"] if late else []
+    )
+    parts += [f"{o.provider.value}: {o.error}" for o in failed]
+    message = f"Call {call_id!r} could not be looked up at every provider: {'; '.join(parts)}."
+    if absent:
+        message += f" It is not live at {', '.join(absent)}."
+    unsure = ", ".join([*late, *(o.provider.value for o in failed)])
+    return f"{message} It may be live at {unsure}: try again, or set provider."
+
+
+def _key(*parts: Hashable) -> Hashable:
+    """A cache key; a poller's reads (background) are kept apart from tool calls', so a tool call
+    never joins a request that waits at the back of a provider's pacer."""
+    return (*parts, "background") if is_background() else parts
 
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)

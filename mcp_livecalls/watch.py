@@ -10,25 +10,39 @@ A poller compares a fingerprint of the normalized state — status, hold/mute, l
 the ever-growing duration — and emits ``notifications/resources/updated`` only when it differs.
 It stops when its last subscriber leaves, or when the call ends, after one final update that
 says so.
+
+Fair shares: a session watches at most ``max_per_session`` URIs and the process at most
+``max_total`` (``LIVECALLS_MAX_WATCHES_PER_SESSION``, ``LIVECALLS_MAX_WATCHES``); beyond them a
+subscribe is refused with ``TooManyWatches``. Pollers' upstream requests are background work
+(``http.background_requests``): they wait behind tool calls and use at most a share of each
+provider's request rate and concurrent requests.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 
-from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError
+from mcp_livecalls.config import DEFAULT_MAX_WATCHES, DEFAULT_MAX_WATCHES_PER_SESSION
+from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, TooManyWatches
+from mcp_livecalls.http import background_requests
 from mcp_livecalls.models import ActiveCallsPage, CallStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
 
-__all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]
+__all__ = [
+    "ACTIVE_URI",
+    "SessionKey",
+    "Subscriptions",
+    "Watcher",
+    "parse_call_uri",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +174,10 @@ class Watcher:
 
     async def _read(self, uri: str) -> LiveCall | StreamDetails | ActiveCallsPage:
         self.upstream_polls += 1
+        with background_requests():  # a poller's requests yield to tool calls (see http.RequestPacer)
+            return await self._read_now(uri)
+
+    async def _read_now(self, uri: str) -> LiveCall | StreamDetails | ActiveCallsPage:
         service = self._service()
         if uri == ACTIVE_URI:
             return await service.list_active_calls(ListQuery(), limit=MAX_LIMIT)
@@ -198,9 +216,17 @@ class Subscriptions:
     ``deliver``; listen streams get theirs from the subscription bus.
     """
 
-    def __init__(self, watcher: Watcher) -> None:
+    def __init__(
+        self,
+        watcher: Watcher,
+        *,
+        max_per_session: int = DEFAULT_MAX_WATCHES_PER_SESSION,
+        max_total: int = DEFAULT_MAX_WATCHES,
+    ) -> None:
         self._watcher = watcher
         self._sessions: dict[SessionKey, _Session] = {}
+        self.max_per_session = max_per_session
+        self.max_total = max_total
 
     def open(self, key: SessionKey, deliver: Deliver | None = None) -> bool:
         """Register ``key``; ``False`` when it was already open."""
@@ -210,15 +236,42 @@ class Subscriptions:
         return True
 
     def subscribe(self, key: SessionKey, uri: str) -> bool:
-        """Watch ``uri`` for session ``key`` (opened first); ``False`` when it already did."""
+        """Watch ``uri`` for session ``key`` (opened first); ``False`` when it already did.
+
+        ``TooManyWatches`` when that would exceed the session's or the process's limit.
+        """
+        return self.subscribe_all(key, [uri]) == 1
+
+    def subscribe_all(self, key: SessionKey, uris: Iterable[str]) -> int:
+        """Watch every one of ``uris`` for session ``key``, or none of them (``TooManyWatches``
+        names the limit it would exceed); how many were new for the session."""
         session = self._sessions.get(key)
         if session is None:
             raise KeyError(key)
-        if uri in session.uris:
-            return False
-        session.uris.add(uri)
-        self._watcher.acquire(uri)
-        return True
+        new = [uri for uri in dict.fromkeys(uris) if uri not in session.uris]
+        if len(session.uris) + len(new) > self.max_per_session:
+            raise TooManyWatches(
+                f"A session may watch at most {self.max_per_session} resources "
+                f"(LIVECALLS_MAX_WATCHES_PER_SESSION); this one watches {len(session.uris)} and asked "
+                f"for {len(new)} more. Watch fewer calls (livecalls://calls/active covers every live "
+                f"call in one), or unsubscribe some first.",
+                limit=self.max_per_session,
+                setting="LIVECALLS_MAX_WATCHES_PER_SESSION",
+            )
+        watched = self._watcher.watched
+        pollers = len(watched | set(new))
+        if pollers > self.max_total and pollers > len(watched):
+            raise TooManyWatches(
+                f"This server watches at most {self.max_total} resources for all its clients together "
+                f"(LIVECALLS_MAX_WATCHES); {len(watched)} are watched and this asks for "
+                f"{pollers - len(watched)} more. Try again later, or watch livecalls://calls/active.",
+                limit=self.max_total,
+                setting="LIVECALLS_MAX_WATCHES",
+            )
+        for uri in new:
+            session.uris.add(uri)
+            self._watcher.acquire(uri)
+        return len(new)
 
     def unsubscribe(self, key: SessionKey, uri: str) -> bool:
         session = self._sessions.get(key)

@@ -408,4 +408,6 @@ def _describe(call_id: str) -> str:
     if bad:
         shown = ", ".join(repr(ch) for ch in bad[:5])
         return f"an id containing {shown}"
+    if not call_id[0].isalnum():
+        return f"an id starting with {call_id[0]!r} (it must start with a letter or digit)"
     return f"an id of {len(call_id)} characters"
