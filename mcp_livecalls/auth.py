@@ -84,6 +84,8 @@ LEEWAY_S = 30.0
 JWKS_REFETCH_S = 60.0
 """An unknown ``kid`` refetches the key set at most this often (key rotation, without letting
 made-up key ids hammer the authorization server)."""
+JWKS_RETRY_S = 5.0
+"""After a failed fetch of the key set, the next request may try again this much later."""
 INTROSPECTION_CACHE_S = 60.0
 """An introspection answer is reused for at most this long (and never past the token's ``exp``)."""
 _INTROSPECTION_CACHE_SIZE = 10_000
@@ -134,7 +136,17 @@ class CallerView:
     def require(self, provider: ProviderName) -> None:
         """Refuse a provider this caller may not see, naming the scope it needs."""
         if not self.sees(provider):
-            raise ScopeMissing(provider)
+            raise ScopeMissing.for_provider(provider)
+
+    def check_number_filter(self, number: str) -> None:
+        """Without ``livecalls:pii`` a caller sees 4 digits of a number, and may filter by no more
+        (a full-number filter would tell whether a given person is on a call)."""
+        if not self.pii and sum(ch.isdigit() for ch in number) > 4:
+            raise ScopeMissing(
+                SCOPE_PII,
+                f"Without the scope {SCOPE_PII!r} numbers are shown by their last 4 digits, and number "
+                "filters them by those 4 digits only: pass the last 4 digits.",
+            )
 
     def cursor_binding(self) -> str | None:
         """What a list cursor is bound to besides its query: the providers, when restricted."""
@@ -165,13 +177,19 @@ def viewing_as(view: CallerView) -> Iterator[CallerView]:
 
 
 class ScopeMissing(InvalidArgument):
-    """A provider outside the caller's ``livecalls:read:<provider>`` scopes."""
+    """Something the caller's token does not cover; ``scope`` names what it would need."""
 
-    def __init__(self, provider: ProviderName) -> None:
-        self.scope = provider_scope(provider)
-        super().__init__(
-            f"Your sign-in does not cover {provider.value} calls: that needs the scope {self.scope!r}. "
-            "Omit provider to see the providers you may read, or sign in again with that scope."
+    def __init__(self, scope: str, message: str) -> None:
+        self.scope = scope
+        super().__init__(message)
+
+    @classmethod
+    def for_provider(cls, provider: ProviderName) -> ScopeMissing:
+        scope = provider_scope(provider)
+        return cls(
+            scope,
+            f"Your sign-in does not cover {provider.value} calls: that needs the scope {scope!r}. "
+            "Omit provider to see the providers you may read, or sign in again with that scope.",
         )
 
 
@@ -208,6 +226,7 @@ class OAuthVerifier:
         self._http = http
         self._keys: dict[str, jwt.PyJWK] = {}
         self._keys_fetched_at: float | None = None
+        self._fetch_failed = False
         self._jwks_url = settings.jwks_url
         self._lock = anyio.Lock()
         self._introspected: OrderedDict[str, tuple[float, AccessToken | None]] = OrderedDict()
@@ -262,12 +281,25 @@ class OAuthVerifier:
         return self._accept(claims, jwt_token=True)
 
     async def _key(self, kid: str | None) -> jwt.PyJWK | None:
+        """The signing key ``kid`` names, fetching the key set when it may have changed.
+
+        Raises ``AuthServerError`` while the key set cannot be fetched (a 503, not a 401: the
+        token may well be good, and a client should not throw it away).
+        """
         async with self._lock:
-            if self._keys_fetched_at is None:
+            key = self._lookup(kid)
+            if key is None and self._may_fetch():
                 await self._fetch_keys()
-            elif self._lookup(kid) is None and self.clock() - self._keys_fetched_at >= JWKS_REFETCH_S:
-                await self._fetch_keys()  # a rotated key set: at most once a minute
-            return self._lookup(kid)
+                key = self._lookup(kid)
+            if key is None and self._fetch_failed:
+                raise AuthServerError("The authorization server's signing keys could not be fetched.")
+            return key
+
+    def _may_fetch(self) -> bool:
+        if self._keys_fetched_at is None:
+            return True
+        waited = self.clock() - self._keys_fetched_at
+        return waited >= (JWKS_RETRY_S if self._fetch_failed else JWKS_REFETCH_S)
 
     def _lookup(self, kid: str | None) -> jwt.PyJWK | None:
         if kid is None:
@@ -275,11 +307,13 @@ class OAuthVerifier:
         return self._keys.get(kid)
 
     async def _fetch_keys(self) -> None:
-        self._keys_fetched_at = self.clock()  # a failure waits as long as a success
+        self._keys_fetched_at = self.clock()
         self.key_fetches += 1
+        self._fetch_failed = True
         if self._jwks_url is None:
             self._jwks_url = await self._discover_jwks_url()
         document = await self._get_json(self._jwks_url)
+        self._fetch_failed = False
         keys: dict[str, jwt.PyJWK] = {}
         entries = document.get("keys") if isinstance(document, dict) else None
         for entry in entries if isinstance(entries, list) else []:
@@ -301,8 +335,10 @@ class OAuthVerifier:
         origin = f"{parts.scheme}://{parts.netloc}"
         candidates = [
             f"{origin}/.well-known/oauth-authorization-server{parts.path}",  # RFC 8414 §3.1
-            f"{issuer}/.well-known/openid-configuration",  # OpenID Connect Discovery
+            f"{issuer}/.well-known/openid-configuration",  # OpenID Connect Discovery 1.0 §4
         ]
+        if parts.path:  # Okta's custom authorization servers append rather than insert
+            candidates.append(f"{issuer}/.well-known/oauth-authorization-server")
         for url in candidates:
             try:
                 metadata = await self._get_json(url)

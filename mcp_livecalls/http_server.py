@@ -49,13 +49,15 @@ def http_app(
     """The streamable HTTP app (MCP at ``/mcp``, ``/healthz``) with the deployment's safety rules.
 
     Binding anything but loopback requires a way to sign in: ``LIVECALLS_HTTP_TOKEN`` (one shared
-    token) or ``LIVECALLS_OAUTH_*`` (an OAuth 2.1 resource server, ``mcp_livecalls.auth``; each
+    token) or ``LIVECALLS_OAUTH_*`` (an OAuth 2.1 resource server, ``mcp_livecalls.auth``: each
     caller sees what its scopes allow, and every tool call is audited). An open server would hand
-    anyone who can reach it the calls of every configured account. ``verifier`` replaces the
-    OAuth token verifier built from the settings (tests pass one with their clock). On loopback the SDK guards
+    anyone who can reach it the calls of every configured account. On loopback the SDK guards
     against DNS rebinding by itself; elsewhere ``LIVECALLS_ALLOWED_HOSTS`` / ``_ORIGINS`` turn the
     same Host/Origin checks on. With a token, a request without it gets a 401 that says how to
-    authenticate (``WWW-Authenticate: Bearer``).
+    authenticate (``WWW-Authenticate: Bearer``, with ``resource_metadata`` under OAuth).
+
+    ``verifier`` replaces the OAuth token verifier built from the settings (tests pass one with
+    their clock).
 
     ``stateless`` serves each request on its own (replicas behind a load balancer): there is no
     stream to send legacy ``notifications/resources/updated`` on, so ``resources/subscribe`` is

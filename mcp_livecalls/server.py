@@ -672,7 +672,7 @@ def _require_view(uri: str) -> None:
     scope it needs (``auth.caller_view``); reads of it are refused by the service the same way."""
     parsed = parse_call_uri(uri)
     if parsed is not None and not caller_view().sees(parsed[0]):
-        raise MCPError(INVALID_PARAMS, str(ScopeMissing(parsed[0])), data={"uri": uri})
+        raise MCPError(INVALID_PARAMS, str(ScopeMissing.for_provider(parsed[0])), data={"uri": uri})
 
 
 _NO_CHANNEL_FOR_UPDATES = (

@@ -186,6 +186,7 @@ class LiveCallsService:
             raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}; got {limit}.")
         if query.number is not None:  # a bad number fails here, before any upstream request
             NumberFilter.parse(query.number, region=self.default_region)
+            caller_view().check_number_filter(query.number)
         targets = [self._adapter(provider).name] if provider is not None else list(self.providers)
         fingerprint = _fingerprint(query, provider)
         positions = self.cursors.decode(cursor, fingerprint, targets) if cursor else dict.fromkeys(targets, 0)

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mcp_livecalls.auth import JWKS_REFETCH_S, OAuthVerifier
+from mcp_livecalls.auth import JWKS_REFETCH_S, JWKS_RETRY_S, AuthServerError, OAuthGate, OAuthVerifier
 from mcp_livecalls.config import OAuthSettings, Settings
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http_server import http_app
@@ -81,6 +81,7 @@ class AuthServer:
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
     jwks_requests: int = 0
     introspections: int = 0
+    down: bool = False
 
     @property
     def issuer(self) -> str:
@@ -90,8 +91,15 @@ class AuthServer:
         async def metadata(request: Request) -> Response:
             return JSONResponse({"issuer": self.issuer, "jwks_uri": f"{self.base_url}/jwks"})
 
+        async def oidc_metadata(request: Request) -> Response:
+            return JSONResponse(
+                {"issuer": f"{self.base_url}/realms/oidc", "jwks_uri": f"{self.base_url}/jwks"}
+            )
+
         async def jwks(request: Request) -> Response:
             self.jwks_requests += 1
+            if self.down:
+                return JSONResponse({"error": "maintenance"}, status_code=503)
             return JSONResponse({"keys": [key.jwk() for key in self.published]})
 
         async def introspect(request: Request) -> Response:
@@ -105,6 +113,7 @@ class AuthServer:
         return Starlette(
             routes=[
                 Route("/.well-known/oauth-authorization-server/realms/calls", metadata),
+                Route("/realms/oidc/.well-known/openid-configuration", oidc_metadata),
                 Route("/jwks", jwks),
                 Route("/introspect", introspect, methods=["POST"]),
             ]
@@ -131,8 +140,10 @@ def authority(auth_server: AuthServer) -> Iterator[AuthServer]:
     auth_server.published = [RSA_KEY, EC_KEY, ED_KEY]
     auth_server.opaque = {}
     auth_server.jwks_requests = auth_server.introspections = 0
+    auth_server.down = False
     yield auth_server
     auth_server.published = [RSA_KEY, EC_KEY, ED_KEY]
+    auth_server.down = False
 
 
 class WallClock:
@@ -290,6 +301,56 @@ async def test_an_unknown_kid_refetches_the_keys_once_a_minute_and_accepts_a_rot
     assert after_a_minute is not None
     assert made_up_kids == [None] * 5
     assert authority.jwks_requests == 2  # made-up kids do not hammer the authorization server
+
+
+@pytest.mark.anyio
+async def test_while_the_keys_cannot_be_fetched_verification_fails_loudly_and_recovers_after_a_pause(
+    authority: AuthServer, verifier: OAuthVerifier, wall: WallClock
+) -> None:
+    authority.down = True
+    token = mint(authority)
+
+    with pytest.raises(AuthServerError):
+        await verifier.verify_token(token)
+    with pytest.raises(AuthServerError):
+        await verifier.verify_token(token)  # no new request yet: the retry pauses
+    requests_while_down = authority.jwks_requests
+    authority.down = False
+    wall.now += JWKS_RETRY_S
+    recovered = await verifier.verify_token(token)
+
+    assert requests_while_down == 1
+    assert recovered is not None
+
+
+@pytest.mark.anyio
+async def test_an_issuer_with_only_openid_configuration_metadata_is_discovered(
+    authority: AuthServer, wall: WallClock
+) -> None:
+    issuer = f"{authority.base_url}/realms/oidc"
+    verifier = OAuthVerifier(OAuthSettings(issuer=issuer, audience=AUDIENCE), clock=wall)
+
+    assert await verifier.verify_token(mint(authority, iss=issuer)) is not None
+    assert await verifier.verify_token(mint(authority)) is None  # the other realm's issuer
+
+
+@pytest.mark.anyio
+async def test_the_gate_hands_the_verified_subject_to_the_app_for_per_caller_limits(
+    authority: AuthServer, verifier: OAuthVerifier
+) -> None:
+    seen: list[object] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["state"]["livecalls_caller"])
+        await JSONResponse({})(scope, receive, send)
+
+    gate = OAuthGate(inner, verifier=verifier)
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=gate), base_url="http://test") as http:
+        await http.post("/mcp", headers={"Authorization": f"Bearer {mint(authority, sub='agent-42')}"})
+        refused = await http.post("/mcp", headers={"Authorization": "Bearer not-a-token"})
+
+    assert seen == ["agent-42"]
+    assert refused.status_code == 401
 
 
 @pytest.mark.anyio
@@ -708,6 +769,47 @@ async def test_a_cursor_minted_for_one_caller_is_refused_for_a_caller_with_other
     assert "cursor is not valid" in _text(other)
     assert unrestricted.is_error
     assert "cursor is not valid" in _text(unrestricted)
+
+
+@pytest.mark.anyio
+async def test_without_livecalls_pii_a_number_filter_takes_only_the_last_4_digits(
+    mcp_url: str, authority: AuthServer
+) -> None:
+    with anyio.fail_after(30):
+        async with connected(mcp_url, mint(authority, scope="livecalls:read")) as client:
+            full = await client.call_tool("list_active_calls", {"number": "+919148227303"})
+            last_four = await client.call_tool("list_active_calls", {"number": "7303"})
+
+    assert full.is_error
+    assert "livecalls:pii" in _text(full)
+    assert not last_four.is_error
+
+
+def test_a_session_opened_with_one_persons_token_is_not_served_for_anothers(
+    mcp_url: str, authority: AuthServer
+) -> None:
+    accept = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+    }
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    alice = {"Authorization": f"Bearer {mint(authority, sub='alice')}"}
+    bob = {"Authorization": f"Bearer {mint(authority, sub='bob')}"}
+    with httpx2.Client(base_url=mcp_url, headers=accept, timeout=30) as http:
+        opened = http.post("/mcp", json=initialize, headers=alice)
+        session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+        as_bob = http.post("/mcp", json=ping, headers={**bob, **session})
+        as_alice = http.post("/mcp", json=ping, headers={**alice, **session})
+
+    assert as_bob.status_code == 404
+    assert as_alice.status_code == 200
 
 
 @pytest.mark.anyio
