@@ -238,19 +238,16 @@ class OAuthVerifier:
 
         Raises ``AuthServerError`` when the authorization server cannot be asked.
         """
-        if token.count(".") == 2:
-            return await self._verify_jwt(token)
+        header = _jws_header(token)
+        if header is not None:
+            return await self._verify_jwt(token, header)
         if self.settings.introspection_url is not None:
             return await self._introspect(token)
         return None
 
     # JWT ------------------------------------------------------------------------------------
 
-    async def _verify_jwt(self, token: str) -> AccessToken | None:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            return None
+    async def _verify_jwt(self, token: str, header: Mapping[str, Any]) -> AccessToken | None:
         algorithm = header.get("alg")
         if algorithm not in ALGORITHMS:
             logger.info(
@@ -439,6 +436,16 @@ class OAuthVerifier:
             subject=str(subject) if isinstance(subject, str) else None,
             claims={"iss": self.settings.issuer},
         )
+
+
+def _jws_header(token: str) -> dict[str, Any] | None:
+    """The header of a token shaped like a signed JWT, else ``None`` (an opaque token)."""
+    if token.count(".") != 2:
+        return None
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return None
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:

@@ -425,6 +425,18 @@ async def test_an_introspected_token_is_not_served_from_cache_past_its_expiry(
 
 
 @pytest.mark.anyio
+async def test_an_opaque_token_with_dots_that_is_no_jwt_is_introspected(
+    authority: AuthServer, verifier: OAuthVerifier
+) -> None:
+    authority.opaque["v1.opaque.7f3a"] = {"active": True, "aud": AUDIENCE, "scope": "livecalls:read"}
+
+    token = await verifier.verify_token("v1.opaque.7f3a")
+
+    assert token is not None
+    assert authority.introspections == 1
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     "answer",
     [
