@@ -335,6 +335,19 @@ async def test_an_issuer_with_only_openid_configuration_metadata_is_discovered(
 
 
 @pytest.mark.anyio
+async def test_a_configured_jwks_url_is_used_without_asking_for_metadata(
+    authority: AuthServer, wall: WallClock
+) -> None:
+    issuer = "https://issuer-without-metadata.example.com"
+    settings = OAuthSettings(issuer=issuer, audience=AUDIENCE, jwks_url=f"{authority.base_url}/jwks")
+
+    token = await OAuthVerifier(settings, clock=wall).verify_token(mint(authority, iss=issuer))
+
+    assert token is not None
+    assert authority.jwks_requests == 1
+
+
+@pytest.mark.anyio
 async def test_the_gate_hands_the_verified_subject_to_the_app_for_per_caller_limits(
     authority: AuthServer, verifier: OAuthVerifier
 ) -> None:
