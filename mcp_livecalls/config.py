@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_MAX_WATCHES",
     "DEFAULT_MAX_WATCHES_PER_SESSION",
     "ExotelSettings",
+    "OAuthSettings",
     "Settings",
     "VobizSettings",
     "ZuduSettings",
@@ -93,6 +94,66 @@ class ZuduSettings:
 
 
 @dataclass(frozen=True)
+class OAuthSettings:
+    """Sign-in as an OAuth 2.1 resource server (``LIVECALLS_OAUTH_*``; see ``mcp_livecalls.auth``)."""
+
+    issuer: str
+    """The authorization server's issuer identifier, compared exactly with a token's ``iss``."""
+    audience: str
+    """This server's resource URL (RFC 8707), e.g. ``https://livecalls.example.com/mcp``."""
+    jwks_url: str | None = None
+    """Where the signing keys are; without it, ``jwks_uri`` from the issuer's metadata."""
+    introspection_url: str | None = None
+    """RFC 7662 endpoint for opaque (non-JWT) tokens; needs the client credentials below."""
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OAuthSettings | None:
+        names = {
+            "issuer": "LIVECALLS_OAUTH_ISSUER",
+            "audience": "LIVECALLS_OAUTH_AUDIENCE",
+            "jwks_url": "LIVECALLS_OAUTH_JWKS_URL",
+            "introspection_url": "LIVECALLS_OAUTH_INTROSPECTION_URL",
+            "client_id": "LIVECALLS_OAUTH_CLIENT_ID",
+            "client_secret": "LIVECALLS_OAUTH_CLIENT_SECRET",
+        }
+        raw = {name: env.get(var, "").strip() for name, var in names.items()}
+        if not any(raw.values()):
+            return None
+        for name in ("issuer", "audience"):
+            if not raw[name]:
+                raise ConfigError(
+                    f"{names[name]} is not set, but other LIVECALLS_OAUTH_* variables are: sign-in needs "
+                    "LIVECALLS_OAUTH_ISSUER (the authorization server) and LIVECALLS_OAUTH_AUDIENCE "
+                    "(this server's URL, e.g. https://livecalls.example.com/mcp)."
+                )
+        for name in ("issuer", "audience", "jwks_url", "introspection_url"):
+            if raw[name]:
+                _url(names[name], raw[name])
+        if raw["introspection_url"] and not (raw["client_id"] and raw["client_secret"]):
+            raise ConfigError(
+                "LIVECALLS_OAUTH_INTROSPECTION_URL needs LIVECALLS_OAUTH_CLIENT_ID and "
+                "LIVECALLS_OAUTH_CLIENT_SECRET (the credentials this server introspects tokens with)."
+            )
+        return cls(
+            issuer=raw["issuer"],
+            audience=raw["audience"],
+            jwks_url=raw["jwks_url"] or None,
+            introspection_url=raw["introspection_url"] or None,
+            client_id=raw["client_id"] or None,
+            client_secret=SecretStr(raw["client_secret"]) if raw["client_secret"] else None,
+        )
+
+
+def _url(var: str, value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{var} must start with https:// (or http:// for a local test server).")
+    if "@" in urlsplit(value).netloc:
+        raise ConfigError(f"{var} must not carry credentials; set them in their own variables.")
+
+
+@dataclass(frozen=True)
 class Settings:
     vobiz: VobizSettings | None = None
     exotel: ExotelSettings | None = None
@@ -117,6 +178,15 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     """Host headers accepted when serving HTTP on a non-loopback address (DNS-rebinding guard)."""
     allowed_origins: tuple[str, ...] = ()
+    oauth: OAuthSettings | None = None
+    """Sign-in with an OAuth 2.1 authorization server (``LIVECALLS_OAUTH_*``); excludes ``http_token``."""
+
+    def __post_init__(self) -> None:
+        if self.oauth is not None and self.http_token is not None:
+            raise ConfigError(
+                "LIVECALLS_HTTP_TOKEN and LIVECALLS_OAUTH_ISSUER are both set: choose one way to sign in "
+                "(the shared token for a simple deployment, OAuth for per-user access), and unset the other."
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -178,6 +248,7 @@ class Settings:
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
             allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
             allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
+            oauth=OAuthSettings.from_env(env),
         )
 
     @property
@@ -196,6 +267,8 @@ class Settings:
                     values.append(value.get_secret_value())
         if self.http_token is not None:
             values.append(self.http_token.get_secret_value())
+        if self.oauth is not None and self.oauth.client_secret is not None:
+            values.append(self.oauth.client_secret.get_secret_value())
         return values
 
     def with_changes(self, **changes: Any) -> Settings:

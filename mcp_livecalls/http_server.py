@@ -22,6 +22,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_livecalls.auth import OAuthGate, OAuthVerifier, audit_tool_calls
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
 
@@ -37,14 +38,26 @@ MAX_SESSIONS = 1000
 """Open HTTP sessions at most (the SDK's default is 10,000); more get 503 until some end."""
 
 
-def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless: bool = False) -> Starlette:
+def http_app(
+    server: MCPServer[Any],
+    settings: Settings,
+    *,
+    host: str,
+    stateless: bool = False,
+    verifier: OAuthVerifier | None = None,
+) -> Starlette:
     """The streamable HTTP app (MCP at ``/mcp``, ``/healthz``) with the deployment's safety rules.
 
-    Binding anything but loopback requires ``LIVECALLS_HTTP_TOKEN``: an open server would hand
+    Binding anything but loopback requires a way to sign in: ``LIVECALLS_HTTP_TOKEN`` (one shared
+    token) or ``LIVECALLS_OAUTH_*`` (an OAuth 2.1 resource server, ``mcp_livecalls.auth``: each
+    caller sees what its scopes allow, and every tool call is audited). An open server would hand
     anyone who can reach it the calls of every configured account. On loopback the SDK guards
     against DNS rebinding by itself; elsewhere ``LIVECALLS_ALLOWED_HOSTS`` / ``_ORIGINS`` turn the
     same Host/Origin checks on. With a token, a request without it gets a 401 that says how to
-    authenticate (``WWW-Authenticate: Bearer``).
+    authenticate (``WWW-Authenticate: Bearer``, with ``resource_metadata`` under OAuth).
+
+    ``verifier`` replaces the OAuth token verifier built from the settings (tests pass one with
+    their clock).
 
     ``stateless`` serves each request on its own (replicas behind a load balancer): there is no
     stream to send legacy ``notifications/resources/updated`` on, so ``resources/subscribe`` is
@@ -53,11 +66,12 @@ def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless
     """
     security = None
     if host not in LOOPBACK_HOSTS:
-        if settings.http_token is None:
+        if settings.http_token is None and settings.oauth is None:
             raise ConfigError(
                 f"refusing to serve HTTP on {host} without LIVECALLS_HTTP_TOKEN: anyone who can reach it "
                 "could read your calls. Set LIVECALLS_HTTP_TOKEN (clients send Authorization: Bearer "
-                "<token>), or bind 127.0.0.1."
+                "<token>) or sign-in with LIVECALLS_OAUTH_ISSUER and LIVECALLS_OAUTH_AUDIENCE, or bind "
+                "127.0.0.1."
             )
         if settings.allowed_hosts or settings.allowed_origins:
             security = TransportSecuritySettings(
@@ -77,6 +91,10 @@ def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless
     app.add_middleware(SilenceCancelledAnswers)
     if settings.http_token is not None:
         app.add_middleware(BearerGate, token=settings.http_token)
+    if settings.oauth is not None:
+        if audit_tool_calls not in server.middleware:
+            server.middleware.append(audit_tool_calls)
+        app.add_middleware(OAuthGate, verifier=verifier or OAuthVerifier(settings.oauth))
     return app
 
 

@@ -51,6 +51,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mcp_livecalls import __version__
+from mcp_livecalls.auth import ScopeMissing, caller_view
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import (
     CallNotFound,
@@ -85,7 +86,7 @@ from mcp_livecalls.render import (
 from mcp_livecalls.safety import LONG_TEXT_CAP, clean_text
 from mcp_livecalls.service import MAX_LIMIT, CursorCodec, LiveCallsService
 from mcp_livecalls.tools import StrictToolServer
-from mcp_livecalls.watch import SessionKey, Subscriptions, Watcher
+from mcp_livecalls.watch import SessionKey, Subscriptions, Watcher, parse_call_uri
 
 __all__ = ["LiveCallsApp", "create_server"]
 
@@ -655,6 +656,8 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
         ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams
     ) -> Any:
         requested = params.notifications.resource_subscriptions or []
+        for uri in requested:
+            _require_view(uri)
         uris = list(dict.fromkeys(uri for uri in requested if Watcher.watchable(uri)))
         key: SessionKey = f"listen:{next(_LISTEN_IDS)}"
         app.subscriptions.open(key)
@@ -669,6 +672,7 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
         uri = str(params.uri)
         if not Watcher.watchable(uri):
             raise MCPError(INVALID_PARAMS, f"{uri} is not a live-calls resource that can be watched.")
+        _require_view(uri)
         connection = _connection(ctx)
         if not connection.has_standalone_channel:
             raise MCPError(INVALID_PARAMS, _NO_CHANNEL_FOR_UPDATES)
@@ -698,6 +702,14 @@ def _watch_limits() -> Iterator[None]:
         yield
     except TooManyWatches as exc:
         raise MCPError(INVALID_PARAMS, str(exc), data={"limit": exc.limit, "setting": exc.setting}) from None
+
+
+def _require_view(uri: str) -> None:
+    """A subscription to a call at a provider outside the caller's scopes is refused, naming the
+    scope it needs (``auth.caller_view``); reads of it are refused by the service the same way."""
+    parsed = parse_call_uri(uri)
+    if parsed is not None and not caller_view().sees(parsed[0]):
+        raise MCPError(INVALID_PARAMS, str(ScopeMissing.for_provider(parsed[0])), data={"uri": uri})
 
 
 _NO_CHANNEL_FOR_UPDATES = (

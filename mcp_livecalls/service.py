@@ -29,6 +29,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from mcp_livecalls.auth import caller_view
 from mcp_livecalls.cache import FreshnessCache
 from mcp_livecalls.errors import (
     AmbiguousCall,
@@ -84,17 +85,24 @@ class LiveCallsService:
         cursors: CursorCodec | None = None,
         default_region: str = DEFAULT_REGION,
     ) -> None:
-        self.providers = dict(providers)
+        self._providers = dict(providers)
         self.default_region = default_region
         self.number_styles = {
             name: NumberStyle(default_region, type(adapter).bare_digits_international)
-            for name, adapter in self.providers.items()
+            for name, adapter in self._providers.items()
         }
         self.cursors = cursors or CursorCodec(os.urandom(32))
         self.tool_budget_s = tool_budget_s
         self.cache = FreshnessCache(cache_ttl_s)
         # Which provider answered for a call id, so a lookup without provider asks one, not all.
         self._homes: OrderedDict[str, ProviderName] = OrderedDict()
+
+    @property
+    def providers(self) -> dict[ProviderName, LiveCallsProvider]:
+        """The providers the current caller may see (``auth.caller_view``): every configured one
+        on stdio and with the shared token; those of its ``livecalls:read:<provider>`` scopes for
+        an OAuth caller. Every lookup, list, cursor and overview goes through here."""
+        return caller_view().visible(self._providers)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -188,6 +196,7 @@ class LiveCallsService:
             raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}; got {limit}.")
         if query.number is not None:  # a bad number fails here, before any upstream request
             NumberFilter.parse(query.number, region=self.default_region)
+            caller_view().check_number_filter(query.number)
         targets = [self._adapter(provider).name] if provider is not None else list(self.providers)
         fingerprint = _fingerprint(query, provider)
         positions = self.cursors.decode(cursor, fingerprint, targets) if cursor else dict.fromkeys(targets, 0)
@@ -248,6 +257,7 @@ class LiveCallsService:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _adapter(self, provider: ProviderName) -> LiveCallsProvider:
+        caller_view().require(provider)  # a provider outside the caller's scopes: say which scope
         adapter = self.providers.get(provider)
         if adapter is None:
             configured = ", ".join(p.value for p in self.providers) or "none"
@@ -363,6 +373,8 @@ def _fingerprint(query: ListQuery, provider: ProviderName | None) -> str:
     parts = [provider.value if provider else None, query.direction, query.agent_id, query.status]
     if query.number is not None:  # only then: cursors of queries without it stay valid across versions
         parts.append(query.number.strip())
+    if (binding := caller_view().cursor_binding()) is not None:
+        parts.append(f"view:{binding}")  # a provider-scoped caller's cursor is theirs alone
     return json.dumps(parts, default=str)
 
 
