@@ -100,6 +100,19 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     """Host headers accepted when serving HTTP on a non-loopback address (DNS-rebinding guard)."""
     allowed_origins: tuple[str, ...] = ()
+    max_sessions: int = 200
+    """Open streamable HTTP sessions at most (``LIVECALLS_MAX_SESSIONS``); more get 503."""
+    max_sessions_per_caller: int = 20
+    """Open sessions one caller may hold (``LIVECALLS_MAX_SESSIONS_PER_CALLER``); more get 429. The
+    caller is the token's subject when a verifier names one, else the client's address."""
+    session_idle_s: float = 300.0
+    """An HTTP session with no request in flight for this long is closed (``LIVECALLS_SESSION_IDLE_S``)."""
+    http_header_timeout_s: float = 10.0
+    """A connection must deliver a complete request head this soon after opening (or after its
+    previous answer) or it is closed (``LIVECALLS_HTTP_HEADER_TIMEOUT_S``)."""
+    http_max_connections: int = 512
+    """Open HTTP connections at most (``LIVECALLS_HTTP_MAX_CONNECTIONS``; never more than half the
+    process's file-descriptor limit); more are answered 503 and closed at once."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +167,11 @@ class Settings:
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
             allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
             allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
+            max_sessions=int(_number(env, "LIVECALLS_MAX_SESSIONS", 200, minimum=1)),
+            max_sessions_per_caller=int(_number(env, "LIVECALLS_MAX_SESSIONS_PER_CALLER", 20, minimum=1)),
+            session_idle_s=_number(env, "LIVECALLS_SESSION_IDLE_S", 300.0, minimum=1.0),
+            http_header_timeout_s=_number(env, "LIVECALLS_HTTP_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
+            http_max_connections=int(_number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS", 512, minimum=8)),
         )
 
     @property
