@@ -113,6 +113,9 @@ class Settings:
     http_max_connections: int = 512
     """Open HTTP connections at most (``LIVECALLS_HTTP_MAX_CONNECTIONS``; never more than half the
     process's file-descriptor limit); more are answered 503 and closed at once."""
+    http_max_connections_per_address: int = 128
+    """Open HTTP connections from one client address at most
+    (``LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS``); more are answered 503 and closed at once."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -172,6 +175,9 @@ class Settings:
             session_idle_s=_number(env, "LIVECALLS_SESSION_IDLE_S", 300.0, minimum=1.0),
             http_header_timeout_s=_number(env, "LIVECALLS_HTTP_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
             http_max_connections=int(_number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS", 512, minimum=8)),
+            http_max_connections_per_address=int(
+                _number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 128, minimum=4)
+            ),
         )
 
     @property

@@ -460,8 +460,10 @@ def connection_cap(requested: int) -> int:
     return max(1, min(requested, soft // 2))
 
 
-def guarded_http_protocol(*, header_timeout_s: float, max_connections: int) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with the two guards it lacks.
+def guarded_http_protocol(
+    *, header_timeout_s: float, max_connections: int, max_per_address: int | None = None
+) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with the guards it lacks.
 
     * A connection must deliver a complete request head within ``header_timeout_s`` of opening,
       or of its previous answer; otherwise it gets a 408 and is closed. (uvicorn has no
@@ -472,21 +474,32 @@ def guarded_http_protocol(*, header_timeout_s: float, max_connections: int) -> t
       and closed at once, before it costs more than a moment's descriptor. (uvicorn's
       ``limit_concurrency`` only answers 503 once a request head has arrived, so it keeps every
       slow socket open.)
+    * One client address holds at most ``max_per_address`` of them (the same 503 past that), so
+      one peer cannot take every connection from the others. Behind a reverse proxy every client
+      has the proxy's address: the proxy then limits its clients.
     """
+    per_address = max_connections if max_per_address is None else max_per_address
+    open_from: Counter[str] = Counter()
 
     class GuardedH11Protocol(H11Protocol):
         _head_timer: asyncio.TimerHandle | None = None
+        _address: str | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            if len(self.connections) > max_connections:
+            address = self.client[0] if self.client else "unknown"
+            if len(self.connections) > max_connections or open_from[address] >= per_address:
                 _connections_log.warning(
-                    "Refusing an HTTP connection: %d are open (LIVECALLS_HTTP_MAX_CONNECTIONS)",
-                    max_connections,
+                    "Refusing an HTTP connection: %d are open, %d from its address "
+                    "(LIVECALLS_HTTP_MAX_CONNECTIONS, _PER_ADDRESS)",
+                    len(self.connections) - 1,
+                    open_from[address],
                 )
                 self.transport.write(_BUSY)
                 self.transport.close()
                 return
+            self._address = address
+            open_from[address] += 1
             self._await_head()
 
         def data_received(self, data: bytes) -> None:
@@ -504,6 +517,11 @@ def guarded_http_protocol(*, header_timeout_s: float, max_connections: int) -> t
             if self._head_timer is not None:
                 self._head_timer.cancel()
                 self._head_timer = None
+            if self._address is not None:
+                open_from[self._address] -= 1
+                if open_from[self._address] <= 0:
+                    del open_from[self._address]
+                self._address = None
             super().connection_lost(exc)
 
         def _await_head(self) -> None:
@@ -553,6 +571,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": guarded_http_protocol(
             header_timeout_s=settings.http_header_timeout_s,
             max_connections=connection_cap(settings.http_max_connections),
+            max_per_address=settings.http_max_connections_per_address,
         ),
         "timeout_keep_alive": 5,
         "h11_max_incomplete_event_size": 16 * 1024,

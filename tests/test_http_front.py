@@ -270,6 +270,7 @@ def test_the_session_limits_come_from_the_environment_with_defaults_for_dozens_o
             "LIVECALLS_SESSION_IDLE_S": "120",
             "LIVECALLS_HTTP_HEADER_TIMEOUT_S": "2.5",
             "LIVECALLS_HTTP_MAX_CONNECTIONS": "64",
+            "LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "16",
         }
     )
 
@@ -278,6 +279,7 @@ def test_the_session_limits_come_from_the_environment_with_defaults_for_dozens_o
     assert (defaults.http_header_timeout_s, defaults.http_max_connections) == (10.0, 512)
     assert (tuned.max_sessions, tuned.max_sessions_per_caller, tuned.session_idle_s) == (50, 5, 120)
     assert (tuned.http_header_timeout_s, tuned.http_max_connections) == (2.5, 64)
+    assert (defaults.http_max_connections_per_address, tuned.http_max_connections_per_address) == (128, 16)
 
 
 def test_the_sdk_session_manager_gets_the_configured_idle_time_and_session_cap() -> None:
@@ -292,9 +294,9 @@ def test_the_sdk_session_manager_gets_the_configured_idle_time_and_session_cap()
 # Connections: the request head must arrive in time; past the cap a connection is refused at once.
 
 
-def _connect(url: str) -> socket.socket:
+def _connect(url: str, caller: str = CALLER_A) -> socket.socket:
     host, port = url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), timeout=WAIT_S)
+    sock = socket.create_connection((host, int(port)), timeout=WAIT_S, source_address=(caller, 0))
     sock.settimeout(WAIT_S)  # every recv below is bounded
     return sock
 
@@ -358,6 +360,27 @@ def test_past_the_connection_cap_a_new_connection_gets_503_and_the_open_ones_are
     assert refused.startswith(b"HTTP/1.1 503 ")
     assert b"retry-after: 1" in refused.lower()
     assert b"Too many open connections" in refused
+    assert served.startswith(b"HTTP/1.1 200 ")
+
+
+def test_one_address_cannot_take_every_connection_from_another() -> None:
+    capped = Settings(
+        http_header_timeout_s=WAIT_S, http_max_connections=8, http_max_connections_per_address=2
+    )
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with serve_front(http_app(create_server(capped), capped, host="127.0.0.1"), capped) as url:
+        held = [_connect(url, CALLER_A) for _ in range(2)]
+        try:
+            with _connect(url, CALLER_A) as third:
+                refused = _read_until_closed(third)
+            with _connect(url, CALLER_B) as other:
+                other.sendall(healthz)
+                served = _read_until_closed(other)
+        finally:
+            for sock in held:
+                sock.close()
+
+    assert refused.startswith(b"HTTP/1.1 503 ")
     assert served.startswith(b"HTTP/1.1 200 ")
 
 
