@@ -450,14 +450,20 @@ _TOO_SLOW = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-lengt
 _connections_log = logging.getLogger("mcp_livecalls.http_server.connections")
 
 
-def connection_cap(requested: int) -> int:
+def connection_cap(requested: int, open_file_limit: int | None = None) -> int:
     """``requested``, but never more than half the process's file-descriptor limit: the rest is
     for upstream connections, the log and the listening socket, so the cap bites before accept()
     fails with "Too many open files"."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft <= 0:
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0] if open_file_limit is None else open_file_limit
+    if soft == resource.RLIM_INFINITY or soft <= 0 or requested <= soft // 2:
         return requested
-    return max(1, min(requested, soft // 2))
+    logger.info(
+        "at most %d HTTP connections (LIVECALLS_HTTP_MAX_CONNECTIONS is %d): half the open-file limit %d",
+        max(1, soft // 2),
+        requested,
+        soft,
+    )
+    return max(1, soft // 2)
 
 
 def guarded_http_protocol(

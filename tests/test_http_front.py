@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import socket
 import sys
 import threading
@@ -31,7 +32,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import mcp_livecalls
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.http_server import CALLER_STATE_KEY, http_app, listening_socket, uvicorn_options
+from mcp_livecalls.http_server import (
+    CALLER_STATE_KEY,
+    connection_cap,
+    http_app,
+    listening_socket,
+    uvicorn_options,
+)
 from mcp_livecalls.logs import RateLimitedLog
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS
@@ -458,3 +465,9 @@ async def test_the_real_server_closes_slow_heads_and_logs_them_once(sim_url: str
 
     assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers)
     assert log.count(b"no complete request head") == 1
+
+
+def test_the_connection_cap_stays_under_half_the_open_file_limit() -> None:
+    assert connection_cap(512, open_file_limit=1024) == 512
+    assert connection_cap(512, open_file_limit=256) == 128
+    assert connection_cap(100, open_file_limit=resource.RLIM_INFINITY) == 100
