@@ -13,6 +13,7 @@ import logging
 import os
 import resource
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -471,3 +472,31 @@ def test_the_connection_cap_stays_under_half_the_open_file_limit() -> None:
     assert connection_cap(512, open_file_limit=1024) == 512
     assert connection_cap(512, open_file_limit=256) == 128
     assert connection_cap(100, open_file_limit=resource.RLIM_INFINITY) == 100
+
+
+FLOOD_OF_ACCEPT_ERRORS = """
+import asyncio, errno, socket
+from mcp_livecalls.cli import _configure_logging
+
+_configure_logging("INFO")
+loop = asyncio.new_event_loop()
+for fd in range(1000):
+    loop.call_exception_handler({
+        "message": "socket.accept() out of system resource",
+        "exception": OSError(errno.EMFILE, "Too many open files"),
+        "socket": f"<socket fd={fd}, laddr=('127.0.0.1', {40000 + fd})>",
+    })
+"""
+
+
+def test_the_cli_logs_a_flood_of_accept_errors_as_one_line() -> None:
+    run = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", FLOOD_OF_ACCEPT_ERRORS],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(mcp_livecalls.__file__).parents[1])},
+        capture_output=True,
+        timeout=WAIT_S * 3,
+        check=True,
+    )
+
+    assert run.stderr.count(b"out of system resource") == 1
+    assert run.stderr.count(b"Too many open files") == 1
