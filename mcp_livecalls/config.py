@@ -180,6 +180,22 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     oauth: OAuthSettings | None = None
     """Sign-in with an OAuth 2.1 authorization server (``LIVECALLS_OAUTH_*``); excludes ``http_token``."""
+    max_sessions: int = 200
+    """Open streamable HTTP sessions at most (``LIVECALLS_MAX_SESSIONS``); more get 503."""
+    max_sessions_per_caller: int = 20
+    """Open sessions one caller may hold (``LIVECALLS_MAX_SESSIONS_PER_CALLER``); more get 429. The
+    caller is the token's subject when a verifier names one, else the client's address."""
+    session_idle_s: float = 300.0
+    """An HTTP session with no request in flight for this long is closed (``LIVECALLS_SESSION_IDLE_S``)."""
+    http_header_timeout_s: float = 10.0
+    """A connection must deliver a complete request head this soon after opening (or after its
+    previous answer) or it is closed (``LIVECALLS_HTTP_HEADER_TIMEOUT_S``)."""
+    http_max_connections: int = 512
+    """Open HTTP connections at most (``LIVECALLS_HTTP_MAX_CONNECTIONS``; never more than half the
+    process's file-descriptor limit); more are answered 503 and closed at once."""
+    http_max_connections_per_address: int = 128
+    """Open HTTP connections from one client address at most
+    (``LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS``); more are answered 503 and closed at once."""
 
     def __post_init__(self) -> None:
         if self.oauth is not None and self.http_token is not None:
@@ -249,6 +265,14 @@ class Settings:
             allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
             allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
             oauth=OAuthSettings.from_env(env),
+            max_sessions=int(_number(env, "LIVECALLS_MAX_SESSIONS", 200, minimum=1)),
+            max_sessions_per_caller=int(_number(env, "LIVECALLS_MAX_SESSIONS_PER_CALLER", 20, minimum=1)),
+            session_idle_s=_number(env, "LIVECALLS_SESSION_IDLE_S", 300.0, minimum=1.0),
+            http_header_timeout_s=_number(env, "LIVECALLS_HTTP_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
+            http_max_connections=int(_number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS", 512, minimum=8)),
+            http_max_connections_per_address=int(
+                _number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 128, minimum=4)
+            ),
         )
 
     @property
