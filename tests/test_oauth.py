@@ -871,3 +871,45 @@ def test_an_unreachable_authorization_server_is_a_503_not_a_401(
 
     assert response.status_code == 503
     assert response.json()["error"] == "temporarily_unavailable"
+
+
+def _open_session(url: str, token: str) -> httpx2.Response:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "session-cap-check", "version": "1"},
+        },
+    }
+    return httpx2.post(
+        f"{url}/mcp",
+        json=body,
+        headers={"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {token}"},
+    )
+
+
+@pytest.fixture
+def capped_url(
+    settings: Settings, simulator: Simulator, oauth: OAuthSettings, verifier: OAuthVerifier
+) -> Iterator[str]:
+    signed_in = settings.with_changes(oauth=oauth, max_sessions_per_caller=2)
+    server = create_server(signed_in, now=simulator.clock.now)
+    with serve_asgi(
+        http_app(server, signed_in, host="127.0.0.1", verifier=verifier), name="mcp-capped"
+    ) as url:
+        yield url
+
+
+def test_session_caps_count_signed_in_callers_by_subject_not_by_address(
+    capped_url: str, authority: AuthServer
+) -> None:
+    alice, bob = mint(authority, sub="alice"), mint(authority, sub="bob")
+
+    opened = [_open_session(capped_url, alice).status_code for _ in range(3)]
+    for_bob = _open_session(capped_url, bob)
+
+    assert opened == [200, 200, 429]  # alice's third session is over her cap of 2
+    assert for_bob.status_code == 200  # from the same address, bob is another caller
