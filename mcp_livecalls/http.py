@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, quote_plus
 
 import anyio
@@ -210,6 +210,14 @@ class RetryBudget:
             self.tokens = max(0.0, self.tokens - 1.0)
             return True
         return False
+
+
+class Pacer(Protocol):
+    """What a provider's HTTP view needs from a pacer (``RequestPacer``, or the fleet's shared one)."""
+
+    async def acquire(self) -> None: ...
+
+    def observe(self, headers: httpx2.Headers) -> None: ...
 
 
 class RequestPacer:
@@ -432,7 +440,8 @@ class ProviderHTTP:
         self.provider = provider
         self.not_found_hint = not_found_hint
         """Appended to the 404 message of a list endpoint (e.g. Exotel's other cluster hosts)."""
-        self.pacer = RequestPacer(requests_per_minute) if requests_per_minute else None
+        # A replica fleet swaps in a pacer shared through Redis (``fleet.pacer.SharedPacer``).
+        self.pacer: Pacer | None = RequestPacer(requests_per_minute) if requests_per_minute else None
         self.base_url = base_url.rstrip("/")
         self.policy = policy
         self._client = client

@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -27,6 +27,9 @@ from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError
 from mcp_livecalls.models import ActiveCallsPage, CallStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
+
+if TYPE_CHECKING:
+    from mcp_livecalls.fleet.leases import PollLeases
 
 __all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]
 
@@ -82,8 +85,11 @@ class Watcher:
         *,
         interval_s: float,
         sleep: Sleep = anyio.sleep,
+        leases: PollLeases | None = None,
     ) -> None:
         self._service = service
+        self.leases = leases
+        """With a fleet: only the lease holder among the replicas polls a URI (``fleet.leases``)."""
         self._publish = publish
         self.interval_s = interval_s
         self._sleep = sleep
@@ -134,6 +140,10 @@ class Watcher:
         try:
             with poller.scope:
                 while True:
+                    if self.leases is not None and not await self.leases.lead(uri):
+                        first = True  # another replica polls; on taking over, start afresh
+                        await self._sleep(self.leases.follow_s)
+                        continue
                     try:
                         state = await self._read(uri)
                     except CallNotFound:
@@ -155,6 +165,8 @@ class Watcher:
                     await self._sleep(self.interval_s)
         finally:
             poller.running = False
+            if self.leases is not None:
+                await self.leases.resign(uri)
             if self._pollers.get(uri) is poller and poller.subscribers <= 0:
                 del self._pollers[uri]
 
