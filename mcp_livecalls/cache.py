@@ -45,12 +45,15 @@ class FreshnessCache:
         self._flights: dict[Hashable, _Flight] = {}
         self.upstream_calls = 0
         """How many times ``fetch`` actually ran (the benchmarks read it)."""
+        self.hits = 0
+        """Answers served from a fresh entry or shared from another caller's flight (``/metrics``)."""
 
     async def get(self, key: Hashable, fetch: Callable[[], Awaitable[_T]]) -> _T:
         while True:
             entry = self._entries.get(key)
             if entry is not None:
                 if entry.expires_at > self._clock():
+                    self.hits += 1
                     value: _T = entry.value
                     return value
                 del self._entries[key]
@@ -61,6 +64,7 @@ class FreshnessCache:
             if flight.finished:
                 if flight.error is not None:
                     raise flight.error
+                self.hits += 1
                 shared: _T = flight.value
                 return shared
             # The request we waited on was cancelled: go round and ask ourselves.

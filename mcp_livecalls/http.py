@@ -19,6 +19,7 @@ import math
 import re
 import time
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -451,6 +452,8 @@ class ProviderHTTP:
         self._base_url_var = base_url_var
         self._limiter = anyio.CapacityLimiter(policy.max_concurrency)
         self.retry_budget = RetryBudget(policy.retry_budget, policy.retry_budget_per_request)
+        self.outcomes: Counter[str] = Counter()
+        """Upstream requests by outcome (``2xx``, ``4xx``, ``429``, ``5xx``, ``error``), for ``/metrics``."""
         # The basic-auth header carries ``key:token`` in base64: the pair is a secret of its own.
         self.redact = Redactor(secrets, pairs=[auth] if auth else [])
         LOG_FILTER.register(self.redact)
@@ -544,7 +547,7 @@ class ProviderHTTP:
             async with self._limiter:
                 try:
                     with anyio.fail_after(self.policy.request_timeout_s):
-                        answer = await self._exchange(method, path, params=params, body=body)
+                        answer = await self._counted(method, path, params=params, body=body)
                 except TimeoutError:
                     # Only this scope's own deadline: a trickling body, or headers slower than the cap.
                     raise _Retryable(
@@ -561,6 +564,24 @@ class ProviderHTTP:
                     return NotFoundReply(reply)
             self._raise_for_status(answer, call_id)
             return self._decode(answer)
+
+    async def _counted(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+    ) -> _Answer:
+        """``_exchange``, counted by outcome (no ids, numbers or credentials in the count)."""
+        try:
+            answer = await self._exchange(method, path, params=params, body=body)
+        except BaseException:
+            self.outcomes["error"] += 1
+            raise
+        code = answer.status_code
+        self.outcomes["429" if code == 429 else f"{code // 100}xx"] += 1
+        return answer
 
     async def _exchange(
         self,

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
+from mcp_livecalls.fleet.metrics import metrics_endpoint
 
 __all__ = ["LOOPBACK_HOSTS", "BearerGate", "SharedTokenVerifier", "SilenceCancelledAnswers", "http_app"]
 
@@ -77,6 +78,10 @@ def http_app(server: MCPServer[Any], settings: Settings, *, host: str, stateless
     app.add_middleware(SilenceCancelledAnswers)
     if settings.http_token is not None:
         app.add_middleware(BearerGate, token=settings.http_token)
+
+    # -- GET /metrics (Prometheus text): behind the bearer token unless LIVECALLS_METRICS_PUBLIC=1.
+    app.add_route("/metrics", metrics_endpoint(server, settings), methods=["GET"])
+    # -- end /metrics
     return app
 
 

@@ -58,6 +58,7 @@ from mcp_livecalls.fleet.cache import SharedFreshnessCache
 from mcp_livecalls.fleet.core import Fleet
 from mcp_livecalls.fleet.leases import PollLeases
 from mcp_livecalls.fleet.memo import SharedHomes
+from mcp_livecalls.fleet.metrics import register as register_metrics
 from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.http import LOG_FILTER, Redactor, RequestPacer
 from mcp_livecalls.http_server import SharedTokenVerifier
@@ -364,6 +365,7 @@ def create_server(
         **auth,
     )
     _serve_live_updates(server, app)
+    register_metrics(server, app)  # GET /metrics (http_server) reads this app's counters
 
     def shape_call(call: LiveCall, detail: Detail) -> LiveCall:
         return prepare_call(

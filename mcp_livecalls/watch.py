@@ -130,6 +130,11 @@ class Watcher:
         return poller.subscribers if poller else 0
 
     @property
+    def polling(self) -> int:
+        """Pollers running in this replica (with a fleet, following ones included)."""
+        return sum(1 for poller in self._pollers.values() if poller.running)
+
+    @property
     def watched(self) -> set[str]:
         """The URIs that have at least one subscriber (a poller runs for each, until the call ends)."""
         return set(self._pollers)

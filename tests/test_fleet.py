@@ -7,6 +7,7 @@ asking one simulator over loopback HTTP and sharing one Redis (see ``fleet_suppo
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -22,6 +23,8 @@ from fleet_support import (
     redis_binary,
 )
 from mcp import Client
+from mcp_types import ResourceUpdatedNotification
+from prometheus_client import generate_latest
 from pydantic import SecretStr
 
 from mcp_livecalls.config import Settings
@@ -29,6 +32,7 @@ from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.fleet.bus import RedisSubscriptionBus
 from mcp_livecalls.fleet.cache import SharedFreshnessCache, decode, encode
 from mcp_livecalls.fleet.core import Fleet
+from mcp_livecalls.fleet.metrics import registry_for
 from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.http import RequestPacer
 from mcp_livecalls.server import LiveCallsApp, create_server
@@ -328,6 +332,39 @@ async def test_a_listener_on_one_replica_hears_an_update_the_poller_on_another_f
     assert app_b.watcher.upstream_polls >= 2
 
 
+async def test_a_legacy_subscriber_on_one_replica_hears_an_update_the_poller_on_another_found(
+    settings: Settings, simulator: Simulator, clock: ManualClock, redis_url: str
+) -> None:
+    time = FakeTime()
+    call = _ringing_call(simulator)
+    uri = f"livecalls://calls/{call.provider}/{call.id}"
+    heard: list[str] = []
+    arrived = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            heard.append(str(message.params.uri))
+            arrived.set()
+
+    fleet_settings = _fleet_settings(settings, redis_url, poll_interval_s=POLL_S)
+    async with _replicas(2, fleet_settings, simulator, time=time) as replicas:
+        (app_a, _), (_, client_b) = replicas
+        async with client_b.listen(resource_subscriptions=[uri]):
+            with anyio.fail_after(10):
+                await time.until(lambda: time.sleeping == 1)  # B leads
+            async with Client(create_server(app=app_a), mode="legacy", message_handler=on_message) as legacy:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # resources/subscribe is deprecated in 2026-07-28
+                    await legacy.subscribe_resource(uri)
+                with anyio.fail_after(10):
+                    await time.until(lambda: time.sleeping == 2)  # A follows
+                    clock.set(next(at for at, _ in call.schedule if at > clock.now()))
+                    time.nudge(POLL_S)
+                    await arrived.wait()
+
+    assert heard == [uri]
+
+
 async def test_when_the_leading_poller_dies_another_replica_polls_within_two_intervals(
     settings: Settings, simulator: Simulator, redis_url: str
 ) -> None:
@@ -423,8 +460,9 @@ async def test_redis_stopped_mid_run_fails_no_tool_call_and_sharing_resumes_when
                     with anyio.fail_after(10):
                         answers_while_down.append(await client.call_tool("get_live_call", arguments))
                     answers_while_down.append(await client.call_tool("list_active_calls", {}))
-        warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
+        warned = [r for r in caplog.records if "unreachable" in r.getMessage()]
         down = (app_a.fleet.down if app_a.fleet else None, app_b.fleet.down if app_b.fleet else None)
+        scraped_while_down = generate_latest(registry_for(app_a)).decode()
 
         own_redis.start()
         wall.now += 2.0  # the retry is due
@@ -437,11 +475,13 @@ async def test_redis_stopped_mid_run_fails_no_tool_call_and_sharing_resumes_when
     failed = [_text(r) for r in answers_while_down if r.is_error]
     assert failed == []
     assert down == (True, True)
-    assert len(warnings) == 2  # one per replica, not one per call
+    assert len(warned) == 2  # one per replica, not one per call
     assert own_redis.url not in caplog.text
     assert all(not r.is_error for r in shared)
     assert after - before == 1  # shared again: the second replica got the first one's answer
     assert [fleet.down for fleet in fleets] == [False, False]
+    assert "livecalls_redis_fallback 1.0" in scraped_while_down
+    assert "livecalls_redis_fallbacks_total 1.0" in scraped_while_down
 
 
 # -- settings -----------------------------------------------------------------------------------

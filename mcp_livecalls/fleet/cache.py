@@ -80,8 +80,6 @@ class SharedFreshnessCache(FreshnessCache):
         self.fleet = fleet
         self.lock_ttl_s = max(0.1, lock_ttl_s)
         """A crashed leader's lock expires after this (the tool budget): a waiter then leads."""
-        self.hits = 0
-        """Answers served from the fleet's store or from another replica's flight."""
         self.misses = 0
         self.lock_waits = 0
         """Flights that waited for another replica's leader."""
