@@ -101,15 +101,15 @@ class SharedFreshnessCache(FreshnessCache):
             del self._flights[key]
             flight.done.set()
 
-    async def _upstream(self, fetch: Callable[[], Awaitable[_T]]) -> _T:
-        self.upstream_calls += 1
+    async def _upstream(self, key: Hashable, fetch: Callable[[], Awaitable[_T]]) -> _T:
+        self.count_flight(key)
         return await fetch()
 
     async def _fleet_get(self, key: Hashable, fetch: Callable[[], Awaitable[_T]]) -> tuple[_T, float | None]:
         """The answer, and until when this replica may serve it again by itself (``None``: not)."""
         started = self._clock()
         if not self.fleet.available:
-            return await self._upstream(fetch), started + self.ttl_s
+            return await self._upstream(key, fetch), started + self.ttl_s
         digest = self.fleet.hashed(repr(key))
         value_key, lock_key = self.fleet.key("cache", digest), self.fleet.key("lock", digest)
         try:
@@ -122,24 +122,24 @@ class SharedFreshnessCache(FreshnessCache):
                 won = await self.fleet.run(partial(self._try_lock, lock_key, token))
                 if won:
                     self.misses += 1
-                    return await self._lead_fleet(fetch, value_key, lock_key, token), None
+                    return await self._lead_fleet(key, fetch, value_key, lock_key, token), None
                 answer = await self._wait_for_leader(value_key, lock_key)
                 if answer is not None:
                     self.hits += 1
                     return answer, None
                 # The leader failed or crashed, and nothing was stored: go round and lead.
         except FleetUnavailable:
-            return await self._upstream(fetch), started + self.ttl_s
+            return await self._upstream(key, fetch), started + self.ttl_s
 
     async def _try_lock(self, lock_key: str, token: str, r: Any) -> bool:
         return bool(await r.set(lock_key, token, nx=True, px=int(self.lock_ttl_s * 1000)))
 
     async def _lead_fleet(
-        self, fetch: Callable[[], Awaitable[_T]], value_key: str, lock_key: str, token: str
+        self, key: Hashable, fetch: Callable[[], Awaitable[_T]], value_key: str, lock_key: str, token: str
     ) -> _T:
         started_ms = self._clock()
         try:
-            value = await self._upstream(fetch)
+            value = await self._upstream(key, fetch)
         except BaseException:
             # Errors are never stored: release the lock so a waiter asks for itself.
             with anyio.CancelScope(shield=True):

@@ -31,9 +31,9 @@ logger = logging.getLogger("mcp_livecalls.fleet")
 
 _T = TypeVar("_T")
 
-SOCKET_TIMEOUT_S = 0.25
+SOCKET_TIMEOUT_S = 0.5
 """A Redis that does not answer within this is treated as down (a tool call must not wait on it)."""
-OP_DEADLINE_S = 0.5
+OP_DEADLINE_S = 1.0
 RETRY_AFTER_S = 2.0
 """While Redis is down, each replica tries it again this often (one attempt, not a storm)."""
 
