@@ -233,8 +233,10 @@ class LiveCallsApp:
                 account = exotel.account_sid.get_secret_value() if exotel and is_exotel else ""
                 adapter.http.pacer = SharedPacer(local, fleet, account=f"{name.value}:{account}")
         return {
+            # A crashed leader's lock expires half way through the tool budget: a waiter then
+            # still has the other half to ask upstream itself.
             "cache": SharedFreshnessCache(
-                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s
+                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s / 2
             ),
             "homes": SharedHomes(fleet),
         }

@@ -7,6 +7,7 @@ asking one simulator over loopback HTTP and sharing one Redis (see ``fleet_suppo
 from __future__ import annotations
 
 import logging
+import socket
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -482,6 +483,30 @@ async def test_redis_stopped_mid_run_fails_no_tool_call_and_sharing_resumes_when
     assert [fleet.down for fleet in fleets] == [False, False]
     assert "livecalls_redis_fallback 1.0" in scraped_while_down
     assert "livecalls_redis_fallbacks_total 1.0" in scraped_while_down
+
+
+async def test_a_redis_that_accepts_but_never_answers_fails_no_tool_call(
+    settings: Settings, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    call = _zudu_call(simulator)
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        app = LiveCallsApp(_fleet_settings(settings, url), now=simulator.clock.now)
+        with caplog.at_level(logging.WARNING, logger="mcp_livecalls.fleet"):
+            async with Client(create_server(app=app)) as client:
+                with anyio.fail_after(10):
+                    results = [
+                        await client.call_tool("get_live_call", {"call_id": call.id}),
+                        await client.call_tool("list_active_calls", {}),
+                        await client.call_tool("get_live_call", {"call_id": call.id, "provider": "zudu"}),
+                    ]
+
+    assert [r.is_error for r in results] == [False, False, False]
+    assert app.fleet is not None
+    assert app.fleet.fallbacks == 1
+    assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
 
 
 # -- settings -----------------------------------------------------------------------------------
