@@ -142,11 +142,15 @@ class Watcher:
     async def _poll(self, uri: str, poller: _Poller) -> None:
         previous: Hashable | None = None
         first = True
+        took_over = False
         try:
             with poller.scope:
                 while True:
                     if self.leases is not None and not await self.leases.lead(uri):
-                        first = True  # another replica polls; on taking over, start afresh
+                        # Another replica polls. Taking over later, this one cannot know what the
+                        # last leader saw: it announces its first reading (a spare update, never a
+                        # missed one).
+                        first, took_over = True, True
                         await self._sleep(self.leases.follow_s)
                         continue
                     try:
@@ -162,9 +166,9 @@ class Watcher:
                         logger.exception("watch %s: unexpected failure; polling on", uri)
                     else:
                         current = fingerprint(state)
-                        if not first and current != previous:
+                        if took_over or (not first and current != previous):
                             await self._publish(uri)
-                        previous, first = current, False
+                        previous, first, took_over = current, False, False
                         if not isinstance(state, ActiveCallsPage) and state.status in _FINAL:
                             return  # the change to ended was the final update
                     await self._sleep(self.interval_s)

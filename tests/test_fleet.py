@@ -378,7 +378,7 @@ async def test_when_the_leading_poller_dies_another_replica_polls_within_two_int
         async with client_b.listen(resource_subscriptions=[uri]):
             with anyio.fail_after(10):
                 await time.until(lambda: time.sleeping == 1)
-            async with client_a.listen(resource_subscriptions=[uri]):
+            async with client_a.listen(resource_subscriptions=[uri]) as heard_on_a:
                 with anyio.fail_after(10):
                     await time.until(lambda: time.sleeping == 2)
                     for _ in range(3):  # steady state: B polls, A follows
@@ -400,8 +400,11 @@ async def test_when_the_leading_poller_dies_another_replica_polls_within_two_int
                     while app_a.watcher.upstream_polls == polls_a:
                         await time.tick(POLL_S / 2)  # A asks every half interval
                     took = time.now - died_at
+                    # What changed while nobody polled is not lost: the new leader announces.
+                    event = await heard_on_a.__aiter__().__anext__()
 
     assert took <= 2 * POLL_S
+    assert getattr(event, "uri", None) == uri
 
 
 async def test_when_no_replica_has_a_subscriber_left_nobody_polls(

@@ -5,8 +5,9 @@ upstream read the poller asks ``lead``: the lease holder renews its lease and po
 follow — they skip the read and ask again every half interval. A lease lasts 1.25 poll
 intervals, so when the leader dies (or its last subscriber leaves and it resigns) another
 replica with subscribers takes over within two poll intervals. When no replica has a subscriber
-left, no poller runs anywhere. While Redis is unreachable every poller leads (each replica polls
-for its own subscribers, as without a fleet).
+left, no poller runs anywhere. A poller that takes over announces its first reading (``Watcher``).
+While Redis is unreachable every poller leads (each replica polls for its own subscribers, as
+without a fleet).
 
 The lease's expiry is compared on one clock for the whole fleet: Redis's own (``TIME``), unless a
 ``clock`` is given (tests share a fake one between their replicas).
