@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from fleet_support import (
     DEFAULT_TEST_REDIS_URL,
@@ -32,7 +33,7 @@ from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.fleet.bus import RedisSubscriptionBus
 from mcp_livecalls.fleet.cache import SharedFreshnessCache, decode, encode
-from mcp_livecalls.fleet.core import Fleet
+from mcp_livecalls.fleet.core import Fleet, as_bytes
 from mcp_livecalls.fleet.metrics import registry_for
 from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.http import RequestPacer
@@ -205,11 +206,17 @@ async def test_three_replicas_polled_by_many_clients_ask_upstream_once_per_resou
                         group.start_soon(ask, client, "list_active_calls", {"provider": "zudu"})
         after = _upstream(simulator)
         one_replica = sum(app.service.cache.upstream_calls for app, _ in replicas)
+        fleet = replicas[0][0].fleet
+        assert fleet is not None
+        keys = [as_bytes(key).decode() for key in await fleet.redis.keys("*")]
 
     assert all(not result.is_error for result in results), [_text(r) for r in results if r.is_error]
     assert len(results) == 60
     assert one_replica == 2  # one upstream flight per resource in the whole fleet
     assert after - before <= 3  # a call lookup and a list page (which may take two requests)
+    assert keys
+    assert all(key.startswith("livecalls:") for key in keys)
+    assert not [key for key in keys if call.id in key]  # keys are hashes, never call ids
 
 
 async def test_an_upstream_error_is_shared_by_nobody_and_stored_for_nobody(
@@ -284,6 +291,21 @@ async def test_replicas_share_one_exotel_budget_per_account(redis_url: str) -> N
     assert granted == [0.0] * 6  # six a minute between all three replicas, not six each
     assert 9 <= seventh <= 10.5  # the next token of 6/min comes in ~10 s
     assert elsewhere == 0.0  # another account has its own budget
+
+
+async def test_a_providers_rate_limit_reset_pauses_every_replica(redis_url: str) -> None:
+    fleets = [Fleet(redis_url, prefix="t:") for _ in range(2)]
+    first, second = (SharedPacer(RequestPacer(200), fleet, account="exotel:ACC1") for fleet in fleets)
+    try:
+        assert await second.try_acquire() == 0.0
+        first.observe(httpx2.Headers({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "5"}))
+        assert await first.try_acquire() > 4  # the pause travels with the next request to Redis
+        paused = await second.try_acquire()
+    finally:
+        for fleet in fleets:
+            await fleet.aclose()
+
+    assert 4 < paused <= 5  # the other replica waits for the provider's reset too
 
 
 # -- the provider memo --------------------------------------------------------------------------
