@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 import anyio
 
-from benchmarks import latency, polling, tokens
+from benchmarks import fleet, latency, polling, tokens
 from benchmarks.common import print_table, quiet_logs
 from mcp_livecalls import __version__
 
 __all__ = ["main"]
 
-PARTS = ("tokens", "latency", "polling")
+PARTS = ("tokens", "latency", "polling", "fleet")
 
 
 def _tokens() -> dict[str, bool]:
@@ -36,10 +36,15 @@ def _polling() -> dict[str, bool]:
     return polling.report(anyio.run(polling.measure))
 
 
+def _fleet() -> dict[str, bool]:
+    return fleet.report(anyio.run(fleet.measure))
+
+
 RUNNERS: dict[str, Callable[[], dict[str, bool]]] = {
     "tokens": _tokens,
     "latency": _latency,
     "polling": _polling,
+    "fleet": _fleet,
 }
 
 

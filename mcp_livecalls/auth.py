@@ -491,10 +491,19 @@ class OAuthGate:
 
     REALM = "mcp-livecalls"
 
-    def __init__(self, app: ASGIApp, *, verifier: OAuthVerifier, mcp_path: str = "/mcp") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        verifier: OAuthVerifier,
+        mcp_path: str = "/mcp",
+        also_gated: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.verifier = verifier
         self.mcp_path = mcp_path
+        self.also_gated = also_gated
+        """Other exact paths that need a valid token too (``/metrics`` unless it is public)."""
         settings = verifier.settings
         self.metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.audience)))
         self.metadata = ProtectedResourceMetadata(
@@ -517,7 +526,7 @@ class OAuthGate:
         if scope["type"] == "http" and path.rstrip("/") in self._metadata_paths:
             await self._metadata_response(scope)(scope, receive, send)
             return
-        if not (path == self.mcp_path or path.startswith(self.mcp_path + "/")):
+        if not (path == self.mcp_path or path.startswith(self.mcp_path + "/") or path in self.also_gated):
             await self.app(scope, receive, send)
             return
         answer = await self._authenticate(scope)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
@@ -196,6 +196,13 @@ class Settings:
     http_max_connections_per_address: int = 128
     """Open HTTP connections from one client address at most
     (``LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS``); more are answered 503 and closed at once."""
+    redis_url: SecretStr | None = None
+    """Replicas share cache, pacing, memo, updates and pollers through this Redis (``LIVECALLS_REDIS_URL``);
+    unset: everything stays in this process. A secret: it may carry a password."""
+    redis_prefix: str = "livecalls:"
+    """Namespace of every Redis key and channel (``LIVECALLS_REDIS_PREFIX``)."""
+    metrics_public: bool = False
+    """Serve ``GET /metrics`` without the bearer token (``LIVECALLS_METRICS_PUBLIC=1``)."""
 
     def __post_init__(self) -> None:
         if self.oauth is not None and self.http_token is not None:
@@ -273,6 +280,9 @@ class Settings:
             http_max_connections_per_address=int(
                 _number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 128, minimum=4)
             ),
+            redis_url=_redis_url(env, "LIVECALLS_REDIS_URL"),
+            redis_prefix=env.get("LIVECALLS_REDIS_PREFIX", "").strip() or "livecalls:",
+            metrics_public=_flag(env, "LIVECALLS_METRICS_PUBLIC"),
         )
 
     @property
@@ -293,6 +303,8 @@ class Settings:
             values.append(self.http_token.get_secret_value())
         if self.oauth is not None and self.oauth.client_secret is not None:
             values.append(self.oauth.client_secret.get_secret_value())
+        if self.redis_url is not None:
+            values.extend(redis_secrets(self.redis_url.get_secret_value()))
         return values
 
     def with_changes(self, **changes: Any) -> Settings:
@@ -334,6 +346,29 @@ def _provider(
             raise ConfigError(f"{base_url_var} must not carry credentials; set them in their own variables.")
         kwargs["base_url"] = base_url.rstrip("/")
     return kind(**kwargs)
+
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _redis_url(env: Mapping[str, str], var: str) -> SecretStr | None:
+    raw = env.get(var, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(_REDIS_SCHEMES):
+        # Never echo the value: it may carry a password.
+        raise ConfigError(
+            f"{var} must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)."
+        )
+    return SecretStr(raw)
+
+
+def redis_secrets(url: str) -> list[str]:
+    """The password inside a Redis URL (as written and decoded) and the whole URL, for redaction."""
+    password = urlsplit(url).password
+    if not password:
+        return []
+    return list(dict.fromkeys([password, unquote(password), url]))
 
 
 def _number(

@@ -19,13 +19,14 @@ import math
 import re
 import time
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, quote_plus
 
 import anyio
@@ -239,6 +240,14 @@ def background_requests() -> Iterator[None]:
 
 def is_background() -> bool:
     return _BACKGROUND.get()
+
+
+class Pacer(Protocol):
+    """What a provider's HTTP view needs from a pacer (``RequestPacer``, or the fleet's shared one)."""
+
+    async def acquire(self) -> None: ...
+
+    def observe(self, headers: httpx2.Headers) -> None: ...
 
 
 class RequestPacer:
@@ -504,7 +513,8 @@ class ProviderHTTP:
         self.provider = provider
         self.not_found_hint = not_found_hint
         """Appended to the 404 message of a list endpoint (e.g. Exotel's other cluster hosts)."""
-        self.pacer = (
+        # A replica fleet swaps in a pacer shared through Redis (``fleet.pacer.SharedPacer``).
+        self.pacer: Pacer | None = (
             RequestPacer(requests_per_minute, background_share=policy.background_share)
             if requests_per_minute
             else None
@@ -521,6 +531,8 @@ class ProviderHTTP:
         share = min(1.0, max(0.0, policy.background_share))
         self._background_limiter = anyio.CapacityLimiter(max(1, int(policy.max_concurrency * share)))
         self.retry_budget = RetryBudget(policy.retry_budget, policy.retry_budget_per_request)
+        self.outcomes: Counter[str] = Counter()
+        """Upstream requests by outcome (``2xx``, ``4xx``, ``429``, ``5xx``, ``error``), for ``/metrics``."""
         # The basic-auth header carries ``key:token`` in base64: the pair is a secret of its own.
         self.redact = Redactor(secrets, pairs=[auth] if auth else [])
         LOG_FILTER.register(self.redact)
@@ -617,7 +629,7 @@ class ProviderHTTP:
             async with background, self._limiter:
                 try:
                     with anyio.fail_after(self.policy.request_timeout_s):
-                        answer = await self._exchange(method, path, params=params, body=body)
+                        answer = await self._counted(method, path, params=params, body=body)
                 except TimeoutError:
                     # Only this scope's own deadline: a trickling body, or headers slower than the cap.
                     raise _Retryable(
@@ -634,6 +646,24 @@ class ProviderHTTP:
                     return NotFoundReply(reply)
             self._raise_for_status(answer, call_id)
             return self._decode(answer)
+
+    async def _counted(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+    ) -> _Answer:
+        """``_exchange``, counted by outcome (no ids, numbers or credentials in the count)."""
+        try:
+            answer = await self._exchange(method, path, params=params, body=body)
+        except BaseException:
+            self.outcomes["error"] += 1
+            raise
+        code = answer.status_code
+        self.outcomes["429" if code == 429 else f"{code // 100}xx"] += 1
+        return answer
 
     async def _exchange(
         self,

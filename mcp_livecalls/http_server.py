@@ -44,6 +44,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from mcp_livecalls.auth import OAuthGate, OAuthVerifier, audit_tool_calls
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
+from mcp_livecalls.fleet.metrics import metrics_endpoint
 
 __all__ = [
     "CALLER_STATE_KEY",
@@ -122,7 +123,15 @@ def http_app(
     if settings.oauth is not None:
         if audit_tool_calls not in server.middleware:
             server.middleware.append(audit_tool_calls)
-        app.add_middleware(OAuthGate, verifier=verifier or OAuthVerifier(settings.oauth))
+        app.add_middleware(
+            OAuthGate,
+            verifier=verifier or OAuthVerifier(settings.oauth),
+            also_gated=() if settings.metrics_public else ("/metrics",),  # same sign-in as /mcp
+        )
+
+    # -- GET /metrics (Prometheus text): behind the bearer token unless LIVECALLS_METRICS_PUBLIC=1.
+    app.add_route("/metrics", metrics_endpoint(server, settings), methods=["GET"])
+    # -- end /metrics
     return app
 
 

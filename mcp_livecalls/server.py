@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast
@@ -60,7 +60,14 @@ from mcp_livecalls.errors import (
     ProviderError,
     TooManyWatches,
 )
-from mcp_livecalls.http import LOG_FILTER, Redactor
+from mcp_livecalls.fleet.bus import RedisSubscriptionBus
+from mcp_livecalls.fleet.cache import SharedFreshnessCache
+from mcp_livecalls.fleet.core import Fleet
+from mcp_livecalls.fleet.leases import PollLeases
+from mcp_livecalls.fleet.memo import SharedHomes
+from mcp_livecalls.fleet.metrics import register as register_metrics
+from mcp_livecalls.fleet.pacer import SharedPacer
+from mcp_livecalls.http import LOG_FILTER, Redactor, RequestPacer
 from mcp_livecalls.http_server import SharedTokenVerifier
 from mcp_livecalls.models import (
     ActiveCallsPage,
@@ -72,7 +79,7 @@ from mcp_livecalls.models import (
     StreamDetails,
 )
 from mcp_livecalls.providers import build_providers
-from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery
+from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery, LiveCallsProvider
 from mcp_livecalls.render import (
     Detail,
     prepare_call,
@@ -137,6 +144,8 @@ class LiveCallsApp:
         now: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = anyio.current_time,
+        fleet: Fleet | None = None,
+        lease_clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
@@ -146,9 +155,25 @@ class LiveCallsApp:
         basic = [(exotel.api_key.get_secret_value(), exotel.api_token.get_secret_value())] if exotel else []
         self.redact = Redactor(settings.secrets(), pairs=basic)  # every output passes it (redacting())
         LOG_FILTER.register(self.redact)
-        self.bus = InMemorySubscriptionBus()
+        # -- fleet: with LIVECALLS_REDIS_URL, replicas share cache, pacing, memo, bus and pollers.
+        if fleet is None and settings.redis_url is not None:
+            url = settings.redis_url.get_secret_value()
+            fleet = Fleet(url, prefix=settings.redis_prefix, secrets=settings.secrets())
+        self.fleet = fleet
+        self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = (
+            InMemorySubscriptionBus() if fleet is None else RedisSubscriptionBus(fleet, self._deliver_legacy)
+        )
+        leases = (
+            None
+            if fleet is None
+            else PollLeases(fleet, interval_s=settings.poll_interval_s, clock=lease_clock)
+        )
         self.watcher = Watcher(
-            lambda: self.service, self._publish, interval_s=settings.poll_interval_s, sleep=sleep
+            lambda: self.service,
+            self._publish,
+            interval_s=settings.poll_interval_s,
+            sleep=sleep,
+            leases=leases,
         )
         self.subscriptions = Subscriptions(
             self.watcher, max_per_session=settings.max_watches_per_session, max_total=settings.max_watches
@@ -182,10 +207,13 @@ class LiveCallsApp:
                 cache_ttl_s=self.settings.cache_ttl_s,
                 cursors=CursorCodec.from_secrets(self.settings.secrets()),
                 default_region=self.settings.default_region,
+                **self._fleet_parts(providers),
             )
         self._users += 1
         try:
             async with anyio.create_task_group() as pollers:
+                if isinstance(self.bus, RedisSubscriptionBus):
+                    pollers.start_soon(self.bus.run)  # one reader per app, whichever group runs it
                 self.watcher.bind(pollers)
                 try:
                     yield self
@@ -198,6 +226,34 @@ class LiveCallsApp:
                 client, self._client, self._service = self._client, None, None
                 if client is not None:
                     await client.aclose()
+                if self.fleet is not None:
+                    await self.fleet.aclose()
+
+    def _fleet_parts(self, providers: Mapping[ProviderName, LiveCallsProvider]) -> dict[str, Any]:
+        """With a fleet: the shared cache and memo for the service, shared pacers for the adapters."""
+        fleet = self.fleet
+        if fleet is None:
+            return {}
+        for name, adapter in providers.items():
+            local = adapter.http.pacer
+            if isinstance(local, RequestPacer):
+                exotel = self.settings.exotel
+                is_exotel = exotel is not None and name is ProviderName.EXOTEL
+                account = exotel.account_sid.get_secret_value() if exotel and is_exotel else ""
+                adapter.http.pacer = SharedPacer(local, fleet, account=f"{name.value}:{account}")
+        return {
+            # A crashed leader's lock expires half way through the tool budget: a waiter then
+            # still has the other half to ask upstream itself.
+            "cache": SharedFreshnessCache(
+                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s / 2
+            ),
+            "homes": SharedHomes(fleet),
+        }
+
+    async def _deliver_legacy(self, uri: str) -> None:
+        """An update another replica found: send it to this replica's legacy subscribers."""
+        for deliver in self.subscriptions.deliverers(uri):
+            await deliver(uri)
 
     async def _publish(self, uri: str) -> None:
         """Announce a change to modern listen streams (the bus) and legacy subscribers alike.
@@ -320,6 +376,7 @@ def create_server(
         **auth,
     )
     _serve_live_updates(server, app)
+    register_metrics(server, app)  # GET /metrics (http_server) reads this app's counters
 
     def shape_call(call: LiveCall, detail: Detail) -> LiveCall:
         return prepare_call(

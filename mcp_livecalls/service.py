@@ -21,7 +21,6 @@ import hmac
 import json
 import os
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from mcp_livecalls.errors import (
     ProviderError,
     ProviderUnavailable,
 )
+from mcp_livecalls.fleet.memo import Homes
 from mcp_livecalls.http import is_background
 from mcp_livecalls.models import (
     ActiveCallsPage,
@@ -62,7 +62,6 @@ __all__ = ["MAX_LIMIT", "CursorCodec", "LiveCallsService"]
 MAX_LIMIT = 100
 _DONE = -1
 _MAX_OFFSET = 10_000_000
-_MAX_HOMES = 10_000
 _T = TypeVar("_T")
 
 
@@ -84,6 +83,8 @@ class LiveCallsService:
         cache_ttl_s: float = 0.0,
         cursors: CursorCodec | None = None,
         default_region: str = DEFAULT_REGION,
+        cache: FreshnessCache | None = None,
+        homes: Homes | None = None,
     ) -> None:
         self._providers = dict(providers)
         self.default_region = default_region
@@ -93,9 +94,10 @@ class LiveCallsService:
         }
         self.cursors = cursors or CursorCodec(os.urandom(32))
         self.tool_budget_s = tool_budget_s
-        self.cache = FreshnessCache(cache_ttl_s)
+        # ``cache`` and ``homes`` are shared by the fleet's replicas when Redis is configured.
+        self.cache = cache if cache is not None else FreshnessCache(cache_ttl_s)
         # Which provider answered for a call id, so a lookup without provider asks one, not all.
-        self._homes: OrderedDict[str, ProviderName] = OrderedDict()
+        self._homes = homes if homes is not None else Homes()
 
     @property
     def providers(self) -> dict[ProviderName, LiveCallsProvider]:
@@ -110,7 +112,7 @@ class LiveCallsService:
         async def fetch(adapter: LiveCallsProvider) -> LiveCall:
             return self.number_styles[adapter.name].call(await adapter.get_call(call_id))
 
-        return await self._find(
+        return await self._homed(
             call_id,
             provider,
             lambda adapter: self.cache.get(_key(adapter.name, "call", call_id), lambda: fetch(adapter)),
@@ -121,12 +123,29 @@ class LiveCallsService:
         async def fetch(adapter: LiveCallsProvider) -> StreamDetails:
             return self.number_styles[adapter.name].stream(await adapter.get_stream(call_id))
 
-        return await self._find(
+        return await self._homed(
             call_id,
             provider,
             lambda adapter: self.cache.get(_key(adapter.name, "stream", call_id), lambda: fetch(adapter)),
             self._deadline(),
         )
+
+    async def _homed(
+        self,
+        call_id: str,
+        provider: ProviderName | None,
+        op: Callable[[LiveCallsProvider], Awaitable[_T]],
+        deadline: float,
+    ) -> _T:
+        """``_find``, with the call's home loaded from (and told to) the fleet's shared memo."""
+        if provider is not None:
+            return await self._find(call_id, provider, op, deadline)
+        await self._homes.load(call_id)
+        try:
+            return await self._find(call_id, provider, op, deadline)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._homes.sync(call_id)
 
     async def _find(
         self,
@@ -177,10 +196,7 @@ class LiveCallsService:
         raise ProviderUnavailable(failed[0].provider.value, _unsettled(call_id, outcomes, self.tool_budget_s))
 
     def _remember_home(self, call_id: str, provider: ProviderName) -> None:
-        self._homes[call_id] = provider
-        self._homes.move_to_end(call_id)
-        while len(self._homes) > _MAX_HOMES:
-            self._homes.popitem(last=False)
+        self._homes.remember(call_id, provider)
 
     # -- lists -----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -36,13 +36,10 @@ from mcp_livecalls.models import ActiveCallsPage, CallStatus, LiveCall, Provider
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH, ListQuery
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
 
-__all__ = [
-    "ACTIVE_URI",
-    "SessionKey",
-    "Subscriptions",
-    "Watcher",
-    "parse_call_uri",
-]
+if TYPE_CHECKING:
+    from mcp_livecalls.fleet.leases import PollLeases
+
+__all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +93,11 @@ class Watcher:
         *,
         interval_s: float,
         sleep: Sleep = anyio.sleep,
+        leases: PollLeases | None = None,
     ) -> None:
         self._service = service
+        self.leases = leases
+        """With a fleet: only the lease holder among the replicas polls a URI (``fleet.leases``)."""
         self._publish = publish
         self.interval_s = interval_s
         self._sleep = sleep
@@ -138,6 +138,11 @@ class Watcher:
         return poller.subscribers if poller else 0
 
     @property
+    def polling(self) -> int:
+        """Pollers running in this replica (with a fleet, following ones included)."""
+        return sum(1 for poller in self._pollers.values() if poller.running)
+
+    @property
     def watched(self) -> set[str]:
         """The URIs that have at least one subscriber (a poller runs for each, until the call ends)."""
         return set(self._pollers)
@@ -145,9 +150,17 @@ class Watcher:
     async def _poll(self, uri: str, poller: _Poller) -> None:
         previous: Hashable | None = None
         first = True
+        took_over = False
         try:
             with poller.scope:
                 while True:
+                    if self.leases is not None and not await self.leases.lead(uri):
+                        # Another replica polls. Taking over later, this one cannot know what the
+                        # last leader saw: it announces its first reading (a spare update, never a
+                        # missed one).
+                        first, took_over = True, True
+                        await self._sleep(self.leases.follow_s)
+                        continue
                     try:
                         state = await self._read(uri)
                     except CallNotFound:
@@ -161,14 +174,16 @@ class Watcher:
                         logger.exception("watch %s: unexpected failure; polling on", uri)
                     else:
                         current = fingerprint(state)
-                        if not first and current != previous:
+                        if took_over or (not first and current != previous):
                             await self._publish(uri)
-                        previous, first = current, False
+                        previous, first, took_over = current, False, False
                         if not isinstance(state, ActiveCallsPage) and state.status in _FINAL:
                             return  # the change to ended was the final update
                     await self._sleep(self.interval_s)
         finally:
             poller.running = False
+            if self.leases is not None:
+                await self.leases.resign(uri)
             if self._pollers.get(uri) is poller and poller.subscribers <= 0:
                 del self._pollers[uri]
 

@@ -913,3 +913,13 @@ def test_session_caps_count_signed_in_callers_by_subject_not_by_address(
 
     assert opened == [200, 200, 429]  # alice's third session is over her cap of 2
     assert for_bob.status_code == 200  # from the same address, bob is another caller
+
+
+def test_metrics_need_a_valid_token_under_sign_in(mcp_url: str, authority: AuthServer) -> None:
+    anonymous = httpx2.get(f"{mcp_url}/metrics")
+    signed_in = httpx2.get(f"{mcp_url}/metrics", headers={"Authorization": f"Bearer {mint(authority)}"})
+
+    assert anonymous.status_code == 401
+    assert "resource_metadata=" in anonymous.headers["WWW-Authenticate"]
+    assert signed_in.status_code == 200
+    assert "livecalls_" in signed_in.text
