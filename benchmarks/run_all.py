@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 import anyio
 
-from benchmarks import latency, polling, scale, tokens
+from benchmarks import fleet, latency, polling, scale, tokens
 from benchmarks.common import print_table, quiet_logs
 from mcp_livecalls import __version__
 
 __all__ = ["main"]
 
-PARTS = ("tokens", "latency", "polling", "scale")
+PARTS = ("tokens", "latency", "polling", "fleet", "scale")
 
 
 def _tokens() -> dict[str, bool]:
@@ -36,6 +36,10 @@ def _polling() -> dict[str, bool]:
     return polling.report(anyio.run(polling.measure))
 
 
+def _fleet() -> dict[str, bool]:
+    return fleet.report(anyio.run(fleet.measure))
+
+
 def _scale() -> dict[str, bool]:
     return scale.report(scale.measure())
 
@@ -44,6 +48,7 @@ RUNNERS: dict[str, Callable[[], dict[str, bool]]] = {
     "tokens": _tokens,
     "latency": _latency,
     "polling": _polling,
+    "fleet": _fleet,
     "scale": _scale,
 }
 

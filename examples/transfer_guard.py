@@ -47,7 +47,9 @@ async def guard(args: argparse.Namespace) -> str:
             arguments["timeout_s"] = min(MAX_WAIT_PER_CALL_S, remaining)
             waited = await client.call_tool("wait_for_call_state", arguments, progress_callback=progress)
             if waited.is_error:
-                print(getattr(waited.content[0], "text", "wait failed"))
+                # Fail safe: a call that ended before the wait began (or a provider that failed)
+                # is never transferred.
+                print(f"not transferring: {getattr(waited.content[0], 'text', 'the wait failed')}")
                 return "error"
             result = waited.structured_content or {}
             outcome = str(result.get("outcome"))

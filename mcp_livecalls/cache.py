@@ -9,6 +9,7 @@ but never cached. A cancelled request does not strand its waiters: one of them a
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -45,12 +46,17 @@ class FreshnessCache:
         self._flights: dict[Hashable, _Flight] = {}
         self.upstream_calls = 0
         """How many times ``fetch`` actually ran (the benchmarks read it)."""
+        self.hits = 0
+        """Answers served from a fresh entry or shared from another caller's flight (``/metrics``)."""
+        self.flights: Counter[str] = Counter()
+        """Upstream flights by resource kind (a key's second part: ``call``, ``stream``, ``list``)."""
 
     async def get(self, key: Hashable, fetch: Callable[[], Awaitable[_T]]) -> _T:
         while True:
             entry = self._entries.get(key)
             if entry is not None:
                 if entry.expires_at > self._clock():
+                    self.hits += 1
                     value: _T = entry.value
                     return value
                 del self._entries[key]
@@ -61,6 +67,7 @@ class FreshnessCache:
             if flight.finished:
                 if flight.error is not None:
                     raise flight.error
+                self.hits += 1
                 shared: _T = flight.value
                 return shared
             # The request we waited on was cancelled: go round and ask ourselves.
@@ -70,7 +77,7 @@ class FreshnessCache:
         flight = _Flight()
         self._flights[key] = flight
         started = self._clock()
-        self.upstream_calls += 1
+        self.count_flight(key)
         try:
             value = await fetch()
         except LiveCallsError as exc:
@@ -84,6 +91,11 @@ class FreshnessCache:
         finally:
             del self._flights[key]
             flight.done.set()
+
+    def count_flight(self, key: Hashable) -> None:
+        self.upstream_calls += 1
+        kind = key[1] if isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], str) else "other"
+        self.flights[kind] += 1
 
     def _store(self, key: Hashable, entry: _Entry) -> None:
         if len(self._entries) >= _PRUNE_ABOVE:

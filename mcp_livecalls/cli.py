@@ -21,6 +21,7 @@ from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings, provider_env
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http import install_log_redaction
+from mcp_livecalls.logs import install_log_rate_limit
 from mcp_livecalls.providers.registry import PROVIDERS, titles
 
 logger = logging.getLogger("mcp_livecalls")
@@ -92,6 +93,9 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("httpcore2").setLevel(logging.WARNING)
     install_log_redaction(logging.getLogger().handlers)
+    # An attacker can make the same warning happen thousands of times a second ("Too many open
+    # files", refused sessions): one line of a kind per 10 s, with a count of the rest.
+    install_log_rate_limit(logging.getLogger().handlers)
     quiet_sdk_noise()
 
 
@@ -145,7 +149,7 @@ def _no_provider_message() -> str:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mcp_livecalls.http_server import http_app
+    from mcp_livecalls.http_server import http_app, listening_socket, uvicorn_options
     from mcp_livecalls.server import create_server
 
     with ExitStack() as stack:
@@ -164,16 +168,23 @@ def _serve(args: argparse.Namespace) -> int:
             server.run("stdio")
             return 0
         app = http_app(server, settings, host=args.host, stateless=args.stateless)
+        # Guarded protocol (header-read timeout, connection cap), short keep-alive, no spoofable
+        # X-Forwarded-For: see uvicorn_options. The socket listens before the line below is
+        # logged, so the line means "connect now", with the real port when --port is 0.
+        options = uvicorn_options(settings)
+        config = uvicorn.Config(app, log_level="warning", log_config=None, access_log=False, **options)
+        sock = stack.enter_context(listening_socket(args.host, args.port, backlog=options["backlog"]))
         logger.info(
             "MCP over streamable HTTP at http://%s:%d/mcp%s%s",
-            args.host,
-            args.port,
+            f"[{args.host}]" if ":" in args.host else args.host,
+            sock.getsockname()[1],
             " (stateless)" if args.stateless else "",
             "; bearer token required" if settings.http_token else "",
         )
-        uvicorn.run(
-            app, host=args.host, port=args.port, log_level="warning", log_config=None, access_log=False
-        )
+        http_server = uvicorn.Server(config)
+        http_server.run(sockets=[sock])
+        if not http_server.started:
+            return 1  # uvicorn logged why (the app's lifespan failed to start)
     return 0
 
 

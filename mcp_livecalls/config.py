@@ -7,11 +7,12 @@ a half-set provider is a ``ConfigError`` naming the missing variable.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
@@ -22,10 +23,80 @@ from mcp_livecalls.phone import DEFAULT_REGION, is_region
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
 
-__all__ = ["Settings"]
+__all__ = [
+    "DEFAULT_MAX_WATCHES",
+    "DEFAULT_MAX_WATCHES_PER_SESSION",
+    "OAuthSettings",
+    "Settings",
+]
 
 MIN_POLL_INTERVAL_S = 0.5
 """Subscriptions never poll a provider more often than this."""
+
+DEFAULT_MAX_WATCHES_PER_SESSION = 50
+"""Resources one session may watch: enough for a supervisor's wall, not a scan of the account."""
+DEFAULT_MAX_WATCHES = 500
+"""Resources watched for every client together: each is a poller drawing on the providers."""
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """Sign-in as an OAuth 2.1 resource server (``LIVECALLS_OAUTH_*``; see ``mcp_livecalls.auth``)."""
+
+    issuer: str
+    """The authorization server's issuer identifier, compared exactly with a token's ``iss``."""
+    audience: str
+    """This server's resource URL (RFC 8707), e.g. ``https://livecalls.example.com/mcp``."""
+    jwks_url: str | None = None
+    """Where the signing keys are; without it, ``jwks_uri`` from the issuer's metadata."""
+    introspection_url: str | None = None
+    """RFC 7662 endpoint for opaque (non-JWT) tokens; needs the client credentials below."""
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OAuthSettings | None:
+        names = {
+            "issuer": "LIVECALLS_OAUTH_ISSUER",
+            "audience": "LIVECALLS_OAUTH_AUDIENCE",
+            "jwks_url": "LIVECALLS_OAUTH_JWKS_URL",
+            "introspection_url": "LIVECALLS_OAUTH_INTROSPECTION_URL",
+            "client_id": "LIVECALLS_OAUTH_CLIENT_ID",
+            "client_secret": "LIVECALLS_OAUTH_CLIENT_SECRET",
+        }
+        raw = {name: env.get(var, "").strip() for name, var in names.items()}
+        if not any(raw.values()):
+            return None
+        for name in ("issuer", "audience"):
+            if not raw[name]:
+                raise ConfigError(
+                    f"{names[name]} is not set, but other LIVECALLS_OAUTH_* variables are: sign-in needs "
+                    "LIVECALLS_OAUTH_ISSUER (the authorization server) and LIVECALLS_OAUTH_AUDIENCE "
+                    "(this server's URL, e.g. https://livecalls.example.com/mcp)."
+                )
+        for name in ("issuer", "audience", "jwks_url", "introspection_url"):
+            if raw[name]:
+                _url(names[name], raw[name])
+        if raw["introspection_url"] and not (raw["client_id"] and raw["client_secret"]):
+            raise ConfigError(
+                "LIVECALLS_OAUTH_INTROSPECTION_URL needs LIVECALLS_OAUTH_CLIENT_ID and "
+                "LIVECALLS_OAUTH_CLIENT_SECRET (the credentials this server introspects tokens with)."
+            )
+        return cls(
+            issuer=raw["issuer"],
+            audience=raw["audience"],
+            jwks_url=raw["jwks_url"] or None,
+            introspection_url=raw["introspection_url"] or None,
+            client_id=raw["client_id"] or None,
+            client_secret=SecretStr(raw["client_secret"]) if raw["client_secret"] else None,
+        )
+
+
+def _url(var: str, value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{var} must start with https:// (or http:// for a local test server).")
+    if "@" in urlsplit(value).netloc:
+        raise ConfigError(f"{var} must not carry credentials; set them in their own variables.")
 
 
 @dataclass(frozen=True)
@@ -43,11 +114,47 @@ class Settings:
     """Transcript turns kept in a brief answer (older ones are counted, not shown)."""
     poll_interval_s: float = 2.0
     """How often a subscribed resource is polled upstream for changes."""
+    max_watches_per_session: int = DEFAULT_MAX_WATCHES_PER_SESSION
+    """Resources one session (or one listen stream) may watch (``LIVECALLS_MAX_WATCHES_PER_SESSION``)."""
+    max_watches: int = DEFAULT_MAX_WATCHES
+    """Resources watched (polled) for all clients together (``LIVECALLS_MAX_WATCHES``)."""
     http_token: SecretStr | None = None
     """Bearer token every streamable HTTP request must carry (``LIVECALLS_HTTP_TOKEN``)."""
     allowed_hosts: tuple[str, ...] = ()
     """Host headers accepted when serving HTTP on a non-loopback address (DNS-rebinding guard)."""
     allowed_origins: tuple[str, ...] = ()
+    oauth: OAuthSettings | None = None
+    """Sign-in with an OAuth 2.1 authorization server (``LIVECALLS_OAUTH_*``); excludes ``http_token``."""
+    max_sessions: int = 200
+    """Open streamable HTTP sessions at most (``LIVECALLS_MAX_SESSIONS``); more get 503."""
+    max_sessions_per_caller: int = 20
+    """Open sessions one caller may hold (``LIVECALLS_MAX_SESSIONS_PER_CALLER``); more get 429. The
+    caller is the token's subject when a verifier names one, else the client's address."""
+    session_idle_s: float = 300.0
+    """An HTTP session with no request in flight for this long is closed (``LIVECALLS_SESSION_IDLE_S``)."""
+    http_header_timeout_s: float = 10.0
+    """A connection must deliver a complete request head this soon after opening (or after its
+    previous answer) or it is closed (``LIVECALLS_HTTP_HEADER_TIMEOUT_S``)."""
+    http_max_connections: int = 512
+    """Open HTTP connections at most (``LIVECALLS_HTTP_MAX_CONNECTIONS``; never more than half the
+    process's file-descriptor limit); more are answered 503 and closed at once."""
+    http_max_connections_per_address: int = 128
+    """Open HTTP connections from one client address at most
+    (``LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS``); more are answered 503 and closed at once."""
+    redis_url: SecretStr | None = None
+    """Replicas share cache, pacing, memo, updates and pollers through this Redis (``LIVECALLS_REDIS_URL``);
+    unset: everything stays in this process. A secret: it may carry a password."""
+    redis_prefix: str = "livecalls:"
+    """Namespace of every Redis key and channel (``LIVECALLS_REDIS_PREFIX``)."""
+    metrics_public: bool = False
+    """Serve ``GET /metrics`` without the bearer token (``LIVECALLS_METRICS_PUBLIC=1``)."""
+
+    def __post_init__(self) -> None:
+        if self.oauth is not None and self.http_token is not None:
+            raise ConfigError(
+                "LIVECALLS_HTTP_TOKEN and LIVECALLS_OAUTH_ISSUER are both set: choose one way to sign in "
+                "(the shared token for a simple deployment, OAuth for per-user access), and unset the other."
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +174,9 @@ class Settings:
             max_concurrency=int(
                 _number(env, "LIVECALLS_MAX_CONCURRENCY", HttpPolicy.max_concurrency, minimum=1)
             ),
+            background_share=_number(
+                env, "LIVECALLS_WATCH_SHARE", HttpPolicy.background_share, minimum=0.0, maximum=1.0
+            ),
         )
         return cls(
             providers={
@@ -78,9 +188,25 @@ class Settings:
             default_region=_region(env, "LIVECALLS_DEFAULT_REGION"),
             transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
             poll_interval_s=_number(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
+            max_watches_per_session=int(
+                _number(env, "LIVECALLS_MAX_WATCHES_PER_SESSION", DEFAULT_MAX_WATCHES_PER_SESSION, minimum=1)
+            ),
+            max_watches=int(_number(env, "LIVECALLS_MAX_WATCHES", DEFAULT_MAX_WATCHES, minimum=1)),
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
             allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
             allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
+            oauth=OAuthSettings.from_env(env),
+            max_sessions=int(_number(env, "LIVECALLS_MAX_SESSIONS", 200, minimum=1)),
+            max_sessions_per_caller=int(_number(env, "LIVECALLS_MAX_SESSIONS_PER_CALLER", 20, minimum=1)),
+            session_idle_s=_number(env, "LIVECALLS_SESSION_IDLE_S", 300.0, minimum=1.0),
+            http_header_timeout_s=_number(env, "LIVECALLS_HTTP_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
+            http_max_connections=int(_number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS", 512, minimum=8)),
+            http_max_connections_per_address=int(
+                _number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 128, minimum=4)
+            ),
+            redis_url=_redis_url(env, "LIVECALLS_REDIS_URL"),
+            redis_prefix=env.get("LIVECALLS_REDIS_PREFIX", "").strip() or "livecalls:",
+            metrics_public=_flag(env, "LIVECALLS_METRICS_PUBLIC"),
         )
 
     @property
@@ -101,6 +227,10 @@ class Settings:
                     values.append(value.get_secret_value())
         if self.http_token is not None:
             values.append(self.http_token.get_secret_value())
+        if self.oauth is not None and self.oauth.client_secret is not None:
+            values.append(self.oauth.client_secret.get_secret_value())
+        if self.redis_url is not None:
+            values.extend(redis_secrets(self.redis_url.get_secret_value()))
         return values
 
     def redaction_pairs(self) -> list[tuple[str, str]]:
@@ -162,7 +292,37 @@ def provider_env(
     return env
 
 
-def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float = 0.0) -> float:
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _redis_url(env: Mapping[str, str], var: str) -> SecretStr | None:
+    raw = env.get(var, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(_REDIS_SCHEMES):
+        # Never echo the value: it may carry a password.
+        raise ConfigError(
+            f"{var} must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)."
+        )
+    return SecretStr(raw)
+
+
+def redis_secrets(url: str) -> list[str]:
+    """The password inside a Redis URL (as written and decoded) and the whole URL, for redaction."""
+    password = urlsplit(url).password
+    if not password:
+        return []
+    return list(dict.fromkeys([password, unquote(password), url]))
+
+
+def _number(
+    env: Mapping[str, str],
+    var: str,
+    default: float,
+    *,
+    minimum: float = 0.0,
+    maximum: float = math.inf,
+) -> float:
     raw = env.get(var, "").strip()
     if not raw:
         return default
@@ -170,8 +330,10 @@ def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float 
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{var} must be a number, got {raw!r}.") from None
-    if value < minimum:
+    if math.isnan(value) or value < minimum:
         raise ConfigError(f"{var} must be at least {minimum:g}, got {raw!r}.")
+    if value > maximum:
+        raise ConfigError(f"{var} must be at most {maximum:g}, got {raw!r}.")
     return value
 
 

@@ -5,7 +5,8 @@ Everything the package raises on purpose is a ``LiveCallsError``::
     LiveCallsError
     ├── ConfigError                 settings missing, half-set or malformed
     ├── InvalidArgument             a tool argument or cursor the server refuses before any request
-    │   └── AmbiguousCall           two providers know the same call id
+    │   ├── AmbiguousCall           two providers know the same call id
+    │   └── TooManyWatches          a subscription beyond a session's or the server's watch limit
     └── ProviderError               an upstream provider failed (carries ``provider``)
         ├── AuthError               401 / 403: credentials rejected
         ├── CallNotFound            404: the call is not live (it may have ended)
@@ -21,6 +22,8 @@ do, name the provider, and never carry a credential, a full URL or a traceback.
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "AmbiguousCall",
     "AuthError",
@@ -32,6 +35,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "RateLimited",
+    "TooManyWatches",
 ]
 
 
@@ -66,6 +70,15 @@ class AmbiguousCall(InvalidArgument):
         self.providers = providers
 
 
+class TooManyWatches(InvalidArgument):
+    """A subscription would exceed a watch limit; ``limit`` and ``setting`` name it."""
+
+    def __init__(self, message: str, *, limit: int, setting: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.setting = setting
+
+
 class ProviderError(LiveCallsError):
     """An upstream provider failed; ``provider`` names it."""
 
@@ -97,11 +110,23 @@ class RateLimited(ProviderError):
     """The provider answered 429 and retries did not get through."""
 
     def __init__(self, provider: str, retry_after: float | None) -> None:
-        wait = f" Retry after {retry_after:g}s." if retry_after is not None else " Retry in a few seconds."
+        wait = _retry_wait(retry_after)
         super().__init__(
             provider, f"{_title(provider)} is rate limiting requests (429).{wait}", status_code=429
         )
         self.retry_after = retry_after
+
+
+def _retry_wait(retry_after: float | None) -> str:
+    """``Retry after 30s.``; never ``infs`` or ``nans`` whatever a provider sent."""
+    if retry_after is None or math.isnan(retry_after):
+        return " Retry in a few seconds."
+    if retry_after >= _DAY_S:
+        return " Retry after more than a day (the provider's Retry-After)."
+    return f" Retry after {max(0.0, retry_after):g}s."
+
+
+_DAY_S = 86_400.0
 
 
 class ProviderUnavailable(ProviderError):

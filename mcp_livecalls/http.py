@@ -23,12 +23,14 @@ import math
 import re
 import time
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, Protocol, TypeVar, overload
 from urllib.parse import quote, quote_plus
 
 import anyio
@@ -57,9 +59,11 @@ __all__ = [
     "Redactor",
     "RequestPacer",
     "RetryBudget",
+    "background_requests",
     "envelope_failure",
     "find_message",
     "install_log_redaction",
+    "is_background",
     "translate_errors",
 ]
 
@@ -91,6 +95,9 @@ class HttpPolicy:
     max_response_bytes: int = 2_000_000
     max_concurrency: int = 20
     """Requests in flight per provider (a Vobiz page of 20 fetches 20 details at once)."""
+    background_share: float = 0.5
+    """The share of a provider's request rate (its pacer) and of its concurrent request slots
+    that subscription pollers may use together; tool calls always have the rest, and go first."""
 
     def timeout(self) -> httpx2.Timeout:
         return httpx2.Timeout(
@@ -230,12 +237,49 @@ class RetryBudget:
         return False
 
 
+_BACKGROUND: ContextVar[bool] = ContextVar("mcp_livecalls_background_request", default=False)
+"""Set while a subscription poller reads upstream: its requests yield to tool calls."""
+
+
+@contextmanager
+def background_requests() -> Iterator[None]:
+    """Mark every upstream request made inside as background work (a poller's, not a tool call's).
+
+    Background requests wait behind every waiting tool-call request at a provider's pacer, may
+    use at most ``HttpPolicy.background_share`` of its request rate, and hold at most that share
+    of its concurrent request slots, so watches never starve a tool call.
+    """
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+def is_background() -> bool:
+    return _BACKGROUND.get()
+
+
+class Pacer(Protocol):
+    """What a provider's HTTP view needs from a pacer (``RequestPacer``, or the fleet's shared one)."""
+
+    async def acquire(self) -> None: ...
+
+    def observe(self, headers: httpx2.Headers) -> None: ...
+
+
 class RequestPacer:
     """Keeps a provider under its published request rate instead of drawing 429s.
 
     A token bucket holding a minute's allowance, refilled continuously (Exotel documents 200
     requests per minute per account). When an answer says ``X-RateLimit-Remaining: 0``, requests
     wait for its ``X-RateLimit-Reset`` too. Waiting counts against the tool's time budget.
+
+    Two classes of requests: tool calls (foreground) and subscription pollers (background, see
+    ``background_requests``). A background request takes a token only when no waiting foreground
+    request needs it, and draws from a second bucket holding ``background_share`` of the
+    allowance, refilled at that share of the rate: together pollers use at most that share of
+    the provider's budget, and the rest is always there for tool calls.
     """
 
     MAX_PAUSE_S = 60.0
@@ -244,6 +288,7 @@ class RequestPacer:
         self,
         per_minute: float,
         *,
+        background_share: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -251,23 +296,59 @@ class RequestPacer:
         self._sleep = sleep
         self.per_second = self.capacity / 60.0
         self.tokens = self.capacity
+        share = min(1.0, max(0.0, background_share))
+        # At least one request a minute, so a watch is slowed, never stopped for good.
+        self.background_capacity = max(1.0, self.capacity * share)
+        self.background_per_second = self.background_capacity / 60.0
+        self.background_tokens = self.background_capacity
         self._clock = clock
         self._updated = clock()
         self._paused_until = 0.0
+        self.waiting_foreground = 0
 
     def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self._updated) * self.per_second)
+        elapsed = max(0.0, now - self._updated)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.per_second)
+        self.background_tokens = min(
+            self.background_capacity, self.background_tokens + elapsed * self.background_per_second
+        )
         self._updated = now
 
     async def acquire(self) -> None:
+        """Wait for a token; a background request (``background_requests``) yields to tool calls."""
+        if _BACKGROUND.get():
+            await self._acquire_background()
+            return
+        self.waiting_foreground += 1
+        try:
+            while True:
+                now = self._clock()
+                self._refill(now)
+                wait = self._paused_until - now
+                if wait <= 0 and self.tokens >= 1.0:
+                    self.tokens -= 1.0
+                    return
+                await self._sleep(wait if wait > 0 else (1.0 - self.tokens) / self.per_second)
+        finally:
+            self.waiting_foreground -= 1
+
+    async def _acquire_background(self) -> None:
         while True:
             now = self._clock()
             self._refill(now)
             wait = self._paused_until - now
-            if wait <= 0 and self.tokens >= 1.0:
-                self.tokens -= 1.0
-                return
-            await self._sleep(wait if wait > 0 else (1.0 - self.tokens) / self.per_second)
+            if wait <= 0:
+                # Only a token no waiting tool call needs, and only within the background share.
+                needed = 1.0 + self.waiting_foreground
+                if self.tokens >= needed and self.background_tokens >= 1.0:
+                    self.tokens -= 1.0
+                    self.background_tokens -= 1.0
+                    return
+                wait = max(
+                    (needed - self.tokens) / self.per_second,
+                    (1.0 - self.background_tokens) / self.background_per_second,
+                )
+            await self._sleep(wait)
 
     def observe(self, headers: httpx2.Headers) -> None:
         """Honour the provider's own count: pause until its window resets when none are left."""
@@ -527,7 +608,12 @@ class ProviderHTTP:
         """Reads the provider's message out of an error body (4xx/5xx), or ``None``."""
         self.not_found_hint = not_found_hint
         """Appended to the 404 message of a list endpoint (e.g. Exotel's other cluster hosts)."""
-        self.pacer = RequestPacer(requests_per_minute) if requests_per_minute else None
+        # A replica fleet swaps in a pacer shared through Redis (``fleet.pacer.SharedPacer``).
+        self.pacer: Pacer | None = (
+            RequestPacer(requests_per_minute, background_share=policy.background_share)
+            if requests_per_minute
+            else None
+        )
         self.base_url = base_url.rstrip("/")
         self.policy = policy
         self._client = client
@@ -536,7 +622,12 @@ class ProviderHTTP:
         self._credential_vars = tuple(credential_vars)
         self._base_url_var = base_url_var
         self._limiter = anyio.CapacityLimiter(policy.max_concurrency)
+        # Pollers hold at most their share of the slots (and of the places in the queue for them).
+        share = min(1.0, max(0.0, policy.background_share))
+        self._background_limiter = anyio.CapacityLimiter(max(1, int(policy.max_concurrency * share)))
         self.retry_budget = RetryBudget(policy.retry_budget, policy.retry_budget_per_request)
+        self.outcomes: Counter[str] = Counter()
+        """Upstream requests by outcome (``2xx``, ``4xx``, ``429``, ``5xx``, ``error``), for ``/metrics``."""
         # The basic-auth header carries ``key:token`` in base64: the pair is a secret of its own.
         self.redact = Redactor(secrets, pairs=[auth] if auth else [])
         LOG_FILTER.register(self.redact)
@@ -682,10 +773,13 @@ class ProviderHTTP:
         with translate_errors(self.provider):
             if self.pacer is not None:
                 await self.pacer.acquire()  # outside the limiter: waiting holds no request slot
-            async with self._limiter:
+            background: AbstractAsyncContextManager[object] = (
+                self._background_limiter if _BACKGROUND.get() else nullcontext()
+            )
+            async with background, self._limiter:
                 try:
                     with anyio.fail_after(self.policy.request_timeout_s):
-                        answer = await self._exchange(method, path, params=params, body=body)
+                        answer = await self._counted(method, path, params=params, body=body)
                 except TimeoutError:
                     # Only this scope's own deadline: a trickling body, or headers slower than the cap.
                     raise _Retryable(
@@ -706,6 +800,24 @@ class ProviderHTTP:
             if reported is not None:
                 raise envelope_failure(self.provider, reported, call_id=call_id, redact=self.redact)
             return parse(payload)
+
+    async def _counted(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+    ) -> _Answer:
+        """``_exchange``, counted by outcome (no ids, numbers or credentials in the count)."""
+        try:
+            answer = await self._exchange(method, path, params=params, body=body)
+        except BaseException:
+            self.outcomes["error"] += 1
+            raise
+        code = answer.status_code
+        self.outcomes["429" if code == 429 else f"{code // 100}xx"] += 1
+        return answer
 
     async def _exchange(
         self,
@@ -852,6 +964,10 @@ def _finite(text: str) -> float:
     return value
 
 
+MAX_RETRY_AFTER_S = 86_400.0
+"""A ``Retry-After`` is read as at most a day (``RateLimited`` then says "more than a day")."""
+
+
 def _retry_after(headers: httpx2.Headers) -> float | None:
     value = headers.get("retry-after")
     if value is None:
@@ -867,4 +983,5 @@ def _retry_after(headers: httpx2.Headers) -> float | None:
         seconds = (when - datetime.now(UTC)).total_seconds()
     if math.isnan(seconds) or seconds < 0:
         return 0.0
-    return seconds
+    # "inf", "1e999" or a date centuries ahead: no wait anyone could honour; said as "over a day".
+    return min(seconds, MAX_RETRY_AFTER_S)

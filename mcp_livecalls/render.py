@@ -3,8 +3,9 @@
 Rules: no nulls or empty fields, no request ids, no repeated keys, one timestamp format
 (``2024-06-15T10:30:00Z``), durations like ``3m12s``, provider extras only when they say
 something, long transcripts cut to the recent turns with a count of what was left out.
-``prepare`` applies the output policy (detail level, number masking) to the models first, so
-the structured content and the text always agree.
+``prepare`` applies the output policy (detail level, number masking, and what the signed-in
+caller may see: ``auth.caller_view``) to the models first, so the structured content and the
+text always agree.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from datetime import datetime
 from typing import Literal, TypeVar
 
+from mcp_livecalls.auth import caller_view
 from mcp_livecalls.models import (
     ActiveCallsPage,
     Agent,
@@ -88,7 +90,19 @@ def _tail(model: _M, keep_turns: int, keep_events: int | None) -> _M:
     return model.model_copy(update=update) if update else model
 
 
+def _without_pii(model: _M, mask: bool) -> tuple[_M, bool]:
+    """The caller's view applied: without ``livecalls:pii`` numbers are masked and transcripts
+    (and a caller's name) left out, whatever ``mask`` says; with it, ``mask`` decides."""
+    if caller_view().pii:
+        return model, mask
+    update: dict[str, object] = {"transcript": [], "transcript_turns_omitted": None}
+    if isinstance(model, LiveCall):
+        update["caller_name"] = None
+    return model.model_copy(update=update), True
+
+
 def prepare_call(call: LiveCall, *, detail: Detail = "brief", mask: bool = False, turns: int = 6) -> LiveCall:
+    call, mask = _without_pii(call, mask)
     if detail == "brief":
         call = _tail(call, turns, None)
     if mask:
@@ -105,6 +119,7 @@ def prepare_call(call: LiveCall, *, detail: Detail = "brief", mask: bool = False
 def prepare_stream(
     details: StreamDetails, *, detail: Detail = "brief", mask: bool = False, turns: int = 6
 ) -> StreamDetails:
+    details, mask = _without_pii(details, mask)
     if detail == "brief":
         details = _tail(details, turns, BRIEF_EVENTS)
     if mask:

@@ -14,7 +14,7 @@ import logging
 import re
 import ssl
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -38,7 +38,7 @@ from mcp_types import (
     UnsubscribeRequestParams,
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -46,15 +46,31 @@ from mcp_livecalls import __version__
 from mcp_livecalls._prompts import PROMPTS
 from mcp_livecalls._resources import RESOURCES
 from mcp_livecalls._tools import TOOLS
+from mcp_livecalls.auth import ScopeMissing, caller_view
 from mcp_livecalls.config import Settings
-from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, ProviderError
-from mcp_livecalls.http import LOG_FILTER, Redactor
+from mcp_livecalls.errors import (
+    CallNotFound,
+    InvalidArgument,
+    LiveCallsError,
+    ProviderError,
+    TooManyWatches,
+)
+from mcp_livecalls.fleet.bus import RedisSubscriptionBus
+from mcp_livecalls.fleet.cache import SharedFreshnessCache
+from mcp_livecalls.fleet.core import Fleet
+from mcp_livecalls.fleet.leases import PollLeases
+from mcp_livecalls.fleet.memo import SharedHomes
+from mcp_livecalls.fleet.metrics import register as register_metrics
+from mcp_livecalls.fleet.pacer import SharedPacer
+from mcp_livecalls.http import LOG_FILTER, Redactor, RequestPacer
 from mcp_livecalls.http_server import SharedTokenVerifier
 from mcp_livecalls.models import (
     LiveCall,
+    ProviderName,
     StreamDetails,
 )
 from mcp_livecalls.providers import build_providers
+from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS, titles_offering
 from mcp_livecalls.render import (
     Detail,
@@ -64,7 +80,7 @@ from mcp_livecalls.render import (
 from mcp_livecalls.safety import LONG_TEXT_CAP, clean_text
 from mcp_livecalls.service import CursorCodec, LiveCallsService
 from mcp_livecalls.tools import StrictToolServer
-from mcp_livecalls.watch import SessionKey, Subscriptions, Watcher
+from mcp_livecalls.watch import SessionKey, Subscriptions, Watcher, parse_call_uri
 
 __all__ = ["LiveCallsApp", "create_server"]
 
@@ -105,6 +121,8 @@ class LiveCallsApp:
         now: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = anyio.current_time,
+        fleet: Fleet | None = None,
+        lease_clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
         self.now = now or (lambda: datetime.now(UTC))
@@ -114,11 +132,29 @@ class LiveCallsApp:
             settings.secrets(), pairs=settings.redaction_pairs()
         )  # every output passes it (redacting())
         LOG_FILTER.register(self.redact)
-        self.bus = InMemorySubscriptionBus()
-        self.watcher = Watcher(
-            lambda: self.service, self._publish, interval_s=settings.poll_interval_s, sleep=sleep
+        # -- fleet: with LIVECALLS_REDIS_URL, replicas share cache, pacing, memo, bus and pollers.
+        if fleet is None and settings.redis_url is not None:
+            url = settings.redis_url.get_secret_value()
+            fleet = Fleet(url, prefix=settings.redis_prefix, secrets=settings.secrets())
+        self.fleet = fleet
+        self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = (
+            InMemorySubscriptionBus() if fleet is None else RedisSubscriptionBus(fleet, self._deliver_legacy)
         )
-        self.subscriptions = Subscriptions(self.watcher)
+        leases = (
+            None
+            if fleet is None
+            else PollLeases(fleet, interval_s=settings.poll_interval_s, clock=lease_clock)
+        )
+        self.watcher = Watcher(
+            lambda: self.service,
+            self._publish,
+            interval_s=settings.poll_interval_s,
+            sleep=sleep,
+            leases=leases,
+        )
+        self.subscriptions = Subscriptions(
+            self.watcher, max_per_session=settings.max_watches_per_session, max_total=settings.max_watches
+        )
         self._service: LiveCallsService | None = None
         self._client: httpx2.AsyncClient | None = None
         self._users = 0
@@ -160,10 +196,13 @@ class LiveCallsApp:
                 cache_ttl_s=self.settings.cache_ttl_s,
                 cursors=CursorCodec.from_secrets(self.settings.secrets()),
                 default_region=self.settings.default_region,
+                **self._fleet_parts(providers),
             )
         self._users += 1
         try:
             async with anyio.create_task_group() as pollers:
+                if isinstance(self.bus, RedisSubscriptionBus):
+                    pollers.start_soon(self.bus.run)  # one reader per app, whichever group runs it
                 self.watcher.bind(pollers)
                 try:
                     yield self
@@ -176,6 +215,32 @@ class LiveCallsApp:
                 client, self._client, self._service = self._client, None, None
                 if client is not None:
                     await client.aclose()
+                if self.fleet is not None:
+                    await self.fleet.aclose()
+
+    def _fleet_parts(self, providers: Mapping[ProviderName, LiveCallsProvider]) -> dict[str, Any]:
+        """With a fleet: the shared cache and memo for the service, shared pacers for the adapters."""
+        fleet = self.fleet
+        if fleet is None:
+            return {}
+        for name, adapter in providers.items():
+            local = adapter.http.pacer
+            if isinstance(local, RequestPacer):
+                account = adapter.pacing_account(self.settings.providers[name])
+                adapter.http.pacer = SharedPacer(local, fleet, account=f"{name.value}:{account}")
+        return {
+            # A crashed leader's lock expires half way through the tool budget: a waiter then
+            # still has the other half to ask upstream itself.
+            "cache": SharedFreshnessCache(
+                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s / 2
+            ),
+            "homes": SharedHomes(fleet),
+        }
+
+    async def _deliver_legacy(self, uri: str) -> None:
+        """An update another replica found: send it to this replica's legacy subscribers."""
+        for deliver in self.subscriptions.deliverers(uri):
+            await deliver(uri)
 
     async def _publish(self, uri: str) -> None:
         """Announce a change to modern listen streams (the bus) and legacy subscribers alike.
@@ -285,6 +350,7 @@ def create_server(
     _serve_live_updates(server, app)
     for register in (*TOOLS, *RESOURCES, *PROMPTS):
         register(server, app)
+    register_metrics(server, app)  # GET /metrics (http_server) reads this app's counters
 
     @server.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
     async def healthz(request: Request) -> Response:
@@ -308,14 +374,33 @@ async def _plain_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext
         try:
             return await call_next(ctx)
         except ValueError as exc:  # the SDK's prompt rendering reports bad arguments this way
-            logger.info("prompts/get refused: %s", exc)
-            raise MCPError(INVALID_PARAMS, str(exc)) from None
+            message = clean_text(_prompt_refusal(exc), limit=_PROMPT_ERROR_CAP)  # it echoes the name
+            logger.info("prompts/get refused: %s", message)
+            raise MCPError(INVALID_PARAMS, message) from None
     result = await call_next(ctx)
     if ctx.method == "tools/call" and isinstance(result, dict) and result.get("isError"):
         for block in result.get("content") or []:
             if isinstance(block, dict) and isinstance(block.get("text"), str):
                 block["text"] = _PYDANTIC_LINK.sub("", block["text"])
     return result
+
+
+_PROMPT_ERROR_CAP = 300
+
+
+def _prompt_refusal(exc: ValueError) -> str:
+    """The SDK's words for a refused prompt (unknown name, missing argument), plus, for an
+    argument the prompt does not take, which one (the SDK says only "Error rendering prompt")."""
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if isinstance(root, ValidationError):  # the prompt function's arguments, checked by pydantic
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg'].lower()}"
+            for error in root.errors()[:3]
+        )
+        return f"{exc}: {problems} (prompts/list names each prompt's arguments)."
+    return str(exc)
 
 
 _SESSION_KEY = "mcp_livecalls.session"
@@ -371,12 +456,14 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
         ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams
     ) -> Any:
         requested = params.notifications.resource_subscriptions or []
+        for uri in requested:
+            _require_view(uri)
         uris = list(dict.fromkeys(uri for uri in requested if Watcher.watchable(uri)))
         key: SessionKey = f"listen:{next(_LISTEN_IDS)}"
         app.subscriptions.open(key)
         try:
-            for uri in uris:
-                app.subscriptions.subscribe(key, uri)
+            with _watch_limits():  # all of them or none: a refused listen watches nothing
+                app.subscriptions.subscribe_all(key, uris)
             return await listen(ctx, params)
         finally:
             app.subscriptions.close(key)
@@ -385,10 +472,12 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
         uri = str(params.uri)
         if not Watcher.watchable(uri):
             raise MCPError(INVALID_PARAMS, f"{uri} is not a live-calls resource that can be watched.")
+        _require_view(uri)
         connection = _connection(ctx)
         if not connection.has_standalone_channel:
             raise MCPError(INVALID_PARAMS, _NO_CHANNEL_FOR_UPDATES)
-        app.subscriptions.subscribe(_legacy_session(app, connection), uri)
+        with _watch_limits():
+            app.subscriptions.subscribe(_legacy_session(app, connection), uri)
         return EmptyResult()
 
     async def unsubscribe(
@@ -404,6 +493,23 @@ def _serve_live_updates(server: MCPServer[Any], app: LiveCallsApp) -> None:
     lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, watching_listen)
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+
+
+@contextmanager
+def _watch_limits() -> Iterator[None]:
+    """A subscription beyond a watch limit is an ``INVALID_PARAMS`` error naming the limit."""
+    try:
+        yield
+    except TooManyWatches as exc:
+        raise MCPError(INVALID_PARAMS, str(exc), data={"limit": exc.limit, "setting": exc.setting}) from None
+
+
+def _require_view(uri: str) -> None:
+    """A subscription to a call at a provider outside the caller's scopes is refused, naming the
+    scope it needs (``auth.caller_view``); reads of it are refused by the service the same way."""
+    parsed = parse_call_uri(uri)
+    if parsed is not None and not caller_view().sees(parsed[0]):
+        raise MCPError(INVALID_PARAMS, str(ScopeMissing.for_provider(parsed[0])), data={"uri": uri})
 
 
 _NO_CHANNEL_FOR_UPDATES = (

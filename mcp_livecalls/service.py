@@ -4,6 +4,11 @@ Every provider is asked concurrently. One provider failing never fails the other
 carries what it has plus a short note per failed provider; a lookup without ``provider`` answers
 from the provider that knows the call and reports an id two providers know as ambiguous.
 
+One deadline per call: ``tool_budget_s`` (``LIVECALLS_TOOL_BUDGET_S``) bounds a whole lookup or
+list page, across every provider, retry, pacer wait and fallback (the remembered provider first,
+then everyone); each step gets what is left. A provider still silent at the deadline is reported
+as not having answered in time, never as not knowing the call.
+
 Phone numbers leave the service in E.164 whatever form the provider writes (``phone.NumberStyle``,
 one per provider): lookups are normalized here, list pages inside ``scan`` through the query each
 provider is handed, so that the local ``number`` filter compares normalized numbers.
@@ -16,14 +21,14 @@ import hmac
 import json
 import os
 import re
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 import anyio
 
+from mcp_livecalls.auth import caller_view
 from mcp_livecalls.cache import FreshnessCache
 from mcp_livecalls.errors import (
     AmbiguousCall,
@@ -32,6 +37,8 @@ from mcp_livecalls.errors import (
     ProviderError,
     ProviderUnavailable,
 )
+from mcp_livecalls.fleet.memo import Homes
+from mcp_livecalls.http import is_background
 from mcp_livecalls.models import (
     ActiveCallsPage,
     LiveCall,
@@ -50,7 +57,6 @@ __all__ = ["MAX_LIMIT", "CursorCodec", "LiveCallsService"]
 MAX_LIMIT = 100
 _DONE = -1
 _MAX_OFFSET = 10_000_000
-_MAX_HOMES = 10_000
 _T = TypeVar("_T")
 
 
@@ -59,6 +65,8 @@ class _Outcome(Generic[_T]):
     provider: ProviderName
     value: _T | None = None
     error: ProviderError | None = None
+    late: bool = False
+    """The provider did not answer before the call's deadline (``error`` says so)."""
 
 
 class LiveCallsService:
@@ -70,18 +78,28 @@ class LiveCallsService:
         cache_ttl_s: float = 0.0,
         cursors: CursorCodec | None = None,
         default_region: str = DEFAULT_REGION,
+        cache: FreshnessCache | None = None,
+        homes: Homes | None = None,
     ) -> None:
-        self.providers = dict(providers)
+        self._providers = dict(providers)
         self.default_region = default_region
         self.number_styles = {
             name: NumberStyle(default_region, type(adapter).bare_digits_international)
-            for name, adapter in self.providers.items()
+            for name, adapter in self._providers.items()
         }
         self.cursors = cursors or CursorCodec(os.urandom(32))
         self.tool_budget_s = tool_budget_s
-        self.cache = FreshnessCache(cache_ttl_s)
+        # ``cache`` and ``homes`` are shared by the fleet's replicas when Redis is configured.
+        self.cache = cache if cache is not None else FreshnessCache(cache_ttl_s)
         # Which provider answered for a call id, so a lookup without provider asks one, not all.
-        self._homes: OrderedDict[str, ProviderName] = OrderedDict()
+        self._homes = homes if homes is not None else Homes()
+
+    @property
+    def providers(self) -> dict[ProviderName, LiveCallsProvider]:
+        """The providers the current caller may see (``auth.caller_view``): every configured one
+        on stdio and with the shared token; those of its ``livecalls:read:<provider>`` scopes for
+        an OAuth caller. Every lookup, list, cursor and overview goes through here."""
+        return caller_view().visible(self._providers)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -89,42 +107,66 @@ class LiveCallsService:
         async def fetch(adapter: LiveCallsProvider) -> LiveCall:
             return self.number_styles[adapter.name].call(await adapter.get_call(call_id))
 
-        return await self._find(
+        return await self._homed(
             call_id,
             provider,
-            lambda adapter: self.cache.get((adapter.name, "call", call_id), lambda: fetch(adapter)),
+            lambda adapter: self.cache.get(_key(adapter.name, "call", call_id), lambda: fetch(adapter)),
+            self._deadline(),
         )
 
     async def get_stream_details(self, call_id: str, provider: ProviderName | None = None) -> StreamDetails:
         async def fetch(adapter: LiveCallsProvider) -> StreamDetails:
             return self.number_styles[adapter.name].stream(await adapter.get_stream(call_id))
 
-        return await self._find(
+        return await self._homed(
             call_id,
             provider,
-            lambda adapter: self.cache.get((adapter.name, "stream", call_id), lambda: fetch(adapter)),
+            lambda adapter: self.cache.get(_key(adapter.name, "stream", call_id), lambda: fetch(adapter)),
+            self._deadline(),
         )
+
+    async def _homed(
+        self,
+        call_id: str,
+        provider: ProviderName | None,
+        op: Callable[[LiveCallsProvider], Awaitable[_T]],
+        deadline: float,
+    ) -> _T:
+        """``_find``, with the call's home loaded from (and told to) the fleet's shared memo."""
+        if provider is not None:
+            return await self._find(call_id, provider, op, deadline)
+        await self._homes.load(call_id)
+        try:
+            return await self._find(call_id, provider, op, deadline)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._homes.sync(call_id)
 
     async def _find(
         self,
         call_id: str,
         provider: ProviderName | None,
         op: Callable[[LiveCallsProvider], Awaitable[_T]],
+        deadline: float,
     ) -> _T:
         if provider is not None:
             adapter = self._adapter(provider)
             adapter.check_call_id(call_id)
-            outcome = await self._ask(provider, op)
+            outcome = await self._ask(provider, op, deadline)
             if outcome.error is not None:
                 raise outcome.error
             assert outcome.value is not None
             return outcome.value
         home = self._homes.get(call_id)
         if home is not None and home in self.providers:
-            answered = await self._ask(home, op)
+            answered = await self._ask(home, op, deadline)
             if answered.value is not None:
                 return answered.value
-            # Gone there (ended) or failing: ask everyone, as on a first lookup.
+            if answered.late:
+                # The whole budget went waiting for the provider that knows the call: say so.
+                assert answered.error is not None
+                raise answered.error
+            # Gone there (ended) or failing: ask everyone with what is left, as on a first lookup.
             self._homes.pop(call_id, None)  # a concurrent lookup may have dropped it already
         candidates = [name for name, adapter in self.providers.items() if adapter.accepts_call_id(call_id)]
         if not candidates:
@@ -132,7 +174,7 @@ class LiveCallsService:
                 raise InvalidArgument("No provider is configured.")
             longest = max(adapter.max_call_id_length for adapter in self.providers.values())
             raise call_id_error(call_id, max_length=longest)  # no provider was named: name none
-        outcomes = await self._ask_all(candidates, op)
+        outcomes = await self._ask_all(candidates, op, deadline)
         found = [o for o in outcomes if o.value is not None]
         if len(found) == 1:
             assert found[0].value is not None
@@ -146,18 +188,10 @@ class LiveCallsService:
         if len(outcomes) == 1:
             assert failed[0].error is not None
             raise failed[0].error
-        reasons = "; ".join(f"{o.provider.value}: {o.error}" for o in failed)
-        raise ProviderUnavailable(
-            failed[0].provider.value,
-            f"Call {call_id!r} was not found at the providers that answered, and some could not be asked "
-            f"({reasons}) Try again, or set provider.",
-        )
+        raise ProviderUnavailable(failed[0].provider.value, _unsettled(call_id, outcomes, self.tool_budget_s))
 
     def _remember_home(self, call_id: str, provider: ProviderName) -> None:
-        self._homes[call_id] = provider
-        self._homes.move_to_end(call_id)
-        while len(self._homes) > _MAX_HOMES:
-            self._homes.popitem(last=False)
+        self._homes.remember(call_id, provider)
 
     # -- lists -----------------------------------------------------------------------------
 
@@ -173,6 +207,7 @@ class LiveCallsService:
             raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}; got {limit}.")
         if query.number is not None:  # a bad number fails here, before any upstream request
             NumberFilter.parse(query.number, region=self.default_region)
+            caller_view().check_number_filter(query.number)
         targets = [self._adapter(provider).name] if provider is not None else list(self.providers)
         fingerprint = _fingerprint(query, provider)
         positions = self.cursors.decode(cursor, fingerprint, targets) if cursor else dict.fromkeys(targets, 0)
@@ -183,11 +218,11 @@ class LiveCallsService:
             # The provider's number style travels with the query: scan normalizes before filtering.
             asked = replace(query, style=self.number_styles[adapter.name])
             return await self.cache.get(
-                (adapter.name, "list", asked, offset, limit),
+                _key(adapter.name, "list", asked, offset, limit),
                 lambda: adapter.list_active(asked, offset, limit),
             )
 
-        outcomes = await self._ask_all(pending, one)
+        outcomes = await self._ask_all(pending, one, self._deadline())
         slices = {o.provider: o.value for o in outcomes if o.value is not None}
         failures = [
             ProviderFailure(provider=o.provider, reason=str(o.error)) for o in outcomes if o.error is not None
@@ -233,6 +268,7 @@ class LiveCallsService:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _adapter(self, provider: ProviderName) -> LiveCallsProvider:
+        caller_view().require(provider)  # a provider outside the caller's scopes: say which scope
         adapter = self.providers.get(provider)
         if adapter is None:
             configured = ", ".join(p.value for p in self.providers) or "none"
@@ -242,34 +278,70 @@ class LiveCallsService:
             )
         return adapter
 
+    def _deadline(self) -> float:
+        """When the call that starts now must have its answer (``anyio.current_time`` seconds)."""
+        return anyio.current_time() + self.tool_budget_s
+
     async def _ask(
-        self, name: ProviderName, op: Callable[[LiveCallsProvider], Awaitable[_T]]
+        self, name: ProviderName, op: Callable[[LiveCallsProvider], Awaitable[_T]], deadline: float
     ) -> _Outcome[_T]:
-        """Run ``op`` against one provider within the tool budget; failures become an outcome."""
+        """Run ``op`` against one provider until ``deadline``; failures become an outcome."""
         adapter = self.providers[name]
-        try:
-            with anyio.fail_after(self.tool_budget_s):
+        with anyio.CancelScope(deadline=deadline):
+            try:
                 return _Outcome(name, value=await op(adapter))
-        except TimeoutError:
-            error = ProviderUnavailable(
-                name.value, f"{name.value.capitalize()} did not answer within {self.tool_budget_s:g}s."
-            )
-            return _Outcome(name, error=error)
-        except ProviderError as exc:
-            return _Outcome(name, error=exc)
+            except ProviderError as exc:
+                return _Outcome(name, error=exc)
+        # Only this scope's deadline gets here: a cancellation from outside propagates.
+        title = name.value.capitalize()
+        error = ProviderUnavailable(
+            name.value,
+            f"{title} did not answer within {self.tool_budget_s:g}s (the time budget of one call, "
+            f"LIVECALLS_TOOL_BUDGET_S); try again in a moment.",
+        )
+        return _Outcome(name, error=error, late=True)
 
     async def _ask_all(
-        self, names: list[ProviderName], op: Callable[[LiveCallsProvider], Awaitable[_T]]
+        self,
+        names: list[ProviderName],
+        op: Callable[[LiveCallsProvider], Awaitable[_T]],
+        deadline: float,
     ) -> list[_Outcome[_T]]:
         results: dict[ProviderName, _Outcome[_T]] = {}
 
         async def run(name: ProviderName) -> None:
-            results[name] = await self._ask(name, op)
+            results[name] = await self._ask(name, op, deadline)
 
         async with anyio.create_task_group() as group:
             for name in names:
                 group.start_soon(run, name)
         return [results[name] for name in names]
+
+
+def _unsettled(call_id: str, outcomes: Sequence[_Outcome[_T]], budget_s: float) -> str:
+    """Why a lookup across providers found nothing for sure: who did not answer (in time), and
+    who answered that the call is not live there. Never "not found" for a provider that did not
+    answer: the call may well be live there."""
+    late = [o.provider.value for o in outcomes if o.late]
+    failed = [
+        o for o in outcomes if o.error is not None and not o.late and not isinstance(o.error, CallNotFound)
+    ]
+    absent = [o.provider.value for o in outcomes if isinstance(o.error, CallNotFound)]
+    parts = (
+        [f"{', '.join(late)} did not answer within {budget_s:g}s (LIVECALLS_TOOL_BUDGET_S)"] if late else []
+    )
+    parts += [f"{o.provider.value}: {o.error}" for o in failed]
+    message = f"Call {call_id!r} could not be looked up at every provider: {'; '.join(parts)}."
+    if absent:
+        message += f" It is not live at {', '.join(absent)}."
+    unsure = ", ".join([*late, *(o.provider.value for o in failed)])
+    return f"{message} It may be live at {unsure}: try again, or set provider."
+
+
+def _key(*parts: Hashable) -> Hashable:
+    """A cache key; a poller's reads (background) are kept apart from tool calls', so a tool call
+    never joins a request that waits at the back of a provider's pacer."""
+    return (*parts, "background") if is_background() else parts
 
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -312,6 +384,8 @@ def _fingerprint(query: ListQuery, provider: ProviderName | None) -> str:
     parts = [provider.value if provider else None, query.direction, query.agent_id, query.status]
     if query.number is not None:  # only then: cursors of queries without it stay valid across versions
         parts.append(query.number.strip())
+    if (binding := caller_view().cursor_binding()) is not None:
+        parts.append(f"view:{binding}")  # a provider-scoped caller's cursor is theirs alone
     return json.dumps(parts, default=str)
 
 

@@ -10,24 +10,35 @@ A poller compares a fingerprint of the normalized state — status, hold/mute, l
 the ever-growing duration — and emits ``notifications/resources/updated`` only when it differs.
 It stops when its last subscriber leaves, or when the call ends, after one final update that
 says so.
+
+Fair shares: a session watches at most ``max_per_session`` URIs and the process at most
+``max_total`` (``LIVECALLS_MAX_WATCHES_PER_SESSION``, ``LIVECALLS_MAX_WATCHES``); beyond them a
+subscribe is refused with ``TooManyWatches``. Pollers' upstream requests are background work
+(``http.background_requests``): they wait behind tool calls and use at most a share of each
+provider's request rate and concurrent requests.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
 
-from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError
+from mcp_livecalls.config import DEFAULT_MAX_WATCHES, DEFAULT_MAX_WATCHES_PER_SESSION
+from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, TooManyWatches
+from mcp_livecalls.http import background_requests
 from mcp_livecalls.models import ActiveCallsPage, CallStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
 from mcp_livecalls.query import ListQuery
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
+
+if TYPE_CHECKING:
+    from mcp_livecalls.fleet.leases import PollLeases
 
 __all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]
 
@@ -83,8 +94,11 @@ class Watcher:
         *,
         interval_s: float,
         sleep: Sleep = anyio.sleep,
+        leases: PollLeases | None = None,
     ) -> None:
         self._service = service
+        self.leases = leases
+        """With a fleet: only the lease holder among the replicas polls a URI (``fleet.leases``)."""
         self._publish = publish
         self.interval_s = interval_s
         self._sleep = sleep
@@ -125,6 +139,11 @@ class Watcher:
         return poller.subscribers if poller else 0
 
     @property
+    def polling(self) -> int:
+        """Pollers running in this replica (with a fleet, following ones included)."""
+        return sum(1 for poller in self._pollers.values() if poller.running)
+
+    @property
     def watched(self) -> set[str]:
         """The URIs that have at least one subscriber (a poller runs for each, until the call ends)."""
         return set(self._pollers)
@@ -132,9 +151,17 @@ class Watcher:
     async def _poll(self, uri: str, poller: _Poller) -> None:
         previous: Hashable | None = None
         first = True
+        took_over = False
         try:
             with poller.scope:
                 while True:
+                    if self.leases is not None and not await self.leases.lead(uri):
+                        # Another replica polls. Taking over later, this one cannot know what the
+                        # last leader saw: it announces its first reading (a spare update, never a
+                        # missed one).
+                        first, took_over = True, True
+                        await self._sleep(self.leases.follow_s)
+                        continue
                     try:
                         state = await self._read(uri)
                     except CallNotFound:
@@ -148,19 +175,25 @@ class Watcher:
                         logger.exception("watch %s: unexpected failure; polling on", uri)
                     else:
                         current = fingerprint(state)
-                        if not first and current != previous:
+                        if took_over or (not first and current != previous):
                             await self._publish(uri)
-                        previous, first = current, False
+                        previous, first, took_over = current, False, False
                         if not isinstance(state, ActiveCallsPage) and state.status in _FINAL:
                             return  # the change to ended was the final update
                     await self._sleep(self.interval_s)
         finally:
             poller.running = False
+            if self.leases is not None:
+                await self.leases.resign(uri)
             if self._pollers.get(uri) is poller and poller.subscribers <= 0:
                 del self._pollers[uri]
 
     async def _read(self, uri: str) -> LiveCall | StreamDetails | ActiveCallsPage:
         self.upstream_polls += 1
+        with background_requests():  # a poller's requests yield to tool calls (see http.RequestPacer)
+            return await self._read_now(uri)
+
+    async def _read_now(self, uri: str) -> LiveCall | StreamDetails | ActiveCallsPage:
         service = self._service()
         if uri == ACTIVE_URI:
             return await service.list_active_calls(ListQuery(), limit=MAX_LIMIT)
@@ -199,9 +232,17 @@ class Subscriptions:
     ``deliver``; listen streams get theirs from the subscription bus.
     """
 
-    def __init__(self, watcher: Watcher) -> None:
+    def __init__(
+        self,
+        watcher: Watcher,
+        *,
+        max_per_session: int = DEFAULT_MAX_WATCHES_PER_SESSION,
+        max_total: int = DEFAULT_MAX_WATCHES,
+    ) -> None:
         self._watcher = watcher
         self._sessions: dict[SessionKey, _Session] = {}
+        self.max_per_session = max_per_session
+        self.max_total = max_total
 
     def open(self, key: SessionKey, deliver: Deliver | None = None) -> bool:
         """Register ``key``; ``False`` when it was already open."""
@@ -211,15 +252,42 @@ class Subscriptions:
         return True
 
     def subscribe(self, key: SessionKey, uri: str) -> bool:
-        """Watch ``uri`` for session ``key`` (opened first); ``False`` when it already did."""
+        """Watch ``uri`` for session ``key`` (opened first); ``False`` when it already did.
+
+        ``TooManyWatches`` when that would exceed the session's or the process's limit.
+        """
+        return self.subscribe_all(key, [uri]) == 1
+
+    def subscribe_all(self, key: SessionKey, uris: Iterable[str]) -> int:
+        """Watch every one of ``uris`` for session ``key``, or none of them (``TooManyWatches``
+        names the limit it would exceed); how many were new for the session."""
         session = self._sessions.get(key)
         if session is None:
             raise KeyError(key)
-        if uri in session.uris:
-            return False
-        session.uris.add(uri)
-        self._watcher.acquire(uri)
-        return True
+        new = [uri for uri in dict.fromkeys(uris) if uri not in session.uris]
+        if len(session.uris) + len(new) > self.max_per_session:
+            raise TooManyWatches(
+                f"A session may watch at most {self.max_per_session} resources "
+                f"(LIVECALLS_MAX_WATCHES_PER_SESSION); this one watches {len(session.uris)} and asked "
+                f"for {len(new)} more. Watch fewer calls (livecalls://calls/active covers every live "
+                f"call in one), or unsubscribe some first.",
+                limit=self.max_per_session,
+                setting="LIVECALLS_MAX_WATCHES_PER_SESSION",
+            )
+        watched = self._watcher.watched
+        pollers = len(watched | set(new))
+        if pollers > self.max_total and pollers > len(watched):
+            raise TooManyWatches(
+                f"This server watches at most {self.max_total} resources for all its clients together "
+                f"(LIVECALLS_MAX_WATCHES); {len(watched)} are watched and this asks for "
+                f"{pollers - len(watched)} more. Try again later, or watch livecalls://calls/active.",
+                limit=self.max_total,
+                setting="LIVECALLS_MAX_WATCHES",
+            )
+        for uri in new:
+            session.uris.add(uri)
+            self._watcher.acquire(uri)
+        return len(new)
 
     def unsubscribe(self, key: SessionKey, uri: str) -> bool:
         session = self._sessions.get(key)

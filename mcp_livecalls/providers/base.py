@@ -203,6 +203,12 @@ class LiveCallsProvider(ABC):
         return find_message(payload)
 
     @classmethod
+    def pacing_account(cls, settings: Any) -> str:
+        """Which account a provider's rate limit counts against, for pacing shared by replicas
+        (empty: the provider documents no per-account limit)."""
+        return ""
+
+    @classmethod
     def redaction_pairs(cls, settings: Any) -> list[tuple[str, str]]:
         """Credential pairs that travel joined (basic auth's ``key:token``): redacted as pairs too."""
         return []
@@ -452,4 +458,6 @@ def _describe(call_id: str) -> str:
     if bad:
         shown = ", ".join(repr(ch) for ch in bad[:5])
         return f"an id containing {shown}"
+    if not call_id[0].isalnum():
+        return f"an id starting with {call_id[0]!r} (it must start with a letter or digit)"
     return f"an id of {len(call_id)} characters"

@@ -698,6 +698,11 @@ class ExotelProvider(LiveCallsProvider):
         return find_message(payload)
 
     @classmethod
+    def pacing_account(cls, settings: ExotelSettings) -> str:
+        """Exotel's limit (200 a minute) is per account: replicas of one account share it."""
+        return settings.account_sid.get_secret_value()
+
+    @classmethod
     def redaction_pairs(cls, settings: ExotelSettings) -> list[tuple[str, str]]:
         """Basic auth joins key and token (``key:token`` in base64): the pair is a secret of its own."""
         return [(settings.api_key.get_secret_value(), settings.api_token.get_secret_value())]

@@ -101,7 +101,7 @@ def server_env(sim_url: str | None) -> dict[str, str]:
 SERVE: Final = [sys.executable, "-m", "mcp_livecalls.cli", "serve"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -120,14 +120,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def http_server(env: dict[str, str], *, options: tuple[str, ...] = ()) -> Iterator[str]:
-    """``mcp-livecalls serve --transport http`` on a free loopback port; yields its MCP URL."""
-    port = _free_port()
+def http_server(
+    env: dict[str, str], *, options: tuple[str, ...] = (), token: str | None = TOKEN, port: int | None = None
+) -> Iterator[str]:
+    """``mcp-livecalls serve --transport http`` on a (free) loopback port; yields its MCP URL.
+
+    With ``token`` the server wants that shared bearer token; ``None`` leaves sign-in to ``env``.
+    """
+    port = port or free_port()
     args = [*SERVE, "--transport", "http", "--host", "127.0.0.1", "--port", str(port), *options]
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below; a pipe nobody reads could fill
     process = subprocess.Popen(  # noqa: S603 - our own command line
         args,
-        env={**env, "LIVECALLS_HTTP_TOKEN": TOKEN},
+        env={**env, "LIVECALLS_HTTP_TOKEN": token} if token else env,
         stdout=subprocess.DEVNULL,
         stderr=log,
         start_new_session=True,
