@@ -21,6 +21,7 @@ from mcp_livecalls.models import (
     ProviderName,
     StreamDetails,
 )
+from mcp_livecalls.polling import poll_until_final
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
 from mcp_livecalls.providers.registry import PROVIDERS, titles_offering
 from mcp_livecalls.query import ListQuery
@@ -178,24 +179,37 @@ async def _wait_for_state(
     # React quickly, but never poll a provider more often than the subscription floor allows.
     interval = max(min(app.settings.poll_interval_s, 1.0), 0.05)
     last: LiveCall | None = None
-    while True:
+    waited = 0.0
+
+    async def read() -> LiveCall:
+        nonlocal waited
         waited = round(clock() - started, 3)
-        try:
-            with anyio.fail_after(max(0.001, deadline - clock())):
-                call = await app.service.get_live_call(call_id, provider)
-        except TimeoutError:
-            return CallStateWait(outcome="timeout", waited_s=waited, call=last)
-        except CallNotFound:
-            if last is None:
-                raise
-            return CallStateWait(outcome="ended", waited_s=waited, call=last)
+        with anyio.fail_after(max(0.001, deadline - clock())):
+            return await app.service.get_live_call(call_id, provider)
+
+    async def seen(call: LiveCall) -> CallStateWait | None:
+        nonlocal last, provider
         last, provider = call, call.provider  # later polls ask only the provider that answered
-        if call.status in until:
-            return CallStateWait(outcome="reached", waited_s=waited, call=call)
-        if call.status in (CallStatus.ENDED, CallStatus.FAILED):
-            return CallStateWait(outcome="ended", waited_s=waited, call=call)
-        await ctx.report_progress(waited, timeout_s, app.redact(f"{call.call_id} is {call.status.value}"))
+        return CallStateWait(outcome="reached", waited_s=waited, call=call) if call.status in until else None
+
+    async def ended(call: LiveCall) -> CallStateWait:
+        return CallStateWait(outcome="ended", waited_s=waited, call=call)
+
+    async def gone(error: CallNotFound) -> CallStateWait:
+        if last is None:
+            raise error
+        return CallStateWait(outcome="ended", waited_s=waited, call=last)
+
+    async def pause() -> CallStateWait | None:
+        assert last is not None  # pause follows a reading
+        await ctx.report_progress(waited, timeout_s, app.redact(f"{last.call_id} is {last.status.value}"))
         remaining = deadline - clock()
         if remaining <= 0:
-            return CallStateWait(outcome="timeout", waited_s=round(clock() - started, 3), call=call)
+            return CallStateWait(outcome="timeout", waited_s=round(clock() - started, 3), call=last)
         await app.sleep(min(interval, remaining))
+        return None
+
+    try:
+        return await poll_until_final(read, seen=seen, ended=ended, gone=gone, pause=pause)
+    except TimeoutError:
+        return CallStateWait(outcome="timeout", waited_s=waited, call=last)

@@ -32,7 +32,8 @@ from anyio.abc import TaskGroup
 from mcp_livecalls.config import DEFAULT_MAX_WATCHES, DEFAULT_MAX_WATCHES_PER_SESSION
 from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, TooManyWatches
 from mcp_livecalls.http import background_requests
-from mcp_livecalls.models import ActiveCallsPage, CallStatus, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.models import ActiveCallsPage, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.polling import poll_until_final
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
 from mcp_livecalls.query import ListQuery
 from mcp_livecalls.service import MAX_LIMIT, LiveCallsService
@@ -48,7 +49,6 @@ ACTIVE_URI = "livecalls://calls/active"
 _CALL_URI = re.compile(
     rf"livecalls://calls/(?P<provider>[a-z]+)/(?P<call_id>[A-Za-z0-9_-]{{1,{MAX_CALL_ID_LENGTH}}})(?P<stream>/stream)?"
 )
-_FINAL = {CallStatus.ENDED, CallStatus.FAILED}
 
 
 def parse_call_uri(uri: str) -> tuple[ProviderName, str, bool] | None:
@@ -152,35 +152,43 @@ class Watcher:
         previous: Hashable | None = None
         first = True
         took_over = False
+
+        async def read() -> LiveCall | StreamDetails | ActiveCallsPage:
+            nonlocal first, took_over
+            while self.leases is not None and not await self.leases.lead(uri):
+                # Another replica polls. Taking over later, this one cannot know what the last
+                # leader saw: it announces its first reading (a spare update, never a missed one).
+                first, took_over = True, True
+                await self._sleep(self.leases.follow_s)
+            return await self._read(uri)
+
+        async def seen(state: LiveCall | StreamDetails | ActiveCallsPage) -> None:
+            nonlocal previous, first, took_over
+            current = fingerprint(state)
+            if took_over or (not first and current != previous):
+                await self._publish(uri)
+            previous, first, took_over = current, False, False
+
+        async def ended(state: LiveCall | StreamDetails | ActiveCallsPage) -> bool:
+            return True  # the change to ended was the final update
+
+        async def gone(error: CallNotFound) -> bool:
+            await self._publish(uri)  # the final update: reading it now says not live
+            logger.debug("watch %s: call ended, poller stops", uri)
+            return True
+
+        async def pause() -> None:
+            await self._sleep(self.interval_s)
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, LiveCallsError):
+                logger.debug("watch %s: upstream failed (%s); polling on", uri, type(exc).__name__)
+            else:
+                logger.exception("watch %s: unexpected failure; polling on", uri)
+
         try:
             with poller.scope:
-                while True:
-                    if self.leases is not None and not await self.leases.lead(uri):
-                        # Another replica polls. Taking over later, this one cannot know what the
-                        # last leader saw: it announces its first reading (a spare update, never a
-                        # missed one).
-                        first, took_over = True, True
-                        await self._sleep(self.leases.follow_s)
-                        continue
-                    try:
-                        state = await self._read(uri)
-                    except CallNotFound:
-                        await self._publish(uri)  # the final update: reading it now says not live
-                        logger.debug("watch %s: call ended, poller stops", uri)
-                        return
-                    except LiveCallsError as exc:
-                        logger.debug("watch %s: upstream failed (%s); polling on", uri, type(exc).__name__)
-                    except Exception:
-                        # A poller runs in the server's task group: a bug here must not end the server.
-                        logger.exception("watch %s: unexpected failure; polling on", uri)
-                    else:
-                        current = fingerprint(state)
-                        if took_over or (not first and current != previous):
-                            await self._publish(uri)
-                        previous, first, took_over = current, False, False
-                        if not isinstance(state, ActiveCallsPage) and state.status in _FINAL:
-                            return  # the change to ended was the final update
-                    await self._sleep(self.interval_s)
+                await poll_until_final(read, seen=seen, ended=ended, gone=gone, pause=pause, failed=failed)
         finally:
             poller.running = False
             if self.leases is not None:
