@@ -83,19 +83,24 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    before = set(root.handlers)
     logging.basicConfig(
         level=level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO",
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The filters below go on the handler made here, never on one a host process installed
+    # (a test runner's capture handler outlives this call and must see every record).
+    ours = [handler for handler in root.handlers if handler not in before]
     # httpx2 logs every request URL at INFO (URLs carry account ids); httpcore2 logs raw response
     # headers at DEBUG. Both stay quiet, and every record of every logger is redacted anyway.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("httpcore2").setLevel(logging.WARNING)
-    install_log_redaction(logging.getLogger().handlers)
+    install_log_redaction(ours)
     # An attacker can make the same warning happen thousands of times a second ("Too many open
     # files", refused sessions): one line of a kind per 10 s, with a count of the rest.
-    install_log_rate_limit(logging.getLogger().handlers)
+    install_log_rate_limit(ours)
     quiet_sdk_noise()
 
 
