@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -12,19 +11,8 @@ from mcp.server import MCPServer
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.logs import RateLimitedLog
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
-
-
-@pytest.fixture(autouse=True)
-def _no_log_rate_limit_left_behind() -> Iterator[None]:
-    """A test that runs the CLI in this process (``main(["demo"])``) rate-limits warnings on the
-    root handlers; later tests count warnings, so the limit leaves with the test."""
-    yield
-    for handler in logging.getLogger().handlers:
-        for limit in [f for f in handler.filters if isinstance(f, RateLimitedLog)]:
-            handler.removeFilter(limit)
 
 
 @pytest.fixture
