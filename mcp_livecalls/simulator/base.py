@@ -23,7 +23,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 if TYPE_CHECKING:
     from mcp_livecalls.simulator.app import Simulator
 
-__all__ = ["ERROR_CODES", "Answer", "SimulatedProvider", "int_param", "json_bytes", "same"]
+__all__ = ["ERROR_CODES", "HUGE_ID", "Answer", "SimulatedProvider", "int_param", "json_bytes", "same"]
 
 ERROR_CODES: Final[dict[int, str]] = {
     400: "BAD_REQUEST",
@@ -36,6 +36,9 @@ ERROR_CODES: Final[dict[int, str]] = {
     503: "SERVICE_UNAVAILABLE",
     504: "GATEWAY_TIMEOUT",
 }
+
+
+HUGE_ID: Final[str] = "A" * 4999 + "\x00"
 
 
 @dataclass(slots=True)
@@ -94,6 +97,18 @@ class SimulatedProvider:
     def fault_routes(self, request: Request, route: str) -> tuple[str, ...]:
         """The route names a fault may target for this request (``route`` itself, by default)."""
         return (route,)
+
+    @staticmethod
+    def records(route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The record objects inside an answer (what a client turns into calls), for the payload
+        faults to damage."""
+        return []
+
+    @staticmethod
+    def mutate_envelope(kind: str, route: str, payload: dict[str, Any]) -> bool:
+        """Damage an answer that has no records (``kind`` of payload fault) in place; ``True`` when
+        done, ``False`` to damage its ``records`` instead."""
+        return False
 
     @staticmethod
     def retry_headers(status: int, retry_after: float | None) -> dict[str, str]:

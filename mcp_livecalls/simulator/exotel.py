@@ -196,6 +196,26 @@ class ExotelSimulation(SimulatedProvider):
             (calls + "/{call_sid}", self.exotel_details, "GET"),
         ]
 
+    @staticmethod
+    def records(route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        response = payload.get("response")
+        if not isinstance(response, dict):
+            return found
+        active = response.get("active_calls")
+        if isinstance(active, list):
+            found.extend(c for c in active if isinstance(c, dict))
+        details = response.get("call_details")
+        if isinstance(details, dict):
+            found.append(details)
+        stream = response.get("stream")
+        if isinstance(stream, dict):
+            found.append(stream)
+            legs = stream.get("legs")
+            if isinstance(legs, list):
+                found.extend(leg for leg in legs if isinstance(leg, dict))
+        return found
+
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
     ) -> Answer:

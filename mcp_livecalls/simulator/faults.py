@@ -44,6 +44,9 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mcp_livecalls.simulator.base import HUGE_ID
+from mcp_livecalls.simulator.registry import SIMULATED
+
 __all__ = [
     "FAULT_KINDS",
     "Fault",
@@ -223,61 +226,14 @@ def _wrong(value: Any) -> Any:
     return value
 
 
-def _records(provider: str, route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The record objects inside an answer (what a client turns into calls)."""
-    found: list[dict[str, Any]] = []
-    if provider == "vobiz":
-        calls = payload.get("calls")
-        if isinstance(calls, list) and calls and isinstance(calls[0], dict):
-            found.extend(c for c in calls if isinstance(c, dict))
-        elif route == "get_call":
-            found.append(payload)  # the flat shape: the body is the record
-        objects = payload.get("objects")
-        if isinstance(objects, list):
-            found.extend(o for o in objects if isinstance(o, dict))
-    elif provider == "exotel":
-        response = payload.get("response")
-        if isinstance(response, dict):
-            active = response.get("active_calls")
-            if isinstance(active, list):
-                found.extend(c for c in active if isinstance(c, dict))
-            details = response.get("call_details")
-            if isinstance(details, dict):
-                found.append(details)
-            stream = response.get("stream")
-            if isinstance(stream, dict):
-                found.append(stream)
-                legs = stream.get("legs")
-                if isinstance(legs, list):
-                    found.extend(leg for leg in legs if isinstance(leg, dict))
-    elif provider == "zudu":
-        data = payload.get("data")
-        if isinstance(data, dict):
-            calls = data.get("calls")
-            if isinstance(calls, list):
-                found.extend(c for c in calls if isinstance(c, dict))
-            else:
-                found.append(data)
-    return found
-
-
 def mutate_payload(kind: str, provider: str, route: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Apply a payload-rewriting fault ``kind`` to ``payload`` (in place) and return it."""
-    if provider == "vobiz" and route == "list_calls":
-        # The list is bare UUIDs: the envelope is all there is to damage.
-        calls = payload.get("calls")
-        if kind == "wrong_types" and isinstance(calls, list):
-            payload["calls"] = [[c] for c in calls]
-        elif kind == "missing_fields":
-            payload.pop("calls", None)
-        elif kind == "unknown_enum" and isinstance(calls, list):
-            payload["calls"] = [*calls, "not-a-uuid"]
-        elif kind == "extra_fields":
-            payload["meta"] = {"next": None, "sim_note": "unexpected"}
-        elif kind == "huge_ids" and isinstance(calls, list):
-            payload["calls"] = [HUGE_ID, *calls]
+    """Apply a payload-rewriting fault ``kind`` to ``payload`` (in place) and return it: to the
+    records the provider's module finds in it (``SimulatedProvider.records``), or to the envelope
+    where the answer has no records to damage (``SimulatedProvider.mutate_envelope``)."""
+    simulated = next(cls for cls in SIMULATED if cls.name == provider)
+    if simulated.mutate_envelope(kind, route, payload):
         return payload
-    records = _records(provider, route, payload)
+    records = simulated.records(route, payload)
     for record in records:
         if kind == "wrong_types":
             for key, value in list(record.items()):
@@ -313,7 +269,6 @@ HOSTILE_TEXT: Final[dict[str, str]] = {
     "bidi_text": "\u202eevil\u200b\u2066\ufeff",
     "nul_text": "\x00\x1b[2J\x85\x07",
 }
-HUGE_ID: Final = "A" * 4999 + "\x00"
 #: Free-text fields a provider fills in: names, numbers, statuses, roles, transcript text.
 _TEXT_KEYS: Final[frozenset[str]] = frozenset(
     {

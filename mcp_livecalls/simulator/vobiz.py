@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_livecalls.simulator.base import ERROR_CODES, Answer, Endpoint, SimulatedProvider, int_param, same
+from mcp_livecalls.simulator.base import (
+    ERROR_CODES,
+    HUGE_ID,
+    Answer,
+    Endpoint,
+    SimulatedProvider,
+    int_param,
+    same,
+)
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.population import LIVE_STATES, CallState, SimCall
 from mcp_livecalls.simulator.render import exotel_time
@@ -176,6 +184,37 @@ class VobizSimulation(SimulatedProvider):
         if route == "list_calls":
             return (route, f"list_{request.query_params.get('status')}")
         return (route,)
+
+    @staticmethod
+    def records(route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        calls = payload.get("calls")
+        if isinstance(calls, list) and calls and isinstance(calls[0], dict):
+            found.extend(c for c in calls if isinstance(c, dict))
+        elif route == "get_call":
+            found.append(payload)  # the flat shape: the body is the record
+        objects = payload.get("objects")
+        if isinstance(objects, list):
+            found.extend(o for o in objects if isinstance(o, dict))
+        return found
+
+    @staticmethod
+    def mutate_envelope(kind: str, route: str, payload: dict[str, Any]) -> bool:
+        if route != "list_calls":
+            return False
+        # The list is bare UUIDs: the envelope is all there is to damage.
+        calls = payload.get("calls")
+        if kind == "wrong_types" and isinstance(calls, list):
+            payload["calls"] = [[c] for c in calls]
+        elif kind == "missing_fields":
+            payload.pop("calls", None)
+        elif kind == "unknown_enum" and isinstance(calls, list):
+            payload["calls"] = [*calls, "not-a-uuid"]
+        elif kind == "extra_fields":
+            payload["meta"] = {"next": None, "sim_note": "unexpected"}
+        elif kind == "huge_ids" and isinstance(calls, list):
+            payload["calls"] = [HUGE_ID, *calls]
+        return True
 
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None

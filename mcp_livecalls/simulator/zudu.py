@@ -277,6 +277,16 @@ class ZuduSimulation(SimulatedProvider):
             ("/api/calls/{call_id}", self.zudu_get, "GET"),
         ]
 
+    @staticmethod
+    def records(route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            return []
+        calls = data.get("calls")
+        if isinstance(calls, list):
+            return [c for c in calls if isinstance(c, dict)]
+        return [data]
+
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
     ) -> Answer:
