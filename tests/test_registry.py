@@ -12,10 +12,20 @@ from mcp_livecalls.providers.registry import PROVIDERS, names, titles
 PACKAGE = Path(__file__).resolve().parent.parent / "mcp_livecalls"
 
 ALLOWED = {
-    "providers/registry.py",  # the one list
-    "models.py",  # ProviderName: the published vocabulary of the structured output
+    "providers/registry.py": "the one list",
+    "models.py": "ProviderName, the published vocabulary of the structured output",
+    # The simulator: each provider's API is its own module (simulator/<name>.py); these still
+    # know the simulated providers by name.
+    "simulator/population.py": "draws each provider's call data (agents, numbers, id forms)",
+    "simulator/credentials.py": "one demo account per provider",
+    "simulator/app.py": "Simulator(vobiz_shape=...), a public parameter",
+    "simulator/__init__.py": "re-exports VobizShape",
+    "simulator/faults.py": "the provider a fault targets, a literal type",
+    "simulator/scripts.py": "the voice agents' names",
+    "simulator/fixtures/__init__.py": "the documentation examples, by provider",
 }
-"""Modules besides the providers' own (``providers/<name>.py``, ``simulator/``) that may name one."""
+"""Modules besides the providers' own (``providers/<name>.py``, ``simulator/<name>.py``) that may
+name one, and why."""
 
 
 def _code_strings_and_names(tree: ast.AST) -> list[tuple[int, str]]:
@@ -43,7 +53,10 @@ def _code_strings_and_names(tree: ast.AST) -> list[tuple[int, str]]:
 
 
 def _own_modules() -> set[Path]:
-    return {PACKAGE / "providers" / f"{cls.name.value}.py" for cls in PROVIDERS}
+    """Each provider's adapter and its simulated API."""
+    return {
+        PACKAGE / part / f"{cls.name.value}.py" for cls in PROVIDERS for part in ("providers", "simulator")
+    }
 
 
 def test_no_module_outside_a_providers_own_spells_a_provider_name_or_credential_variable() -> None:
@@ -55,7 +68,7 @@ def test_no_module_outside_a_providers_own_spells_a_provider_name_or_credential_
     offenders: list[str] = []
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE)
-        if path in _own_modules() or relative.parts[0] == "simulator" or str(relative) in ALLOWED:
+        if path in _own_modules() or relative.as_posix() in ALLOWED:
             continue
         for line, text in _code_strings_and_names(ast.parse(path.read_text(), str(path))):
             if pattern.search(text):

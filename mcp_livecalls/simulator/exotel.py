@@ -24,7 +24,7 @@ from starlette.responses import Response
 from mcp_livecalls.simulator.base import Answer, Endpoint, SimulatedProvider, int_param, same
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.population import LIVE_STATES, CallState, SimCall
-from mcp_livecalls.simulator.render import exotel_time, sid
+from mcp_livecalls.simulator.render import iso_time_ms, sid
 
 __all__ = ["EXOTEL_FLAVOURS", "ExotelSimulation"]
 
@@ -66,7 +66,7 @@ def exotel_active_item(call: SimCall, ts: float) -> dict[str, Any]:
         "to": call.to_number,
         # Undocumented: start_time is when the call was placed, duration counts from the answer
         # (the docs' ringing call has duration 0).
-        "start_time": exotel_time(call.created_ts),
+        "start_time": iso_time_ms(call.created_ts),
         "duration": math.floor(call.talk_s(ts)),
         "agent_details": exotel_agent_details(call, state),
         "recording_enabled": call.recording,
@@ -105,7 +105,7 @@ def exotel_call_details(call: SimCall, ts: float, *, alternative: bool = False) 
             "from": call.from_number,
             "to": call.to_number,
             "virtual_number": virtual,
-            "start_time": exotel_time(call.created_ts),
+            "start_time": iso_time_ms(call.created_ts),
             "duration": math.floor(call.talk_s(ts)),
             "agent_details": agent,
             "recording": {"available": call.recording, "url": recording_url},
@@ -166,7 +166,7 @@ def exotel_stream(call: SimCall, ts: float) -> dict[str, Any]:
         bridge = {
             "bridge_sid": sid("bridge_", call.id),
             "status": "active",
-            "created_at": exotel_time(bridged),
+            "created_at": iso_time_ms(bridged),
         }
         if call.recording:
             recording_s = max(0, math.floor(ts - bridged))

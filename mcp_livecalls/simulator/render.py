@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-__all__ = ["exotel_time", "ms", "sid"]
+__all__ = ["iso_time_ms", "ms", "sid"]
 
 
-def exotel_time(ts: float) -> str:
+def iso_time_ms(ts: float) -> str:
     """ISO 8601 with milliseconds and ``Z``: ``2024-06-15T10:30:00.000Z``."""
     dt = datetime.fromtimestamp(ts, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

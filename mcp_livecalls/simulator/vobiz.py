@@ -27,7 +27,7 @@ from mcp_livecalls.simulator.base import (
 )
 from mcp_livecalls.simulator.fixtures import load_fixture
 from mcp_livecalls.simulator.population import LIVE_STATES, CallState, SimCall
-from mcp_livecalls.simulator.render import exotel_time
+from mcp_livecalls.simulator.render import iso_time_ms
 
 __all__ = ["VOBIZ_FLAVOURS", "VobizSimulation"]
 
@@ -225,7 +225,7 @@ class VobizSimulation(SimulatedProvider):
         body: dict[str, Any] = {
             "status": "error",
             "error": {"code": ERROR_CODES.get(status, "ERROR"), "message": message, "details": None},
-            "timestamp": exotel_time(self.sim._now_ts()),
+            "timestamp": iso_time_ms(self.sim._now_ts()),
             "requestId": self.sim._uuid(),
         }
         return Answer(status, body, headers)
