@@ -152,11 +152,6 @@ def _no_provider_message() -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from mcp_livecalls.http_server import http_app, listening_socket, uvicorn_options
-    from mcp_livecalls.server import create_server
-
     with ExitStack() as stack:
         if args.demo:
             settings, _ = stack.enter_context(
@@ -168,6 +163,12 @@ def _serve(args: argparse.Namespace) -> int:
             if not settings.configured:
                 raise ConfigError(_no_provider_message())
         logger.info("providers: %s", ", ".join(settings.configured))
+        # Loaded once the settings hold: a configuration error answers without the MCP server SDK.
+        import uvicorn
+
+        from mcp_livecalls.http_server import http_app, listening_socket, uvicorn_options
+        from mcp_livecalls.server import create_server
+
         server = create_server(settings)
         if args.transport == "stdio":
             server.run("stdio")
