@@ -38,7 +38,8 @@ from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.http import HttpPolicy
 from mcp_livecalls.models import ProviderName
-from mcp_livecalls.providers import LiveCallsProvider, build_providers
+from mcp_livecalls.providers import build_providers
+from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
@@ -120,7 +121,7 @@ def _ops(calls: dict[ProviderName, str]) -> list[Op]:
             lambda adapters: adapters[provider].list_active(ListQuery(), 0, 20),
         )
 
-    vobiz, exotel, zudu = ProviderName.VOBIZ, ProviderName.EXOTEL, ProviderName.ZUDU
+    vobiz, exotel, zudu = ProviderName("vobiz"), ProviderName("exotel"), ProviderName("zudu")
     return [get(vobiz), get(exotel), get(zudu), stream(exotel), stream(zudu), listing(exotel), listing(zudu)]
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, ValidationInfo, field_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.safety import cap_for, clean_value
 
 __all__ = [
@@ -65,10 +66,13 @@ class _Vocabulary(StrEnum):
         return json_schema
 
 
-class ProviderName(_Vocabulary):
-    VOBIZ = "vobiz"
-    EXOTEL = "exotel"
-    ZUDU = "zudu"
+if TYPE_CHECKING:
+
+    class ProviderName(_Vocabulary):
+        """The registered providers' names (``mcp_livecalls.providers.registry.NAMES``)."""
+
+else:
+    ProviderName = _Vocabulary("ProviderName", {name.upper(): name for name in NAMES})
 
 
 class CallStatus(_Vocabulary):

@@ -238,11 +238,11 @@ async def test_a_listen_of_2000_resources_is_refused_and_a_full_share_of_watches
     base_url: str, sim: Simulator
 ) -> None:
     settings = _settings(base_url, max_watches_per_session=50, max_watches=100)
-    exotel = settings.provider(ProviderName.EXOTEL)
+    exotel = settings.provider(ProviderName("exotel"))
     assert exotel is not None
     # One request a second: 100 pollers' first reads alone would hold the pacer for minutes.
     slower = replace(exotel, requests_per_minute=60)
-    settings = settings.with_changes(providers={**settings.providers, ProviderName.EXOTEL: slower})
+    settings = settings.with_changes(providers={**settings.providers, ProviderName("exotel"): slower})
     app = LiveCallsApp(settings, now=sim.clock.now, sleep=_sleep_forever)  # each watch polls once
     server = create_server(app=app)
     live = sim.population.live("exotel")[0]
@@ -468,7 +468,7 @@ async def test_a_lookup_in_a_dead_providers_shadow_still_says_not_live_for_the_o
 class _StuckForPollers(LiveCallsProvider):
     """Answers tool calls at once; a poller's request waits until released (a pacer's back row)."""
 
-    name = ProviderName.ZUDU
+    name = ProviderName("zudu")
     capabilities = Capabilities(upstream_filters=(), fields=("status",))
     credential_vars = ()
 
@@ -494,19 +494,19 @@ class _StuckForPollers(LiveCallsProvider):
 
 async def test_a_tool_call_never_joins_a_pollers_request_waiting_at_the_back_of_the_pacer() -> None:
     provider = _StuckForPollers()
-    service = LiveCallsService({ProviderName.ZUDU: provider}, tool_budget_s=5, cache_ttl_s=10)
+    service = LiveCallsService({ProviderName("zudu"): provider}, tool_budget_s=5, cache_ttl_s=10)
     polled: list[LiveCall] = []
 
     async def poll() -> None:
         with background_requests():
-            polled.append(await service.get_live_call("CA1", ProviderName.ZUDU))
+            polled.append(await service.get_live_call("CA1", ProviderName("zudu")))
 
     async with anyio.create_task_group() as group:
         group.start_soon(poll)
         await wait_all_tasks_blocked()
         assert provider.waiting == 1
         with anyio.fail_after(1):
-            answered = await service.get_live_call("CA1", ProviderName.ZUDU)
+            answered = await service.get_live_call("CA1", ProviderName("zudu"))
         assert polled == []  # the poller is still waiting; the tool call did not wait for it
         provider.release.set()
 

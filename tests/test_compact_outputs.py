@@ -202,9 +202,9 @@ async def test_no_text_block_carries_nulls_none_or_request_ids(client: Client) -
 
 
 def test_a_status_word_nobody_documented_shows_the_raw_word_and_never_none() -> None:
-    call = LiveCall(provider=ProviderName.VOBIZ, call_id="c1", status=CallStatus.UNKNOWN)
+    call = LiveCall(provider=ProviderName("vobiz"), call_id="c1", status=CallStatus.UNKNOWN)
     parked = call.model_copy(update={"provider_status": "parked"})
-    stream = StreamDetails(provider=ProviderName.EXOTEL, call_id="c2", status=CallStatus.UNKNOWN)
+    stream = StreamDetails(provider=ProviderName("exotel"), call_id="c2", status=CallStatus.UNKNOWN)
 
     assert render_call(call) == "[vobiz] c1 unknown"
     assert render_call(parked) == "[vobiz] c1 unknown(parked)"
@@ -217,7 +217,9 @@ def test_a_status_word_nobody_documented_shows_the_raw_word_and_never_none() -> 
 
 def test_a_list_drops_every_transcript_turn_and_counts_none() -> None:
     turns = [TranscriptTurn(role="user", text=f"turn {i}") for i in range(3)]
-    call = LiveCall(provider=ProviderName.ZUDU, call_id="z1", status=CallStatus.IN_PROGRESS, transcript=turns)
+    call = LiveCall(
+        provider=ProviderName("zudu"), call_id="z1", status=CallStatus.IN_PROGRESS, transcript=turns
+    )
 
     page = prepare_page(ActiveCallsPage(calls=[call]))
 

@@ -19,7 +19,7 @@ def test_a_provider_is_enabled_when_its_credentials_are_set() -> None:
     )
 
     assert settings.configured == ["vobiz", "zudu"]
-    vobiz = settings.provider(ProviderName.VOBIZ)
+    vobiz = settings.provider(ProviderName("vobiz"))
     assert vobiz is not None
     assert vobiz.base_url == "https://api.vobiz.ai"
 
@@ -36,7 +36,7 @@ def test_base_urls_are_configurable_for_self_hosted_deployments() -> None:
         {"ZUDU_API_KEY": "sk_1", "ZUDU_API_SECRET": "s3", "ZUDU_BASE_URL": "http://localhost:8080/"}
     )
 
-    zudu = settings.provider(ProviderName.ZUDU)
+    zudu = settings.provider(ProviderName("zudu"))
     assert zudu is not None
     assert zudu.base_url == "http://localhost:8080"
 

@@ -92,7 +92,7 @@ def test_the_documented_active_list_normalizes_both_calls_and_its_total() -> Non
     assert total == 2
     assert calls == [
         LiveCall(
-            provider=ProviderName.EXOTEL,
+            provider=ProviderName("exotel"),
             call_id="call_active_001",
             status=CallStatus.IN_PROGRESS,
             provider_status="in-progress",
@@ -105,7 +105,7 @@ def test_the_documented_active_list_normalizes_both_calls_and_its_total() -> Non
             recording=Recording(enabled=True),
         ),
         LiveCall(
-            provider=ProviderName.EXOTEL,
+            provider=ProviderName("exotel"),
             call_id="call_active_002",
             status=CallStatus.RINGING,
             provider_status="ringing",
@@ -131,7 +131,7 @@ def test_an_item_of_the_older_doc_version_without_direction_or_agent_still_norma
     call = normalize_exotel_active_call(item, now=NOW)
 
     assert call == LiveCall(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="call_old_001",
         status=CallStatus.IN_PROGRESS,
         provider_status="in-progress",
@@ -225,7 +225,7 @@ def test_the_documented_stream_normalizes_legs_bridge_and_recording() -> None:
     details = normalize_exotel_stream(load_fixture("exotel_stream"), call_id="call_active_001")
 
     assert details == StreamDetails(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="call_active_001",
         status=CallStatus.IN_PROGRESS,
         provider_status="in-progress",
@@ -243,7 +243,7 @@ def test_the_documented_stream_reduces_to_a_live_call_with_the_customers_number(
     details = normalize_exotel_stream(load_fixture("exotel_stream"), call_id="call_active_001")
 
     assert exotel_call_from_stream(details) == LiveCall(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="call_active_001",
         status=CallStatus.IN_PROGRESS,
         provider_status="in-progress",
@@ -305,7 +305,7 @@ def test_a_bare_stream_without_legs_bridge_or_recording_normalizes() -> None:
     payload = {"http_code": 200, "response": {"stream": {"status": "ringing"}}}
 
     assert normalize_exotel_stream(payload, call_id="CAabc") == StreamDetails(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="CAabc",
         status=CallStatus.RINGING,
         provider_status="ringing",

@@ -437,7 +437,7 @@ def test_different_warnings_and_info_lines_are_not_held_back() -> None:
 
 @pytest.mark.anyio
 async def test_the_real_server_closes_slow_heads_and_logs_them_once(sim_url: str) -> None:
-    vobiz = simulator_settings(sim_url, DEMO_CREDENTIALS).provider(ProviderName.VOBIZ)
+    vobiz = simulator_settings(sim_url, DEMO_CREDENTIALS).provider(ProviderName("vobiz"))
     assert vobiz is not None
     env = {
         "PATH": os.environ.get("PATH", ""),

@@ -505,8 +505,8 @@ async def test_a_bug_while_polling_does_not_take_the_server_down(
             raise KeyError("a bug")
 
     async with Client(watched_server) as client:
-        zudu = app.service.providers[ProviderName.ZUDU]
-        app.service.providers[ProviderName.ZUDU] = Broken(zudu.http, now=app.now)
+        zudu = app.service.providers[ProviderName("zudu")]
+        app.service.providers[ProviderName("zudu")] = Broken(zudu.http, now=app.now)
         async with client.listen(resource_subscriptions=[uri]):
             with anyio.fail_after(10):
                 await fake_time.until(lambda: fake_time.sleeping == 1)

@@ -118,7 +118,7 @@ def test_normalizing_never_fails_and_a_second_time_changes_nothing(raw: str, hin
 
 def test_a_call_and_its_legs_are_normalized_and_a_sip_contact_is_left_alone() -> None:
     call = LiveCall(
-        provider=ProviderName.VOBIZ,
+        provider=ProviderName("vobiz"),
         call_id="c1",
         status=CallStatus.IN_PROGRESS,
         from_number="919262171438",
@@ -134,7 +134,7 @@ def test_a_call_and_its_legs_are_normalized_and_a_sip_contact_is_left_alone() ->
 
     assert (normalized.from_number, normalized.to_number) == ("+919262171438", "anonymous")
     assert [leg.contact for leg in normalized.legs] == ["+919148227303", "sip:agent@pbx.example", None]
-    stream = StreamDetails(provider=ProviderName.EXOTEL, call_id="c1", legs=call.legs)
+    stream = StreamDetails(provider=ProviderName("exotel"), call_id="c1", legs=call.legs)
     assert [leg.contact for leg in PLUS.stream(stream).legs] == [
         "+919148227303",
         "sip:agent@pbx.example",
@@ -172,7 +172,7 @@ def _call(*numbers: str | None, leg: str | None = None) -> LiveCall:
     from_number, to_number = (*numbers, None, None)[:2]
     legs = [CallLeg(contact=leg, status=LegStatus.CONNECTED)] if leg else []
     return LiveCall(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="c1",
         status=CallStatus.IN_PROGRESS,
         from_number=from_number,
@@ -233,7 +233,7 @@ def test_a_number_that_is_not_written_like_one_is_refused(written: str) -> None:
 @pytest.mark.anyio
 async def test_scan_normalizes_each_call_before_the_number_filter_sees_it() -> None:
     raw = LiveCall(
-        provider=ProviderName.VOBIZ,
+        provider=ProviderName("vobiz"),
         call_id="c1",
         status=CallStatus.IN_PROGRESS,
         from_number="919262171438",

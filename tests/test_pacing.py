@@ -64,8 +64,8 @@ async def test_an_absurd_reset_never_pauses_for_more_than_a_minute() -> None:
 def test_exotel_is_paced_at_its_documented_limit_unless_configured_otherwise() -> None:
     env = {"EXOTEL_ACCOUNT_SID": "sid", "EXOTEL_API_KEY": "key", "EXOTEL_API_TOKEN": "token"}
 
-    default = Settings.from_env(env).provider(ProviderName.EXOTEL)
-    lowered = Settings.from_env({**env, "EXOTEL_REQUESTS_PER_MINUTE": "50"}).provider(ProviderName.EXOTEL)
+    default = Settings.from_env(env).provider(ProviderName("exotel"))
+    lowered = Settings.from_env({**env, "EXOTEL_REQUESTS_PER_MINUTE": "50"}).provider(ProviderName("exotel"))
 
     assert default is not None
     assert lowered is not None

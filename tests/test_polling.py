@@ -14,7 +14,7 @@ pytestmark = pytest.mark.anyio
 
 
 def _call(status: CallStatus) -> LiveCall:
-    return LiveCall(provider=ProviderName.ZUDU, call_id="c1", status=status)
+    return LiveCall(provider=ProviderName("zudu"), call_id="c1", status=status)
 
 
 class Script:

@@ -13,7 +13,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mcp_livecalls"
 
 ALLOWED = {
     "providers/registry.py": "the one list",
-    "models.py": "ProviderName, the published vocabulary of the structured output",
     # The simulator: each provider's API is its own module (simulator/<name>.py); these still
     # know the simulated providers by name.
     "simulator/population.py": "draws each provider's call data (agents, numbers, id forms)",

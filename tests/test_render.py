@@ -50,7 +50,7 @@ def test_masking_keeps_only_the_last_four_digits(number: str | None, masked: str
 
 def _exotel_call() -> LiveCall:
     return LiveCall(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="call_active_001",
         status=CallStatus.IN_PROGRESS,
         provider_status="in-progress",
@@ -71,7 +71,9 @@ def test_a_list_is_one_line_per_call_with_the_count_cursor_notes_and_failures() 
         next_cursor="abc",
         notes=["vobiz: status filtered locally (not supported upstream)"],
         failures=[
-            ProviderFailure(provider=ProviderName.ZUDU, reason="Zudu did not answer in time (ReadTimeout).")
+            ProviderFailure(
+                provider=ProviderName("zudu"), reason="Zudu did not answer in time (ReadTimeout)."
+            )
         ],
     )
 
@@ -127,7 +129,7 @@ def test_masking_applies_to_structured_content_and_text_alike() -> None:
 
 def test_stream_details_show_each_leg_and_what_the_provider_does_not_offer() -> None:
     details = StreamDetails(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="call_active_001",
         status=CallStatus.ON_HOLD,
         duration_s=180,

@@ -94,18 +94,18 @@ def settings_for(base_url: str, *, tokens: dict[str, str] | None = None) -> Sett
     tokens = tokens or {}
     return Settings(
         providers={
-            ProviderName.VOBIZ: VobizSettings(
+            ProviderName("vobiz"): VobizSettings(
                 auth_id=SecretStr(CREDENTIALS.vobiz_auth_id),
                 auth_token=SecretStr(tokens.get("vobiz", CREDENTIALS.vobiz_auth_token)),
                 base_url=base_url,
             ),
-            ProviderName.EXOTEL: ExotelSettings(
+            ProviderName("exotel"): ExotelSettings(
                 account_sid=SecretStr(CREDENTIALS.exotel_account_sid),
                 api_key=SecretStr(CREDENTIALS.exotel_api_key),
                 api_token=SecretStr(tokens.get("exotel", CREDENTIALS.exotel_api_token)),
                 base_url=base_url,
             ),
-            ProviderName.ZUDU: ZuduSettings(
+            ProviderName("zudu"): ZuduSettings(
                 api_key=SecretStr(CREDENTIALS.zudu_api_key),
                 api_secret=SecretStr(tokens.get("zudu", CREDENTIALS.zudu_api_secret)),
                 base_url=base_url,

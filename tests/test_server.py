@@ -213,10 +213,10 @@ async def test_rejected_credentials_are_a_tool_error_without_the_token(
     sim_url: str, simulator: Simulator
 ) -> None:
     settings = simulator_settings(sim_url, DEMO_CREDENTIALS)
-    vobiz = settings.provider(ProviderName.VOBIZ)
+    vobiz = settings.provider(ProviderName("vobiz"))
     assert vobiz is not None
     settings = Settings(
-        providers={ProviderName.VOBIZ: replace(vobiz, auth_token=SecretStr("leaky-token-5531"))}
+        providers={ProviderName("vobiz"): replace(vobiz, auth_token=SecretStr("leaky-token-5531"))}
     )
     async with Client(create_server(settings, now=simulator.clock.now)) as client:
         result = await client.call_tool("list_active_calls", {})
@@ -325,8 +325,8 @@ async def test_a_bug_in_an_adapter_is_a_clear_tool_error_and_a_logged_traceback(
             raise KeyError("a bug")
 
     async with Client(create_server(app=app)) as client:
-        vobiz = app.service.providers[ProviderName.VOBIZ]
-        app.service.providers[ProviderName.VOBIZ] = Broken(
+        vobiz = app.service.providers[ProviderName("vobiz")]
+        app.service.providers[ProviderName("vobiz")] = Broken(
             vobiz.http, auth_id="MA_SIMULATOR0001", now=app.now
         )
         result = await client.call_tool("get_live_call", {"call_id": "abc", "provider": "vobiz"})

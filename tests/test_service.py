@@ -98,20 +98,24 @@ async def _page_all(service: LiveCallsService, query: ListQuery, limit: int) -> 
 async def test_an_id_known_at_two_providers_is_ambiguous_not_guessed() -> None:
     same = "shared-id"
     exotel = InMemoryProvider(
-        ProviderName.EXOTEL, [LiveCall(provider=ProviderName.EXOTEL, call_id=same, status=CallStatus.RINGING)]
+        ProviderName("exotel"),
+        [LiveCall(provider=ProviderName("exotel"), call_id=same, status=CallStatus.RINGING)],
     )
     zudu = InMemoryProvider(
-        ProviderName.ZUDU, [LiveCall(provider=ProviderName.ZUDU, call_id=same, status=CallStatus.IN_PROGRESS)]
+        ProviderName("zudu"),
+        [LiveCall(provider=ProviderName("zudu"), call_id=same, status=CallStatus.IN_PROGRESS)],
     )
 
     with pytest.raises(AmbiguousCall, match=r"more than one provider \(exotel, zudu\)"):
         await _service(exotel, zudu).get_live_call(same)
-    assert (await _service(exotel, zudu).get_live_call(same, ProviderName.ZUDU)).provider is ProviderName.ZUDU
+    assert (await _service(exotel, zudu).get_live_call(same, ProviderName("zudu"))).provider is ProviderName(
+        "zudu"
+    )
 
 
 async def test_a_call_found_at_one_provider_is_answered_even_when_another_fails() -> None:
-    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 3))
-    exotel = InMemoryProvider(ProviderName.EXOTEL, [], failing=True)
+    vobiz = InMemoryProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 3))
+    exotel = InMemoryProvider(ProviderName("exotel"), [], failing=True)
 
     call = await _service(vobiz, exotel).get_live_call("vobiz-1")
 
@@ -119,8 +123,8 @@ async def test_a_call_found_at_one_provider_is_answered_even_when_another_fails(
 
 
 async def test_a_call_found_nowhere_while_a_provider_failed_says_so() -> None:
-    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 3))
-    exotel = InMemoryProvider(ProviderName.EXOTEL, [], failing=True)
+    vobiz = InMemoryProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 3))
+    exotel = InMemoryProvider(ProviderName("exotel"), [], failing=True)
 
     with pytest.raises(ProviderUnavailable, match="exotel: Exotel is unavailable"):
         await _service(vobiz, exotel).get_live_call("nowhere")
@@ -129,9 +133,9 @@ async def test_a_call_found_nowhere_while_a_provider_failed_says_so() -> None:
 @pytest.mark.parametrize("limit", [1, 3, 7, 20])
 async def test_merged_paging_returns_every_call_once_newest_first_within_each_provider(limit: int) -> None:
     providers = [
-        InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 11)),
-        InMemoryProvider(ProviderName.EXOTEL, _calls(ProviderName.EXOTEL, 4, start_minute=1)),
-        InMemoryProvider(ProviderName.ZUDU, _calls(ProviderName.ZUDU, 9, start_minute=3)),
+        InMemoryProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 11)),
+        InMemoryProvider(ProviderName("exotel"), _calls(ProviderName("exotel"), 4, start_minute=1)),
+        InMemoryProvider(ProviderName("zudu"), _calls(ProviderName("zudu"), 9, start_minute=3)),
     ]
 
     seen = await _page_all(_service(*providers), ListQuery(), limit)
@@ -141,7 +145,7 @@ async def test_merged_paging_returns_every_call_once_newest_first_within_each_pr
 
 async def test_local_filters_page_through_long_runs_of_non_matching_calls() -> None:
     # 60 calls of which only every third is on hold: many upstream pages hold no match.
-    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 60))
+    vobiz = InMemoryProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 60))
     query = ListQuery(status=CallStatus.ON_HOLD)
 
     seen = await _page_all(_service(vobiz), query, limit=2)
@@ -153,22 +157,22 @@ async def test_local_filters_page_through_long_runs_of_non_matching_calls() -> N
 
 
 async def test_a_failing_provider_is_reported_and_does_not_hold_the_cursor_open() -> None:
-    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 5))
-    zudu = InMemoryProvider(ProviderName.ZUDU, [], failing=True)
+    vobiz = InMemoryProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 5))
+    zudu = InMemoryProvider(ProviderName("zudu"), [], failing=True)
 
     page = await _service(vobiz, zudu).list_active_calls(ListQuery(), limit=10)
 
     assert [c.call_id for c in page.calls] == [c.call_id for c in vobiz.calls]
     assert [(f.provider, f.reason) for f in page.failures] == [
-        (ProviderName.ZUDU, "Zudu is unavailable (503).")
+        (ProviderName("zudu"), "Zudu is unavailable (503).")
     ]
     assert page.next_cursor is None
     assert page.total is None
 
 
 async def test_a_lookup_without_provider_asks_only_the_provider_that_answered_before() -> None:
-    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 3))
-    exotel = InMemoryProvider(ProviderName.EXOTEL, _calls(ProviderName.EXOTEL, 3))
+    vobiz = InMemoryProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 3))
+    exotel = InMemoryProvider(ProviderName("exotel"), _calls(ProviderName("exotel"), 3))
     service = _service(vobiz, exotel)
 
     for _ in range(5):
@@ -178,8 +182,8 @@ async def test_a_lookup_without_provider_asks_only_the_provider_that_answered_be
 
 
 async def test_a_call_gone_from_its_provider_is_looked_for_everywhere_again() -> None:
-    vobiz = InMemoryProvider(ProviderName.VOBIZ, _calls(ProviderName.VOBIZ, 3))
-    exotel = InMemoryProvider(ProviderName.EXOTEL, _calls(ProviderName.EXOTEL, 3))
+    vobiz = InMemoryProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 3))
+    exotel = InMemoryProvider(ProviderName("exotel"), _calls(ProviderName("exotel"), 3))
     service = _service(vobiz, exotel)
     await service.get_live_call("exotel-2")
     exotel.calls = []

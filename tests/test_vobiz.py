@@ -36,7 +36,7 @@ def test_plivo_style_live_call_normalizes_every_field() -> None:
     call = normalize_vobiz_call(load_fixture("vobiz_live_plivo.json"), now=NOW)
 
     assert call == LiveCall(
-        provider=ProviderName.VOBIZ,
+        provider=ProviderName("vobiz"),
         call_id="97ceeb52-58b6-11e1-86da-77300b68f8bb",
         status=CallStatus.IN_PROGRESS,
         provider_status="ACTIVE",
@@ -55,7 +55,7 @@ def test_flat_live_call_normalizes_and_computes_duration_from_session_start() ->
     call = normalize_vobiz_call(load_fixture("vobiz_live_flat.json"), now=NOW)
 
     assert call == LiveCall(
-        provider=ProviderName.VOBIZ,
+        provider=ProviderName("vobiz"),
         call_id="2ded13fe-4f9b-4958-9bfb-093ea2f29f91",
         status=CallStatus.IN_PROGRESS,
         provider_status="in-progress",
@@ -177,10 +177,10 @@ EVERY_FLAVOUR = [
 
 def _settings(base_url: str, sim: Simulator) -> Settings:
     """Only Vobiz, in the zone the simulated account writes its times in."""
-    vobiz = simulator_settings(base_url, DEMO_CREDENTIALS).provider(ProviderName.VOBIZ)
+    vobiz = simulator_settings(base_url, DEMO_CREDENTIALS).provider(ProviderName("vobiz"))
     assert vobiz is not None
     zone = "Asia/Kolkata" if sim.flavour("vobiz.local_time") else "UTC"
-    return Settings(providers={ProviderName.VOBIZ: replace(vobiz, timezone=zone)}, cache_ttl_s=0)
+    return Settings(providers={ProviderName("vobiz"): replace(vobiz, timezone=zone)}, cache_ttl_s=0)
 
 
 def _population(flavours: frozenset[str], live_calls: int = 45) -> Simulator:
@@ -268,7 +268,7 @@ async def test_when_offset_is_ignored_the_first_page_is_listed_once_and_the_rest
 
 
 def _vobiz(settings: Settings, client: httpx2.AsyncClient, sim: Simulator) -> VobizProvider:
-    vobiz = settings.provider(ProviderName.VOBIZ)
+    vobiz = settings.provider(ProviderName("vobiz"))
     assert vobiz is not None
     return VobizProvider.create(vobiz, client, HttpPolicy(), sim.clock.now)
 
@@ -381,8 +381,8 @@ async def test_with_vobiz_timezone_asia_kolkata_local_times_become_the_right_utc
 def test_vobiz_timezone_defaults_to_india_and_a_bad_name_is_a_config_error_naming_the_variable() -> None:
     env = {"VOBIZ_AUTH_ID": "MA1", "VOBIZ_AUTH_TOKEN": "token"}
 
-    default = Settings.from_env(env).provider(ProviderName.VOBIZ)
-    utc = Settings.from_env({**env, "VOBIZ_TIMEZONE": " UTC "}).provider(ProviderName.VOBIZ)
+    default = Settings.from_env(env).provider(ProviderName("vobiz"))
+    utc = Settings.from_env({**env, "VOBIZ_TIMEZONE": " UTC "}).provider(ProviderName("vobiz"))
 
     assert default == VobizSettings(SecretStr("MA1"), SecretStr("token"))
     assert default is not None

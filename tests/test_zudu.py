@@ -75,7 +75,7 @@ def test_the_documented_call_normalizes_every_field() -> None:
     call = normalize_zudu_call(_doc_record(), now=NOW)
 
     assert call == LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id=RECORD_ID,
         status=CallStatus.IN_PROGRESS,
         provider_status="ONGOING",
@@ -117,7 +117,7 @@ def test_the_documented_call_gives_stream_details_with_telephony_ids_and_events(
     details = normalize_zudu_stream(_doc_record(), now=NOW)
 
     assert details == StreamDetails(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id=RECORD_ID,
         status=CallStatus.IN_PROGRESS,
         provider_status="ONGOING",
@@ -199,7 +199,7 @@ def test_opting_out_hides_transcript_recording_and_metadata_from_every_model() -
     details = normalize_zudu_stream(record, now=NOW)
 
     assert call == LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id=RECORD_ID,
         status=CallStatus.IN_PROGRESS,
         provider_status="ONGOING",

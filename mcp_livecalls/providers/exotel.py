@@ -101,7 +101,7 @@ __all__ = [
 MAX_PAGE = 100
 """The most calls asked of Exotel in one list request."""
 
-_PROVIDER = ProviderName.EXOTEL.value
+_PROVIDER = ProviderName("exotel").value
 
 DEFAULT_BASE_URL = "https://api.exotel.com"
 
@@ -282,7 +282,7 @@ def normalize_exotel_active_call(item: Any, *, now: datetime) -> LiveCall:
         # outbound-dial: dialled by a call flow (a Connect applet), not through the API.
         extras["exotel_direction"] = raw.direction
     return LiveCall(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id=raw.call_sid,
         status=exotel_status(raw.status),
         provider_status=raw.status or None,
@@ -364,7 +364,7 @@ def normalize_exotel_stream(payload: Any, *, call_id: str) -> StreamDetails:
     bridge = raw.bridge
     recording = raw.recording
     return StreamDetails(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id=raw.call_sid or call_id,
         status=status,
         provider_status=raw.status or None,
@@ -397,7 +397,7 @@ def exotel_call_from_stream(details: StreamDetails) -> LiveCall:
     elif customer is not None and customer.direction is Direction.OUTBOUND:
         to_number = customer.contact
     return LiveCall(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id=details.call_id,
         status=details.status or CallStatus.UNKNOWN,
         provider_status=details.provider_status,
@@ -524,7 +524,7 @@ def normalize_exotel_call_details(payload: Any, *, call_id: str, now: datetime) 
     if recording == Recording():
         recording = None
     return LiveCall(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id=raw.call_sid or raw.sid or call_id,
         status=status,
         provider_status=word,
@@ -621,7 +621,7 @@ _U = TypeVar("_U")
 
 
 class ExotelProvider(LiveCallsProvider):
-    name = ProviderName.EXOTEL
+    name = ProviderName("exotel")
     credential_vars = ("EXOTEL_API_KEY", "EXOTEL_API_TOKEN")
     env = EnvSpec(
         "EXOTEL",
@@ -808,7 +808,7 @@ class ExotelProvider(LiveCallsProvider):
         summary = await self._summary(details, call_id)
         if isinstance(summary, LiveCall) and summary.status not in _NOT_LIVE:
             return StreamDetails(
-                provider=ProviderName.EXOTEL,
+                provider=ProviderName("exotel"),
                 call_id=summary.call_id,
                 status=summary.status,
                 provider_status=summary.provider_status,

@@ -229,7 +229,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime, zone: tzinfo = UTC) -> 
         if _meaningful(plivo.stir_verification):
             extras["stir_verification"] = str(plivo.stir_verification)
         return LiveCall(
-            provider=ProviderName.VOBIZ,
+            provider=ProviderName("vobiz"),
             call_id=plivo.call_uuid,
             status=vobiz_status(plivo.call_state),
             provider_status=plivo.call_state,
@@ -252,7 +252,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime, zone: tzinfo = UTC) -> 
     if _meaningful(flat.stir_verification):
         flat_extras["stir_verification"] = str(flat.stir_verification)
     return LiveCall(
-        provider=ProviderName.VOBIZ,
+        provider=ProviderName("vobiz"),
         call_id=flat.call_uuid,
         status=vobiz_status(flat.call_status),
         provider_status=flat.call_status,
@@ -307,7 +307,7 @@ class _Miss:
 
 
 class VobizProvider(LiveCallsProvider):
-    name = ProviderName.VOBIZ
+    name = ProviderName("vobiz")
     credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
     env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
     settings_type = VobizSettings

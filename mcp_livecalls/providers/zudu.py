@@ -352,7 +352,7 @@ def normalize_zudu_call(data: Any, *, now: datetime, requested_id: str | None = 
     record = _parse(data, requested_id)
     raw = record.raw
     return LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id=record.call_id,
         status=zudu_status(raw.call_status),
         provider_status=raw.call_status or None,
@@ -384,7 +384,7 @@ def normalize_zudu_stream(data: Any, *, now: datetime, requested_id: str | None 
         if raw.telephony_identifier.conference_sid:
             telephony["conference_sid"] = raw.telephony_identifier.conference_sid
     return StreamDetails(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id=record.call_id,
         status=zudu_status(raw.call_status),
         provider_status=raw.call_status or None,
@@ -465,7 +465,7 @@ class ZuduSettings:
 
 
 class ZuduProvider(LiveCallsProvider):
-    name = ProviderName.ZUDU
+    name = ProviderName("zudu")
     credential_vars = ("ZUDU_API_KEY", "ZUDU_API_SECRET")
     env = EnvSpec("ZUDU", DEFAULT_BASE_URL, secrets=("api_key", "api_secret"))
     settings_type = ZuduSettings

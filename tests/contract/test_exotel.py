@@ -72,7 +72,7 @@ def listed(page: ProviderSlice) -> list[str]:
 # The documented calls, normalized -----------------------------------------------------------------
 
 DOC_CALL_1 = LiveCall(
-    provider=ProviderName.EXOTEL,
+    provider=ProviderName("exotel"),
     call_id="call_active_001",
     status=CallStatus.IN_PROGRESS,
     provider_status="in-progress",
@@ -85,7 +85,7 @@ DOC_CALL_1 = LiveCall(
     recording=Recording(enabled=True),
 )
 DOC_CALL_2 = LiveCall(
-    provider=ProviderName.EXOTEL,
+    provider=ProviderName("exotel"),
     call_id="call_active_002",
     status=CallStatus.RINGING,
     provider_status="ringing",
@@ -121,7 +121,7 @@ DOC_LEGS = [
     ),
 ]
 DOC_STREAM = StreamDetails(
-    provider=ProviderName.EXOTEL,
+    provider=ProviderName("exotel"),
     call_id="call_active_001",
     status=CallStatus.IN_PROGRESS,
     provider_status="in-progress",
@@ -242,7 +242,7 @@ async def test_an_outbound_dial_call_is_outbound_and_keeps_exotels_word() -> Non
 
     assert [item.call for item in page.items] == [
         LiveCall(
-            provider=ProviderName.EXOTEL,
+            provider=ProviderName("exotel"),
             call_id="c8f2a41e0b9d4c7fa3e15b62d09e7a41",
             status=CallStatus.IN_PROGRESS,
             provider_status="in-progress",
@@ -265,7 +265,7 @@ async def test_a_call_whose_agent_details_are_null_has_no_agent() -> None:
 
     assert [item.call for item in page.items] == [
         LiveCall(
-            provider=ProviderName.EXOTEL,
+            provider=ProviderName("exotel"),
             call_id="call_active_003",
             status=CallStatus.IN_PROGRESS,
             provider_status="in-progress",
@@ -318,7 +318,7 @@ async def test_call_details_in_the_sibling_spelling_give_the_same_call() -> None
     call = await adapter(upstream).get_call("call_active_001")
 
     assert call == LiveCall(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="call_active_001",
         status=CallStatus.IN_PROGRESS,
         provider_status="in-progress",
@@ -347,7 +347,7 @@ async def test_a_ringing_call_whose_stream_answers_404_is_found_ringing_from_its
 
     assert call == DOC_CALL_2.model_copy(update={"extras": {"missing": MISSING_404}})
     assert stream == StreamDetails(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="call_active_002",
         status=CallStatus.RINGING,
         provider_status="ringing",
@@ -569,7 +569,7 @@ async def test_stream_details_whose_stream_fails_with_5xx_answer_from_call_detai
     stream = await adapter(upstream).get_stream("call_active_001")
 
     assert stream == StreamDetails(
-        provider=ProviderName.EXOTEL,
+        provider=ProviderName("exotel"),
         call_id="call_active_001",
         status=CallStatus.IN_PROGRESS,
         provider_status="in-progress",

@@ -72,7 +72,7 @@ def uuid_of(request: httpx2.Request) -> str:
 
 def flat_call(uuid: str = FLAT_UUID, **changes: Any) -> LiveCall:
     fields: dict[str, Any] = {
-        "provider": ProviderName.VOBIZ,
+        "provider": ProviderName("vobiz"),
         "call_id": uuid,
         "status": CallStatus.IN_PROGRESS,
         "provider_status": "in-progress",
@@ -108,7 +108,7 @@ async def test_the_legacy_plivo_style_call_reads_initiation_and_answer_time_in_t
     call = await provider(upstream, now=now).get_call(LEGACY_UUID)
 
     assert call == LiveCall(
-        provider=ProviderName.VOBIZ,
+        provider=ProviderName("vobiz"),
         call_id=LEGACY_UUID,
         status=CallStatus.IN_PROGRESS,
         provider_status="ACTIVE",
@@ -134,7 +134,7 @@ async def test_a_queued_call_answers_as_queued_after_the_live_question_gets_vobi
     call = await provider(upstream).get_call(QUEUED_UUID)
 
     assert call == LiveCall(
-        provider=ProviderName.VOBIZ,
+        provider=ProviderName("vobiz"),
         call_id=QUEUED_UUID,
         status=CallStatus.QUEUED,
         provider_status="queued",
@@ -422,7 +422,7 @@ async def test_media_streams_read_the_paged_and_the_bare_object_keeping_their_of
     details = await provider(upstream).get_stream(FLAT_UUID)
 
     assert details == StreamDetails(
-        provider=ProviderName.VOBIZ,
+        provider=ProviderName("vobiz"),
         call_id=FLAT_UUID,
         status=CallStatus.IN_PROGRESS,
         provider_status="in-progress",

@@ -98,7 +98,7 @@ async def test_the_documented_ongoing_call_gives_every_field_under_the_id_it_was
 
     turn = TranscriptTurn(role="assistant", text=GREETING, at=STARTED + timedelta(seconds=35))
     assert call == LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id="call-456",
         status=CallStatus.IN_PROGRESS,
         provider_status="ONGOING",
@@ -115,7 +115,7 @@ async def test_the_documented_ongoing_call_gives_every_field_under_the_id_it_was
         extras={"record_id": DOC_ID, **DOC_METADATA},
     )
     assert stream == StreamDetails(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id="call-456",
         status=CallStatus.IN_PROGRESS,
         provider_status="ONGOING",
@@ -143,7 +143,7 @@ async def test_a_registered_call_without_start_transcript_latency_or_cost_is_que
         call = await adapter.get_call("call-789")
 
     assert call == LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id="call-789",
         status=CallStatus.QUEUED,
         provider_status="REGISTERED",
@@ -161,7 +161,7 @@ async def test_lower_case_enums_read_like_upper_case_and_keep_the_raw_word() -> 
         call = await adapter.get_call("call-web-1")
 
     assert call == LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id="call-web-1",
         status=CallStatus.IN_PROGRESS,
         provider_status="ongoing",
@@ -208,7 +208,7 @@ async def test_rejected_credentials_name_the_variables_and_neither_list_nor_look
 def _pii_call(call_id: str, record_id: str, **changes: Any) -> LiveCall:
     """The calls of the storage fixtures as ``everything`` shows them, with ``changes``."""
     call = LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id=call_id,
         status=CallStatus.IN_PROGRESS,
         provider_status="ONGOING",
@@ -287,7 +287,7 @@ async def test_each_storage_setting_hides_what_it_keeps_out_and_says_so(name: st
 
 
 LISTED_DOC_CALL = LiveCall(
-    provider=ProviderName.ZUDU,
+    provider=ProviderName("zudu"),
     call_id=DOC_ID,
     status=CallStatus.IN_PROGRESS,
     provider_status="ONGOING",
@@ -303,7 +303,7 @@ LISTED_DOC_CALL = LiveCall(
     extras={"zudu_call_id": "call-456"},
 )
 LISTED_REGISTERED_CALL = LiveCall(
-    provider=ProviderName.ZUDU,
+    provider=ProviderName("zudu"),
     call_id=REGISTERED_ID,
     status=CallStatus.QUEUED,
     provider_status="REGISTERED",
@@ -340,7 +340,7 @@ async def test_a_400_to_the_string_form_is_retried_once_as_an_array_and_the_arra
         again = await adapter.list_active(ListQuery(agent_id="agent-123"), 0, 20)
 
     ongoing = LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id="7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
         status=CallStatus.IN_PROGRESS,
         provider_status="ongoing",
@@ -353,7 +353,7 @@ async def test_a_400_to_the_string_form_is_retried_once_as_an_array_and_the_arra
         extras={"zudu_call_id": "call-lc-1"},
     )
     registered = LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id="8b7c6d5e-4f3a-4b2c-9d0e-1f2a3b4c5d6e",
         status=CallStatus.QUEUED,
         provider_status="registered",
@@ -441,7 +441,7 @@ async def test_entries_with_only_a_call_id_are_listed_under_it_and_open_by_it() 
         looked_up = await adapter.get_call(call_id)
 
     first = LiveCall(
-        provider=ProviderName.ZUDU,
+        provider=ProviderName("zudu"),
         call_id=call_id,
         status=CallStatus.IN_PROGRESS,
         provider_status="ONGOING",
