@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from mcp_livecalls.config import Settings
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.simulator import Simulator, WallClock, serve_simulator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -41,10 +42,7 @@ def test_list_calls_pages_through_every_live_call(
     examples["list_calls"].main(["--simulator", sim_url, "--limit", "4"])
 
     out = capsys.readouterr().out
-    live = sum(
-        len(simulator.population.live(p)) + len(simulator.population.queued(p))
-        for p in ("vobiz", "exotel", "zudu")
-    )
+    live = sum(len(simulator.population.live(p)) + len(simulator.population.queued(p)) for p in NAMES)
     assert f"-- {live} live calls in " in out
     assert "-- page 2" in out
 
@@ -85,4 +83,4 @@ def test_the_claude_desktop_example_configures_all_three_providers() -> None:
     entry = json.loads((EXAMPLES / "claude_desktop_config.json").read_text())["mcpServers"]["livecalls"]
 
     assert entry["command"] == "mcp-livecalls"
-    assert Settings.from_env(entry["env"]).configured == ["vobiz", "exotel", "zudu"]
+    assert Settings.from_env(entry["env"]).configured == list(NAMES)

@@ -28,13 +28,14 @@ from starlette.responses import Response
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.http import HttpPolicy
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.population import Provider
 
 pytestmark = pytest.mark.anyio
 
-PROVIDERS: list[Provider] = ["vobiz", "exotel", "zudu"]
+PROVIDERS: list[Provider] = list(NAMES)
 TOOLS = ["get_live_call", "list_active_calls", "get_stream_details"]
 FAST = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=2)
 """Short timeouts, so a hanging upstream resolves in about a second (three attempts of 0.3 s)."""

@@ -25,6 +25,7 @@ from mcp_livecalls.cli import quiet_sdk_noise
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http_server import http_app
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_asgi
 
@@ -60,7 +61,7 @@ async def test_a_stdio_subprocess_lists_and_reads_live_calls(sim_url: str, simul
 
     assert not page.is_error
     assert page.structured_content is not None
-    assert {c["provider"] for c in page.structured_content["calls"]} == {"vobiz", "exotel", "zudu"}
+    assert {c["provider"] for c in page.structured_content["calls"]} == set(NAMES)
     content = one.contents[0]
     assert isinstance(content, TextResourceContents)
     assert json.loads(content.text)["call_id"] == call.id
@@ -336,7 +337,7 @@ def test_healthz_names_configured_providers_and_no_credentials(http_url: str) ->
     response = httpx2.get(f"{http_url}/healthz")
 
     assert response.status_code == 200
-    assert response.json()["providers"] == ["vobiz", "exotel", "zudu"]
+    assert response.json()["providers"] == list(NAMES)
     for secret in (DEMO_CREDENTIALS.vobiz_auth_token, DEMO_CREDENTIALS.exotel_api_token, TOKEN):
         assert secret not in response.text
 
