@@ -47,6 +47,7 @@ from mcp_livecalls.query import ListQuery
 __all__ = [
     "MAX_LIST_PAGES",
     "PAGE",
+    "PlivoFamilyProvider",
     "VobizProvider",
     "VobizSettings",
     "is_vobiz_error",
@@ -332,34 +333,20 @@ class _Miss:
     error: ProviderError
 
 
-class VobizProvider(LiveCallsProvider):
-    name = ProviderName("vobiz")
-    credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
-    env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
-    settings_type = VobizSettings
-    call_id_words = "Vobiz call_uuid"
-    bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+", as Plivo)
-    capabilities = Capabilities(
-        upstream_filters=(),
-        fields=(
-            "status",
-            "direction",
-            "from_number",
-            "to_number",
-            "caller_name",
-            "started_at",
-            "answered_at",
-            "duration_s",
-            "stir_attestation",
-        ),
-        not_offered=("legs", "bridge", "recording state", "agent", "hold/mute per leg", "latency"),
-    )
-    api_prefix: ClassVar[str] = "/api/v1"
-    """Where the Plivo-style ``Account/{auth_id}/Call`` paths start on this provider's host."""
-    path_forms_vary: ClassVar[bool] = True
-    """Whether the provider's sources disagree on the trailing slash (then both forms are tried)."""
-    zone_var: ClassVar[str | None] = "VOBIZ_TIMEZONE"
-    """The variable naming the zone of zone-less times (``None``: they are UTC)."""
+class PlivoFamilyProvider(LiveCallsProvider):
+    """The Plivo-style live-call API (``Account/{auth_id}/Call``), shared by Vobiz and Plivo.
+
+    A member declares its identity (name, settings, capabilities, ``create``) and these hooks.
+    """
+
+    bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+")
+    api_prefix: ClassVar[str] = "/v1"
+    """Where the ``Account/{auth_id}/Call`` paths start on this provider's host (Plivo: ``/v1``)."""
+    path_forms_vary: ClassVar[bool] = False
+    """Whether the provider's sources disagree on the trailing slash (then both forms are tried and
+    a 401 on one may be the path, not the credentials); Plivo's SDKs all write the slash."""
+    zone_var: ClassVar[str | None] = None
+    """The variable naming the zone of the provider's zone-less times (``None``: they are UTC)."""
 
     def __init__(
         self,
@@ -375,25 +362,6 @@ class VobizProvider(LiveCallsProvider):
         self.zone = zone
         self._slash: dict[str, bool] = {}
         """Per endpoint kind, whether the trailing-slash form is the one that answered last."""
-
-    @classmethod
-    def create(
-        cls,
-        settings: VobizSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-    ) -> VobizProvider:
-        auth_id = settings.auth_id.get_secret_value()
-        token = settings.auth_token.get_secret_value()
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
-            headers={"X-Auth-ID": auth_id, "X-Auth-Token": token},
-            secrets=[auth_id, token],
-        )
-        return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
 
     # -- requests, in whichever path form Vobiz accepts ------------------------------------------
 
@@ -657,6 +625,51 @@ class VobizProvider(LiveCallsProvider):
             media_streams=streams,
             not_offered=not_offered,
         )
+
+
+class VobizProvider(PlivoFamilyProvider):
+    name = ProviderName("vobiz")
+    credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
+    env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
+    settings_type = VobizSettings
+    call_id_words = "Vobiz call_uuid"
+    capabilities = Capabilities(
+        upstream_filters=(),
+        fields=(
+            "status",
+            "direction",
+            "from_number",
+            "to_number",
+            "caller_name",
+            "started_at",
+            "answered_at",
+            "duration_s",
+            "stir_attestation",
+        ),
+        not_offered=("legs", "bridge", "recording state", "agent", "hold/mute per leg", "latency"),
+    )
+    api_prefix = "/api/v1"
+    path_forms_vary = True
+    zone_var = "VOBIZ_TIMEZONE"
+
+    @classmethod
+    def create(
+        cls,
+        settings: VobizSettings,
+        client: httpx2.AsyncClient,
+        policy: HttpPolicy,
+        now: Callable[[], datetime],
+    ) -> VobizProvider:
+        auth_id = settings.auth_id.get_secret_value()
+        token = settings.auth_token.get_secret_value()
+        http = cls._provider_http(
+            client,
+            policy,
+            settings.base_url,
+            headers={"X-Auth-ID": auth_id, "X-Auth-Token": token},
+            secrets=[auth_id, token],
+        )
+        return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
 
 
 def _media_streams(payload: Any, zone: tzinfo = UTC) -> list[MediaStream]:
