@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypedDict, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -333,6 +333,32 @@ class _Miss:
     error: ProviderError
 
 
+class HttpOptions(TypedDict, total=False):
+    """A family member's auth and pacing, for ``LiveCallsProvider._provider_http``."""
+
+    headers: Mapping[str, str]
+    auth: tuple[str, str]
+    requests_per_minute: float
+    pacing_burst: float
+
+
+class FamilySettings(Protocol):
+    """What a family member's settings carry (``VobizSettings``, ``PlivoSettings``)."""
+
+    @property
+    def auth_id(self) -> SecretStr: ...
+
+    @property
+    def auth_token(self) -> SecretStr: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    def zone(self) -> tzinfo:
+        """The zone of the provider's zone-less times."""
+        ...
+
+
 class PlivoFamilyProvider(LiveCallsProvider):
     """The Plivo-style live-call API (``Account/{auth_id}/Call``), shared by Vobiz and Plivo.
 
@@ -362,6 +388,25 @@ class PlivoFamilyProvider(LiveCallsProvider):
         self.zone = zone
         self._slash: dict[str, bool] = {}
         """Per endpoint kind, whether the trailing-slash form is the one that answered last."""
+
+    @classmethod
+    def create(
+        cls,
+        settings: FamilySettings,
+        client: httpx2.AsyncClient,
+        policy: HttpPolicy,
+        now: Callable[[], datetime],
+    ) -> Self:
+        auth_id = settings.auth_id.get_secret_value()
+        token = settings.auth_token.get_secret_value()
+        options = cls.http_options(auth_id, token)
+        http = cls._provider_http(client, policy, settings.base_url, secrets=[auth_id, token], **options)
+        return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
+
+    @classmethod
+    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
+        """How this member authenticates (headers or basic auth) and paces its requests."""
+        raise NotImplementedError(f"{cls.__name__} declares no auth")
 
     # -- requests, in whichever path form Vobiz accepts ------------------------------------------
 
@@ -653,23 +698,9 @@ class VobizProvider(PlivoFamilyProvider):
     zone_var = "VOBIZ_TIMEZONE"
 
     @classmethod
-    def create(
-        cls,
-        settings: VobizSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-    ) -> VobizProvider:
-        auth_id = settings.auth_id.get_secret_value()
-        token = settings.auth_token.get_secret_value()
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
-            headers={"X-Auth-ID": auth_id, "X-Auth-Token": token},
-            secrets=[auth_id, token],
-        )
-        return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
+    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
+        """Vobiz authenticates with the ``X-Auth-ID`` / ``X-Auth-Token`` headers."""
+        return {"headers": {"X-Auth-ID": auth_id, "X-Auth-Token": token}}
 
 
 def _media_streams(payload: Any, zone: tzinfo = UTC) -> list[MediaStream]:
