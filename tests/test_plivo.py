@@ -8,6 +8,8 @@ filters applied or not, an idle list as an error body), every live call is liste
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -49,6 +51,19 @@ def _settings(base_url: str, **changes: Any) -> Settings:
     return Settings(providers={PLIVO: plivo}, cache_ttl_s=0, **changes)
 
 
+@asynccontextmanager
+async def _client(sim: Simulator, *, token: str | None = None) -> AsyncIterator[Client]:
+    """The real MCP client on a server whose only provider is Plivo (with ``token`` instead of the
+    account's, if given), at ``sim`` over loopback."""
+    with serve_simulator(sim) as base_url:
+        settings = _settings(base_url)
+        plivo = settings.provider(PLIVO)
+        if token is not None and plivo is not None:
+            settings = settings.with_changes(providers={PLIVO: replace(plivo, auth_token=SecretStr(token))})
+        async with Client(create_server(settings, now=sim.clock.now)) as client:
+            yield client
+
+
 def _expected(sim: Simulator, direction: str | None = None) -> list[str]:
     calls = [*sim.population.live("plivo"), *sim.population.queued("plivo")]
     return [c.id for c in calls if direction is None or c.direction == direction]
@@ -81,22 +96,19 @@ async def test_paging_to_the_end_lists_every_plivo_call_once_in_e164_and_each_is
     flavours: frozenset[str],
 ) -> None:
     sim = _population(flavours)
-    with serve_simulator(sim) as base_url:
-        async with Client(create_server(_settings(base_url), now=sim.clock.now)) as client:
-            with anyio.fail_after(30):
-                calls, notes, failures = await _every_page(client)
-                found: dict[str, Any] = {}
+    async with _client(sim) as client:
+        with anyio.fail_after(30):
+            calls, notes, failures = await _every_page(client)
+            found: dict[str, Any] = {}
 
-                async def look_up(call_id: str) -> None:
-                    result = await client.call_tool(
-                        "get_live_call", {"call_id": call_id, "provider": "plivo"}
-                    )
-                    assert not result.is_error, result.content
-                    found[call_id] = (result.structured_content or {})["call_id"]
+            async def look_up(call_id: str) -> None:
+                result = await client.call_tool("get_live_call", {"call_id": call_id, "provider": "plivo"})
+                assert not result.is_error, result.content
+                found[call_id] = (result.structured_content or {})["call_id"]
 
-                async with anyio.create_task_group() as group:
-                    for call in calls:
-                        group.start_soon(look_up, call["call_id"])
+            async with anyio.create_task_group() as group:
+                for call in calls:
+                    group.start_soon(look_up, call["call_id"])
 
     ids = [call["call_id"] for call in calls]
     assert len(_expected(sim)) == 45
@@ -112,10 +124,9 @@ async def test_a_direction_filter_lists_exactly_the_calls_of_that_direction_whet
     flavours: frozenset[str],
 ) -> None:
     sim = _population(flavours)
-    with serve_simulator(sim) as base_url:
-        async with Client(create_server(_settings(base_url), now=sim.clock.now)) as client:
-            with anyio.fail_after(30):
-                calls, _notes, failures = await _every_page(client, direction="inbound")
+    async with _client(sim) as client:
+        with anyio.fail_after(30):
+            calls, _notes, failures = await _every_page(client, direction="inbound")
 
     assert sorted(call["call_id"] for call in calls) == sorted(_expected(sim, "inbound"))
     assert {call["direction"] for call in calls} == {"inbound"}
@@ -138,11 +149,10 @@ async def test_stream_details_show_a_calls_media_stream_and_what_plivo_does_not_
     started = with_stream.created_ts + start_s
     if clock.now().timestamp() < started:
         clock.advance(started - clock.now().timestamp() + 1)
-    with serve_simulator(sim) as base_url:
-        async with Client(create_server(_settings(base_url), now=sim.clock.now)) as client:
-            result = await client.call_tool(
-                "get_stream_details", {"call_id": with_stream.id, "provider": "plivo", "detail": "full"}
-            )
+    async with _client(sim) as client:
+        result = await client.call_tool(
+            "get_stream_details", {"call_id": with_stream.id, "provider": "plivo", "detail": "full"}
+        )
 
     assert not result.is_error, result.content
     details = result.structured_content or {}
@@ -170,16 +180,9 @@ async def test_the_simulated_plivo_answers_401_in_plivos_error_body_to_wrong_bas
 async def test_wrong_credentials_are_a_tool_error_naming_the_variables_and_never_any_secret() -> None:
     sim = _population(live_calls=4)
     wrong_token = "wrong-plivo-token-93c1"
-    with serve_simulator(sim) as base_url:
-        settings = _settings(base_url)
-        plivo = settings.provider(PLIVO)
-        assert plivo is not None
-        bad = Settings(providers={PLIVO: replace(plivo, auth_token=SecretStr(wrong_token))}, cache_ttl_s=0)
-        async with Client(create_server(bad, now=sim.clock.now)) as client:
-            listed = await client.call_tool("list_active_calls", {"provider": "plivo"})
-            looked = await client.call_tool(
-                "get_live_call", {"call_id": _expected(sim)[0], "provider": "plivo"}
-            )
+    async with _client(sim, token=wrong_token) as client:
+        listed = await client.call_tool("list_active_calls", {"provider": "plivo"})
+        looked = await client.call_tool("get_live_call", {"call_id": _expected(sim)[0], "provider": "plivo"})
 
     for result in (listed, looked):
         text = str(result.content) + str(result.structured_content)
@@ -192,15 +195,14 @@ async def test_no_output_of_any_tool_shows_the_plivo_credentials() -> None:
     sim = _population(live_calls=6)
     token, auth_id = ACCOUNT["auth_token"], ACCOUNT["auth_id"]
     pair = base64.b64encode(f"{auth_id}:{token}".encode()).decode()
-    with serve_simulator(sim) as base_url:
-        async with Client(create_server(_settings(base_url), now=sim.clock.now)) as client:
-            call_id = _expected(sim)[0]
-            results = [
-                await client.call_tool("list_active_calls", {"provider": "plivo"}),
-                await client.call_tool("get_live_call", {"call_id": call_id, "detail": "full"}),
-                await client.call_tool("get_stream_details", {"call_id": call_id, "detail": "full"}),
-                await client.read_resource("livecalls://providers"),
-            ]
+    call_id = _expected(sim)[0]
+    async with _client(sim) as client:
+        results = [
+            await client.call_tool("list_active_calls", {"provider": "plivo"}),
+            await client.call_tool("get_live_call", {"call_id": call_id, "detail": "full"}),
+            await client.call_tool("get_stream_details", {"call_id": call_id, "detail": "full"}),
+            await client.read_resource("livecalls://providers"),
+        ]
 
     shown = " ".join(str(result) for result in results)
     assert call_id in shown

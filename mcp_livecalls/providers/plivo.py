@@ -32,18 +32,16 @@ with Plivo's host, auth and limits (see ``mcp_livecalls.providers.vobiz`` for th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, tzinfo
 from typing import Any
 
-import httpx2
 from pydantic import SecretStr
 
-from mcp_livecalls.http import EnvelopeError, HttpPolicy
+from mcp_livecalls.http import EnvelopeError
 from mcp_livecalls.models import ProviderName
 from mcp_livecalls.providers.base import Capabilities, EnvSpec, RawPayload
-from mcp_livecalls.providers.vobiz import PlivoFamilyProvider, VobizProvider
+from mcp_livecalls.providers.vobiz import HttpOptions, PlivoFamilyProvider, VobizProvider
 from mcp_livecalls.query import ListQuery
 
 __all__ = ["PlivoProvider", "PlivoSettings", "plivo_call_list"]
@@ -59,6 +57,10 @@ class PlivoSettings:
     auth_id: SecretStr
     auth_token: SecretStr
     base_url: str = DEFAULT_BASE_URL
+
+    def zone(self) -> tzinfo:
+        """Plivo writes ``session_start`` in UTC."""
+        return UTC
 
 
 class _ListedCall(RawPayload):
@@ -89,25 +91,9 @@ class PlivoProvider(PlivoFamilyProvider):
     )
 
     @classmethod
-    def create(
-        cls,
-        settings: PlivoSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-    ) -> PlivoProvider:
-        auth_id = settings.auth_id.get_secret_value()
-        token = settings.auth_token.get_secret_value()
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
-            auth=(auth_id, token),
-            secrets=[auth_id, token],
-            requests_per_minute=REQUESTS_PER_MINUTE,
-            pacing_burst=BURST,
-        )
-        return cls(http, auth_id=auth_id, now=now, zone=UTC)
+    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
+        """HTTP basic ``auth_id:auth_token``, paced under 300 requests per 5 s."""
+        return {"auth": (auth_id, token), "requests_per_minute": REQUESTS_PER_MINUTE, "pacing_burst": BURST}
 
     @classmethod
     def pacing_account(cls, settings: PlivoSettings) -> str:

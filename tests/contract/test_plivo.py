@@ -32,6 +32,7 @@ from mcp_livecalls.providers.plivo import PlivoProvider, PlivoSettings
 from mcp_livecalls.query import ListQuery
 
 from .harness import FIXTURES, Answer, Upstream, fixture, load
+from .test_vobiz import asked, calls_of  # the twin's generic helpers: requests made, calls of a slice
 
 pytestmark = pytest.mark.anyio
 
@@ -60,12 +61,6 @@ def provider(upstream: Upstream, *, now: datetime = NOW) -> PlivoProvider:
     return PlivoProvider.create(settings, upstream.client(), HttpPolicy(), lambda: now)
 
 
-def asked(upstream: Upstream) -> list[tuple[str, dict[str, str]]]:
-    """Path and query of every request made; none may have missed the documented routes."""
-    assert upstream.unmatched == []
-    return [(request.url.path, dict(request.url.params)) for request in upstream.requests]
-
-
 def sdk_call(uuid: str = SDK_UUID, **changes: Any) -> LiveCall:
     fields: dict[str, Any] = {
         "provider": ProviderName("plivo"),
@@ -79,10 +74,6 @@ def sdk_call(uuid: str = SDK_UUID, **changes: Any) -> LiveCall:
         "duration_s": 90,
     }
     return LiveCall(**{**fields, **changes})
-
-
-def calls_of(found: ProviderSlice) -> list[LiveCall]:
-    return [item.call for item in found.items]
 
 
 def uuid_of(request: httpx2.Request) -> str:
@@ -223,40 +214,36 @@ async def test_a_429_with_a_short_retry_after_is_retried_then_reported_with_its_
     assert len(upstream.requests) == HttpPolicy().retry_attempts
 
 
-async def test_a_429_then_an_answer_is_the_answer() -> None:
-    answers = [plivo("rate_limited"), plivo("live_call_sdk")]
+@pytest.mark.parametrize("transient", ["rate_limited", "unavailable"])
+async def test_a_429_or_a_503_is_retried_and_the_next_answer_counts(transient: str) -> None:
+    answers = [plivo(transient), plivo("live_call_sdk")]
     upstream = Upstream().on("GET", f"{CALLS}/{SDK_UUID}/", lambda _request: answers.pop(0))
 
     assert await provider(upstream).get_call(SDK_UUID) == sdk_call()
     assert len(upstream.requests) == 2
 
 
-async def test_a_500_is_unavailable_with_plivos_own_words() -> None:
-    upstream = Upstream().on("GET", f"{CALLS}/{SDK_UUID}/", plivo("server_error"))
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        (
+            "server_error",
+            ProviderUnavailable,
+            "Plivo had an internal error (500); try again later. Plivo says: internal server error",
+        ),
+        # Plivo's error body in a 200 is Plivo's error, not read as a call.
+        ("error_in_200", BadResponse, "Plivo answered with an error: invalid request"),
+    ],
+)
+async def test_an_error_answer_becomes_the_projects_error_with_plivos_own_words(
+    name: str, error: type[Exception], message: str
+) -> None:
+    upstream = Upstream().on("GET", f"{CALLS}/{SDK_UUID}/", plivo(name))
 
-    with pytest.raises(ProviderUnavailable) as caught:
+    with pytest.raises(error) as caught:
         await provider(upstream).get_call(SDK_UUID)
 
-    assert caught.value.message == (
-        "Plivo had an internal error (500); try again later. Plivo says: internal server error"
-    )
-
-
-async def test_a_503_is_retried_and_the_next_answer_counts() -> None:
-    answers = [plivo("unavailable"), plivo("live_call_sdk")]
-    upstream = Upstream().on("GET", f"{CALLS}/{SDK_UUID}/", lambda _request: answers.pop(0))
-
-    assert await provider(upstream).get_call(SDK_UUID) == sdk_call()
-    assert len(upstream.requests) == 2
-
-
-async def test_plivos_error_body_in_a_200_is_reported_as_plivos_error_not_read_as_a_call() -> None:
-    upstream = Upstream().on("GET", f"{CALLS}/{SDK_UUID}/", plivo("error_in_200"))
-
-    with pytest.raises(BadResponse) as caught:
-        await provider(upstream).get_call(SDK_UUID)
-
-    assert caught.value.message == "Plivo answered with an error: invalid request"
+    assert str(caught.value) == message
 
 
 # -- lists -----------------------------------------------------------------------------------------
