@@ -234,6 +234,7 @@ class LiveCallsProvider(ABC):
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
         requests_per_minute: float | None = None,
+        pacing_burst: float | None = None,
         not_found_hint: str | None = None,
     ) -> ProviderHTTP:
         """This provider's view of the shared client; only auth and secrets differ per provider."""
@@ -248,6 +249,7 @@ class LiveCallsProvider(ABC):
             base_url_var=cls.env.base_url_var,
             secrets=secrets,
             requests_per_minute=requests_per_minute,
+            pacing_burst=pacing_burst,
             not_found_hint=not_found_hint,
             envelope_error=cls.envelope_error,
             error_message=cls.error_message,
