@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import METHOD_NOT_FOUND, TextContent, TextResourceContents
 from pydantic import SecretStr
 
-from mcp_livecalls.cli import quiet_sdk_noise
+from mcp_livecalls.cli import quiet_sdk_noise, simulator_env
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http_server import http_app
@@ -33,19 +33,7 @@ TOKEN = "http-token-4b1d9e77"
 
 
 def _simulator_env(sim_url: str) -> dict[str, str]:
-    creds = DEMO_CREDENTIALS
-    return {
-        "VOBIZ_BASE_URL": sim_url,
-        "VOBIZ_AUTH_ID": creds.vobiz_auth_id,
-        "VOBIZ_AUTH_TOKEN": creds.vobiz_auth_token,
-        "EXOTEL_BASE_URL": sim_url,
-        "EXOTEL_ACCOUNT_SID": creds.exotel_account_sid,
-        "EXOTEL_API_KEY": creds.exotel_api_key,
-        "EXOTEL_API_TOKEN": creds.exotel_api_token,
-        "ZUDU_BASE_URL": sim_url,
-        "ZUDU_API_KEY": creds.zudu_api_key,
-        "ZUDU_API_SECRET": creds.zudu_api_secret,
-    }
+    return simulator_env(sim_url, DEMO_CREDENTIALS)
 
 
 @pytest.mark.anyio
