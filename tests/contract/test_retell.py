@@ -466,3 +466,16 @@ async def test_listed_items_whose_known_status_is_not_live_are_dropped_and_unkno
             WEB_CALL.model_copy(update={"status": CallStatus.UNKNOWN, "provider_status": "transferring"}), 2
         )
     ]
+
+
+async def test_a_key_echoed_in_an_error_body_is_redacted_from_the_error() -> None:
+    echoed = Answer(
+        400, {"status": "error", "message": f"Bearer {KEY} is not allowed here"}, source="bad_request"
+    )
+    upstream = Upstream().on("POST", "/v3/list-calls", echoed)
+    async with _adapter(upstream) as adapter:
+        with pytest.raises(BadResponse) as caught:
+            await adapter.list_active(ListQuery(), 0, 20)
+
+    assert KEY not in str(caught.value)
+    assert str(caught.value).endswith("Retell says: Bearer *** is not allowed here")
