@@ -92,6 +92,7 @@ __all__ = [
     "normalize_family_stream",
     "normalize_zudu_call",
     "normalize_zudu_stream",
+    "noting_unreadable",
     "read_entries",
     "unwrap_zudu",
     "zudu_status",
@@ -478,6 +479,13 @@ def _entry_name(provider: LiveCallsProvider, record: Any) -> str:
     return "?"
 
 
+def noting_unreadable(provider: LiveCallsProvider, found: ProviderSlice, names: list[str]) -> ProviderSlice:
+    """``found`` with a note for the list entries left out because they could not be read."""
+    if not names:
+        return found
+    return replace(found, notes=[*found.notes, unreadable_note(provider, names)])
+
+
 def unreadable_note(provider: LiveCallsProvider, names: list[str]) -> str:
     """The slice's note for list entries left out because they could not be read."""
     count = len(names)
@@ -727,6 +735,4 @@ class ZuduProvider(LiveCallsProvider):
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        if not unreadable:
-            return found
-        return replace(found, notes=[*found.notes, unreadable_note(self, unreadable)])
+        return noting_unreadable(self, found, unreadable)
