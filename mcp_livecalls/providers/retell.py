@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -68,10 +68,11 @@ from mcp_livecalls.providers.base import (
 )
 from mcp_livecalls.providers.zudu import (
     FamilyMember,
+    ZuduProvider,
     normalize_family_call,
     normalize_family_stream,
+    noting_unreadable,
     read_entries,
-    unreadable_note,
     zudu_status,
 )
 from mcp_livecalls.query import ListQuery
@@ -195,20 +196,8 @@ class RetellProvider(LiveCallsProvider):
     call_id_words = "Retell AI call_id"
     capabilities = Capabilities(
         upstream_filters=("agent_id", "direction"),
-        fields=(
-            "status",
-            "direction",
-            "from_number",
-            "to_number",
-            "started_at",
-            "duration_s",
-            "agent",
-            "recording",
-            "latency",
-            "cost",
-            "transcript",
-            "telephony_ids",
-        ),
+        # The Retell-family record's fields (Zudu's), without the event log Retell does not keep.
+        fields=tuple(field for field in ZuduProvider.capabilities.fields if field != "events"),
         not_offered=RETELL.not_offered,
     )
 
@@ -383,9 +372,7 @@ class RetellProvider(LiveCallsProvider):
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        if not unreadable:
-            return found
-        return replace(found, notes=[*found.notes, unreadable_note(self, unreadable)])
+        return noting_unreadable(self, found, unreadable)
 
 
 def _direction_word(direction: Direction | None) -> str | None:
