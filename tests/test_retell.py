@@ -3,12 +3,17 @@ privacy, errors, and every tool through a real MCP client."""
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 from typing import Any
+from urllib.parse import quote
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
+from mcp_types import TextContent
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
@@ -19,6 +24,7 @@ from mcp_livecalls.providers.retell import RetellProvider, RetellSettings
 from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
+from mcp_livecalls.simulator.faults import Fault
 from mcp_livecalls.simulator.population import SimCall
 from mcp_livecalls.simulator.retell import RETELL_FLAVOURS, retell_status
 
@@ -307,3 +313,70 @@ async def test_through_the_mcp_client_every_tool_answers_each_ongoing_call_and_n
     assert KEY not in everything
     assert tokens
     assert not [token for token in tokens if token in everything]
+
+
+# -- a misbehaving Retell: every fault is an answer or a clear error, and the key never shows -----
+
+FAULTS = (
+    [
+        Fault(kind="credential_echo", provider="retell", status_code=status, echo=echo)
+        for status in (401, 403, 503)
+        for echo in ("raw", "base64", "urlencoded", "upper")
+    ]
+    + [
+        Fault(kind=kind, provider="retell")
+        for kind in (
+            "html",
+            "truncated_json",
+            "empty_body",
+            "huge_body",
+            "wrong_types",
+            "missing_fields",
+            "unknown_enum",
+            "extra_fields",
+            "line_injection",
+            "bidi_text",
+            "nul_text",
+            "huge_ids",
+        )
+    ]
+    + [Fault(kind="status", provider="retell", status_code=code) for code in (400, 401, 404, 429, 500, 503)]
+)
+
+
+def _key_forms() -> list[str]:
+    raw = KEY.encode()
+    encoded = [base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
+    return [form.lower() for form in (KEY, quote(KEY, safe=""), *encoded, *(e.rstrip("=") for e in encoded))]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.kind}-{f.status_code}-{f.echo}")
+@pytest.mark.parametrize("flavours", [(), ("retell.v2_list", "retell.live_transcript")], ids=["v3", "v2"])
+async def test_under_every_fault_each_tool_answers_or_errors_clearly_and_never_shows_the_key(
+    fault: Fault, flavours: tuple[str, ...], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    simulator = _flavoured(flavours, live_calls=8)
+    ongoing, _, _ = _truth(simulator)
+    call_id = sorted(ongoing)[0]
+    policy = HttpPolicy(retry_attempts=1, tool_budget_s=5)
+    seen: list[str] = []
+    with serve_simulator(simulator) as base_url:
+        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0, http=policy)
+        simulator.faults.inject(fault)
+        async with Client(create_server(settings, now=simulator.clock.now)) as client:
+            for tool, arguments in (
+                ("list_active_calls", {"provider": "retell"}),
+                ("get_live_call", {"call_id": call_id, "provider": "retell"}),
+                ("get_stream_details", {"call_id": call_id, "provider": "retell"}),
+            ):
+                with anyio.fail_after(15):
+                    result = await client.call_tool(tool, arguments)
+                text = "".join(block.text for block in result.content if isinstance(block, TextContent))
+                assert "mcp-livecalls hit an internal error" not in text, text
+                if result.is_error:
+                    assert "Retell" in text, text
+                seen += [text, json.dumps(result.structured_content)]
+
+    everything = "\n".join([*seen, *(record.getMessage() for record in caplog.records)]).lower()
+    assert [form for form in _key_forms() if form in everything] == []
