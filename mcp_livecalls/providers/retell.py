@@ -112,11 +112,15 @@ class _Analysis(RawPayload):
 
 
 def _analysis(data: Any) -> dict[str, str | int | float | bool]:
-    """The scalar verdicts of ``call_analysis`` (never its free text)."""
+    """The scalar verdicts of ``call_analysis`` (never its free text); an analysis that cannot be
+    read is left out, not the call."""
     raw = data.get("call_analysis") if isinstance(data, dict) else None
     if not isinstance(raw, dict):
         return {}
-    analysis = _Analysis.model_validate(raw)
+    try:
+        analysis = _Analysis.model_validate(raw)
+    except ValueError:  # pydantic's ValidationError
+        return {}
     found = {name: getattr(analysis, name) for name in _ANALYSIS_FIELDS}
     return {
         name: value[:32] if isinstance(value, str) else value

@@ -479,3 +479,15 @@ async def test_a_key_echoed_in_an_error_body_is_redacted_from_the_error() -> Non
 
     assert KEY not in str(caught.value)
     assert str(caught.value).endswith("Retell says: Bearer *** is not allowed here")
+
+
+async def test_an_analysis_that_cannot_be_read_costs_only_the_analysis() -> None:
+    call_id = "d4e5f60718293a4b5c6d7e8f90a1b2c3"
+    document = load("retell", "get_call_ended")
+    body = dict(document["body"], call_analysis={"call_successful": {"maybe": 1}, "user_sentiment": ["?"]})
+    upstream = Upstream().on("GET", f"/v2/get-call/{call_id}", Answer(200, body, source=document["source"]))
+    async with _adapter(upstream) as adapter:
+        call = await adapter.get_call(call_id)
+
+    assert call.status is CallStatus.ENDED
+    assert call.extras == {"disconnection_reason": "user_hangup", "meta.crm_id": "acct-42"}
