@@ -24,7 +24,7 @@ from mcp_livecalls.providers.retell import RetellProvider, RetellSettings
 from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.simulator.faults import Fault
+from mcp_livecalls.simulator.faults import FAULT_KINDS, Fault
 from mcp_livecalls.simulator.population import SimCall
 from mcp_livecalls.simulator.retell import RETELL_FLAVOURS, retell_status
 
@@ -325,20 +325,9 @@ FAULTS = (
     ]
     + [
         Fault(kind=kind, provider="retell")
-        for kind in (
-            "html",
-            "truncated_json",
-            "empty_body",
-            "huge_body",
-            "wrong_types",
-            "missing_fields",
-            "unknown_enum",
-            "extra_fields",
-            "line_injection",
-            "bidi_text",
-            "nul_text",
-            "huge_ids",
-        )
+        # Every kind that answers at once (latency and hang only wait).
+        for kind in FAULT_KINDS
+        if kind not in ("status", "credential_echo", "latency", "hang")
     ]
     + [Fault(kind="status", provider="retell", status_code=code) for code in (400, 401, 404, 429, 500, 503)]
 )
