@@ -242,6 +242,13 @@ async def _demo(seed: int) -> int:
             by_provider: dict[str, dict[str, Any]] = {}
             for call in sorted(calls, key=lambda c: c["status"] not in ("in_progress", "on_hold")):
                 by_provider.setdefault(call["provider"], call)
+            for cls in PROVIDERS:  # a provider whose calls are all older than the page's
+                if cls.name.value not in by_provider:
+                    alone = await client.call_tool(
+                        "list_active_calls", {"provider": cls.name.value, "limit": 1}
+                    )
+                    for call in (alone.structured_content or {}).get("calls", []):
+                        by_provider[call["provider"]] = call
             for provider, call in by_provider.items():
                 await show("get_live_call", {"call_id": call["call_id"], "provider": provider})
             for provider, call in by_provider.items():

@@ -47,6 +47,7 @@ from mcp_livecalls.errors import (
     ProviderUnavailable,
     RateLimited,
 )
+from mcp_livecalls.providers.registry import title_of
 from mcp_livecalls.safety import clean_text
 
 __all__ = [
@@ -464,7 +465,7 @@ def translate_errors(provider: str) -> Iterator[None]:
     The single mapping point for httpx2, JSON and pydantic failures. Messages are built here
     from the exception *type*, never from its text: httpx2 messages carry full URLs.
     """
-    title = provider.capitalize()
+    title = title_of(provider)
     try:
         yield
     except LiveCallsError:
@@ -638,7 +639,7 @@ class ProviderHTTP:
 
     @property
     def title(self) -> str:
-        return self.provider.capitalize()
+        return title_of(self.provider)
 
     @overload
     async def get_json(

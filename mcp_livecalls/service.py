@@ -50,6 +50,7 @@ from mcp_livecalls.models import (
 )
 from mcp_livecalls.phone import DEFAULT_REGION, NumberFilter, NumberStyle
 from mcp_livecalls.providers.base import LiveCallsProvider, Positioned, ProviderSlice, call_id_error
+from mcp_livecalls.providers.registry import title_of
 from mcp_livecalls.query import ListQuery
 
 __all__ = ["MAX_LIMIT", "CursorCodec", "LiveCallsService"]
@@ -293,7 +294,7 @@ class LiveCallsService:
             except ProviderError as exc:
                 return _Outcome(name, error=exc)
         # Only this scope's deadline gets here: a cancellation from outside propagates.
-        title = name.value.capitalize()
+        title = title_of(name.value)
         error = ProviderUnavailable(
             name.value,
             f"{title} did not answer within {self.tool_budget_s:g}s (the time budget of one call, "

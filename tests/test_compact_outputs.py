@@ -161,7 +161,7 @@ async def test_get_stream_details_renders_each_documented_example_compactly(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("provider", list(NAMES))
+@pytest.mark.parametrize("provider", list(LIST_ACTIVE_CALLS))
 async def test_list_active_calls_renders_one_line_per_documented_example_call(
     client: Client, provider: str
 ) -> None:

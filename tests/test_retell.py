@@ -233,7 +233,7 @@ async def test_a_wrong_key_names_the_variable_and_never_the_key() -> None:
                 await adapter.get_call("0" * 32)
 
     for caught in (listing, lookup):
-        assert str(caught.value) == "Retell rejected the credentials (401): check RETELL_API_KEY."
+        assert str(caught.value) == "Retell AI rejected the credentials (401): check RETELL_API_KEY."
 
 
 async def test_the_simulator_in_fixture_mode_lists_nothing_and_finds_nothing() -> None:

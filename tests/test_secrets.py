@@ -23,18 +23,14 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp_types import TextContent, TextResourceContents
-from pydantic import SecretStr
 
 from mcp_livecalls.cli import _configure_logging, simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import AuthError, LiveCallsError
 from mcp_livecalls.http import LOG_FILTER, HttpPolicy, Redactor, install_log_redaction
-from mcp_livecalls.models import ProviderName
 from mcp_livecalls.providers import build_providers
-from mcp_livecalls.providers.exotel import ExotelSettings
-from mcp_livecalls.providers.registry import NAMES
-from mcp_livecalls.providers.vobiz import VobizSettings
-from mcp_livecalls.providers.zudu import ZuduSettings
+from mcp_livecalls.providers.registry import NAMES, provider_class
+from mcp_livecalls.providers.registry import PROVIDERS as PROVIDERS_BY_CLASS
 from mcp_livecalls.query import ListQuery
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import (
@@ -59,23 +55,21 @@ CREDENTIALS = SimulatorCredentials(
     zudu_api_key="sk_zuKEY3Fb9Ue",
     zudu_api_secret="zuSECRET-Gn2Ck7Pt",
 )
-WRONG_TOKENS = {"vobiz": "vzWRONG-a1b2c3d4", "exotel": "exoWRONG-e5f6g7h8", "zudu": "zuWRONG-i9j0k1l2"}
+WRONG_TOKENS = {name: f"{name[:3]}WRONG-{index:04d}a1b2" for index, name in enumerate(NAMES)}
+"""A wrong value for each provider's last credential field (its token, secret or key)."""
 PROVIDERS: list[Provider] = list(NAMES)
 # Short timeouts keep the hang faults quick; the budget leaves a loaded machine room to answer.
 POLICY = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=5)
 
 
 CREDENTIAL_VALUES = [
-    CREDENTIALS.vobiz_auth_id,
-    CREDENTIALS.vobiz_auth_token,
-    CREDENTIALS.exotel_account_sid,
-    CREDENTIALS.exotel_api_key,
-    CREDENTIALS.exotel_api_token,
-    CREDENTIALS.zudu_api_key,
-    CREDENTIALS.zudu_api_secret,
-    f"{CREDENTIALS.exotel_api_key}:{CREDENTIALS.exotel_api_token}",  # basic auth
+    *(
+        value
+        for cls in PROVIDERS_BY_CLASS
+        for field, value in CREDENTIALS.settings_for(cls.name.value).items()
+        if field in {item.field for item in cls.env.settings if item.kind == "secret"}
+    ),
     *WRONG_TOKENS.values(),
-    f"{CREDENTIALS.exotel_api_key}:{WRONG_TOKENS['exotel']}",
 ]
 
 
@@ -86,34 +80,36 @@ def encoded_forms(value: str) -> list[str]:
     return [value, quote(value, safe=""), *encoded, *(form.rstrip("=") for form in encoded)]
 
 
-SECRETS = sorted({form.lower() for value in CREDENTIAL_VALUES for form in encoded_forms(value)})
-"""Searched for in lower-cased text, so upper-cased (or any other case) echoes count as leaks."""
+def _last_secret(name: str) -> str:
+    cls = provider_class(name)
+    assert cls is not None
+    configured = set(CREDENTIALS.settings_for(name))
+    return [item.field for item in cls.env.settings if item.kind == "secret" and item.field in configured][-1]
 
 
 def settings_for(base_url: str, *, tokens: dict[str, str] | None = None) -> Settings:
-    tokens = tokens or {}
-    return Settings(
-        providers={
-            ProviderName("vobiz"): VobizSettings(
-                auth_id=SecretStr(CREDENTIALS.vobiz_auth_id),
-                auth_token=SecretStr(tokens.get("vobiz", CREDENTIALS.vobiz_auth_token)),
-                base_url=base_url,
-            ),
-            ProviderName("exotel"): ExotelSettings(
-                account_sid=SecretStr(CREDENTIALS.exotel_account_sid),
-                api_key=SecretStr(CREDENTIALS.exotel_api_key),
-                api_token=SecretStr(tokens.get("exotel", CREDENTIALS.exotel_api_token)),
-                base_url=base_url,
-            ),
-            ProviderName("zudu"): ZuduSettings(
-                api_key=SecretStr(CREDENTIALS.zudu_api_key),
-                api_secret=SecretStr(tokens.get("zudu", CREDENTIALS.zudu_api_secret)),
-                base_url=base_url,
-            ),
-        },
-        http=POLICY,
-        cache_ttl_s=0,
+    """Every provider at ``base_url`` with ``CREDENTIALS``; ``tokens`` replace a provider's last
+    credential field (its token or secret)."""
+    credentials = CREDENTIALS.replace(
+        **{f"{name}_{_last_secret(name)}": token for name, token in (tokens or {}).items()}
     )
+    return simulator_settings(base_url, credentials).with_changes(http=POLICY, cache_ttl_s=0)
+
+
+def _pairs(settings: Settings) -> list[str]:
+    """The joined credential pairs (basic auth's ``key:token``) each adapter registers as secrets."""
+    return [
+        f"{a}:{b}"
+        for cls in PROVIDERS_BY_CLASS
+        if (configured := settings.provider(cls.name)) is not None
+        for a, b in cls.redaction_pairs(configured)
+    ]
+
+
+CREDENTIAL_VALUES += _pairs(settings_for("http://upstream.test"))
+CREDENTIAL_VALUES += _pairs(settings_for("http://upstream.test", tokens=WRONG_TOKENS))
+SECRETS = sorted({form.lower() for value in CREDENTIAL_VALUES for form in encoded_forms(value)})
+"""Searched for in lower-cased text, so upper-cased (or any other case) echoes count as leaks."""
 
 
 @pytest.fixture(scope="module")
@@ -270,15 +266,15 @@ async def test_rejected_credentials_name_the_variables_but_never_echo_the_token(
         }
 
     assert leaks(texts, everything_logged, capfd) == []
-    variables = {
-        "vobiz": "VOBIZ_AUTH_ID / VOBIZ_AUTH_TOKEN",
-        "exotel": "EXOTEL_API_KEY / EXOTEL_API_TOKEN",
-        "zudu": "ZUDU_API_KEY / ZUDU_API_SECRET",
-    }
     for provider, result in lookups.items():
+        cls = provider_class(provider)
+        assert cls is not None
         text = "".join(block.text for block in result.content if isinstance(block, TextContent))
         assert result.is_error
-        assert f"{provider.capitalize()} rejected the credentials (401): check {variables[provider]}." in text
+        said = text.partition(f"{cls.title()} rejected the credentials (401): check ")[2]
+        named = said.partition(".")[0].split(" / ")
+        assert named
+        assert set(named) <= {item.var for item in cls.env.settings if item.kind == "secret"}, said
 
 
 async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted() -> None:
@@ -287,7 +283,7 @@ async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted(
     async def echo(request: httpx2.Request) -> httpx2.Response:
         sent = [request.headers.get(name, "") for name in ECHOED_HEADERS]
         said = f"denied: {' '.join(value for value in sent if value)} at {request.url.path}"
-        if request.url.path.startswith("/v3/"):
+        if request.url.path.startswith("/v3/accounts/"):  # Exotel's error shape
             return httpx2.Response(403, json={"response": {"error_data": {"description": said}}})
         return httpx2.Response(403, json={"status": "error", "error": {"message": said}})
 

@@ -216,7 +216,7 @@ class LiveCallsProvider(ABC):
     def vet_call_id(self, call_id: str) -> None:
         """``BadResponse`` when the provider answered a call under an id a caller could not use."""
         if not self.accepts_call_id(call_id):
-            title = self.name.value.capitalize()
+            title = self.title()
             raise BadResponse(
                 self.name.value,
                 f"{title} answered with a call id that is not valid ({_describe(call_id)}; ids are "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from mcp_livecalls.providers.base import LiveCallsProvider
 
-__all__ = ["NAMES", "PROVIDERS", "names", "provider_class", "titles", "titles_offering"]
+__all__ = ["NAMES", "PROVIDERS", "names", "provider_class", "title_of", "titles", "titles_offering"]
 
 NAMES: Final[tuple[str, ...]] = ("vobiz", "exotel", "zudu", "plivo", "retell")
 """The one list, in the order every listing follows. Each name is an adapter module
@@ -58,6 +58,12 @@ def __getattr__(attribute: str) -> Any:
 
 def provider_class(name: str) -> type[LiveCallsProvider] | None:
     return next((cls for cls in _adapters() if cls.name.value == name), None)
+
+
+def title_of(name: str) -> str:
+    """How prose names the provider ``name`` (``Retell AI``): its adapter's ``title()``."""
+    cls = provider_class(name)
+    return cls.title() if cls is not None else name.capitalize()
 
 
 def titles(last: str = "and") -> str:

@@ -150,8 +150,8 @@ def retell_envelope_error(payload: Any) -> EnvelopeError | None:
         return None
     said = payload.get("message")
     if isinstance(said, str) and said.strip():
-        return EnvelopeError("Retell answered with an error: {said}", said=said)
-    return EnvelopeError("Retell answered with an error.")
+        return EnvelopeError("Retell AI answered with an error: {said}", said=said)
+    return EnvelopeError("Retell AI answered with an error.")
 
 
 class _V3Page(RawPayload):

@@ -42,6 +42,7 @@ from mcp_livecalls.providers.base import (
     parse_local_time,
     scan,
 )
+from mcp_livecalls.providers.registry import title_of
 from mcp_livecalls.query import ListQuery
 
 __all__ = [
@@ -189,7 +190,7 @@ def _clock_note(
     start: datetime, now: datetime, zone: tzinfo, provider: ProviderName, zone_var: str | None
 ) -> str:
     minutes = int((start - now).total_seconds() // 60)
-    title = provider.value.capitalize()
+    title = title_of(provider.value)
     advice = (
         f"set {zone_var} to the {title} Console's zone (or fix this clock)"
         if zone_var

@@ -30,6 +30,7 @@ from typing import Any, Final, NoReturn
 import httpx2
 import pytest
 
+from mcp_livecalls.cli import simulator_env
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 
 from .install import ClientUnavailable, python_v1_client, ts_client
@@ -82,20 +83,7 @@ def server_env(sim_url: str | None) -> dict[str, str]:
     }
     if sim_url is None:
         return env
-    creds = DEMO_CREDENTIALS
-    return {
-        **env,
-        "VOBIZ_BASE_URL": sim_url,
-        "VOBIZ_AUTH_ID": creds.vobiz_auth_id,
-        "VOBIZ_AUTH_TOKEN": creds.vobiz_auth_token,
-        "EXOTEL_BASE_URL": sim_url,
-        "EXOTEL_ACCOUNT_SID": creds.exotel_account_sid,
-        "EXOTEL_API_KEY": creds.exotel_api_key,
-        "EXOTEL_API_TOKEN": creds.exotel_api_token,
-        "ZUDU_BASE_URL": sim_url,
-        "ZUDU_API_KEY": creds.zudu_api_key,
-        "ZUDU_API_SECRET": creds.zudu_api_secret,
-    }
+    return {**env, **simulator_env(sim_url, DEMO_CREDENTIALS)}
 
 
 SERVE: Final = [sys.executable, "-m", "mcp_livecalls.cli", "serve"]

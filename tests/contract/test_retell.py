@@ -250,7 +250,7 @@ async def test_rejected_key_names_the_variable_and_neither_list_nor_lookup_retri
             await adapter.get_call(PHONE_ID)
 
     for caught in (listing, lookup):
-        assert str(caught.value) == "Retell rejected the credentials (401): check RETELL_API_KEY."
+        assert str(caught.value) == "Retell AI rejected the credentials (401): check RETELL_API_KEY."
         assert KEY not in str(caught.value)
     assert _asked(upstream) == [("POST", "/v3/list-calls"), ("GET", f"/v2/get-call/{PHONE_ID}")]
 
@@ -272,8 +272,8 @@ async def test_a_500_is_provider_unavailable_with_retells_own_words() -> None:
             await adapter.get_call(PHONE_ID)
 
     assert str(caught.value) == (
-        "Retell had an internal error (500); try again later. "
-        "Retell says: An unexpected server error occurred."
+        "Retell AI had an internal error (500); try again later. "
+        "Retell AI says: An unexpected server error occurred."
     )
 
 
@@ -284,7 +284,7 @@ async def test_a_400_to_the_list_is_a_bad_response_that_quotes_retell() -> None:
             await adapter.list_active(ListQuery(), 0, 20)
 
     assert caught.value.status_code == 400
-    assert str(caught.value).endswith("Retell says: Invalid request format, please check API reference.")
+    assert str(caught.value).endswith("Retell AI says: Invalid request format, please check API reference.")
 
 
 async def test_an_error_shape_in_a_200_answer_is_a_bad_response_with_its_message() -> None:
@@ -296,7 +296,7 @@ async def test_an_error_shape_in_a_200_answer_is_a_bad_response_with_its_message
         with pytest.raises(BadResponse) as caught:
             await adapter.get_call(PHONE_ID)
 
-    assert str(caught.value) == "Retell answered with an error: An unexpected server error occurred."
+    assert str(caught.value) == "Retell AI answered with an error: An unexpected server error occurred."
 
 
 # -- lists -----------------------------------------------------------------------------------
@@ -478,7 +478,7 @@ async def test_a_key_echoed_in_an_error_body_is_redacted_from_the_error() -> Non
             await adapter.list_active(ListQuery(), 0, 20)
 
     assert KEY not in str(caught.value)
-    assert str(caught.value).endswith("Retell says: Bearer *** is not allowed here")
+    assert str(caught.value).endswith("Retell AI says: Bearer *** is not allowed here")
 
 
 async def test_an_analysis_that_cannot_be_read_costs_only_the_analysis() -> None:
