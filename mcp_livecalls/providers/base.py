@@ -110,6 +110,10 @@ class EnvSpec:
     texts: tuple[str, ...] = ()
     numbers: tuple[tuple[str, float], ...] = ()
     """Number fields, each with the smallest value accepted."""
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    """Credential sets of which one is enough (Twilio: an auth token, or an API key and secret).
+    Their fields are listed in ``secrets`` too; the secrets outside every set are always needed,
+    and a set that is half set is a ``ConfigError``. A field of a set left unset is ``None``."""
 
     @property
     def base_url_var(self) -> str:
@@ -132,6 +136,16 @@ class EnvSpec:
 
     def var(self, field_name: str) -> str:
         return next(item.var for item in self.settings if item.field == field_name)
+
+    @property
+    def ways(self) -> tuple[tuple[str, ...], ...]:
+        """Each complete set of credential variables that enables the provider (one without
+        ``alternatives``)."""
+        chosen = {name for group in self.alternatives for name in group}
+        always = tuple(self.var(name) for name in self.secrets if name not in chosen)
+        if not self.alternatives:
+            return (always,)
+        return tuple((*always, *(self.var(name) for name in group)) for group in self.alternatives)
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
