@@ -249,8 +249,12 @@ class LiveCallsProvider(ABC):
         auth: tuple[str, str] | None = None,
         requests_per_minute: float | None = None,
         not_found_hint: str | None = None,
+        credential_vars: Sequence[str] | None = None,
     ) -> ProviderHTTP:
-        """This provider's view of the shared client; only auth and secrets differ per provider."""
+        """This provider's view of the shared client; only auth and secrets differ per provider.
+
+        ``credential_vars`` names the variables a 401 points at when they depend on the settings
+        (Twilio's auth token or API key); by default the class's ``credential_vars``."""
         return ProviderHTTP(
             provider=cls.name.value,
             client=client,
@@ -258,7 +262,7 @@ class LiveCallsProvider(ABC):
             policy=policy,
             headers=headers,
             auth=auth,
-            credential_vars=cls.credential_vars,
+            credential_vars=cls.credential_vars if credential_vars is None else credential_vars,
             base_url_var=cls.env.base_url_var,
             secrets=secrets,
             requests_per_minute=requests_per_minute,
