@@ -412,8 +412,8 @@ class TwilioProvider(LiveCallsProvider):
     async def _list(self, status: str) -> _Listed:
         """Every call of one status list, along ``next_page_uri`` (at most ``MAX_LIST_PAGES``)."""
         listed = _Listed()
-        params: dict[str, str | int] = {"Status": status, "PageSize": PAGE_SIZE}
-        asked: set[tuple[tuple[str, str | int], ...]] = set()
+        params: dict[str, str | int] = {"Status": status, "PageSize": str(PAGE_SIZE)}
+        asked: set[tuple[tuple[str, str | int], ...]] = set()  # every value a string
         unreadable = 0
         for _ in range(MAX_LIST_PAGES):
             asked.add(tuple(sorted(params.items())))
