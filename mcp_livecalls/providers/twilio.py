@@ -15,7 +15,9 @@ advice for production). Base ``https://api.twilio.com``.
   failing leaves the others' calls listed (the page's ``notes`` say which part is missing); a
   ``next_page_uri`` that leaves the account's ``Calls.json`` is not followed. Twilio's list filters
   (``From``, ``To``, ``StartTime``) do not match this server's (either side, last digits,
-  direction, agent), so every filter is applied here.
+  direction, agent), so every filter is applied here; a ``status`` filter asks only its own list
+  (none for a status Twilio never lists, such as ``on_hold``), and an ``agent_id`` filter asks
+  nothing (Twilio's calls name no agent).
 * ``GET …/Calls/{CallSid}.json`` answers one call. A call whose status is ``completed``, ``busy``,
   ``failed``, ``no-answer`` or ``canceled`` is not live (``CallNotFound``, as the other adapters
   answer for ended calls); so is an id that is not a call SID (``CA`` + 32 hex digits): no
@@ -453,11 +455,13 @@ class TwilioProvider(LiveCallsProvider):
             )
         return listed
 
-    async def _live_calls(self) -> tuple[list[LiveCall], list[str]]:
-        """The three lists joined (in-progress, ringing, queued), each call once, and the notes.
+    async def _live_calls(self, statuses: tuple[str, ...]) -> tuple[list[LiveCall], list[str]]:
+        """The lists of ``statuses`` joined in that order, each call once, and the notes.
 
         One list failing leaves the others' calls; when none has any to show, its failure is the
         answer."""
+        if not statuses:
+            return [], []
 
         async def read(status: str) -> _Listed | ProviderError:
             try:
@@ -465,14 +469,14 @@ class TwilioProvider(LiveCallsProvider):
             except ProviderError as exc:
                 return exc
 
-        lists = await gather([functools.partial(read, status) for status in LIVE_STATUSES])
+        lists = await gather([functools.partial(read, status) for status in statuses])
         failures = [found for found in lists if isinstance(found, ProviderError)]
         if failures and all(isinstance(found, ProviderError) or not found.calls for found in lists):
             raise failures[0]
         calls: list[LiveCall] = []
         notes: list[str] = []
         seen: set[str] = set()
-        for status, found in zip(LIVE_STATUSES, lists, strict=True):
+        for status, found in zip(statuses, lists, strict=True):
             if isinstance(found, ProviderError):
                 notes.append(
                     f"twilio: the {status} list could not be read, so {status} calls are missing: {found}"
@@ -493,7 +497,7 @@ class TwilioProvider(LiveCallsProvider):
         async def fetch(position: int, count: int) -> UpstreamPage:
             nonlocal joined
             if joined is None:
-                joined, list_notes = await self._live_calls()
+                joined, list_notes = await self._live_calls(_statuses_for(query))
                 notes.extend(list_notes)
             chunk: list[LiveCall | None] = list(joined[position : position + count])
             return UpstreamPage(chunk, exhausted=position + count >= len(joined), total=len(joined))
@@ -575,6 +579,17 @@ class TwilioProvider(LiveCallsProvider):
             telephony_ids=ids,
             not_offered=[*_NOT_OFFERED, *missing],
         )
+
+
+def _statuses_for(query: ListQuery) -> tuple[str, ...]:
+    """The status lists that can hold calls passing ``query``: one for a status filter that names
+    a listed status, none for one Twilio never reports (``on_hold``, ``early_media`` …) or for an
+    agent (Twilio's calls name none), all three otherwise."""
+    if query.agent_id is not None:
+        return ()
+    if query.status is None:
+        return LIVE_STATUSES
+    return tuple(word for word in LIVE_STATUSES if exotel_status(word) is query.status)
 
 
 def _safe_sid(sid: str) -> bool:

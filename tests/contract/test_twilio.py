@@ -488,6 +488,27 @@ async def test_filters_are_applied_here_since_twilio_has_none_of_them() -> None:
     assert all("Direction" not in request.url.params for request in upstream.requests)
 
 
+async def test_a_status_filter_asks_only_that_status_list() -> None:
+    upstream = lists(
+        Upstream(), in_progress="list_in_progress_page1", ringing="list_ringing", queued="list_queued"
+    )
+
+    page = await adapter(upstream).list_active(ListQuery(status=CallStatus.RINGING), 0, 20)
+
+    assert [item.call for item in page.items] == [RINGING]
+    assert asked(upstream) == [f"{CALLS}?Status=ringing&PageSize=200"]
+
+
+@pytest.mark.parametrize("query", [ListQuery(status=CallStatus.ON_HOLD), ListQuery(agent_id="agent_7")])
+async def test_a_filter_no_twilio_call_can_pass_asks_nothing(query: ListQuery) -> None:
+    upstream = Upstream()
+
+    page = await adapter(upstream).list_active(query, 0, 20)
+
+    assert (page.items, page.exhausted) == ([], True)
+    assert upstream.requests == []
+
+
 # Legs, from conferences --------------------------------------------------------------------------
 
 LEGS = [
