@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--seed", type=int, default=7)
-    sim.add_argument("--live-calls", type=int, default=12, help="calls live at any moment (default 12)")
+    sim.add_argument(
+        "--live-calls", type=int, default=None, help="calls live at any moment (default 4 per provider)"
+    )
     sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     return parser
 
@@ -124,7 +126,7 @@ def demo_settings(
     from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, WallClock, serve_simulator
 
     clock = WallClock() if wall_clock else ManualClock()
-    simulator = Simulator(seed=seed, clock=clock, live_calls=12)
+    simulator = Simulator(seed=seed, clock=clock)
     with serve_simulator(simulator) as base_url:
         yield simulator_settings(base_url, DEMO_CREDENTIALS, base), simulator
 

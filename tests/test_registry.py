@@ -15,13 +15,8 @@ ALLOWED = {
     "providers/registry.py": "the one list",
     # The simulator: each provider's API is its own module (simulator/<name>.py); these still
     # know the simulated providers by name.
-    "simulator/population.py": "draws each provider's call data (agents, numbers, id forms)",
-    "simulator/credentials.py": "one demo account per provider",
     "simulator/app.py": "Simulator(vobiz_shape=...), a public parameter",
     "simulator/__init__.py": "re-exports VobizShape",
-    "simulator/faults.py": "the provider a fault targets, a literal type",
-    "simulator/scripts.py": "the voice agents' names",
-    "simulator/fixtures/__init__.py": "the documentation examples, by provider",
 }
 """Modules besides the providers' own (``providers/<name>.py``, ``simulator/<name>.py``) that may
 name one, and why."""

@@ -10,7 +10,6 @@ URL-encoded or upper-cased. Every one of those forms is searched for, ignoring c
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -440,7 +439,7 @@ async def test_a_credential_inside_a_successful_answer_is_masked_in_every_result
     call = next(c for c in simulator.population.live("zudu") if c.agent is not None)
     assert call.agent is not None
     secret = call.agent.id
-    simulator.credentials = dataclasses.replace(DEMO_CREDENTIALS, zudu_api_secret=secret)
+    simulator.credentials = DEMO_CREDENTIALS.replace(zudu_api_secret=secret)
     with serve_simulator(simulator) as base_url:
         settings = simulator_settings(base_url, simulator.credentials).with_changes(cache_ttl_s=0)
         async with connected(settings, simulator) as client:

@@ -454,7 +454,7 @@ def test_zudu_transcript_grows_and_an_ended_call_stays_retrievable_as_ended() ->
         assert later["call_status"].upper() == "ONGOING"
         assert later["call_duration"] is None
         manual(sim).set(call.ended_at + timedelta(seconds=60))
-        ended = client.get(f"/api/calls/{call.zudu_call_id}", headers=ZUDU_HEADERS).json()["data"]
+        ended = client.get(f"/api/calls/{call.alt_ids[0]}", headers=ZUDU_HEADERS).json()["data"]
         assert ended["call_status"].upper() in {"ENDED", "ERROR"}
         assert ended["end_timestamp"] == round(call.ended_at.timestamp() * 1000)
         assert ended["disconnection_reason"] is not None

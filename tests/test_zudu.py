@@ -605,21 +605,21 @@ async def test_paging_the_simulator_returns_every_live_zudu_call_exactly_once(li
 @pytest.mark.anyio
 async def test_a_simulated_call_opens_by_its_record_id_and_by_its_call_id() -> None:
     simulator = _zudu_only()
-    target = next(c for c in simulator.population.live("zudu") if c.zudu_call_id)
+    target = next(c for c in simulator.population.live("zudu") if c.alt_ids)
     with serve_simulator(simulator) as base_url:
         async with httpx2.AsyncClient() as client:
             adapter = _sim_adapter(base_url, client, simulator)
             by_id = await adapter.get_call(target.id)
-            by_call_id = await adapter.get_call(str(target.zudu_call_id))
-            stream = await adapter.get_stream(str(target.zudu_call_id))
+            by_call_id = await adapter.get_call(target.alt_ids[0])
+            stream = await adapter.get_stream(target.alt_ids[0])
 
-    assert (by_id.call_id, by_id.extras["zudu_call_id"]) == (target.id, target.zudu_call_id)
-    assert (by_call_id.call_id, by_call_id.extras["record_id"]) == (target.zudu_call_id, target.id)
+    assert (by_id.call_id, by_id.extras["zudu_call_id"]) == (target.id, target.alt_ids[0])
+    assert (by_call_id.call_id, by_call_id.extras["record_id"]) == (target.alt_ids[0], target.id)
     assert by_id.model_copy(update={"call_id": "", "extras": {}}) == by_call_id.model_copy(
         update={"call_id": "", "extras": {}}
     )
     assert by_id.status in (CallStatus.QUEUED, CallStatus.IN_PROGRESS)
-    assert stream.call_id == target.zudu_call_id
+    assert stream.call_id == target.alt_ids[0]
     assert stream.events[0].name == "Call created"
 
 
@@ -712,7 +712,7 @@ def _flavoured(flavours: tuple[str, ...], live_calls: int = 30) -> Simulator:
 
 def _listed_id(call: SimCall, flavours: tuple[str, ...]) -> str:
     """The id a list shows for ``call``: the record id, or ``call_id`` when entries carry no ``id``."""
-    return str(call.zudu_call_id) if "zudu.call_id_only" in flavours else call.id
+    return call.alt_ids[0] if "zudu.call_id_only" in flavours else call.id
 
 
 def _truth(simulator: Simulator, flavours: tuple[str, ...]) -> tuple[dict[str, SimCall], set[str]]:

@@ -129,7 +129,7 @@ class Simulator:
         *,
         seed: int = 7,
         clock: Clock | None = None,
-        live_calls: int = 12,
+        live_calls: int | None = None,
         arrival_every_s: float | None = 30.0,
         vobiz_shape: VobizShape = "flat",
         fixtures: bool = False,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Awaitable, Callable
+import random
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -22,6 +23,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 if TYPE_CHECKING:
     from mcp_livecalls.simulator.app import Simulator
+    from mcp_livecalls.simulator.population import Agent, SimCall
 
 __all__ = ["ERROR_CODES", "HUGE_ID", "Answer", "SimulatedProvider", "int_param", "json_bytes", "same"]
 
@@ -67,14 +69,50 @@ def same(a: str, b: str) -> bool:
 
 
 class SimulatedProvider:
-    """One provider's API inside a ``Simulator`` (which holds the population, clock and faults)."""
+    """One provider's API inside a ``Simulator`` (which holds the population, clock and faults).
+
+    A subclass declares, besides its routes: the demo account it accepts (``demo_settings``),
+    the shape of the calls it carries (the knobs below, read by the shared population), and
+    ``dress``, which gives each call the provider's own ids and data.
+    """
 
     name: ClassVar[str]
     flavours: ClassVar[frozenset[str]] = frozenset()
     """Documented variants this provider's answers can play (``<name>.<variant>``)."""
+    demo_settings: ClassVar[Mapping[str, str]] = {}
+    """The demo account, by the adapter's settings field (``auth_id`` …; its ``EnvSpec``). Not
+    secrets: they open only the local simulator, and the demo prints them."""
+
+    # -- the calls this provider carries (``population.py`` draws the shared part) ------------
+    outbound_share: ClassVar[float] = 0.5
+    """The share of calls the business places (the rest come in)."""
+    web_call_share: ClassVar[float | None] = None
+    """An AI voice platform's share of browser (web) calls; ``None``: only phone calls."""
+    holds: ClassVar[bool] = True
+    """Whether callers are put on hold (AI voice agents do not)."""
+    mute_share: ClassVar[float | None] = None
+    """The share of answered calls with a leg muted for a while; ``None``: the provider reports no mutes."""
+
+    @classmethod
+    def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
+        """The agents (people or AI voice agents) of the provider's account, drawn once from
+        ``rng`` for a population giving it ``slots`` concurrent calls."""
+        return ()
+
+    @classmethod
+    def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
+        """Give ``call`` (numbers and schedule drawn) the provider's own part: its ``id`` in the
+        provider's form, and what the provider reports (agent, recording, ``native_direction``,
+        ``alt_ids``, ``extra`` …), drawing only from ``rng``."""
+        raise NotImplementedError
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+
+    @property
+    def account(self) -> Mapping[str, str]:
+        """The account this simulated API accepts (the simulator's credentials for it)."""
+        return self.sim.credentials.settings_for(self.name)
 
     def endpoints(self) -> list[tuple[str, Endpoint, str]]:
         """``(path, handler, method)`` of each route, without a trailing slash."""

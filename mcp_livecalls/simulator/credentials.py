@@ -1,45 +1,78 @@
-"""The credentials the simulator accepts (one account per provider)."""
+"""The credentials the simulator accepts: one demo account per simulated provider.
+
+Each simulated provider declares its demo account (``SimulatedProvider.demo_settings``, by the
+adapter's settings field); ``SimulatorCredentials`` holds them all and lets a test replace any
+field. They are not secrets: they only open the local simulator, and the demo prints them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from types import MappingProxyType
 
 __all__ = ["DEMO_CREDENTIALS", "SimulatorCredentials"]
 
 
-@dataclass(frozen=True, slots=True)
 class SimulatorCredentials:
-    """Credentials for the three simulated providers.
+    """Every simulated provider's account, by provider and settings field.
 
-    These are not secrets: they only open the local simulator, and the demo prints them.
+    ``SimulatorCredentials(vobiz_auth_token="other")`` is the demo accounts with one field
+    replaced; a field is named ``<provider>_<settings field>`` and read the same way
+    (``creds.vobiz_auth_id``) or per provider (``creds.settings_for("vobiz")``).
     """
 
-    vobiz_auth_id: str = "MA_SIMULATOR0001"
-    vobiz_auth_token: str = "sim-vobiz-token"
-    exotel_account_sid: str = "simulator1"
-    exotel_api_key: str = "sim-exotel-key"
-    exotel_api_token: str = "sim-exotel-token"
-    zudu_api_key: str = "sk_simulator"
-    zudu_api_secret: str = "s3cr3t_simulator"
-    vobiz_timezone: str = "UTC"
-    """Not a credential: the simulated Vobiz account's Console zone (its times are written in UTC)."""
+    __slots__ = ("_accounts",)
 
-    def settings_for(self, provider: str) -> dict[str, str]:
-        """This account's settings for ``provider`` by settings field (``auth_id`` …): each field
-        here is named ``<provider>_<settings field>``."""
-        prefix = f"{provider}_"
-        return {
-            item.name.removeprefix(prefix): getattr(self, item.name)
-            for item in fields(self)
-            if item.name.startswith(prefix)
+    def __init__(self, **fields: str) -> None:
+        from mcp_livecalls.simulator.registry import SIMULATED  # its modules import the simulator
+
+        accounts = {kind.name: dict(kind.demo_settings) for kind in SIMULATED}
+        for key, value in fields.items():
+            provider, field = _split(key, accounts)
+            accounts[provider][field] = value
+        self._accounts: Mapping[str, Mapping[str, str]] = MappingProxyType(
+            {name: MappingProxyType(account) for name, account in accounts.items()}
+        )
+
+    def settings_for(self, provider: str) -> Mapping[str, str]:
+        """This account's settings for ``provider`` by settings field (``auth_id`` …)."""
+        return self._accounts.get(provider, MappingProxyType({}))
+
+    def replace(self, **fields: str) -> SimulatorCredentials:
+        """These accounts with the given ``<provider>_<field>`` values replaced."""
+        current = {
+            f"{name}_{field}": value
+            for name, account in self._accounts.items()
+            for field, value in account.items()
         }
+        return SimulatorCredentials(**{**current, **fields})
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        provider, field = _split(key, self._accounts)
+        try:
+            return self._accounts[provider][field]
+        except KeyError:
+            raise AttributeError(f"no simulated {provider} account field {field!r}") from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SimulatorCredentials) and dict(self._accounts) == dict(other._accounts)
+
+    def __hash__(self) -> int:
+        return hash(tuple((name, tuple(sorted(account.items()))) for name, account in self._accounts.items()))
 
     def __repr__(self) -> str:
-        # Even demo tokens should not end up in logs by habit.
-        return (
-            f"SimulatorCredentials(vobiz_auth_id={self.vobiz_auth_id!r}, "
-            f"exotel_account_sid={self.exotel_account_sid!r}, zudu_api_key={self.zudu_api_key!r}, ...)"
-        )
+        # Even demo tokens should not end up in logs by habit: the providers only.
+        return f"SimulatorCredentials(providers={list(self._accounts)}, ...)"
+
+
+def _split(key: str, accounts: Mapping[str, object]) -> tuple[str, str]:
+    """``vobiz_auth_id`` → (``vobiz``, ``auth_id``): the longest provider name that prefixes it."""
+    for name in sorted(accounts, key=len, reverse=True):
+        if key.startswith(f"{name}_"):
+            return name, key[len(name) + 1 :]
+    raise AttributeError(f"{key!r} names no simulated provider's account field")
 
 
 #: The credentials a :class:`~mcp_livecalls.simulator.Simulator` accepts unless given others.

@@ -15,15 +15,26 @@ import base64
 import binascii
 import http
 import math
+import random
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_livecalls.simulator.base import Answer, Endpoint, SimulatedProvider, int_param, same
 from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.population import LIVE_STATES, CallState, SimCall
+from mcp_livecalls.simulator.population import (
+    LIVE_STATES,
+    Agent,
+    CallState,
+    SimCall,
+    indian_mobile,
+    random_hex,
+    random_person,
+    random_uuid,
+)
 from mcp_livecalls.simulator.render import iso_time_ms, sid
 
 __all__ = ["EXOTEL_FLAVOURS", "ExotelSimulation"]
@@ -49,7 +60,7 @@ def _exotel_status(state: CallState) -> str:
 def exotel_agent_details(call: SimCall, state: CallState) -> dict[str, Any] | None:
     if call.agent is None:
         return None
-    if call.exotel_direction == "inbound" and state not in ("in_progress", "on_hold"):
+    if call.native_direction == "inbound" and state not in ("in_progress", "on_hold"):
         return None  # an inbound call gets its agent when it is answered (as the docs' example)
     # Undocumented: the only documented agent status is "on-call"; we use it throughout.
     return {"user_id": call.agent.id, "name": call.agent.name, "status": "on-call"}
@@ -60,7 +71,7 @@ def exotel_active_item(call: SimCall, ts: float) -> dict[str, Any]:
     state = call.state_at_ts(ts)
     return {
         "call_sid": call.id,
-        "direction": call.exotel_direction,
+        "direction": call.native_direction,
         "status": _exotel_status(state),
         "from": call.from_number,
         "to": call.to_number,
@@ -93,7 +104,7 @@ def exotel_call_details(call: SimCall, ts: float, *, alternative: bool = False) 
     state = call.state_at_ts(ts)
     ended = state not in ("queued", "ringing", "early_media", "in_progress", "on_hold")
     status = "completed" if ended else _exotel_status(state)
-    inbound = call.exotel_direction == "inbound"
+    inbound = call.native_direction == "inbound"
     customer, virtual = (call.from_number, call.to_number) if inbound else (call.to_number, call.from_number)
     agent = exotel_agent_details(call, state)
     recording_url = f"https://recordings.exotel.example/{call.id}.mp3" if call.recording else None
@@ -101,7 +112,7 @@ def exotel_call_details(call: SimCall, ts: float, *, alternative: bool = False) 
         return {
             "call_sid": call.id,
             "status": status,
-            "direction": call.exotel_direction,
+            "direction": call.native_direction,
             "from": call.from_number,
             "to": call.to_number,
             "virtual_number": virtual,
@@ -114,7 +125,7 @@ def exotel_call_details(call: SimCall, ts: float, *, alternative: bool = False) 
         "sid": call.id,
         "call_state": "terminal" if ended else "active",
         "call_status": status,
-        "direction": call.exotel_direction,
+        "direction": call.native_direction,
         "customer_details": {"number": customer},
         "virtual_number": virtual,
         "start_time": _ist_time(call.created_ts),
@@ -131,7 +142,7 @@ def exotel_stream(call: SimCall, ts: float) -> dict[str, Any]:
     state = call.state_at_ts(ts)
     talking = state in ("in_progress", "on_hold")
     agent_muted, customer_muted = call.muted_at_ts(ts)
-    inbound = call.exotel_direction == "inbound"
+    inbound = call.native_direction == "inbound"
     if call.agent is not None:
         agent_uri, agent_net = call.agent.contact_uri, call.agent.network_type
     else:
@@ -187,6 +198,34 @@ def exotel_stream(call: SimCall, ts: float) -> dict[str, Any]:
 class ExotelSimulation(SimulatedProvider):
     name = "exotel"
     flavours = EXOTEL_FLAVOURS
+    demo_settings: ClassVar[Mapping[str, str]] = {
+        "account_sid": "simulator1",
+        "api_key": "sim-exotel-key",
+        "api_token": "sim-exotel-token",
+    }
+    outbound_share = 0.6
+    mute_share = 0.25
+
+    @classmethod
+    def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
+        return tuple(_agent(rng) for _ in range(max(4, math.ceil(slots * 0.8))))
+
+    @classmethod
+    def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
+        call.id = f"call_{random_hex(rng, 32)}" if rng.random() < 0.7 else f"CA{random_hex(rng, 32)}"
+        if call.direction == "inbound":
+            call.native_direction = "inbound"
+            if rng.random() < 0.75:
+                call.agent = rng.choice(agents)
+        else:
+            call.native_direction = "outbound-api" if rng.random() < 0.85 else "outbound-dial"
+            if rng.random() < 0.85:
+                call.agent = rng.choice(agents)
+                if call.native_direction == "outbound-api" and call.agent.network_type == "pstn":
+                    # Exotel's "connect two numbers": the agent's phone is dialled first, as From.
+                    call.from_number = call.agent.contact_uri
+        call.recording = rng.random() < 0.6
+        call.recording_channels = "dual" if rng.random() < 0.7 else "mono"
 
     def endpoints(self) -> list[tuple[str, Endpoint, str]]:
         calls = "/v3/accounts/{sid}/calls"
@@ -248,7 +287,7 @@ class ExotelSimulation(SimulatedProvider):
         return Answer(status, body, headers)
 
     def _exotel_auth(self, request: Request, sid: str) -> Answer | None:
-        creds = self.sim.credentials
+        creds = self.account
         key = token = ""
         header = request.headers.get("authorization", "")
         scheme, _, encoded = header.partition(" ")
@@ -259,9 +298,9 @@ class ExotelSimulation(SimulatedProvider):
                 )
             except (binascii.Error, UnicodeDecodeError):
                 key = token = ""
-        if not (same(key, creds.exotel_api_key) and same(token, creds.exotel_api_token)):
+        if not (same(key, creds["api_key"]) and same(token, creds["api_token"])):
             return self.error(401, "Authentication failed: HTTP basic auth with api_key:api_token")
-        if sid != creds.exotel_account_sid:
+        if sid != creds["account_sid"]:
             return self.error(403, f"Account {sid} is not accessible with these credentials")
         return None
 
@@ -319,7 +358,7 @@ class ExotelSimulation(SimulatedProvider):
             calls = [
                 c
                 for c in self.sim.population.live("exotel")
-                if wanted(c.exotel_direction or "", exotel_agent_details(c, c.state_at_ts(ts)))
+                if wanted(c.native_direction or "", exotel_agent_details(c, c.state_at_ts(ts)))
             ]
             # Filtered and paged upstream; only the page is rendered.
             page = [exotel_active_item(c, ts) for c in calls[offset : offset + limit]]
@@ -414,3 +453,15 @@ class ExotelSimulation(SimulatedProvider):
                 }
                 return Answer(200, self._exotel_envelope({"stream": stream}, f"req_stream_{call_sid[-3:]}"))
         return self.error(404, f"No active call with sid {call_sid}")
+
+
+def _agent(rng: random.Random) -> Agent:
+    """One of the account's human agents: on a phone, a SIP endpoint or a browser."""
+    name = random_person(rng)
+    roll = rng.random()
+    if roll < 0.7:
+        return Agent(random_uuid(rng), name, indian_mobile(rng), "pstn")
+    handle = name.split()[0].lower() + str(rng.randrange(100))
+    if roll < 0.9:
+        return Agent(random_uuid(rng), name, f"sip:{handle}@agents.sip.exotel.example", "sip")
+    return Agent(random_uuid(rng), name, f"webrtc:{handle}", "webrtc")

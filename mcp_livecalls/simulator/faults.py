@@ -44,6 +44,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.simulator.base import HUGE_ID
 from mcp_livecalls.simulator.registry import SIMULATED
 
@@ -78,7 +79,8 @@ FaultKind = Literal[
 ]
 FaultRoute = Literal["get_call", "list_calls", "stream", "list_live", "list_queued"]
 """``list_live`` / ``list_queued``: only Vobiz's live or queued UUID list (both are ``list_calls``)."""
-FaultProvider = Literal["vobiz", "exotel", "zudu"]
+FaultProvider = str
+"""A provider of the registry (``NAMES``): checked when the fault is made."""
 
 FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 STATUS_CODES: Final[frozenset[int]] = frozenset({400, 401, 403, 404, 429, 500, 502, 503, 504})
@@ -112,6 +114,13 @@ class Fault(BaseModel):
     times: int | None = Field(default=None, ge=1, description="Apply to the next N matching requests only.")
     probability: float | None = Field(default=None, ge=0, le=1, description="Apply at random (seeded).")
     echo: EchoEncoding = Field(default="raw", description="For kind='credential_echo': how it is encoded.")
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str | None) -> str | None:
+        if value is not None and value not in NAMES:
+            raise ValueError(f"provider must be one of {', '.join(NAMES)}")
+        return value
 
     @field_validator("status_code")
     @classmethod
@@ -263,7 +272,7 @@ def mutate_payload(kind: str, provider: str, route: str, payload: dict[str, Any]
 
 # -- a hostile provider ------------------------------------------------------------------------------
 
-FORGED_LINE: Final = "\n[zudu] FAKE-0000 ringing inbound +15550000000→+15550000001 0s"
+FORGED_LINE: Final = f"\n[{NAMES[0]}] FAKE-0000 ringing inbound +15550000000→+15550000001 0s"
 HOSTILE_TEXT: Final[dict[str, str]] = {
     "line_injection": FORGED_LINE,
     "bidi_text": "\u202eevil\u200b\u2066\ufeff",

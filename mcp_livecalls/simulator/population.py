@@ -26,13 +26,17 @@ import math
 import random
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.simulator.clock import Clock, ManualClock
-from mcp_livecalls.simulator.scripts import FIRST_NAMES, LAST_NAMES, SCENARIOS, ZUDU_AGENT_NAMES, Scenario
+from mcp_livecalls.simulator.scripts import FIRST_NAMES, LAST_NAMES, SCENARIOS, Scenario
+
+if TYPE_CHECKING:
+    from mcp_livecalls.simulator.base import SimulatedProvider
 
 __all__ = [
     "LIVE_STATES",
@@ -45,18 +49,27 @@ __all__ = [
     "SimCall",
     "ToolEntry",
     "Turn",
-    "ZuduDetails",
+    "VoiceDetails",
+    "business_number",
+    "customer_number",
+    "indian_mobile",
+    "random_hex",
+    "random_person",
+    "random_uuid",
 ]
 
-Provider = Literal["vobiz", "exotel", "zudu"]
+Provider = str
+"""A provider's name, one of the registry's ``NAMES``."""
 CallState = Literal["queued", "ringing", "early_media", "in_progress", "on_hold", "ended"]
 Direction = Literal["inbound", "outbound"]
 EndReason = Literal["caller_hangup", "callee_hangup", "transfer", "no_answer", "busy", "cancel", "failed"]
 NetworkType = Literal["pstn", "sip", "webrtc"]
 
-PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
+PROVIDERS: Final[tuple[Provider, ...]] = NAMES
+CALLS_PER_PROVIDER: Final = 4
+"""The live calls each provider has when ``live_calls`` is not given."""
 LIVE_STATES: Final[frozenset[CallState]] = frozenset({"ringing", "early_media", "in_progress", "on_hold"})
-#: How long (simulated seconds) an ended call stays retrievable (Zudu answers ENDED records).
+#: How long (simulated seconds) an ended call stays retrievable (some providers answer ended calls).
 RETENTION_S: Final[float] = 900.0
 # Idle time of a slot between the end of a call and the arrival of the next.
 _MIN_GAP_S: Final = 1.0
@@ -75,22 +88,22 @@ def _us(seconds: float) -> int:
     return round(seconds * 1_000_000)
 
 
-def _uuid4(rng: random.Random) -> str:
+def random_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _hex(rng: random.Random, n: int) -> str:
+def random_hex(rng: random.Random, n: int) -> str:
     return f"{rng.getrandbits(4 * n):0{n}x}"
 
 
-def _indian_mobile(rng: random.Random) -> str:
+def indian_mobile(rng: random.Random) -> str:
     return f"+91{rng.randint(6, 9)}{rng.randrange(10**9):09d}"
 
 
-def _customer_number(rng: random.Random) -> str:
+def customer_number(rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.92:
-        return _indian_mobile(rng)
+        return indian_mobile(rng)
     if roll < 0.95:
         return f"+1{rng.randint(2, 9)}{rng.randrange(10**9):09d}"
     if roll < 0.98:
@@ -98,19 +111,19 @@ def _customer_number(rng: random.Random) -> str:
     return f"+9715{rng.randrange(10**8):08d}"
 
 
-def _business_number(rng: random.Random) -> str:
+def business_number(rng: random.Random) -> str:
     # Bengaluru (80), Mumbai (22) or Delhi (11) landline-style DIDs.
     area = rng.choice(("80", "22", "11"))
     return f"+91{area}{rng.randrange(10**8):08d}"
 
 
-def _person(rng: random.Random) -> str:
+def random_person(rng: random.Random) -> str:
     return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
 
 @dataclass(frozen=True, slots=True)
 class Agent:
-    """A human agent (Exotel ``agent_details``) or an AI voice agent (Zudu ``agent_id``)."""
+    """A human agent (a contact centre's) or an AI voice agent (a voice-AI platform's)."""
 
     id: str
     name: str
@@ -120,7 +133,7 @@ class Agent:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One finished utterance of a Zudu transcript. Offsets are seconds after the call's creation."""
+    """One finished utterance of an AI agent's transcript. Offsets are seconds after the call's creation."""
 
     role: Literal["assistant", "user"]
     content: str
@@ -143,8 +156,9 @@ class ToolEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class ZuduDetails:
-    """The heavier, Zudu-only part of a call, generated on first use from the call's own seed."""
+class VoiceDetails:
+    """The heavier part of an AI voice agent's call (transcript, tools, metadata), generated on
+    first use from the call's own seed."""
 
     scenario: Scenario
     turns: tuple[Turn, ...]
@@ -160,10 +174,11 @@ class ZuduDetails:
 class SimCall:
     """A provider-neutral simulated call and its schedule.
 
-    ``id`` is the provider-native identifier used in URLs: a Vobiz call UUID, an Exotel call SID
-    (``call_<hex>`` or ``CA<32 hex>``) or a Zudu record UUID; Zudu calls also have ``zudu_call_id``
-    (``call_<hex>``), accepted as an alternative identifier. All ``*_s`` fields are offsets in
-    seconds after ``created_at``.
+    ``id`` is the provider-native identifier used in URLs (each simulated provider's ``dress``
+    draws it in the provider's own form); ``alt_ids`` are further identifiers the call answers to.
+    ``native_direction`` is the provider's own direction word where it has more than two, and
+    ``extra`` holds what only one provider knows. All ``*_s`` fields are offsets in seconds after
+    ``created_at``.
     """
 
     provider: Provider
@@ -182,9 +197,9 @@ class SimCall:
     caller_name: str | None = None
     agent: Agent | None = None
     recording: bool = False
-    zudu_call_id: str | None = None
-    # Provider flavours.
-    exotel_direction: Literal["outbound-api", "inbound", "outbound-dial"] | None = None
+    alt_ids: tuple[str, ...] = ()
+    # What the providers add (each simulated provider's ``dress``).
+    native_direction: str | None = None
     recording_channels: Literal["dual", "mono"] = "dual"
     stir_verification: str = "Not Applicable"
     stir_attestation: str = "Not Applicable"
@@ -196,12 +211,13 @@ class SimCall:
     lowercase_enums: bool = False
     opt_out_sensitive_data_storage: bool = False
     detail_seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
     _created_us: int = field(default=0, repr=False)
     _ring_us: int = field(default=0, repr=False)
     _end_us: int = field(default=0, repr=False)
     _offsets_us: tuple[int, ...] = field(default=(), repr=False)
     _states: tuple[CallState, ...] = field(default=(), repr=False)
-    _details: ZuduDetails | None = field(default=None, repr=False)
+    _details: VoiceDetails | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         marks: list[tuple[float, CallState]] = [(0.0, "queued"), (self.ring_s, "ringing")]
@@ -253,7 +269,7 @@ class SimCall:
     @property
     def ids(self) -> tuple[str, ...]:
         """Every identifier this call answers to."""
-        return (self.id,) if self.zudu_call_id is None else (self.id, self.zudu_call_id)
+        return (self.id, *self.alt_ids)
 
     @property
     def schedule(self) -> tuple[tuple[datetime, CallState], ...]:
@@ -301,8 +317,8 @@ class SimCall:
                     customer = True
         return agent, customer
 
-    # -- Zudu details --------------------------------------------------------------------------
-    def details(self) -> ZuduDetails:
+    # -- AI voice agent details ----------------------------------------------------------------
+    def details(self) -> VoiceDetails:
         """Transcript turns, tool calls and metadata (generated once, deterministically)."""
         d = self._details
         if d is None:
@@ -310,7 +326,7 @@ class SimCall:
         return d
 
 
-def _make_details(call: SimCall) -> ZuduDetails:
+def _make_details(call: SimCall) -> VoiceDetails:
     rng = random.Random(call.detail_seed)
     scenario = SCENARIOS[rng.randrange(len(SCENARIOS))]
     turns: list[Turn] = []
@@ -338,19 +354,21 @@ def _make_details(call: SimCall) -> ZuduDetails:
             tool = tool_after.get(index)
             if tool is not None:
                 at = cursor + rng.uniform(0.1, 0.4)
-                tools.append(ToolEntry(at, f"tool_{_hex(rng, 12)}", tool.name, tool.arguments, tool.result))
+                tools.append(
+                    ToolEntry(at, f"tool_{random_hex(rng, 12)}", tool.name, tool.arguments, tool.result)
+                )
                 cursor = at + rng.uniform(0.3, 1.2)
     metadata: dict[str, Any] = {"customer_id": f"cust-{rng.randrange(10**5):05d}"}
     metadata.update(dict(scenario.metadata))
     if rng.random() < 0.2:
         metadata = {}
-    return ZuduDetails(
+    return VoiceDetails(
         scenario=scenario,
         turns=tuple(turns),
         tools=tuple(tools),
         metadata=metadata,
-        telephony_call_sid=f"CA{_hex(rng, 32)}",
-        conference_sid=f"CF{_hex(rng, 32)}" if rng.random() < 0.5 else None,
+        telephony_call_sid=f"CA{random_hex(rng, 32)}",
+        conference_sid=f"CF{random_hex(rng, 32)}" if rng.random() < 0.5 else None,
         sentiment=rng.choice(("Positive", "Neutral", "Neutral", "Negative")),
         successful=rng.random() < 0.8,
     )
@@ -364,33 +382,29 @@ class _Slot:
 
 
 class _Generator:
-    """Draws calls. Everything random comes from the ``rng`` passed in (one per slot)."""
+    """Draws calls. Everything random comes from the ``rng`` passed in (one per slot).
+
+    The shared part of a call (numbers, schedule, holds, mutes) is drawn here with the knobs of
+    the provider's simulated API (``SimulatedProvider.outbound_share`` …); its ``dress`` then
+    draws the provider's own part (ids, agents, what only that provider reports).
+    """
 
     def __init__(
-        self, master: random.Random, providers: Sequence[Provider], live_calls: int, mean_talk_s: float
+        self,
+        seed: int,
+        kinds: dict[Provider, type[SimulatedProvider]],
+        slots: dict[Provider, int],
+        mean_talk_s: dict[Provider, float],
     ) -> None:
         self.mean_talk_s = mean_talk_s
-        per_provider = max(1, math.ceil(live_calls / max(1, len(providers))))
-        self.dids: dict[Provider, tuple[str, ...]] = {
-            p: tuple(_business_number(master) for _ in range(4)) for p in PROVIDERS
-        }
-        self.exotel_agents: tuple[Agent, ...] = tuple(
-            self._exotel_agent(master) for _ in range(max(4, math.ceil(per_provider * 0.8)))
-        )
-        self.zudu_agents: tuple[Agent, ...] = tuple(
-            Agent(f"agent_{_hex(master, 20)}", name, "", "webrtc") for name in ZUDU_AGENT_NAMES
-        )
-
-    @staticmethod
-    def _exotel_agent(rng: random.Random) -> Agent:
-        name = _person(rng)
-        roll = rng.random()
-        if roll < 0.7:
-            return Agent(_uuid4(rng), name, _indian_mobile(rng), "pstn")
-        handle = name.split()[0].lower() + str(rng.randrange(100))
-        if roll < 0.9:
-            return Agent(_uuid4(rng), name, f"sip:{handle}@agents.sip.exotel.example", "sip")
-        return Agent(_uuid4(rng), name, f"webrtc:{handle}", "webrtc")
+        self.kinds = kinds
+        # Each provider draws from streams of its own: adding a provider changes no other's calls.
+        self.dids: dict[Provider, tuple[str, ...]] = {}
+        self.agents: dict[Provider, tuple[Agent, ...]] = {}
+        for name, kind in kinds.items():
+            numbers = random.Random(f"{seed}:{name}:numbers")
+            self.dids[name] = tuple(business_number(numbers) for _ in range(4))
+            self.agents[name] = kind.agents(random.Random(f"{seed}:{name}:agents"), slots.get(name, 0))
 
     def make(
         self,
@@ -401,16 +415,17 @@ class _Generator:
     ) -> SimCall:
         """A new call created at ``created_ts``, or — with ``target`` — one that is in state
         ``target`` at ``created_ts`` (the call is then backdated)."""
+        kind = self.kinds[provider]
         # Who and how.
-        outbound = rng.random() < (0.6 if provider == "exotel" else 0.5)
-        web_call = provider == "zudu" and rng.random() < 0.15
+        outbound = rng.random() < kind.outbound_share
+        web_call = kind.web_call_share is not None and rng.random() < kind.web_call_share
         if web_call:
             outbound = False
-        customer = _customer_number(rng)
+        customer = customer_number(rng)
         did = rng.choice(self.dids[provider])
         if target == "queued" and not outbound:
             target = "ringing"
-        if target == "on_hold" and provider == "zudu":
+        if target == "on_hold" and not kind.holds:
             target = "in_progress"  # AI agents do not put callers on hold
 
         # Schedule.
@@ -424,7 +439,8 @@ class _Generator:
         if target == "early_media":
             early_len = max(early_len, 2.0)
         answered = rng.random() >= 0.12 or target in ("in_progress", "on_hold")
-        talk = min(max(rng.expovariate(1.0 / self.mean_talk_s), 8.0), 6.0 * self.mean_talk_s)
+        mean_talk_s = self.mean_talk_s[provider]
+        talk = min(max(rng.expovariate(1.0 / mean_talk_s), 8.0), 6.0 * mean_talk_s)
         if target in ("in_progress", "on_hold"):
             talk = max(talk, 30.0)
 
@@ -438,7 +454,7 @@ class _Generator:
             answer_s = pre_end
             end_s = answer_s + talk
             n_holds = 0
-            if provider != "zudu" and talk > 40.0:
+            if kind.holds and talk > 40.0:
                 n_holds = rng.choices((0, 1, 2), weights=(6, 3, 1))[0]
             if target == "on_hold":
                 n_holds = max(n_holds, 1)
@@ -448,7 +464,7 @@ class _Generator:
                     start = answer_s + 10.0 + i * seg + rng.uniform(0.0, seg * 0.4)
                     length = rng.uniform(min(5.0, seg * 0.3), min(60.0, seg * 0.5))
                     holds.append((start, start + length))
-            if provider == "exotel" and rng.random() < 0.25:
+            if kind.mute_share is not None and rng.random() < kind.mute_share:
                 for _ in range(rng.randint(1, 2)):
                     start = answer_s + rng.uniform(0.0, talk * 0.9)
                     leg: Literal["agent", "customer"] = "agent" if rng.random() < 0.7 else "customer"
@@ -482,14 +498,12 @@ class _Generator:
             end_reason=reason,
             holds=tuple(holds),
             mutes=tuple(mutes),
+            web_call=web_call,
             detail_seed=rng.getrandbits(64),
         )
-        if provider == "vobiz":
-            self._vobiz(rng, call)
-        elif provider == "exotel":
-            self._exotel(rng, call)
-        else:
-            self._zudu(rng, call, web_call)
+        kind.dress(rng, call, self.agents[provider])
+        if not call.id:
+            raise ValueError(f"the simulated {provider} API's dress() gave the call no id")
         return call
 
     @staticmethod
@@ -521,77 +535,39 @@ class _Generator:
         start, end = rng.choices(segments, weights=[max(b - a, 0.0) for a, b in segments])[0]
         return start + rng.uniform(0.02, 0.9) * (end - start)
 
-    def _vobiz(self, rng: random.Random, call: SimCall) -> None:
-        call.id = _uuid4(rng)
-        if call.direction == "inbound" and rng.random() < 0.45:
-            call.caller_name = _person(rng)
-        customer = call.from_number if call.direction == "inbound" else call.to_number
-        if customer.startswith("+1") and call.direction == "inbound":
-            call.stir_verification = "verified" if rng.random() < 0.8 else "not verified"
-            call.stir_attestation = rng.choice(("A", "A", "B", "C"))
-        call.source_ip = f"203.0.113.{rng.randint(1, 254)}" if call.direction == "inbound" else ""
-        if call.direction == "outbound" and rng.random() < 0.1:
-            call.parent_call_uuid = _uuid4(rng)
-        if rng.random() < 0.05:
-            call.conference_uuid = _uuid4(rng)
-        if call.answer_s is not None and rng.random() < 0.25:
-            call.media_stream = (
-                _uuid4(rng),
-                call.answer_s + rng.uniform(0.5, 3.0),
-                rng.choice(("inbound", "outbound", "both")),
-                rng.random() < 0.4,
-            )
-
-    def _exotel(self, rng: random.Random, call: SimCall) -> None:
-        call.id = f"call_{_hex(rng, 32)}" if rng.random() < 0.7 else f"CA{_hex(rng, 32)}"
-        if call.direction == "inbound":
-            call.exotel_direction = "inbound"
-            if rng.random() < 0.75:
-                call.agent = rng.choice(self.exotel_agents)
-        else:
-            call.exotel_direction = "outbound-api" if rng.random() < 0.85 else "outbound-dial"
-            if rng.random() < 0.85:
-                call.agent = rng.choice(self.exotel_agents)
-                if call.exotel_direction == "outbound-api" and call.agent.network_type == "pstn":
-                    # Exotel's "connect two numbers": the agent's phone is dialled first, as From.
-                    call.from_number = call.agent.contact_uri
-        call.recording = rng.random() < 0.6
-        call.recording_channels = "dual" if rng.random() < 0.7 else "mono"
-
-    def _zudu(self, rng: random.Random, call: SimCall, web_call: bool) -> None:
-        call.id = _uuid4(rng)
-        call.zudu_call_id = f"call_{_hex(rng, 24)}"
-        call.web_call = web_call
-        if rng.random() < 0.92:
-            call.agent = rng.choice(self.zudu_agents)
-        call.recording = rng.random() < 0.8
-        call.lowercase_enums = rng.random() < 0.12
-        call.opt_out_sensitive_data_storage = rng.random() < 0.15
-
 
 class Population:
     """The calls of all providers, evolving with ``clock``. Thread-safe.
 
-    ``live_calls`` slots are created, round-robin across ``providers``; each starts with one call
-    caught at a random point of its life. With ``arrival_every_s`` set, a slot's next call arrives a
-    few seconds after the previous one ends, so the live count stays near ``live_calls``; the mean
-    talk time is then ``live_calls × arrival_every_s`` (clamped to 20 s – 30 min), which makes a new
-    call arrive about every ``arrival_every_s`` seconds across the population (Little's law).
+    ``live_calls`` slots (by default ``CALLS_PER_PROVIDER`` per provider) are created, round-robin
+    across ``providers``; each starts with one call caught at a random point of its life. With
+    ``arrival_every_s`` set, a slot's next call arrives a few seconds after the previous one ends,
+    so the live count stays near ``live_calls``; the mean talk time of a provider's calls is then
+    ``3 × its slots × arrival_every_s`` (clamped to 20 s – 30 min), so with three providers a new
+    call arrives about every ``arrival_every_s`` seconds across them (Little's law).
     With ``arrival_every_s=None`` nothing new arrives: the initial calls play out their schedules.
+
+    Each provider draws from random streams of its own (seeded by ``seed`` and its name, and its
+    slots by their rank among its slots), so a provider added to the registry changes no other
+    provider's calls.
     """
 
     def __init__(
         self,
         seed: int = 7,
         clock: Clock | None = None,
-        live_calls: int = 12,
+        live_calls: int | None = None,
         providers: Iterable[Provider] = PROVIDERS,
         arrival_every_s: float | None = 30.0,
     ) -> None:
+        from mcp_livecalls.simulator.registry import SIMULATED  # its modules import this one
+
         self.providers: tuple[Provider, ...] = tuple(providers)
         unknown = set(self.providers) - set(PROVIDERS)
         if unknown or not self.providers:
             raise ValueError(f"providers must be a non-empty subset of {PROVIDERS}, got {self.providers}")
+        if live_calls is None:
+            live_calls = CALLS_PER_PROVIDER * len(self.providers)
         if live_calls < 0:
             raise ValueError("live_calls must be >= 0")
         if arrival_every_s is not None and arrival_every_s <= 0:
@@ -604,19 +580,21 @@ class Population:
         self._lock = threading.RLock()
 
         master = random.Random(seed)
-        self.organization_id = f"org_{_hex(master, 16)}"
-        if arrival_every_s is None:
-            mean_talk = 300.0
-        else:
-            mean_talk = min(max(live_calls * arrival_every_s - 15.0, 20.0), 1800.0)
-        self._gen = _Generator(master, self.providers, live_calls, mean_talk)
+        self.organization_id = f"org_{random_hex(master, 16)}"
+        kinds = {kind.name: kind for kind in SIMULATED if kind.name in self.providers}
+        slots = {p: len(range(i, live_calls, len(self.providers))) for i, p in enumerate(self.providers)}
+        mean_talk = {
+            p: 300.0 if arrival_every_s is None else min(max(3 * n * arrival_every_s - 15.0, 20.0), 1800.0)
+            for p, n in slots.items()
+        }
+        self._gen = _Generator(seed, kinds, slots, mean_talk)
 
         start_ts = self.start.timestamp()
         self._slots: list[_Slot] = []
         self._index: dict[Provider, dict[str, SimCall]] = {p: {} for p in PROVIDERS}
         for i in range(live_calls):
             provider = self.providers[i % len(self.providers)]
-            rng = random.Random(master.getrandbits(64))
+            rng = random.Random(f"{seed}:{provider}:slot:{i // len(self.providers)}")
             target = rng.choices(_INITIAL_STATES, weights=_INITIAL_WEIGHTS)[0]
             call = self._gen.make(rng, provider, start_ts, target)
             self._slots.append(_Slot(provider, rng, [call]))
@@ -702,7 +680,7 @@ class Population:
         return self._select(provider, self._ts(at), "visible")
 
     def find(self, provider: Provider, call_id: str, at: datetime | None = None) -> SimCall | None:
-        """The call of ``provider`` known as ``call_id`` (for Zudu: ``id`` or ``call_id``), if it
+        """The call of ``provider`` known as ``call_id`` (its ``id`` or one of ``alt_ids``), if it
         exists at ``at`` (created, and not ended more than :data:`RETENTION_S` ago)."""
         ts = self._ts(at)
         with self._lock:

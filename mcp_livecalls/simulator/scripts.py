@@ -12,7 +12,7 @@ __all__ = [
     "FIRST_NAMES",
     "LAST_NAMES",
     "SCENARIOS",
-    "ZUDU_AGENT_NAMES",
+    "VOICE_AGENT_NAMES",
     "Scenario",
     "ToolCall",
 ]
@@ -29,7 +29,7 @@ LAST_NAMES: tuple[str, ...] = (
     "Khan", "Das", "Banerjee", "Mukherjee", "Pillai", "Kulkarni", "Joshi", "Desai", "Singh", "Bose",
 )  # fmt: skip
 
-ZUDU_AGENT_NAMES: tuple[str, ...] = (
+VOICE_AGENT_NAMES: tuple[str, ...] = (
     "Priya (support)",
     "Vikram (collections)",
     "Asha (appointments)",

@@ -9,8 +9,10 @@ one call at ``/Call/{uuid}/`` and its media streams at ``/Call/{uuid}/Stream/``;
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -26,7 +28,14 @@ from mcp_livecalls.simulator.base import (
     same,
 )
 from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.population import LIVE_STATES, CallState, SimCall
+from mcp_livecalls.simulator.population import (
+    LIVE_STATES,
+    Agent,
+    CallState,
+    SimCall,
+    random_person,
+    random_uuid,
+)
 from mcp_livecalls.simulator.render import iso_time_ms
 
 __all__ = ["VOBIZ_FLAVOURS", "VobizSimulation"]
@@ -170,6 +179,34 @@ def vobiz_streams(
 class VobizSimulation(SimulatedProvider):
     name = "vobiz"
     flavours = VOBIZ_FLAVOURS
+    demo_settings: ClassVar[Mapping[str, str]] = {
+        "auth_id": "MA_SIMULATOR0001",
+        "auth_token": "sim-vobiz-token",
+        "timezone": "UTC",
+    }
+    """``timezone`` is not a credential: the simulated account's Console zone (times written in UTC)."""
+
+    @classmethod
+    def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
+        call.id = random_uuid(rng)
+        if call.direction == "inbound" and rng.random() < 0.45:
+            call.caller_name = random_person(rng)
+        customer = call.from_number if call.direction == "inbound" else call.to_number
+        if customer.startswith("+1") and call.direction == "inbound":
+            call.stir_verification = "verified" if rng.random() < 0.8 else "not verified"
+            call.stir_attestation = rng.choice(("A", "A", "B", "C"))
+        call.source_ip = f"203.0.113.{rng.randint(1, 254)}" if call.direction == "inbound" else ""
+        if call.direction == "outbound" and rng.random() < 0.1:
+            call.parent_call_uuid = random_uuid(rng)
+        if rng.random() < 0.05:
+            call.conference_uuid = random_uuid(rng)
+        if call.answer_s is not None and rng.random() < 0.25:
+            call.media_stream = (
+                random_uuid(rng),
+                call.answer_s + rng.uniform(0.5, 3.0),
+                rng.choice(("inbound", "outbound", "both")),
+                rng.random() < 0.4,
+            )
 
     def endpoints(self) -> list[tuple[str, Endpoint, str]]:
         vobiz = "/api/v1/{account}/{auth_id}/{call}"
@@ -231,12 +268,12 @@ class VobizSimulation(SimulatedProvider):
         return Answer(status, body, headers)
 
     def _vobiz_auth(self, request: Request, auth_id: str) -> Answer | None:
-        creds = self.sim.credentials
+        creds = self.account
         given_id = request.headers.get("x-auth-id", "")
         given_token = request.headers.get("x-auth-token", "")
-        if not (same(given_id, creds.vobiz_auth_id) and same(given_token, creds.vobiz_auth_token)):
+        if not (same(given_id, creds["auth_id"]) and same(given_token, creds["auth_token"])):
             return self.error(401, "Authentication failed: check X-Auth-ID and X-Auth-Token")
-        if auth_id != creds.vobiz_auth_id:
+        if auth_id != creds["auth_id"]:
             return self.error(403, f"Account {auth_id} is not accessible with these credentials")
         return None
 

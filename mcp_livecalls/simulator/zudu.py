@@ -11,15 +11,18 @@ import hashlib
 import http
 import json
 import math
-from typing import Any, Final
+import random
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_livecalls.simulator.base import Answer, Endpoint, SimulatedProvider, same
 from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.population import SimCall
+from mcp_livecalls.simulator.population import Agent, SimCall, random_hex, random_uuid
 from mcp_livecalls.simulator.render import ms
+from mcp_livecalls.simulator.scripts import VOICE_AGENT_NAMES
 
 __all__ = ["ZUDU_FLAVOURS", "ZuduSimulation"]
 
@@ -123,7 +126,7 @@ def zudu_record(
     elapsed = ts - call.created_ts
     ended = state == "ended"
     direction = "OUTBOUND" if call.direction == "outbound" else "INBOUND"
-    call_id = call.zudu_call_id or call.id
+    call_id = call.alt_ids[0] if call.alt_ids else call.id
 
     turns = [t for t in d.turns if t.end_s <= elapsed]
     tools = [t for t in d.tools if t.at_s <= elapsed]
@@ -270,6 +273,23 @@ def zudu_record(
 class ZuduSimulation(SimulatedProvider):
     name = "zudu"
     flavours = ZUDU_FLAVOURS
+    demo_settings: ClassVar[Mapping[str, str]] = {"api_key": "sk_simulator", "api_secret": "s3cr3t_simulator"}
+    web_call_share = 0.15
+    holds = False
+
+    @classmethod
+    def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
+        return tuple(Agent(f"agent_{random_hex(rng, 20)}", name, "", "webrtc") for name in VOICE_AGENT_NAMES)
+
+    @classmethod
+    def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
+        call.id = random_uuid(rng)
+        call.alt_ids = (f"call_{random_hex(rng, 24)}",)  # Zudu's call_id, also accepted in URLs
+        if rng.random() < 0.92:
+            call.agent = rng.choice(agents)
+        call.recording = rng.random() < 0.8
+        call.lowercase_enums = rng.random() < 0.12
+        call.opt_out_sensitive_data_storage = rng.random() < 0.15
 
     def endpoints(self) -> list[tuple[str, Endpoint, str]]:
         return [
@@ -295,10 +315,10 @@ class ZuduSimulation(SimulatedProvider):
         return Answer(status, body, self.retry_headers(status, retry_after))
 
     def _zudu_auth(self, request: Request) -> Answer | None:
-        creds = self.sim.credentials
+        creds = self.account
         key = request.headers.get("x-api-key", "")
         secret = request.headers.get("x-api-secret", "")
-        if not (same(key, creds.zudu_api_key) and same(secret, creds.zudu_api_secret)):
+        if not (same(key, creds["api_key"]) and same(secret, creds["api_secret"])):
             return Answer(
                 401, {"message": "Unauthorized", "status": "error", "error": "Invalid API key or secret"}
             )
