@@ -57,7 +57,6 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx2
-import pydantic
 from pydantic import Field, SecretStr
 
 from mcp_livecalls.errors import CallNotFound, ProviderError
@@ -270,13 +269,15 @@ class _Page:
 def _calls_page(payload: Any, *, now: datetime) -> _Page:
     page = _CallsPage.model_validate(payload)
     calls: list[LiveCall] = []
-    unreadable = 0
+    first: ValueError | TypeError | OverflowError | None = None
     for item in page.calls:
         try:
             calls.append(normalize_twilio_call(item, now=now))
-        except (pydantic.ValidationError, ValueError, TypeError, OverflowError):
-            unreadable += 1  # one entry Twilio wrote badly: the others are still listed
-    return _Page(calls, unreadable, page.next_page_uri or None)
+        except (ValueError, TypeError, OverflowError) as exc:  # pydantic's ValidationError is a ValueError
+            first = first or exc  # one entry Twilio wrote badly: the others are still listed
+    if first is not None and not calls:
+        raise first  # not one entry readable: the answer is not what Twilio documents
+    return _Page(calls, len(page.calls) - len(calls), page.next_page_uri or None)
 
 
 @dataclass
