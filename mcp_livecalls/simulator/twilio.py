@@ -315,14 +315,25 @@ class TwilioSimulation(SimulatedProvider):
 
     @staticmethod
     def mutate_envelope(kind: str, route: str, payload: dict[str, Any]) -> bool:
-        """Twilio names its ids ``sid`` (and ``call_sid`` in participants): huge ids go there."""
-        if kind != "huge_ids":
-            return False
-        for record in TwilioSimulation.records(route, payload):
-            for key in ("sid", "call_sid"):
-                if key in record:
-                    record[key] = HUGE_ID
-        return True
+        """Twilio names its ids ``sid`` (``call_sid`` in participants), and a single call is the
+        whole answer (its ``status`` is the call's, not an envelope's): ids and statuses are damaged
+        here for the faults that target them."""
+        records = TwilioSimulation.records(route, payload)
+        if kind == "huge_ids":
+            for record in records:
+                for key in ("sid", "call_sid"):
+                    if key in record:
+                        record[key] = HUGE_ID
+            return True
+        if kind == "missing_fields":
+            for record in records:
+                for key in ("sid", "call_sid", "status"):
+                    record.pop(key, None)
+            return True
+        if kind == "unknown_enum" and route == "get_call":
+            payload.update(status="barging", direction="sideways")
+            return True
+        return False
 
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
