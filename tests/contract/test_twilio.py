@@ -475,6 +475,15 @@ async def test_an_unreadable_entry_is_left_out_with_a_note_and_the_rest_listed()
     assert page.notes == ["twilio: 1 queued call left out: Twilio's entry could not be read"]
 
 
+async def test_a_list_page_none_of_whose_entries_can_be_read_is_a_bad_response() -> None:
+    document = load("twilio", "list_unreadable_entry")
+    body = {**document["body"], "calls": document["body"]["calls"][:1]}
+    upstream = Upstream().on("GET", CALLS, Answer(200, body))
+
+    with pytest.raises(BadResponse, match="Twilio answered with data this server does not understand"):
+        await adapter(upstream).list_active(ListQuery(), 0, 20)
+
+
 async def test_filters_are_applied_here_since_twilio_has_none_of_them() -> None:
     upstream = Upstream().on(
         "GET", CALLS, twilio("list_in_progress_page1"), params={"Status": "in-progress", "Page": "1"}
