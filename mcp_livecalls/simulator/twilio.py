@@ -374,18 +374,26 @@ class TwilioSimulation(SimulatedProvider):
         size = min(size, MAX_PAGE_SIZE)
         return min(size, SMALL_PAGE) if self.sim.flavour("twilio.small_pages") else size
 
+    def _paging(self, request: Request, sid: str) -> Answer | tuple[int, int, dict[str, str]]:
+        """A list request's ``PageSize``, ``Page`` and ``Status`` filter, or the error it gets."""
+        denied = self._auth(request, sid)
+        if denied is not None:
+            return denied
+        size, page = self._size(request), int_param(request.query_params.get("Page"), 0)
+        if size is None or page is None or page < 0:
+            return self.error(400, "PageSize must be 1-1000 and Page a non-negative integer")
+        wanted = request.query_params.get("Status")
+        return size, page, ({"Status": wanted} if wanted else {})
+
     async def list_calls(self, request: Request) -> Response:
         sid = str(request.path_params["sid"])
 
         def answer() -> Answer:
-            denied = self._auth(request, sid)
-            if denied is not None:
-                return denied
-            size, page = self._size(request), int_param(request.query_params.get("Page"), 0)
-            if size is None or page is None or page < 0:
-                return self.error(400, "PageSize must be 1-1000 and Page a non-negative integer")
-            wanted = request.query_params.get("Status")
-            query = {"Status": wanted} if wanted else {}
+            paging = self._paging(request, sid)
+            if isinstance(paging, Answer):
+                return paging
+            size, page, query = paging
+            wanted = query.get("Status")
             if self.sim.fixtures:
                 return Answer(200, _page("calls", [], request.url.path, query, page, size))
             ts = self.sim._now_ts()
@@ -437,14 +445,11 @@ class TwilioSimulation(SimulatedProvider):
         sid = str(request.path_params["sid"])
 
         def answer() -> Answer:
-            denied = self._auth(request, sid)
-            if denied is not None:
-                return denied
-            size, page = self._size(request), int_param(request.query_params.get("Page"), 0)
-            if size is None or page is None or page < 0:
-                return self.error(400, "PageSize must be 1-1000 and Page a non-negative integer")
-            wanted = request.query_params.get("Status")
-            query = {"Status": wanted} if wanted else {}
+            paging = self._paging(request, sid)
+            if isinstance(paging, Answer):
+                return paging
+            size, page, query = paging
+            wanted = query.get("Status")
             ts = self.sim._now_ts()
             found = [] if self.sim.fixtures else self._talking_in_conference(ts)
             items = [twilio_conference(call, ts, sid) for call in found]
