@@ -33,11 +33,11 @@ advice for production). Base ``https://api.twilio.com``.
 
 Fields: ``start_time``/``end_time``/``date_created`` are RFC 2822 dates (``Tue, 31 Aug 2010
 20:36:29 +0000``); ``duration`` is a string of seconds, ``null`` while live (then counted from
-``start_time``); ``queue_time`` (ms, a string) , ``answered_by``, ``forwarded_from``,
-``parent_call_sid`` (a child leg, e.g. of ``<Dial>``) and a direction other than ``inbound`` /
-``outbound-api`` (``outbound-dial``) go to ``extras``. The status words are the ones Exotel's v1
-API copied from this API (``exotel_status`` reads both). Numbers come in E.164 with ``+``;
-``client:…`` and ``sip:…`` identities are kept as written.
+``start_time``, or ``date_created`` before the call is dialled); ``queue_time`` (ms, a string),
+``answered_by``, ``forwarded_from``, ``parent_call_sid`` (a child leg, e.g. of ``<Dial>``) and a
+direction other than ``inbound``/``outbound-api`` (``outbound-dial``) go to ``extras``. The
+status words are the ones Exotel's v1 API copied from this API (``exotel_status`` reads both).
+Numbers come in E.164 with ``+``; ``client:…`` and ``sip:…`` identities are kept as written.
 
 Errors come as ``{"code": 20404, "message", "more_info", "status"}``: 401 (code 20003) names the
 credential variables in use, 404 (20404) of a call is ``CallNotFound``, 429 (20429: Twilio limits
@@ -225,7 +225,8 @@ def normalize_twilio_call(payload: Any, *, now: datetime) -> LiveCall:
     """One call object (``Calls/{sid}.json`` or an item of ``calls``). Raises on garbage."""
     raw = _Call.model_validate(payload)
     status = exotel_status(raw.status)
-    started = parse_rfc2822(raw.start_time)
+    # Not dialled yet (queued): no start_time; the call counts from its creation then.
+    started = parse_rfc2822(raw.start_time) or parse_rfc2822(raw.date_created)
     duration = _whole(raw.duration)
     if duration is None and started is not None and status not in _NOT_LIVE:
         duration = max(0, int((now - started).total_seconds()))
@@ -251,7 +252,7 @@ def normalize_twilio_call(payload: Any, *, now: datetime) -> LiveCall:
         from_number=raw.from_ or None,
         to_number=raw.to or None,
         caller_name=raw.caller_name or None,
-        started_at=started or parse_rfc2822(raw.date_created),
+        started_at=started,
         duration_s=duration,
         extras=extras,
     )

@@ -136,6 +136,7 @@ RINGING = LiveCall(
     from_number="client:kevin",
     to_number="sip:kevin@example.com",
     started_at=datetime(2024, 6, 15, 10, 39, 50, tzinfo=UTC),
+    duration_s=10,
 )
 QUEUED = LiveCall(
     provider=ProviderName("twilio"),
@@ -146,6 +147,7 @@ QUEUED = LiveCall(
     from_number="+15017122661",
     to_number="+15558675310",
     started_at=datetime(2024, 6, 15, 10, 39, 55, tzinfo=UTC),
+    duration_s=5,
     extras={"queue_time_ms": 1000},
 )
 OLDER = LiveCall(
