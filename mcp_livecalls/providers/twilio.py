@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -511,56 +511,70 @@ class TwilioProvider(LiveCallsProvider):
 
     # -- legs, from conferences ----------------------------------------------------------------
 
-    async def _conferences(self) -> list[str]:
-        page = await self.http.get_json(
-            f"{self._account_path}/Conferences.json",
-            params={"Status": "in-progress", "PageSize": MAX_CONFERENCES},
-            parse=_ConferencesPage.model_validate,
-        )
-        return [conference.sid for conference in page.conferences if _safe_sid(conference.sid)]
+    async def _conferences(self) -> tuple[list[str], bool] | ProviderError:
+        """The newest in-progress conferences' sids, and whether more exist; or the failure."""
+        try:
+            page = await self.http.get_json(
+                f"{self._account_path}/Conferences.json",
+                params={"Status": "in-progress", "PageSize": MAX_CONFERENCES},
+                parse=_ConferencesPage.model_validate,
+            )
+        except ProviderError as exc:
+            return exc
+        sids = [conference.sid for conference in page.conferences if _safe_sid(conference.sid)]
+        return sids[:MAX_CONFERENCES], bool(page.next_page_uri) or len(sids) > MAX_CONFERENCES
 
-    async def _participants(self, conference_sid: str) -> list[_Participant]:
-        page = await self.http.get_json(
-            f"{self._account_path}/Conferences/{conference_sid}/Participants.json",
-            params={"PageSize": PARTICIPANTS_PAGE},
-            parse=_ParticipantsPage.model_validate,
-        )
+    async def _participants(self, conference_sid: str) -> list[_Participant] | ProviderError:
+        try:
+            page = await self.http.get_json(
+                f"{self._account_path}/Conferences/{conference_sid}/Participants.json",
+                params={"PageSize": PARTICIPANTS_PAGE},
+                parse=_ParticipantsPage.model_validate,
+            )
+        except ProviderError as exc:
+            return exc
         return page.participants
 
-    async def _legs(self, call_id: str) -> tuple[str | None, list[_Participant], list[str]]:
+    async def _legs(
+        self, call_id: str, conferences: tuple[list[str], bool] | ProviderError
+    ) -> tuple[str | None, list[_Participant], list[str]]:
         """The conference the call is in, its participants, and what could not be read."""
-        try:
-            conferences = await self._conferences()
-        except ProviderError as exc:
-            return None, [], [f"legs: Twilio's conference list failed ({_code(exc)})"]
-
-        async def read(sid: str) -> list[_Participant] | ProviderError:
-            try:
-                return await self._participants(sid)
-            except ProviderError as exc:
-                return exc
-
-        found = await gather([functools.partial(read, sid) for sid in conferences])
+        if isinstance(conferences, ProviderError):
+            return None, [], [f"legs: Twilio's conference list failed ({_code(conferences)})"]
+        sids, more = conferences
+        found = await gather([functools.partial(self._participants, sid) for sid in sids])
         failed = 0
-        for sid, participants in zip(conferences, found, strict=True):
+        for sid, participants in zip(sids, found, strict=True):
             if isinstance(participants, ProviderError):
                 failed += 1
             elif any(participant.call_sid == call_id for participant in participants):
                 return sid, participants, []
         if failed:
+            plural = "s" if failed != 1 else ""
             return (
                 None,
                 [],
                 [
-                    f"legs: the participants of {failed} in-progress conference{'s' if failed != 1 else ''} "
-                    "could not be read, so the call's conference may be missing"
+                    f"legs: the participants of {failed} in-progress conference{plural} could not be read, "
+                    "so the call's conference may be missing"
+                ],
+            )
+        if more:
+            return (
+                None,
+                [],
+                [
+                    f"legs: the call is in none of the newest {MAX_CONFERENCES} in-progress conferences "
+                    "(more exist; they were not searched)"
                 ],
             )
         return None, [], ["legs: the call is in no in-progress conference"]
 
     async def get_stream(self, call_id: str) -> StreamDetails:
-        call = await self.get_call(call_id)
-        conference_sid, participants, missing = await self._legs(call_id)
+        # The call and the conference list at once: the call decides (an ended call raises and
+        # cancels the rest), the conferences only add legs.
+        call, conferences = await _call_and(functools.partial(self.get_call, call_id), self._conferences)
+        conference_sid, participants, missing = await self._legs(call_id, conferences)
         own = next((p for p in participants if p.call_sid == call_id), None)
         status = call.status
         if status is CallStatus.IN_PROGRESS and own is not None and own.hold:
@@ -581,6 +595,20 @@ class TwilioProvider(LiveCallsProvider):
             telephony_ids=ids,
             not_offered=[*_NOT_OFFERED, *missing],
         )
+
+
+async def _call_and(
+    call: Callable[[], Awaitable[LiveCall]],
+    conferences: Callable[[], Awaitable[tuple[list[str], bool] | ProviderError]],
+) -> tuple[LiveCall, tuple[list[str], bool] | ProviderError]:
+    """Both concurrently; the call's error (not live, a failure) is raised, the other's is kept."""
+    results: dict[str, Any] = {}
+
+    async def run(key: str, thunk: Callable[[], Awaitable[Any]]) -> None:
+        results[key] = await thunk()
+
+    await gather([functools.partial(run, "call", call), functools.partial(run, "conferences", conferences)])
+    return results["call"], results["conferences"]
 
 
 def _statuses_for(query: ListQuery) -> tuple[str, ...]:

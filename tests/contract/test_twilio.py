@@ -642,11 +642,31 @@ async def test_a_failed_conference_list_answers_the_call_without_legs() -> None:
 
 
 async def test_the_stream_of_an_ended_call_is_not_live() -> None:
-    upstream = Upstream().on("GET", call_path(CA1), twilio("call_completed"))
+    upstream = conferences(Upstream().on("GET", call_path(CA1), twilio("call_completed")))
 
     with pytest.raises(CallNotFound):
         await adapter(upstream).get_stream(CA1)
-    assert asked(upstream) == [call_path(CA1)]
+    # The conference list is asked beside the call (it may be answered before the call ends the
+    # lookup); no conference's participants are.
+    assert set(asked(upstream)) <= {call_path(CA1), f"{CONFERENCES}?Status=in-progress&PageSize=20"}
+    assert call_path(CA1) in asked(upstream)
+
+
+async def test_more_conferences_than_are_searched_are_said_when_the_call_is_not_found() -> None:
+    document = load("twilio", "conferences_in_progress")
+    more = {**document["body"], "next_page_uri": f"{CONFERENCES}?Status=in-progress&PageSize=20&Page=1"}
+    upstream = Upstream().on("GET", call_path(CA1), twilio("call_in_progress"))
+    upstream.on("GET", CONFERENCES, Answer(200, more))
+    conferences(upstream, second="participants_empty")
+
+    stream = await adapter(upstream).get_stream(CA1)
+
+    assert stream.legs == []
+    assert stream.not_offered == [
+        *NOT_OFFERED,
+        "legs: the call is in none of the newest 20 in-progress conferences (more exist; they were not "
+        "searched)",
+    ]
 
 
 # Settings ----------------------------------------------------------------------------------------
