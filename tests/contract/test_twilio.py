@@ -605,30 +605,32 @@ async def test_a_call_in_no_conference_answers_without_legs_and_says_so() -> Non
     assert stream.not_offered == [*NOT_OFFERED, "legs: the call is in no in-progress conference"]
 
 
-async def test_a_failed_participants_request_loses_only_that_conference() -> None:
+MISSING_CONFERENCE = (
+    "legs: the participants of 1 in-progress conference could not be read, so the call's conference may "
+    "be missing"
+)
+
+
+@pytest.mark.parametrize(
+    ("failing", "status", "legs", "missing"),
+    [
+        # Another conference failing loses nothing: the call's own conference was read.
+        pytest.param(CF2, CallStatus.ON_HOLD, LEGS, [], id="another_conference"),
+        # The call's own conference failing loses its legs only, and says so.
+        pytest.param(CF1, CallStatus.IN_PROGRESS, [], [MISSING_CONFERENCE], id="its_conference"),
+    ],
+)
+async def test_a_failed_participants_request_loses_only_that_conferences_part(
+    failing: str, status: CallStatus, legs: list[CallLeg], missing: list[str]
+) -> None:
     upstream = Upstream().on("GET", call_path(CA1), twilio("call_in_progress"))
-    upstream.on("GET", f"{ROOT}/Conferences/{CF2}/Participants.json", twilio("error_20500"))
+    upstream.on("GET", f"{ROOT}/Conferences/{failing}/Participants.json", twilio("error_20500"))
     conferences(upstream)
 
     stream = await adapter(upstream).get_stream(CA1)
 
-    assert (stream.status, stream.legs) == (CallStatus.ON_HOLD, LEGS)
-    assert stream.not_offered == NOT_OFFERED
-
-
-async def test_a_failed_participants_request_is_said_when_the_call_is_not_found_elsewhere() -> None:
-    upstream = Upstream().on("GET", call_path(CA1), twilio("call_in_progress"))
-    upstream.on("GET", f"{ROOT}/Conferences/{CF1}/Participants.json", twilio("error_20500"))
-    conferences(upstream)
-
-    stream = await adapter(upstream).get_stream(CA1)
-
-    assert (stream.status, stream.legs) == (CallStatus.IN_PROGRESS, [])
-    assert stream.not_offered == [
-        *NOT_OFFERED,
-        "legs: the participants of 1 in-progress conference could not be read, so the call's conference "
-        "may be missing",
-    ]
+    assert (stream.call_id, stream.status, stream.legs) == (CA1, status, legs)
+    assert stream.not_offered == [*NOT_OFFERED, *missing]
 
 
 async def test_a_failed_conference_list_answers_the_call_without_legs() -> None:
