@@ -444,7 +444,7 @@ class TwilioProvider(LiveCallsProvider):
                     f"account's Calls.json or repeats a page); more {status} calls may exist"
                 )
                 break
-            params = dict(following)
+            params = {**following, "Status": status}  # the list it continues, whatever the link says
         else:
             listed.notes.append(
                 f"twilio: the {status} list was read to {MAX_LIST_PAGES} pages ({len(listed.calls)} calls) "
