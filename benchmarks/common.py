@@ -25,7 +25,6 @@ from mcp_livecalls.simulator import DEMO_CREDENTIALS, SimulatorCredentials
 
 __all__ = [
     "FIXTURE_CLOCK_START",
-    "RawFetcher",
     "RawResult",
     "count_tokens",
     "free_port",
@@ -199,96 +198,3 @@ class RawResult:
     def tokens(self) -> int:
         """Tokens of every body, minified, counted body by body."""
         return sum(count_tokens(minified(body)) for body in self.bodies)
-
-
-class RawFetcher:
-    """Asks the simulator exactly what the adapters ask, with the providers' own auth."""
-
-    def __init__(self, base_url: str, credentials: SimulatorCredentials = DEMO_CREDENTIALS) -> None:
-        self.credentials = credentials
-        self._client = httpx2.AsyncClient(base_url=base_url, timeout=30)
-        self._vobiz = f"/api/v1/Account/{credentials.vobiz_auth_id}/Call/"
-        self._vobiz_headers = {
-            "X-Auth-ID": credentials.vobiz_auth_id,
-            "X-Auth-Token": credentials.vobiz_auth_token,
-        }
-        self._exotel = f"/v3/accounts/{credentials.exotel_account_sid}/calls"
-        self._exotel_auth = httpx2.BasicAuth(credentials.exotel_api_key, credentials.exotel_api_token)
-        self._zudu_headers = {
-            "X-API-KEY": credentials.zudu_api_key,
-            "X-API-SECRET": credentials.zudu_api_secret,
-        }
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def _get(self, path: str, **kwargs: Any) -> tuple[int, Any]:
-        response = await self._client.get(path, **kwargs)
-        return response.status_code, response.json()
-
-    # Vobiz ---------------------------------------------------------------------------------
-    async def vobiz_call(self, uuid: str, likely: str = "live") -> RawResult:
-        """``get_call``: the likely ``status`` first (live, unless listed as queued), then the other."""
-        out = RawResult()
-        for status in ("live", "queued") if likely == "live" else ("queued", "live"):
-            code, body = await self._get(
-                f"{self._vobiz}{uuid}/", params={"status": status}, headers=self._vobiz_headers
-            )
-            out.requests += 1
-            if code == 200:
-                out.bodies.append(body)
-                return out
-        return out
-
-    async def vobiz_stream(self, uuid: str) -> RawResult:
-        out = await self.vobiz_call(uuid)
-        code, body = await self._get(f"{self._vobiz}{uuid}/Stream/", headers=self._vobiz_headers)
-        out.requests += 1
-        if code == 200:
-            out.bodies.append(body)
-        return out
-
-    async def vobiz_lists(self) -> RawResult:
-        """The live and the queued UUID lists (every list page asks both)."""
-        out = RawResult()
-        for status in ("live", "queued"):
-            code, body = await self._get(self._vobiz, params={"status": status}, headers=self._vobiz_headers)
-            out.requests += 1
-            if code == 200:
-                out.bodies.append(body)
-        return out
-
-    async def vobiz_page(self, uuids: Sequence[str]) -> RawResult:
-        """One list page: both UUID lists plus each listed call's detail."""
-        out = await self.vobiz_lists()
-        live = set(out.bodies[0]["calls"]) if out.bodies else set()
-        for uuid in uuids:
-            out.add(await self.vobiz_call(uuid, likely="live" if uuid in live else "queued"))
-        return out
-
-    # Exotel --------------------------------------------------------------------------------
-    async def exotel_stream(self, call_sid: str) -> RawResult:
-        code, body = await self._get(f"{self._exotel}/{call_sid}/stream", auth=self._exotel_auth)
-        return RawResult([body] if code == 200 else [], 1)
-
-    async def exotel_page(self, offset: int, limit: int) -> RawResult:
-        code, body = await self._get(
-            f"{self._exotel}/active", params={"limit": limit, "offset": offset}, auth=self._exotel_auth
-        )
-        return RawResult([body] if code == 200 else [], 1)
-
-    # Zudu ----------------------------------------------------------------------------------
-    async def zudu_call(self, call_id: str) -> RawResult:
-        code, body = await self._get(f"/api/calls/{call_id}", headers=self._zudu_headers)
-        return RawResult([body] if code == 200 else [], 1)
-
-    async def zudu_page(self, page: int, size: int) -> RawResult:
-        query = {
-            "page": page,
-            "limit": size,
-            "sort_by": "start_timestamp",
-            "sort_order": "descending",
-            "filter_criteria": {"call_status": ["ONGOING", "REGISTERED"]},
-        }
-        response = await self._client.post("/api/calls", json=query, headers=self._zudu_headers)
-        return RawResult([response.json()] if response.status_code == 200 else [], 1)

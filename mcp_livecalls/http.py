@@ -289,17 +289,20 @@ class RequestPacer:
         per_minute: float,
         *,
         background_share: float = 0.5,
+        burst: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
-        self.capacity = max(1.0, per_minute)
+        # ``burst``: a bucket smaller than a minute's allowance, for a limit counted over a
+        # shorter window (Plivo: 300 requests per 5 s).
+        self.capacity = max(1.0, burst if burst is not None else per_minute)
         self._sleep = sleep
-        self.per_second = self.capacity / 60.0
+        self.per_second = max(1.0, per_minute) / 60.0
         self.tokens = self.capacity
         share = min(1.0, max(0.0, background_share))
         # At least one request a minute, so a watch is slowed, never stopped for good.
         self.background_capacity = max(1.0, self.capacity * share)
-        self.background_per_second = self.background_capacity / 60.0
+        self.background_per_second = max(1.0, max(1.0, per_minute) * share) / 60.0
         self.background_tokens = self.background_capacity
         self._clock = clock
         self._updated = clock()
@@ -597,6 +600,7 @@ class ProviderHTTP:
         base_url_var: str,
         secrets: Sequence[str],
         requests_per_minute: float | None = None,
+        pacing_burst: float | None = None,
         not_found_hint: str | None = None,
         envelope_error: Callable[[Any], EnvelopeError | None] = _no_envelope,
         error_message: Callable[[Any], str | None] = find_message,
@@ -610,7 +614,7 @@ class ProviderHTTP:
         """Appended to the 404 message of a list endpoint (e.g. Exotel's other cluster hosts)."""
         # A replica fleet swaps in a pacer shared through Redis (``fleet.pacer.SharedPacer``).
         self.pacer: Pacer | None = (
-            RequestPacer(requests_per_minute, background_share=policy.background_share)
+            RequestPacer(requests_per_minute, background_share=policy.background_share, burst=pacing_burst)
             if requests_per_minute
             else None
         )

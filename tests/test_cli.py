@@ -10,6 +10,7 @@ import pytest
 
 from mcp_livecalls import __version__
 from mcp_livecalls.cli import main
+from mcp_livecalls.providers.registry import NAMES
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +61,7 @@ def test_the_demo_shows_calls_from_every_provider_and_a_clear_error(
     assert main(["demo"]) == 0
 
     out = capsys.readouterr().out
-    for provider in ("vobiz", "exotel", "zudu"):
+    for provider in NAMES:
         assert f"[{provider}] " in out
     assert "> get_stream_details" in out
     assert "it is not live (it may have ended)" in out

@@ -22,6 +22,7 @@ from mcp_livecalls.models import (
     StreamDetails,
     TranscriptTurn,
 )
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.render import prepare_page, render_call, render_page, render_stream
 from mcp_livecalls.simulator import ManualClock, Simulator
 
@@ -160,7 +161,7 @@ async def test_get_stream_details_renders_each_documented_example_compactly(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("provider", ["vobiz", "exotel", "zudu"])
+@pytest.mark.parametrize("provider", list(NAMES))
 async def test_list_active_calls_renders_one_line_per_documented_example_call(
     client: Client, provider: str
 ) -> None:
@@ -189,7 +190,7 @@ async def test_the_list_across_providers_is_the_same_lines_newest_first(client: 
 @pytest.mark.anyio
 async def test_no_text_block_carries_nulls_none_or_request_ids(client: Client) -> None:
     texts = [await _text(client, "list_active_calls", {})]
-    texts += [await _text(client, "list_active_calls", {"provider": p}) for p in ("vobiz", "exotel", "zudu")]
+    texts += [await _text(client, "list_active_calls", {"provider": p}) for p in NAMES]
     for provider, call_id in [*SEED_CALLS, ("exotel", "call_active_002"), ("zudu", "call-456")]:
         for tool in ("get_live_call", "get_stream_details"):
             for detail in ("brief", "full"):

@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from mcp_livecalls.config import Settings
+from mcp_livecalls.providers.registry import NAMES, PROVIDERS
 from mcp_livecalls.simulator import Simulator, WallClock, serve_simulator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -41,10 +42,7 @@ def test_list_calls_pages_through_every_live_call(
     examples["list_calls"].main(["--simulator", sim_url, "--limit", "4"])
 
     out = capsys.readouterr().out
-    live = sum(
-        len(simulator.population.live(p)) + len(simulator.population.queued(p))
-        for p in ("vobiz", "exotel", "zudu")
-    )
+    live = sum(len(simulator.population.live(p)) + len(simulator.population.queued(p)) for p in NAMES)
     assert f"-- {live} live calls in " in out
     assert "-- page 2" in out
 
@@ -81,8 +79,14 @@ def test_config_examples_are_valid_json_naming_one_server(name: str) -> None:
     assert list(config["mcpServers"]) == ["livecalls"]
 
 
-def test_the_claude_desktop_example_configures_all_three_providers() -> None:
+def test_the_claude_desktop_example_configures_providers_with_known_variables_only() -> None:
     entry = json.loads((EXAMPLES / "claude_desktop_config.json").read_text())["mcpServers"]["livecalls"]
+    known = {item.var for cls in PROVIDERS for item in cls.env.settings} | {
+        cls.env.base_url_var for cls in PROVIDERS
+    }
 
     assert entry["command"] == "mcp-livecalls"
-    assert Settings.from_env(entry["env"]).configured == ["vobiz", "exotel", "zudu"]
+    configured = Settings.from_env(entry["env"]).configured
+    assert configured
+    assert set(configured) <= set(NAMES)
+    assert {var for var in entry["env"] if not var.startswith("LIVECALLS_")} <= known

@@ -28,14 +28,18 @@ from starlette.responses import Response
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.http import HttpPolicy
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.population import Provider
 
 pytestmark = pytest.mark.anyio
 
-PROVIDERS: list[Provider] = ["vobiz", "exotel", "zudu"]
+PROVIDERS: list[Provider] = list(NAMES)
 TOOLS = ["get_live_call", "list_active_calls", "get_stream_details"]
+PLIVO_FAMILY = {"vobiz", "plivo"}
+"""The Plivo family: live and queued lists asked together, a call not found among the live ones
+looked for among the queued, and the provider's own JSON 404 on a list an idle account."""
 FAST = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=2)
 """Short timeouts, so a hanging upstream resolves in about a second (three attempts of 0.3 s)."""
 SUCCESS = "success"
@@ -168,7 +172,7 @@ def assert_expected(
         assert "unknown" in statuses
         return
     if isinstance(expected, tuple):
-        if (tool, provider) == ("list_active_calls", "vobiz") and "404" in expected[1]:
+        if tool == "list_active_calls" and provider in PLIVO_FAMILY and "404" in expected[1]:
             # Vobiz's own JSON 404 on its lists is an idle account (no calls), not a wrong URL.
             assert failure is None, failure
             assert not (result.structured_content or {}).get("calls")
@@ -282,25 +286,27 @@ async def test_client_errors_are_never_retried(
             once, sent_once = await requests_made(sim, partial(call, single, sim, tool, provider))
             again, sent = await requests_made(sim, partial(call, retrying, sim, tool, provider))
 
-            if (provider, tool, code) == ("vobiz", "list_active_calls", 404):
+            if provider in PLIVO_FAMILY and (tool, code) == ("list_active_calls", 404):
                 # Vobiz's own JSON 404 on its lists is an idle account: no calls, no failure.
                 assert failure_of(once, tool, provider) is failure_of(again, tool, provider) is None
             else:
                 assert failure_of(once, tool, provider) == failure_of(again, tool, provider) is not None
-            if (provider, tool) == ("vobiz", "list_active_calls"):
+            if provider in PLIVO_FAMILY and tool == "list_active_calls":
                 # Its live and queued lists go out together and the first failure cancels the other,
                 # which may or may not have been sent: at most one each, where a retry would make three.
                 # (A Vobiz 401 is asked once more in the other path form: two each.)
-                assert sent[("vobiz", "list_calls")] <= (4 if code == 401 else 2)
-                assert sent_once[("vobiz", "list_calls")] <= (4 if code == 401 else 2)
+                assert sent[(provider, "list_calls")] <= (4 if code == 401 else 2)
+                assert sent_once[(provider, "list_calls")] <= (4 if code == 401 else 2)
                 continue
             assert sent == sent_once, tool  # a retrying policy sends exactly what a single try does
             if tool == "get_live_call" and provider == "exotel":
                 # Call details and the stream together; details that fail send it to the active list.
                 assert sent[("exotel", "get_call")] == sent[("exotel", "stream")] == 1
-            elif tool == "get_live_call" and (provider != "vobiz" or code not in (401, 404)):
-                # One request. (A Vobiz 404 is followed by its queued-calls lookup, a Vobiz 401 by the
-                # other path form: new questions, not retries.)
+            elif tool == "get_live_call" and not (
+                (provider, code) == ("vobiz", 401) or (provider in PLIVO_FAMILY and code == 404)
+            ):
+                # One request. (A 404 at a Plivo-family provider is followed by its queued-calls
+                # lookup, a Vobiz 401 by the other path form: new questions, not retries.)
                 assert sum(sent.values()) == 1
 
 
@@ -353,7 +359,7 @@ async def test_a_hanging_provider_does_not_hold_up_the_others(base_url: str, sim
 
     page = result.structured_content or {}
     assert not result.is_error
-    assert {c["provider"] for c in page["calls"]} == {"vobiz", "zudu"}
+    assert {c["provider"] for c in page["calls"]} == set(NAMES) - {"exotel"}
     assert [f["provider"] for f in page["failures"]] == ["exotel"]
     assert "Exotel did not answer" in page["failures"][0]["reason"]
 

@@ -26,12 +26,13 @@ from mcp_livecalls.errors import ConfigError, InvalidArgument
 from mcp_livecalls.models import CallLeg, CallStatus, LegStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.phone import NumberFilter, NumberStyle
 from mcp_livecalls.providers.base import UpstreamPage, scan
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.query import ListQuery
 from mcp_livecalls.render import mask_number
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 
-PROVIDERS = ("vobiz", "exotel", "zudu")
+PROVIDERS = NAMES
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 VOBIZ = NumberStyle("IN", bare_digits_international=True)
 PLUS = NumberStyle("IN")

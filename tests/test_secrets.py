@@ -32,6 +32,7 @@ from mcp_livecalls.http import LOG_FILTER, HttpPolicy, Redactor, install_log_red
 from mcp_livecalls.models import ProviderName
 from mcp_livecalls.providers import build_providers
 from mcp_livecalls.providers.exotel import ExotelSettings
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.providers.vobiz import VobizSettings
 from mcp_livecalls.providers.zudu import ZuduSettings
 from mcp_livecalls.query import ListQuery
@@ -59,7 +60,7 @@ CREDENTIALS = SimulatorCredentials(
     zudu_api_secret="zuSECRET-Gn2Ck7Pt",
 )
 WRONG_TOKENS = {"vobiz": "vzWRONG-a1b2c3d4", "exotel": "exoWRONG-e5f6g7h8", "zudu": "zuWRONG-i9j0k1l2"}
-PROVIDERS: list[Provider] = ["vobiz", "exotel", "zudu"]
+PROVIDERS: list[Provider] = list(NAMES)
 # Short timeouts keep the hang faults quick; the budget leaves a loaded machine room to answer.
 POLICY = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=5)
 

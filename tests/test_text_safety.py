@@ -23,6 +23,7 @@ from mcp import Client
 from mcp_types import TextContent, TextResourceContents
 
 from mcp_livecalls.models import ActiveCallsPage, LiveCall, StreamDetails
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.render import (
     Detail,
     prepare_call,
@@ -77,7 +78,7 @@ def _leg() -> st.SearchStrategy[dict[str, Any]]:
 
 def _common() -> dict[str, st.SearchStrategy[Any]]:
     return {
-        "provider": st.sampled_from(["vobiz", "exotel", "zudu"]),
+        "provider": st.sampled_from(list(NAMES)),
         "call_id": hostile_text.filter(bool),
         "status": st.sampled_from(["ringing", "in_progress", "on_hold", "unknown"]),
         "provider_status": maybe,
@@ -260,7 +261,7 @@ def test_a_ten_megabyte_value_costs_no_more_than_its_cap() -> None:
 
 # -- the same attacks from a hostile provider, through the real server and client --------------------
 
-PROVIDERS: tuple[Provider, ...] = ("vobiz", "exotel", "zudu")
+PROVIDERS: tuple[Provider, ...] = NAMES
 
 
 async def everything_read(client: Client, simulator: Simulator) -> tuple[list[str], list[Any], int]:

@@ -21,10 +21,11 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import METHOD_NOT_FOUND, TextContent, TextResourceContents
 from pydantic import SecretStr
 
-from mcp_livecalls.cli import quiet_sdk_noise
+from mcp_livecalls.cli import quiet_sdk_noise, simulator_env
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.http_server import http_app
+from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.server import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_asgi
 
@@ -32,19 +33,7 @@ TOKEN = "http-token-4b1d9e77"
 
 
 def _simulator_env(sim_url: str) -> dict[str, str]:
-    creds = DEMO_CREDENTIALS
-    return {
-        "VOBIZ_BASE_URL": sim_url,
-        "VOBIZ_AUTH_ID": creds.vobiz_auth_id,
-        "VOBIZ_AUTH_TOKEN": creds.vobiz_auth_token,
-        "EXOTEL_BASE_URL": sim_url,
-        "EXOTEL_ACCOUNT_SID": creds.exotel_account_sid,
-        "EXOTEL_API_KEY": creds.exotel_api_key,
-        "EXOTEL_API_TOKEN": creds.exotel_api_token,
-        "ZUDU_BASE_URL": sim_url,
-        "ZUDU_API_KEY": creds.zudu_api_key,
-        "ZUDU_API_SECRET": creds.zudu_api_secret,
-    }
+    return simulator_env(sim_url, DEMO_CREDENTIALS)
 
 
 @pytest.mark.anyio
@@ -60,7 +49,7 @@ async def test_a_stdio_subprocess_lists_and_reads_live_calls(sim_url: str, simul
 
     assert not page.is_error
     assert page.structured_content is not None
-    assert {c["provider"] for c in page.structured_content["calls"]} == {"vobiz", "exotel", "zudu"}
+    assert {c["provider"] for c in page.structured_content["calls"]} == set(NAMES)
     content = one.contents[0]
     assert isinstance(content, TextResourceContents)
     assert json.loads(content.text)["call_id"] == call.id
@@ -336,7 +325,7 @@ def test_healthz_names_configured_providers_and_no_credentials(http_url: str) ->
     response = httpx2.get(f"{http_url}/healthz")
 
     assert response.status_code == 200
-    assert response.json()["providers"] == ["vobiz", "exotel", "zudu"]
+    assert response.json()["providers"] == list(NAMES)
     for secret in (DEMO_CREDENTIALS.vobiz_auth_token, DEMO_CREDENTIALS.exotel_api_token, TOKEN):
         assert secret not in response.text
 

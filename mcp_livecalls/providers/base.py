@@ -248,6 +248,7 @@ class LiveCallsProvider(ABC):
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
         requests_per_minute: float | None = None,
+        pacing_burst: float | None = None,
         not_found_hint: str | None = None,
         credential_vars: Sequence[str] | None = None,
     ) -> ProviderHTTP:
@@ -266,6 +267,7 @@ class LiveCallsProvider(ABC):
             base_url_var=cls.env.base_url_var,
             secrets=secrets,
             requests_per_minute=requests_per_minute,
+            pacing_burst=pacing_burst,
             not_found_hint=not_found_hint,
             envelope_error=cls.envelope_error,
             error_message=cls.error_message,

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypedDict, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +47,7 @@ from mcp_livecalls.query import ListQuery
 __all__ = [
     "MAX_LIST_PAGES",
     "PAGE",
+    "PlivoFamilyProvider",
     "VobizProvider",
     "VobizSettings",
     "is_vobiz_error",
@@ -181,24 +182,41 @@ class _Stream(RawPayload):
 
 
 _FUTURE_TOLERANCE = timedelta(minutes=1)
+_VOBIZ = ProviderName("vobiz")
 
 
-def _clock_note(start: datetime, now: datetime, zone: tzinfo) -> str:
+def _clock_note(
+    start: datetime, now: datetime, zone: tzinfo, provider: ProviderName, zone_var: str | None
+) -> str:
     minutes = int((start - now).total_seconds() // 60)
+    title = provider.value.capitalize()
+    advice = (
+        f"set {zone_var} to the {title} Console's zone (or fix this clock)"
+        if zone_var
+        else "check this clock"
+    )
     return (
-        f"start {minutes // 60}h{minutes % 60:02d}m ahead of this server's clock: Vobiz's zone-less "
-        f"times are read as {zone}; set VOBIZ_TIMEZONE to the Vobiz Console's zone (or fix this clock)"
+        f"start {minutes // 60}h{minutes % 60:02d}m ahead of this server's clock: {title}'s zone-less "
+        f"times are read as {zone}; {advice}"
     )
 
 
 def _times(
-    start: datetime | None, answered: datetime | None, given: int | None, now: datetime, zone: tzinfo
+    start: datetime | None,
+    answered: datetime | None,
+    given: int | None,
+    now: datetime,
+    zone: tzinfo,
+    provider: ProviderName,
+    zone_var: str | None,
 ) -> tuple[int | None, dict[str, str | int | float | bool]]:
     """``duration_s`` and any clock note. A start in the future means a wrong zone, not a 0 s call."""
     counted_from = answered or start
     earliest = min((t for t in (start, answered) if t is not None), default=None)
     if earliest is not None and earliest - now > _FUTURE_TOLERANCE:
-        note: dict[str, str | int | float | bool] = {"clock_note": _clock_note(earliest, now, zone)}
+        note: dict[str, str | int | float | bool] = {
+            "clock_note": _clock_note(earliest, now, zone, provider, zone_var)
+        }
         return (max(0, given) if given is not None else None), note
     if given is not None:
         return max(0, given), {}
@@ -207,8 +225,17 @@ def _times(
     return max(0, int((now - counted_from).total_seconds())), {}
 
 
-def normalize_vobiz_call(payload: Any, *, now: datetime, zone: tzinfo = UTC) -> LiveCall:
-    """One call from either documented shape; zone-less times are in ``zone`` (VOBIZ_TIMEZONE).
+def normalize_vobiz_call(
+    payload: Any,
+    *,
+    now: datetime,
+    zone: tzinfo = UTC,
+    provider: ProviderName = _VOBIZ,
+    zone_var: str | None = "VOBIZ_TIMEZONE",
+) -> LiveCall:
+    """One call from either documented shape; zone-less times are in ``zone`` (``zone_var``).
+
+    ``provider`` is the Plivo-family member that answered (Vobiz, or Plivo itself).
 
     Raises ``ValidationError``/``KeyError``/``ValueError`` on garbage.
     """
@@ -221,7 +248,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime, zone: tzinfo = UTC) -> 
         plivo = _PlivoCall.model_validate(calls[0])
         started = parse_local_time(plivo.initiation_time, zone)
         answered = parse_local_time(plivo.answer_time, zone)
-        duration, extras = _times(started, answered, plivo.call_duration, now, zone)
+        duration, extras = _times(started, answered, plivo.call_duration, now, zone, provider, zone_var)
         if plivo.conference_uuid:
             extras["conference_uuid"] = plivo.conference_uuid
         if plivo.parent_call_uuid:
@@ -229,7 +256,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime, zone: tzinfo = UTC) -> 
         if _meaningful(plivo.stir_verification):
             extras["stir_verification"] = str(plivo.stir_verification)
         return LiveCall(
-            provider=ProviderName("vobiz"),
+            provider=provider,
             call_id=plivo.call_uuid,
             status=vobiz_status(plivo.call_state),
             provider_status=plivo.call_state,
@@ -244,7 +271,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime, zone: tzinfo = UTC) -> 
         )
     flat = _FlatCall.model_validate(payload)
     started = parse_local_time(flat.session_start, zone)
-    flat_duration, flat_extras = _times(started, None, None, now, zone)
+    flat_duration, flat_extras = _times(started, None, None, now, zone, provider, zone_var)
     if flat.request_uuid and flat.request_uuid != flat.call_uuid:
         flat_extras["request_uuid"] = flat.request_uuid
     if flat.parent_call_uuid:
@@ -252,7 +279,7 @@ def normalize_vobiz_call(payload: Any, *, now: datetime, zone: tzinfo = UTC) -> 
     if _meaningful(flat.stir_verification):
         flat_extras["stir_verification"] = str(flat.stir_verification)
     return LiveCall(
-        provider=ProviderName("vobiz"),
+        provider=provider,
         call_id=flat.call_uuid,
         status=vobiz_status(flat.call_status),
         provider_status=flat.call_status,
@@ -306,28 +333,46 @@ class _Miss:
     error: ProviderError
 
 
-class VobizProvider(LiveCallsProvider):
-    name = ProviderName("vobiz")
-    credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
-    env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
-    settings_type = VobizSettings
-    call_id_words = "Vobiz call_uuid"
-    bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+", as Plivo)
-    capabilities = Capabilities(
-        upstream_filters=(),
-        fields=(
-            "status",
-            "direction",
-            "from_number",
-            "to_number",
-            "caller_name",
-            "started_at",
-            "answered_at",
-            "duration_s",
-            "stir_attestation",
-        ),
-        not_offered=("legs", "bridge", "recording state", "agent", "hold/mute per leg", "latency"),
-    )
+class HttpOptions(TypedDict, total=False):
+    """A family member's auth and pacing, for ``LiveCallsProvider._provider_http``."""
+
+    headers: Mapping[str, str]
+    auth: tuple[str, str]
+    requests_per_minute: float
+    pacing_burst: float
+
+
+class FamilySettings(Protocol):
+    """What a family member's settings carry (``VobizSettings``, ``PlivoSettings``)."""
+
+    @property
+    def auth_id(self) -> SecretStr: ...
+
+    @property
+    def auth_token(self) -> SecretStr: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    def zone(self) -> tzinfo:
+        """The zone of the provider's zone-less times."""
+        ...
+
+
+class PlivoFamilyProvider(LiveCallsProvider):
+    """The Plivo-style live-call API (``Account/{auth_id}/Call``), shared by Vobiz and Plivo.
+
+    A member declares its identity (name, settings, capabilities, ``create``) and these hooks.
+    """
+
+    bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+")
+    api_prefix: ClassVar[str] = "/v1"
+    """Where the ``Account/{auth_id}/Call`` paths start on this provider's host (Plivo: ``/v1``)."""
+    path_forms_vary: ClassVar[bool] = False
+    """Whether the provider's sources disagree on the trailing slash (then both forms are tried and
+    a 401 on one may be the path, not the credentials); Plivo's SDKs all write the slash."""
+    zone_var: ClassVar[str | None] = None
+    """The variable naming the zone of the provider's zone-less times (``None``: they are UTC)."""
 
     def __init__(
         self,
@@ -338,7 +383,7 @@ class VobizProvider(LiveCallsProvider):
         zone: tzinfo = UTC,
     ) -> None:
         super().__init__(http)
-        self._calls_path = f"/api/v1/Account/{quote(auth_id, safe='')}/Call"
+        self._calls_path = f"{self.api_prefix}/Account/{quote(auth_id, safe='')}/Call"
         self._now = now
         self.zone = zone
         self._slash: dict[str, bool] = {}
@@ -347,21 +392,21 @@ class VobizProvider(LiveCallsProvider):
     @classmethod
     def create(
         cls,
-        settings: VobizSettings,
+        settings: FamilySettings,
         client: httpx2.AsyncClient,
         policy: HttpPolicy,
         now: Callable[[], datetime],
-    ) -> VobizProvider:
+    ) -> Self:
         auth_id = settings.auth_id.get_secret_value()
         token = settings.auth_token.get_secret_value()
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
-            headers={"X-Auth-ID": auth_id, "X-Auth-Token": token},
-            secrets=[auth_id, token],
-        )
+        options = cls.http_options(auth_id, token)
+        http = cls._provider_http(client, policy, settings.base_url, secrets=[auth_id, token], **options)
         return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
+
+    @classmethod
+    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
+        """How this member authenticates (headers or basic auth) and paces its requests."""
+        raise NotImplementedError(f"{cls.__name__} declares no auth")
 
     # -- requests, in whichever path form Vobiz accepts ------------------------------------------
 
@@ -389,6 +434,8 @@ class VobizProvider(LiveCallsProvider):
         first = await self._try(stem, slash, parse, params)
         if not isinstance(first, _Miss):
             return first
+        if not self.path_forms_vary:
+            raise first.error if first.error.status_code == 401 else self._wrong_url()
         second = await self._try(stem, not slash, parse, params)
         if not isinstance(second, _Miss):
             self._slash[kind] = not slash
@@ -419,10 +466,12 @@ class VobizProvider(LiveCallsProvider):
         return reply
 
     def _wrong_url(self) -> ProviderUnavailable:
+        title = self.title()
+        forms = " on both path forms (with and without the trailing slash)" if self.path_forms_vary else ""
         return ProviderUnavailable(
             self.name.value,
-            "Vobiz answered 404 without Vobiz's error body on both path forms (with and without the "
-            "trailing slash): this does not look like the Vobiz API; check VOBIZ_BASE_URL.",
+            f"{title} answered 404 without {title}'s error body{forms}: this does not look like the "
+            f"{title} API; check {self.env.base_url_var}.",
             status_code=404,
         )
 
@@ -440,6 +489,12 @@ class VobizProvider(LiveCallsProvider):
 
     # -- one call ------------------------------------------------------------------------------
 
+    def normalize(self, payload: Any) -> LiveCall:
+        """One call of this provider, read in either documented shape."""
+        return normalize_vobiz_call(
+            payload, now=self._now(), zone=self.zone, provider=self.name, zone_var=self.zone_var
+        )
+
     async def get_call(self, call_id: str) -> LiveCall:
         return await self._get_call(call_id, likely="live")
 
@@ -454,7 +509,7 @@ class VobizProvider(LiveCallsProvider):
             call = await self._get(
                 "call",
                 f"/{call_id}",
-                lambda payload: normalize_vobiz_call(payload, now=self._now(), zone=self.zone),
+                self.normalize,
                 {"status": status},
             )
             if not isinstance(call, NotFoundReply):
@@ -463,7 +518,15 @@ class VobizProvider(LiveCallsProvider):
 
     # -- lists ---------------------------------------------------------------------------------
 
-    async def _list(self, status: str) -> _Listed:
+    def list_params(self, status: str, query: ListQuery) -> dict[str, str | int]:
+        """Filters sent with the ``status`` list besides its paging (Vobiz documents none)."""
+        return {}
+
+    def read_call_list(self, payload: Any) -> list[str]:
+        """The call UUIDs of one list answer."""
+        return _uuid_list(payload)
+
+    async def _list(self, status: str, query: ListQuery) -> _Listed:
         """Every UUID of the live or queued list, ``limit``/``offset`` page by page (Plivo's
         paging, which Vobiz does not document: a server that ignores it is detected)."""
         listed = _Listed()
@@ -472,9 +535,13 @@ class VobizProvider(LiveCallsProvider):
         offset = 0
         for _ in range(MAX_LIST_PAGES):
             try:
-                page = await self._get(
-                    f"{status}_list", "", _uuid_list, {"status": status, "limit": PAGE, "offset": offset}
-                )
+                params = {
+                    **self.list_params(status, query),
+                    "status": status,
+                    "limit": PAGE,
+                    "offset": offset,
+                }
+                page = await self._get(f"{status}_list", "", self.read_call_list, params)
                 if isinstance(page, NotFoundReply):
                     # Vobiz's own 404 body for a list: an idle account (no calls), not a wrong URL.
                     return listed
@@ -509,14 +576,14 @@ class VobizProvider(LiveCallsProvider):
         )
         return listed
 
-    async def _call_ids(self) -> tuple[list[tuple[str, str]], list[str]]:
+    async def _call_ids(self, query: ListQuery) -> tuple[list[tuple[str, str]], list[str]]:
         """``(uuid, "live" | "queued")`` for every call Vobiz lists, live first, and notes on what
         could not be read. One list failing leaves the other's calls (with a note); when the other
         has none to show, the failure is the answer."""
 
         async def read(status: str) -> _Listed | ProviderError:
             try:
-                return await self._list(status)
+                return await self._list(status, query)
             except ProviderError as exc:
                 return exc
 
@@ -546,7 +613,7 @@ class VobizProvider(LiveCallsProvider):
         async def fetch(position: int, count: int) -> UpstreamPage:
             nonlocal uuids
             if uuids is None:
-                uuids, list_notes = await self._call_ids()
+                uuids, list_notes = await self._call_ids(query)
                 notes.extend(list_notes)
             chunk = uuids[position : position + count]
 
@@ -603,6 +670,37 @@ class VobizProvider(LiveCallsProvider):
             media_streams=streams,
             not_offered=not_offered,
         )
+
+
+class VobizProvider(PlivoFamilyProvider):
+    name = ProviderName("vobiz")
+    credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
+    env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
+    settings_type = VobizSettings
+    call_id_words = "Vobiz call_uuid"
+    capabilities = Capabilities(
+        upstream_filters=(),
+        fields=(
+            "status",
+            "direction",
+            "from_number",
+            "to_number",
+            "caller_name",
+            "started_at",
+            "answered_at",
+            "duration_s",
+            "stir_attestation",
+        ),
+        not_offered=("legs", "bridge", "recording state", "agent", "hold/mute per leg", "latency"),
+    )
+    api_prefix = "/api/v1"
+    path_forms_vary = True
+    zone_var = "VOBIZ_TIMEZONE"
+
+    @classmethod
+    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
+        """Vobiz authenticates with the ``X-Auth-ID`` / ``X-Auth-Token`` headers."""
+        return {"headers": {"X-Auth-ID": auth_id, "X-Auth-Token": token}}
 
 
 def _media_streams(payload: Any, zone: tzinfo = UTC) -> list[MediaStream]:

@@ -84,10 +84,16 @@ from mcp_livecalls.providers.base import (
 from mcp_livecalls.query import ListQuery
 
 __all__ = [
+    "ZUDU",
+    "FamilyMember",
     "ZuduProvider",
     "ZuduSettings",
+    "normalize_family_call",
+    "normalize_family_stream",
     "normalize_zudu_call",
     "normalize_zudu_stream",
+    "noting_unreadable",
+    "read_entries",
     "unwrap_zudu",
     "zudu_status",
 ]
@@ -157,6 +163,7 @@ class _Cost(RawPayload):
 class _Telephony(RawPayload):
     call_sid: str | None = None
     conference_sid: str | None = None
+    twilio_call_sid: str | None = None  # Retell's spelling
 
 
 class _ZuduCall(RawPayload):
@@ -172,6 +179,7 @@ class _ZuduCall(RawPayload):
     start_timestamp: float | None = None
     end_timestamp: float | None = None
     call_duration: float | None = None
+    duration_ms: float | None = None  # Retell's name for call_duration
     disconnection_reason: str | None = None
     recording_url: str | None = None
     metadata: dict[str, Any] | None = None
@@ -307,8 +315,9 @@ def _metadata(metadata: dict[str, Any] | None) -> dict[str, str | int | float | 
 
 
 def _duration_s(raw: _ZuduCall, now: datetime) -> int | None:
-    if raw.call_duration is not None:
-        return max(0, int(raw.call_duration // 1000))
+    duration_ms = raw.call_duration if raw.call_duration is not None else raw.duration_ms
+    if duration_ms is not None:
+        return max(0, int(duration_ms // 1000))
     started = parse_epoch_ms(raw.start_timestamp)
     if started is None:
         return None
@@ -344,15 +353,38 @@ def _recording(raw: _ZuduCall) -> Recording | None:
     return Recording(url=raw.recording_url) if raw.recording_url else None
 
 
-def normalize_zudu_call(data: Any, *, now: datetime, requested_id: str | None = None) -> LiveCall:
-    """One call record (the envelope's ``data``, or one list entry). Raises on garbage.
+def _same_cost(combined_cost: float) -> Cost:
+    return Cost(total=combined_cost)
+
+
+_NOT_OFFERED = ("legs", "bridge", "hold/mute per leg")
+
+
+@dataclass(frozen=True)
+class FamilyMember:
+    """What differs between providers whose call records follow Retell's (Zudu, Retell itself):
+    the reading of a record below is shared, these are its parameters."""
+
+    provider: ProviderName
+    not_offered: tuple[str, ...] = _NOT_OFFERED
+    cost: Callable[[float], Cost] = _same_cost
+    """``Cost`` of ``call_cost.combined_cost`` (Retell counts cents; Zudu names no unit)."""
+
+
+ZUDU = FamilyMember(ProviderName("zudu"))
+
+
+def normalize_family_call(
+    data: Any, member: FamilyMember, *, now: datetime, requested_id: str | None = None
+) -> LiveCall:
+    """One call record of ``member`` (an envelope's ``data``, or one list entry). Raises on garbage.
 
     ``requested_id`` is the id the caller looked the call up by, to report the call under it.
     """
     record = _parse(data, requested_id)
     raw = record.raw
     return LiveCall(
-        provider=ProviderName("zudu"),
+        provider=member.provider,
         call_id=record.call_id,
         status=zudu_status(raw.call_status),
         provider_status=raw.call_status or None,
@@ -364,7 +396,7 @@ def normalize_zudu_call(data: Any, *, now: datetime, requested_id: str | None = 
         agent=Agent(id=raw.agent_id, name=raw.agent_name or None) if raw.agent_id else None,
         recording=_recording(raw),
         latency=_latency(raw),
-        cost=Cost(total=raw.call_cost.combined_cost)
+        cost=member.cost(raw.call_cost.combined_cost)
         if raw.call_cost and raw.call_cost.combined_cost is not None
         else None,
         transcript=_transcript(raw),
@@ -373,18 +405,25 @@ def normalize_zudu_call(data: Any, *, now: datetime, requested_id: str | None = 
     )
 
 
-def normalize_zudu_stream(data: Any, *, now: datetime, requested_id: str | None = None) -> StreamDetails:
+def normalize_zudu_call(data: Any, *, now: datetime, requested_id: str | None = None) -> LiveCall:
+    """One Zudu call record (the envelope's ``data``, or one list entry). Raises on garbage."""
+    return normalize_family_call(data, ZUDU, now=now, requested_id=requested_id)
+
+
+def normalize_family_stream(
+    data: Any, member: FamilyMember, *, now: datetime, requested_id: str | None = None
+) -> StreamDetails:
     """The media side of one call record: telephony ids, recording, latency, events, transcript."""
     record = _parse(data, requested_id)
     raw = record.raw
     telephony: dict[str, str] = {}
     if raw.telephony_identifier is not None:
-        if raw.telephony_identifier.call_sid:
-            telephony["call_sid"] = raw.telephony_identifier.call_sid
-        if raw.telephony_identifier.conference_sid:
-            telephony["conference_sid"] = raw.telephony_identifier.conference_sid
+        for key in ("call_sid", "conference_sid", "twilio_call_sid"):
+            value = getattr(raw.telephony_identifier, key)
+            if value:
+                telephony[key] = value
     return StreamDetails(
-        provider=ProviderName("zudu"),
+        provider=member.provider,
         call_id=record.call_id,
         status=zudu_status(raw.call_status),
         provider_status=raw.call_status or None,
@@ -399,7 +438,63 @@ def normalize_zudu_stream(data: Any, *, now: datetime, requested_id: str | None 
         ],
         transcript=_transcript(raw),
         sensitive_data_hidden=True if record.hidden else None,
-        not_offered=list(ZuduProvider.capabilities.not_offered),
+        not_offered=list(member.not_offered),
+    )
+
+
+def normalize_zudu_stream(data: Any, *, now: datetime, requested_id: str | None = None) -> StreamDetails:
+    """The media side of one Zudu call record."""
+    return normalize_family_stream(data, ZUDU, now=now, requested_id=requested_id)
+
+
+def read_entries(
+    provider: LiveCallsProvider, records: list[Any], read: Callable[[Any], LiveCall | None]
+) -> tuple[list[LiveCall | None], list[str]]:
+    """``read`` of each list entry, and the names of the entries that could not be read.
+
+    One unreadable entry costs that entry, not the page: its slot stays ``None`` so the offsets
+    of the others hold. Several entries none of which can be read are not one odd entry but an
+    answer that is not what the provider documents: ``BadResponse``, as a whole page is.
+    """
+    calls: list[LiveCall | None] = []
+    failed: list[tuple[Any, TypeError | ValueError]] = []
+    for record in records:
+        try:
+            calls.append(read(record))
+        except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            calls.append(None)
+            failed.append((record, exc))
+    if len(failed) > 1 and len(failed) == len(records):
+        raise provider.http.translated(failed[0][1])
+    return calls, [_entry_name(provider, record) for record, _ in failed]
+
+
+def _entry_name(provider: LiveCallsProvider, record: Any) -> str:
+    """An unreadable entry's id if it has a printable one, else ``?``."""
+    if isinstance(record, dict):
+        for key in ("id", "call_id"):
+            value = record.get(key)
+            if isinstance(value, str) and provider.accepts_call_id(value):
+                return value
+    return "?"
+
+
+def noting_unreadable(provider: LiveCallsProvider, found: ProviderSlice, names: list[str]) -> ProviderSlice:
+    """``found`` with a note for the list entries left out because they could not be read."""
+    if not names:
+        return found
+    return replace(found, notes=[*found.notes, unreadable_note(provider, names)])
+
+
+def unreadable_note(provider: LiveCallsProvider, names: list[str]) -> str:
+    """The slice's note for list entries left out because they could not be read."""
+    count = len(names)
+    shown = ", ".join(name for name in names[:_MAX_NOTED_IDS] if name != "?")
+    more = f" (e.g. {shown})" if shown else ""
+    entries = "entry" if count == 1 else "entries"
+    return provider.http.redact(
+        f"{provider.name.value}: left out {count} list {entries} that could not be read{more}; "
+        "the rest of the page stands"
     )
 
 
@@ -487,7 +582,7 @@ class ZuduProvider(LiveCallsProvider):
             "events",
             "telephony_ids",
         ),
-        not_offered=("legs", "bridge", "hold/mute per leg"),
+        not_offered=_NOT_OFFERED,
     )
 
     def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
@@ -628,44 +723,16 @@ class ZuduProvider(LiveCallsProvider):
                     break
                 page, skip = page + 1, 0
             now = self._now()
-            calls: list[LiveCall | None] = []
-            failed: list[tuple[Any, TypeError | ValueError]] = []
-            for record in records:
+
+            def read(record: Any) -> LiveCall | None:
                 self._learn_ids(record)
-                try:
-                    calls.append(self._summary(record, query, now))
-                except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-                    # One unreadable entry costs that entry, not the page: its slot stays empty
-                    # so the offsets of the others hold.
-                    calls.append(None)
-                    failed.append((record, exc))
-            if len(failed) > 1 and len(failed) == len(records):
-                # Not one odd entry but nothing readable: the answer is not what Zudu documents.
-                raise self.http.translated(failed[0][1])
-            unreadable.extend(self._entry_name(record) for record, _ in failed)
+                return self._summary(record, query, now)
+
+            calls, failed = read_entries(self, records, read)
+            unreadable.extend(failed)
             return UpstreamPage(calls, exhausted=consumed_all and not answer.more, total=answer.total)
 
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        if not unreadable:
-            return found
-        return replace(found, notes=[*found.notes, self._unreadable_note(unreadable)])
-
-    def _entry_name(self, record: Any) -> str:
-        """An unreadable entry's id if it has a printable one, else ``?``."""
-        if isinstance(record, dict):
-            for key in ("id", "call_id"):
-                value = record.get(key)
-                if isinstance(value, str) and self.accepts_call_id(value):
-                    return value
-        return "?"
-
-    def _unreadable_note(self, names: list[str]) -> str:
-        count = len(names)
-        shown = ", ".join(name for name in names[:_MAX_NOTED_IDS] if name != "?")
-        more = f" (e.g. {shown})" if shown else ""
-        entries = "entry" if count == 1 else "entries"
-        return self.http.redact(
-            f"zudu: left out {count} list {entries} that could not be read{more}; the rest of the page stands"
-        )
+        return noting_unreadable(self, found, unreadable)

@@ -31,7 +31,9 @@ import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
@@ -52,11 +54,23 @@ from mcp_livecalls.simulator.flavours import check_flavours
 from mcp_livecalls.simulator.population import LIVE_STATES, PROVIDERS, Population, Provider
 from mcp_livecalls.simulator.registry import SIMULATED
 
-__all__ = ["Simulator", "VobizShape"]
+__all__ = ["Served", "Simulator", "VobizShape"]
 
 logger = logging.getLogger(__name__)
 
 VobizShape = Literal["plivo", "flat"]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One answer of a provider route, as ``Simulator.recording`` keeps it."""
+
+    provider: str
+    route: str
+    status: int
+    body: dict[str, Any]
+
+
 RouteName = Literal["get_call", "list_calls", "stream"]
 
 HUGE_BODY_BYTES: Final = 10 * 1024 * 1024
@@ -156,6 +170,7 @@ class Simulator:
         self.vobiz_zone: tzinfo = VOBIZ_LOCAL_ZONE if self.flavour("vobiz.local_time") else UTC
         """The zone of the simulated Vobiz account's Console: its zone-less times are written in it."""
         self.requests: Counter[tuple[str, str]] = Counter()
+        self._tapes: list[list[Served]] = []
         self._lock = threading.Lock()
         self._ids = random.Random(seed ^ 0x5EED)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -219,6 +234,24 @@ class Simulator:
         """An error in ``provider``'s documented shape."""
         return self.simulated[provider].error(status, message, method=method, retry_after=retry_after)
 
+    @contextmanager
+    def recording(self) -> Iterator[list[Served]]:
+        """Every answer the provider routes give while inside, in order (the benchmarks' raw JSON)."""
+        tape: list[Served] = []
+        with self._lock:
+            self._tapes.append(tape)
+        try:
+            yield tape
+        finally:
+            with self._lock:
+                self._tapes.remove(tape)
+
+    def _record(self, provider: str, route: str, status: int, body: dict[str, Any]) -> None:
+        if self._tapes:
+            with self._lock:
+                for tape in self._tapes:
+                    tape.append(Served(provider, route, status, body))
+
     # -- the pipeline shared by all provider routes ----------------------------------------------
     async def _serve(
         self,
@@ -237,6 +270,7 @@ class Simulator:
                 return early
         result = answer()
         if result.status != 200 or fault is None:
+            self._record(provider, route, result.status, result.body)
             return Response(json_bytes(result.body), result.status, result.headers, "application/json")
         if fault.kind in PAYLOAD_KINDS:
             mutate_payload(fault.kind, provider, route, result.body)

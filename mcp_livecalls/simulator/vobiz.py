@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -62,6 +62,9 @@ VOBIZ_FLAVOURS: frozenset[str] = frozenset(
 
 
 # -- payloads -------------------------------------------------------------------------------
+
+
+_Entry = TypeVar("_Entry")
 
 
 def vobiz_time(ts: float, zone: tzinfo = UTC, *, offset: bool = False) -> str:
@@ -208,8 +211,56 @@ class VobizSimulation(SimulatedProvider):
                 rng.random() < 0.4,
             )
 
+    # -- hooks of the Plivo family (``simulator/plivo.py`` answers Plivo's own API with them) ----
+
+    api_prefix: ClassVar[str] = "/api/v1"
+    """Where the ``Account/{auth_id}/Call`` paths start."""
+
+    def legacy_shape(self) -> bool:
+        """Whether single calls answer the Plivo-style ``{"calls": [...]}`` shape."""
+        return self.sim.vobiz_shape == "plivo"
+
+    def zone(self) -> tzinfo:
+        """The zone the account writes zone-less times in."""
+        return self.sim.vobiz_zone
+
+    def paging(self) -> str:
+        """``"all"`` (every UUID at once), ``"paged"`` (limit/offset) or ``"offset_ignored"``."""
+        if self.sim.flavour("vobiz.offset_ignored"):
+            return "offset_ignored"
+        return "paged" if self.sim.flavour("vobiz.paged") else "all"
+
+    def authenticate(self, request: Request) -> bool:
+        """Whether the request carries the account's credentials (Vobiz: the X-Auth pair)."""
+        creds = self.account
+        given_id = request.headers.get("x-auth-id", "")
+        given_token = request.headers.get("x-auth-token", "")
+        return same(given_id, creds["auth_id"]) and same(given_token, creds["auth_token"])
+
+    def auth_failure(self) -> Answer:
+        return self.error(401, "Authentication failed: check X-Auth-ID and X-Auth-Token")
+
+    def live_calls(self, request: Request) -> list[SimCall]:
+        """The live list's calls for this request (Vobiz documents no filters: none applied)."""
+        return self.sim.population.live(self.name)
+
+    def list_entries(self, calls: list[SimCall], ts: float) -> list[Any]:
+        """The ``calls`` of a list answer: UUIDs, as documented."""
+        return [c.id for c in calls]
+
+    def fixture_call(self, status: str | None, call_uuid: str) -> dict[str, Any] | None:
+        """The documented example answering ``call_uuid`` in fixtures mode."""
+        examples = {FIXTURE_VOBIZ_PLIVO_UUID: "vobiz_live_plivo", FIXTURE_VOBIZ_FLAT_UUID: "vobiz_live_flat"}
+        if status != "live" or call_uuid not in examples:
+            return None
+        example: dict[str, Any] = load_fixture(examples[call_uuid])
+        return example
+
+    fixture_ids: ClassVar[tuple[str, ...]] = (FIXTURE_VOBIZ_PLIVO_UUID, FIXTURE_VOBIZ_FLAT_UUID)
+    """The calls of the documented examples (fixtures mode)."""
+
     def endpoints(self) -> list[tuple[str, Endpoint, str]]:
-        vobiz = "/api/v1/{account}/{auth_id}/{call}"
+        vobiz = self.api_prefix + "/{account}/{auth_id}/{call}"
         return [
             (vobiz, self.vobiz_list, "GET"),
             (vobiz + "/{call_uuid}", self.vobiz_get, "GET"),
@@ -268,12 +319,9 @@ class VobizSimulation(SimulatedProvider):
         return Answer(status, body, headers)
 
     def _vobiz_auth(self, request: Request, auth_id: str) -> Answer | None:
-        creds = self.account
-        given_id = request.headers.get("x-auth-id", "")
-        given_token = request.headers.get("x-auth-token", "")
-        if not (same(given_id, creds["auth_id"]) and same(given_token, creds["auth_token"])):
-            return self.error(401, "Authentication failed: check X-Auth-ID and X-Auth-Token")
-        if auth_id != creds["auth_id"]:
+        if not self.authenticate(request):
+            return self.auth_failure()
+        if auth_id != self.account["auth_id"]:
             return self.error(403, f"Account {auth_id} is not accessible with these credentials")
         return None
 
@@ -292,11 +340,11 @@ class VobizSimulation(SimulatedProvider):
             return self.error(401, "Unauthorized")
         return None
 
-    def _vobiz_page(self, request: Request, ids: list[str]) -> list[str] | Answer:
+    def _vobiz_page(self, request: Request, ids: list[_Entry]) -> list[_Entry] | Answer:
         """The list as the flavour pages it: everything (default; Vobiz documents no paging),
         ``limit``/``offset`` honoured (``vobiz.paged``), or ``limit`` only (``vobiz.offset_ignored``)."""
-        paged, offset_ignored = self.sim.flavour("vobiz.paged"), self.sim.flavour("vobiz.offset_ignored")
-        if not (paged or offset_ignored):
+        paging = self.paging()
+        if paging == "all":
             return ids
         limit = int_param(request.query_params.get("limit"), VOBIZ_PAGE_MAX)
         offset = int_param(request.query_params.get("offset"), 0)
@@ -304,11 +352,11 @@ class VobizSimulation(SimulatedProvider):
             return self.error(400, f"limit must be between 1 and {VOBIZ_PAGE_MAX}")
         if offset is None or offset < 0:
             return self.error(400, "offset must be a non-negative integer")
-        start = 0 if offset_ignored else offset
+        start = 0 if paging == "offset_ignored" else offset
         return ids[start : start + limit]
 
     def _vobiz_not_found(self, call_uuid: str) -> Answer:
-        if self.sim.vobiz_shape == "plivo":
+        if self.legacy_shape():
             return Answer(404, {"api_id": self.sim._uuid(), "error": "not found"})
         return self.error(404, f"Call {call_uuid} not found")
 
@@ -324,26 +372,30 @@ class VobizSimulation(SimulatedProvider):
             status = request.query_params.get("status")
             # Plivo's filters (call_direction, from_number, to_number) are not documented by Vobiz:
             # like the pessimistic reading of NOTES.md, they are ignored. Paging depends on the flavour.
+            ts = self.sim._now_ts()
+            ids: list[Any]
             if status == "live":
                 if self.sim.fixtures:
-                    ids = [FIXTURE_VOBIZ_PLIVO_UUID, FIXTURE_VOBIZ_FLAT_UUID]
+                    ids = list(self.fixture_ids)
                 else:
-                    ids = [c.id for c in self.sim.population.live("vobiz")]
+                    ids = self.list_entries(self.live_calls(request), ts)
             elif status == "queued":
-                ids = [] if self.sim.fixtures else [c.id for c in self.sim.population.queued("vobiz")]
-                if not (self.sim.flavour("vobiz.paged") or self.sim.flavour("vobiz.offset_ignored")):
+                ids = (
+                    [] if self.sim.fixtures else self.list_entries(self.sim.population.queued(self.name), ts)
+                )
+                if self.paging() == "all":
                     ids = ids[:VOBIZ_QUEUED_MAX]  # documented: "a maximum of 20 call UUIDs per request"
             else:
                 return self.error(400, "the simulator needs status=live or status=queued")
             page = self._vobiz_page(request, ids)
             if isinstance(page, Answer):
                 return page
-            if not page and self.sim.flavour("vobiz.idle_404"):
+            if not page and self.sim.flavour(f"{self.name}.idle_404"):
                 # Undocumented: an idle account's list answering Vobiz's own 404 body (NOTES.md).
                 return self.error(404, "No calls found")
             return Answer(200, {"api_id": self.sim._uuid(), "calls": page})
 
-        return await self.sim._serve(request, "vobiz", "list_calls", answer)
+        return await self.sim._serve(request, self.name, "list_calls", answer)
 
     async def vobiz_get(self, request: Request) -> Response:
         if not self._vobiz_path_ok(request):
@@ -357,19 +409,16 @@ class VobizSimulation(SimulatedProvider):
                 return denied
             status = request.query_params.get("status")
             if self.sim.fixtures:
-                if status == "live" and call_uuid == FIXTURE_VOBIZ_PLIVO_UUID:
-                    return Answer(200, load_fixture("vobiz_live_plivo"))
-                if status == "live" and call_uuid == FIXTURE_VOBIZ_FLAT_UUID:
-                    return Answer(200, load_fixture("vobiz_live_flat"))
-                return self._vobiz_not_found(call_uuid)
+                example = self.fixture_call(status, call_uuid)
+                return self._vobiz_not_found(call_uuid) if example is None else Answer(200, example)
             ts = self.sim._now_ts()
-            call = self.sim.population.find("vobiz", call_uuid)
+            call = self.sim.population.find(self.name, call_uuid)
             if call is None:
                 return self._vobiz_not_found(call_uuid)
             state = call.state_at_ts(ts)
             if status == "live" and state in LIVE_STATES:
-                zone = self.sim.vobiz_zone
-                if self.sim.vobiz_shape == "plivo":
+                zone = self.zone()
+                if self.legacy_shape():
                     return Answer(
                         200,
                         {"api_id": self.sim._uuid(), "calls": [vobiz_plivo_call(call, ts, auth_id, zone)]},
@@ -377,11 +426,11 @@ class VobizSimulation(SimulatedProvider):
                 return Answer(200, vobiz_flat(call, ts, self.sim._uuid(), zone))
             if status == "queued" and state == "queued":
                 # Queued calls are documented in the flat shape only; both modes answer it.
-                return Answer(200, vobiz_flat(call, ts, self.sim._uuid(), self.sim.vobiz_zone))
+                return Answer(200, vobiz_flat(call, ts, self.sim._uuid(), self.zone()))
             # Without status the real API answers the finished CDR, which is not simulated.
             return self._vobiz_not_found(call_uuid)
 
-        return await self.sim._serve(request, "vobiz", "get_call", answer)
+        return await self.sim._serve(request, self.name, "get_call", answer)
 
     async def vobiz_stream(self, request: Request) -> Response:
         if not self._vobiz_path_ok(request, "stream"):
@@ -401,15 +450,15 @@ class VobizSimulation(SimulatedProvider):
             ts = self.sim._now_ts()
             objects: list[dict[str, Any]]
             if self.sim.fixtures:
-                if call_uuid not in (FIXTURE_VOBIZ_PLIVO_UUID, FIXTURE_VOBIZ_FLAT_UUID):
+                if call_uuid not in self.fixture_ids:
                     return self._vobiz_not_found(call_uuid)
                 objects = []
             else:
-                call = self.sim.population.find("vobiz", call_uuid)
+                call = self.sim.population.find(self.name, call_uuid)
                 if call is None or call.state_at_ts(ts) not in LIVE_STATES:
                     return self._vobiz_not_found(call_uuid)
                 local = self.sim.flavour("vobiz.local_time")
-                objects = vobiz_streams(call, ts, auth_id, self.sim.vobiz_zone, offset=local)
+                objects = vobiz_streams(call, ts, auth_id, self.zone(), offset=local)
             start = (page - 1) * per_page
             # NOTES.md documents {page, per_page, total, objects}; Plivo's stream list uses
             # {meta, objects}. Both are given so either reading works.
@@ -431,4 +480,4 @@ class VobizSimulation(SimulatedProvider):
                 },
             )
 
-        return await self.sim._serve(request, "vobiz", "stream", answer)
+        return await self.sim._serve(request, self.name, "stream", answer)

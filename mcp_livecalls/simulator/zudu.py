@@ -20,11 +20,21 @@ from starlette.responses import Response
 
 from mcp_livecalls.simulator.base import Answer, Endpoint, SimulatedProvider, same
 from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.population import Agent, SimCall, random_hex, random_uuid
+from mcp_livecalls.simulator.population import Agent, SimCall, ToolEntry, Turn, random_hex, random_uuid
 from mcp_livecalls.simulator.render import ms
 from mcp_livecalls.simulator.scripts import VOICE_AGENT_NAMES
 
-__all__ = ["ZUDU_FLAVOURS", "ZuduSimulation"]
+__all__ = [
+    "DISCONNECTION_REASONS",
+    "ZUDU_FLAVOURS",
+    "ZuduSimulation",
+    "call_analysis",
+    "call_cost",
+    "heard",
+    "latency",
+    "zudu_status",
+    "zudu_storage_setting",
+]
 
 FIXTURE_ZUDU_IDS: Final = frozenset({"550e8400-e29b-41d4-a716-446655440000", "call-456"})
 ZUDU_MAX_LIMIT: Final = 100
@@ -43,7 +53,7 @@ ZUDU_FLAVOURS: frozenset[str] = frozenset(
 
 # -- payloads -------------------------------------------------------------------------------
 
-_ZUDU_REASON = {
+DISCONNECTION_REASONS: Final[dict[str, str]] = {
     "caller_hangup": "user_hangup",
     "callee_hangup": "agent_hangup",
     "transfer": "call_transfer",
@@ -105,6 +115,56 @@ def _latency_block(values: list[float]) -> dict[str, Any]:
     }
 
 
+def heard(call: SimCall, ts: float) -> tuple[list[Turn], list[ToolEntry]]:
+    """The transcript turns finished and the tool calls made by ``ts`` (a Retell-family record's
+    growing part)."""
+    d = call.details()
+    elapsed = ts - call.created_ts
+    return [t for t in d.turns if t.end_s <= elapsed], [t for t in d.tools if t.at_s <= elapsed]
+
+
+def latency(turns: list[Turn]) -> dict[str, Any]:
+    """The ``latency`` object of the turns so far: e2e and llm percentiles."""
+    e2e = [t.e2e_ms for t in turns if t.e2e_ms is not None]
+    llm = [t.llm_ms for t in turns if t.llm_ms is not None]
+    # Undocumented: before the first answer of the agent there is nothing to measure: latency is {}.
+    return {"e2e": _latency_block(e2e), "llm": _latency_block(llm)} if e2e and llm else {}
+
+
+def call_cost(call: SimCall, ts: float, turns: list[Turn], *, scale: float = 1.0) -> dict[str, Any]:
+    """The ``call_cost`` object so far, in currency units times ``scale`` (Retell counts cents)."""
+    talk = call.talk_s(ts)
+    unit = round((0.02 if call.direction == "inbound" else 0.025) * scale, 4)
+    telephony = round(talk / 60.0 * unit, 4)
+    llm_units = 5 * sum(1 for t in turns if t.role == "assistant")
+    llm_price = round(0.001 * scale, 4)
+    llm_cost = round(llm_units * llm_price, 4)
+    return {
+        "combined_cost": round(telephony + llm_cost, 4),
+        "product_costs": [
+            {"product": f"{call.direction}_call", "cost": telephony, "unit_price": unit},
+            {"product": "llm_usage", "cost": llm_cost, "unit_price": llm_price},
+        ],
+        "total_duration_seconds": math.floor(talk),
+        "total_duration_unit_price": unit,
+        # Undocumented: no one-time price is simulated.
+        "total_one_time_price": 0.0,
+    }
+
+
+def call_analysis(call: SimCall, ts: float) -> dict[str, Any] | None:
+    """``call_analysis`` once an answered call has ended (``None`` before)."""
+    if call.state_at_ts(ts) != "ended" or call.answer_s is None:
+        return None
+    d = call.details()
+    return {
+        "call_summary": d.scenario.summary,
+        "user_sentiment": d.sentiment,
+        "call_successful": d.successful,
+        "in_voicemail": False,
+    }
+
+
 def zudu_record(
     call: SimCall,
     ts: float,
@@ -128,8 +188,7 @@ def zudu_record(
     direction = "OUTBOUND" if call.direction == "outbound" else "INBOUND"
     call_id = call.alt_ids[0] if call.alt_ids else call.id
 
-    turns = [t for t in d.turns if t.end_s <= elapsed]
-    tools = [t for t in d.tools if t.at_s <= elapsed]
+    turns, tools = heard(call, ts)
     base = call.created_ts
 
     events: list[dict[str, Any]] = [
@@ -163,7 +222,7 @@ def zudu_record(
                 "timestamp": ms(call.end_ts),
                 "event": "Call ended",
                 "session_time": math.floor(call.talk_s(ts)),
-                "data": {"reason": _ZUDU_REASON[call.end_reason]},
+                "data": {"reason": DISCONNECTION_REASONS[call.end_reason]},
             }
         )
 
@@ -199,37 +258,6 @@ def zudu_record(
         )
     with_tools.sort(key=lambda item: item[0])
 
-    e2e = [t.e2e_ms for t in turns if t.e2e_ms is not None]
-    llm = [t.llm_ms for t in turns if t.llm_ms is not None]
-    # Undocumented: before the first answer of the agent there is nothing to measure: latency is {}.
-    latency: dict[str, Any] = {"e2e": _latency_block(e2e), "llm": _latency_block(llm)} if e2e and llm else {}
-
-    talk = call.talk_s(ts)
-    unit = 0.02 if call.direction == "inbound" else 0.025
-    telephony = round(talk / 60.0 * unit, 4)
-    llm_units = 5 * sum(1 for t in turns if t.role == "assistant")
-    llm_cost = round(llm_units * 0.001, 4)
-    call_cost = {
-        "combined_cost": round(telephony + llm_cost, 4),
-        "product_costs": [
-            {"product": f"{call.direction}_call", "cost": telephony, "unit_price": unit},
-            {"product": "llm_usage", "cost": llm_cost, "unit_price": 0.001},
-        ],
-        "total_duration_seconds": math.floor(talk),
-        "total_duration_unit_price": unit,
-        # Undocumented: no one-time price is simulated.
-        "total_one_time_price": 0.0,
-    }
-
-    call_analysis = None
-    if ended and call.answer_s is not None:
-        call_analysis = {
-            "call_summary": d.scenario.summary,
-            "user_sentiment": d.sentiment,
-            "call_successful": d.successful,
-            "in_voicemail": False,
-        }
-
     record: dict[str, Any] = {
         "id": call.id,
         "agent_id": call.agent.id if call.agent is not None else None,
@@ -243,7 +271,7 @@ def zudu_record(
         "start_timestamp": ms(base),
         "end_timestamp": ms(call.end_ts) if ended else None,
         "call_duration": ms(call.end_s) if ended else None,
-        "disconnection_reason": _ZUDU_REASON[call.end_reason] if ended else None,
+        "disconnection_reason": DISCONNECTION_REASONS[call.end_reason] if ended else None,
         "recording_url": f"https://recordings.example.com/zudu/{call_id}.mp4" if call.recording else None,
         "public_log_url": f"https://api.example.com/logs/{call_id}",
         "opt_out_sensitive_data_storage": call.opt_out_sensitive_data_storage,
@@ -254,9 +282,9 @@ def zudu_record(
         "transcript": "\n".join(t.content for t in turns),
         "transcript_object": transcript_object,
         "transcript_with_tool_calls": [entry for _, entry in with_tools],
-        "latency": latency,
-        "call_analysis": call_analysis,
-        "call_cost": call_cost,
+        "latency": latency(turns),
+        "call_analysis": call_analysis(call, ts),
+        "call_cost": call_cost(call, ts, turns),
         "telephony_identifier": None
         if call.web_call
         else {"call_sid": d.telephony_call_sid, "conference_sid": d.conference_sid},

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
+from mcp_livecalls.providers.registry import NAMES
+
 from .harness import CLIENTS, Outcome, report_of
 
 TOOLS = ["get_live_call", "get_stream_details", "list_active_calls", "wait_for_call_state"]
-PROVIDERS = {"vobiz", "exotel", "zudu"}
+PROVIDERS = set(NAMES)
 
 Runs = dict[tuple[str, str], Outcome]
 
