@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -571,10 +571,10 @@ class TwilioProvider(LiveCallsProvider):
         return None, [], ["legs: the call is in no in-progress conference"]
 
     async def get_stream(self, call_id: str) -> StreamDetails:
-        # The call and the conference list at once: the call decides (an ended call raises and
-        # cancels the rest), the conferences only add legs.
-        call, conferences = await _call_and(functools.partial(self.get_call, call_id), self._conferences)
-        conference_sid, participants, missing = await self._legs(call_id, conferences)
+        # The call first: it decides (an ended call asks nothing more); conferences only add legs.
+        # One after the other, so a failing call costs the same requests whatever the timing.
+        call = await self.get_call(call_id)
+        conference_sid, participants, missing = await self._legs(call_id, await self._conferences())
         own = next((p for p in participants if p.call_sid == call_id), None)
         status = call.status
         if status is CallStatus.IN_PROGRESS and own is not None and own.hold:
@@ -595,20 +595,6 @@ class TwilioProvider(LiveCallsProvider):
             telephony_ids=ids,
             not_offered=[*_NOT_OFFERED, *missing],
         )
-
-
-async def _call_and(
-    call: Callable[[], Awaitable[LiveCall]],
-    conferences: Callable[[], Awaitable[tuple[list[str], bool] | ProviderError]],
-) -> tuple[LiveCall, tuple[list[str], bool] | ProviderError]:
-    """Both concurrently; the call's error (not live, a failure) is raised, the other's is kept."""
-    results: dict[str, Any] = {}
-
-    async def run(key: str, thunk: Callable[[], Awaitable[Any]]) -> None:
-        results[key] = await thunk()
-
-    await gather([functools.partial(run, "call", call), functools.partial(run, "conferences", conferences)])
-    return results["call"], results["conferences"]
 
 
 def _statuses_for(query: ListQuery) -> tuple[str, ...]:
