@@ -146,7 +146,7 @@ def simulator_settings(base_url: str, credentials: Any, base: Settings | None = 
 
 
 def _no_provider_message() -> str:
-    ways = [" and ".join(cls.env.secret_vars) for cls in PROVIDERS]
+    ways = [" or ".join(" and ".join(way) for way in cls.env.ways) for cls in PROVIDERS]
     return (
         f"no provider is configured: set {', '.join(ways[:-1])}, or {ways[-1]}; "
         "or try `mcp-livecalls serve --demo`."

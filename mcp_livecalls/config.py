@@ -253,18 +253,29 @@ def _provider(env: Mapping[str, str], provider: type[LiveCallsProvider]) -> Any 
     present = {item.var: env.get(item.var, "").strip() for item in secrets}
     if not any(present.values()):
         return None
-    missing = [var for var, value in present.items() if not value]
-    if missing:
+    ways = spec.ways
+    optional = {spec.var(name) for group in spec.alternatives for name in group}
+    # The ways the alternative variables that are set point at (every way when none is set):
+    # each of them must be complete, so a half-set alternative is refused too.
+    chosen = [way for way in ways if any(present[var] for var in way if var in optional)] or list(ways)
+    incomplete = [way for way in chosen if not all(present[var] for var in way)]
+    if incomplete:
+        missing = [[var for var in way if not present[var]] for way in incomplete]
+        count = sum(len(group) for group in missing)
         have = [var for var, value in present.items() if value]
+        if len(ways) == 1:
+            advice = f"set all of {', '.join(present)}"
+        else:
+            advice = "set " + " or ".join(", ".join(way) for way in ways)
         raise ConfigError(
-            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set, but "
-            f"{', '.join(have)} {'is' if len(have) == 1 else 'are'}: set all of "
-            f"{', '.join(present)} to enable this provider, or none to disable it."
+            f"{' or '.join(' and '.join(group) for group in missing)} {'is' if count == 1 else 'are'} "
+            f"not set, but {', '.join(have)} {'is' if len(have) == 1 else 'are'}: {advice} to enable "
+            "this provider, or none to disable it."
         )
     kwargs: dict[str, Any] = {}
     for item in spec.settings:
         raw = env.get(item.var, "").strip()
-        if item.kind == "secret":
+        if item.kind == "secret" and (raw or spec.var(item.field) not in optional):
             kwargs[item.field] = SecretStr(raw)
         elif raw and item.kind == "number":
             kwargs[item.field] = _number(env, item.var, 0.0, minimum=item.minimum)

@@ -110,6 +110,10 @@ class EnvSpec:
     texts: tuple[str, ...] = ()
     numbers: tuple[tuple[str, float], ...] = ()
     """Number fields, each with the smallest value accepted."""
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    """Credential sets of which one is enough (Twilio: an auth token, or an API key and secret).
+    Their fields are listed in ``secrets`` too; the secrets outside every set are always needed,
+    and a set that is half set is a ``ConfigError``. A field of a set left unset is ``None``."""
 
     @property
     def base_url_var(self) -> str:
@@ -132,6 +136,16 @@ class EnvSpec:
 
     def var(self, field_name: str) -> str:
         return next(item.var for item in self.settings if item.field == field_name)
+
+    @property
+    def ways(self) -> tuple[tuple[str, ...], ...]:
+        """Each complete set of credential variables that enables the provider (one without
+        ``alternatives``)."""
+        chosen = {name for group in self.alternatives for name in group}
+        always = tuple(self.var(name) for name in self.secrets if name not in chosen)
+        if not self.alternatives:
+            return (always,)
+        return tuple((*always, *(self.var(name) for name in group)) for group in self.alternatives)
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -236,8 +250,12 @@ class LiveCallsProvider(ABC):
         requests_per_minute: float | None = None,
         pacing_burst: float | None = None,
         not_found_hint: str | None = None,
+        credential_vars: Sequence[str] | None = None,
     ) -> ProviderHTTP:
-        """This provider's view of the shared client; only auth and secrets differ per provider."""
+        """This provider's view of the shared client; only auth and secrets differ per provider.
+
+        ``credential_vars`` names the variables a 401 points at when they depend on the settings
+        (Twilio's auth token or API key); by default the class's ``credential_vars``."""
         return ProviderHTTP(
             provider=cls.name.value,
             client=client,
@@ -245,7 +263,7 @@ class LiveCallsProvider(ABC):
             policy=policy,
             headers=headers,
             auth=auth,
-            credential_vars=cls.credential_vars,
+            credential_vars=cls.credential_vars if credential_vars is None else credential_vars,
             base_url_var=cls.env.base_url_var,
             secrets=secrets,
             requests_per_minute=requests_per_minute,

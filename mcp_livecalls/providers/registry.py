@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NAMES", "PROVIDERS", "names", "provider_class", "title_of", "titles", "titles_offering"]
 
-NAMES: Final[tuple[str, ...]] = ("vobiz", "exotel", "zudu", "plivo", "retell")
+NAMES: Final[tuple[str, ...]] = ("vobiz", "exotel", "zudu", "plivo", "retell", "twilio")
 """The one list, in the order every listing follows. Each name is an adapter module
 (``providers/<name>.py``) and a simulated API (``simulator/<name>.py``)."""
 
