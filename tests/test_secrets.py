@@ -277,6 +277,10 @@ async def test_rejected_credentials_name_the_variables_but_never_echo_the_token(
         assert set(named) <= {item.var for item in cls.env.settings if item.kind == "secret"}, said
 
 
+CALL_SID = "CA" + "a1" * 16
+"""A call id in the form every provider asks upstream about (Twilio's ``CA`` + 32 hex)."""
+
+
 async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted() -> None:
     """A provider error body quoting the key, token and account id reaches no message unredacted."""
 
@@ -285,6 +289,8 @@ async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted(
         said = f"denied: {' '.join(value for value in sent if value)} at {request.url.path}"
         if request.url.path.startswith("/v3/accounts/"):  # Exotel's error shape
             return httpx2.Response(403, json={"response": {"error_data": {"description": said}}})
+        if request.url.path.startswith("/2010-04-01/"):  # Twilio's
+            return httpx2.Response(403, json={"code": 20003, "message": said, "status": 403})
         return httpx2.Response(403, json={"status": "error", "error": {"message": said}})
 
     settings = settings_for("http://upstream.test")
@@ -293,7 +299,7 @@ async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted(
         messages: list[str] = []
         for adapter in providers.values():
             with pytest.raises(AuthError) as caught:
-                await adapter.get_call("abc-123")
+                await adapter.get_call(CALL_SID)
             messages.append(str(caught.value))
             with pytest.raises(LiveCallsError) as listed:
                 await adapter.list_active(ListQuery(), 0, 5)

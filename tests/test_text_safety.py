@@ -23,7 +23,7 @@ from mcp import Client
 from mcp_types import TextContent, TextResourceContents
 
 from mcp_livecalls.models import ActiveCallsPage, LiveCall, StreamDetails
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.providers.registry import NAMES, title_of
 from mcp_livecalls.render import (
     Detail,
     prepare_call,
@@ -338,7 +338,7 @@ async def test_huge_ids_from_upstream_leave_lists_with_a_note_and_fail_lookups(
     for provider, result in lookups.items():
         message = text_of(result)
         assert result.is_error
-        assert f"{provider.capitalize()} answered with a call id that is not valid (an id of " in message
+        assert f"{title_of(provider)} answered with a call id that is not valid (an id of " in message
         assert "AAAA" not in message
     everything = json.dumps(structured) + text_of(page) + "".join(text_of(r) for r in lookups.values())
     assert "\x00" not in everything
