@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
@@ -34,6 +35,7 @@ from mcp_livecalls.errors import (
     AmbiguousCall,
     CallNotFound,
     InvalidArgument,
+    LiveCallsError,
     ProviderError,
     ProviderUnavailable,
 )
@@ -52,6 +54,8 @@ from mcp_livecalls.phone import DEFAULT_REGION, NumberFilter, NumberStyle
 from mcp_livecalls.providers.base import LiveCallsProvider, Positioned, ProviderSlice, call_id_error
 from mcp_livecalls.providers.registry import title_of
 from mcp_livecalls.query import ListQuery
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["MAX_LIMIT", "CursorCodec", "LiveCallsService"]
 
@@ -293,6 +297,17 @@ class LiveCallsService:
                 return _Outcome(name, value=await op(adapter))
             except ProviderError as exc:
                 return _Outcome(name, error=exc)
+            except LiveCallsError:
+                raise  # an argument refused before any request: the caller's, not the provider's
+            except Exception as exc:
+                # Logged whole through the redacting log filter; the caller sees the kind only.
+                logger.error("the %s adapter failed", name.value, exc_info=exc)
+                title = title_of(name.value)
+                error = ProviderUnavailable(
+                    name.value,
+                    f"{title} could not be asked: this server hit an internal error ({type(exc).__name__}).",
+                )
+                return _Outcome(name, error=error)
         # Only this scope's deadline gets here: a cancellation from outside propagates.
         title = title_of(name.value)
         error = ProviderUnavailable(
@@ -309,13 +324,20 @@ class LiveCallsService:
         deadline: float,
     ) -> list[_Outcome[_T]]:
         results: dict[ProviderName, _Outcome[_T]] = {}
+        refused: list[LiveCallsError] = []
 
         async def run(name: ProviderName) -> None:
-            results[name] = await self._ask(name, op, deadline)
+            try:
+                results[name] = await self._ask(name, op, deadline)
+            except LiveCallsError as exc:  # raised as itself below, not inside an exception group
+                refused.append(exc)
+                group.cancel_scope.cancel()
 
         async with anyio.create_task_group() as group:
             for name in names:
                 group.start_soon(run, name)
+        if refused:
+            raise refused[0]
         return [results[name] for name in names]
 
 

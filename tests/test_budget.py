@@ -478,16 +478,16 @@ class _StuckForPollers(LiveCallsProvider):
         self.release = anyio.Event()
         self.waiting = 0
 
-    async def get_call(self, call_id: str) -> LiveCall:
+    async def _get_call(self, call_id: str) -> LiveCall:
         if is_background():
             self.waiting += 1
             await self.release.wait()
         return LiveCall(provider=self.name, call_id=call_id, status=CallStatus.IN_PROGRESS)
 
-    async def get_stream(self, call_id: str) -> StreamDetails:  # pragma: no cover - not asked
+    async def _get_stream(self, call_id: str) -> StreamDetails:  # pragma: no cover - not asked
         raise NotImplementedError
 
-    async def list_active(
+    async def _list_active(
         self, query: ListQuery, offset: int, limit: int
     ) -> ProviderSlice:  # pragma: no cover
         raise NotImplementedError

@@ -40,18 +40,18 @@ class InMemoryProvider(LiveCallsProvider):
                 self.name.value, f"{self.name.value.capitalize()} is unavailable (503)."
             )
 
-    async def get_call(self, call_id: str) -> LiveCall:
+    async def _get_call(self, call_id: str) -> LiveCall:
         self._check()
         for call in self.calls:
             if call.call_id == call_id:
                 return call
         raise CallNotFound(self.name.value, call_id)
 
-    async def get_stream(self, call_id: str) -> StreamDetails:
+    async def _get_stream(self, call_id: str) -> StreamDetails:
         call = await self.get_call(call_id)
         return StreamDetails(provider=self.name, call_id=call.call_id)
 
-    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         async def fetch(position: int, count: int) -> UpstreamPage:
             self._check()
             chunk = self.calls[position : position + min(count, 5)]
@@ -120,6 +120,34 @@ async def test_a_call_found_at_one_provider_is_answered_even_when_another_fails(
     call = await _service(vobiz, exotel).get_live_call("vobiz-1")
 
     assert call.call_id == "vobiz-1"
+
+
+class BrokenProvider(InMemoryProvider):
+    """An adapter with a bug: what no upstream can make a correct adapter do."""
+
+    async def _get_call(self, call_id: str) -> LiveCall:
+        raise RuntimeError("a bug in this adapter")
+
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        raise RuntimeError("a bug in this adapter")
+
+
+async def test_a_bug_in_one_adapter_costs_only_its_own_part_of_a_lookup_and_a_list(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    vobiz = InMemoryProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 3))
+    broken = BrokenProvider(ProviderName("exotel"), [])
+    service = _service(vobiz, broken)
+
+    call = await service.get_live_call("vobiz-1")
+    page = await service.list_active_calls(ListQuery(), limit=10)
+
+    assert call.call_id == "vobiz-1"
+    assert [c.call_id for c in page.calls] == ["vobiz-0", "vobiz-1", "vobiz-2"]
+    assert [(f.provider.value, f.reason) for f in page.failures] == [
+        ("exotel", "Exotel could not be asked: this server hit an internal error (RuntimeError).")
+    ]
+    assert "a bug in this adapter" in caplog.text  # the traceback is logged for whoever runs it
 
 
 async def test_a_call_found_nowhere_while_a_provider_failed_says_so() -> None:

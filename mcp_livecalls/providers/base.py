@@ -11,7 +11,6 @@ across providers with those offsets, so no call is skipped or repeated.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -184,16 +183,6 @@ class LiveCallsProvider(ABC):
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every adapter's answers are vetted here, so none can forget it: an id from upstream
-        obeys the same rule as an id from a caller (``accepts_call_id``)."""
-        super().__init_subclass__(**kwargs)
-        for name in ("get_call", "get_stream"):
-            if name in cls.__dict__:
-                setattr(cls, name, _vetted_lookup(cls.__dict__[name]))
-        if "list_active" in cls.__dict__:
-            setattr(cls, "list_active", _vetted_list(cls.__dict__["list_active"]))  # noqa: B010
-
     @classmethod
     def title(cls) -> str:
         return cls.name.value.capitalize()
@@ -282,17 +271,47 @@ class LiveCallsProvider(ABC):
             raise call_id_error(call_id, max_length=self.max_call_id_length, provider=self.name.value)
         return call_id
 
-    @abstractmethod
+    # -- what callers use: every adapter's answers are vetted here, so none can forget it ----------
     async def get_call(self, call_id: str) -> LiveCall:
         """The call as it is now; ``CallNotFound`` when it is not live."""
+        call = await self._get_call(call_id)
+        self.vet_call_id(call.call_id)  # an id from upstream obeys the rule an id from a caller does
+        return call
 
-    @abstractmethod
     async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        """Up to ``limit`` live calls from upstream ``offset`` that pass ``query``."""
+        """Up to ``limit`` live calls from upstream ``offset`` that pass ``query``; a call under an
+        id a caller could not use is left out, with a note (offsets stay exact)."""
+        found = await self._list_active(query, offset, limit)
+        kept = [item for item in found.items if self.accepts_call_id(item.call.call_id)]
+        dropped = len(found.items) - len(kept)
+        if not dropped:
+            return found
+        note = (
+            f"{self.name.value}: {dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
+            f"{'ids' if dropped != 1 else 'an id'} that {'are' if dropped != 1 else 'is'} not valid "
+            f"(1-{self.max_call_id_length} letters, digits, '-' or '_')"
+        )
+        # Every item keeps its own upstream position, and scanned_to is unchanged.
+        return dataclasses.replace(found, items=kept, notes=[*found.notes, note])
 
-    @abstractmethod
     async def get_stream(self, call_id: str) -> StreamDetails:
         """Legs, bridge, recording and whatever media detail the provider has."""
+        stream = await self._get_stream(call_id)
+        self.vet_call_id(stream.call_id)
+        return stream
+
+    # -- what each adapter implements -----------------------------------------------------------
+    @abstractmethod
+    async def _get_call(self, call_id: str) -> LiveCall:
+        """The call as the provider answers it (``get_call`` vets it)."""
+
+    @abstractmethod
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        """The provider's live calls from ``offset`` (``list_active`` vets them)."""
+
+    @abstractmethod
+    async def _get_stream(self, call_id: str) -> StreamDetails:
+        """The call's media detail as the provider answers it (``get_stream`` vets it)."""
 
     def local_filters(self, query: ListQuery) -> list[str]:
         return [name for name in query.active() if name not in self.capabilities.upstream_filters]
@@ -308,42 +327,6 @@ class LiveCallsProvider(ABC):
             fields=list(self.capabilities.fields),
             not_offered=list(self.capabilities.not_offered),
         )
-
-
-_Lookup = TypeVar("_Lookup", LiveCall, StreamDetails)
-
-
-def _vetted_lookup(
-    method: Callable[[Any, str], Awaitable[_Lookup]],
-) -> Callable[[LiveCallsProvider, str], Awaitable[_Lookup]]:
-    @functools.wraps(method)
-    async def vetted(self: LiveCallsProvider, call_id: str) -> _Lookup:
-        answer = await method(self, call_id)
-        self.vet_call_id(answer.call_id)
-        return answer
-
-    return vetted
-
-
-def _vetted_list(
-    method: Callable[[Any, ListQuery, int, int], Awaitable[ProviderSlice]],
-) -> Callable[[LiveCallsProvider, ListQuery, int, int], Awaitable[ProviderSlice]]:
-    @functools.wraps(method)
-    async def vetted(self: LiveCallsProvider, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        found = await method(self, query, offset, limit)
-        kept = [item for item in found.items if self.accepts_call_id(item.call.call_id)]
-        dropped = len(found.items) - len(kept)
-        if not dropped:
-            return found
-        note = (
-            f"{self.name.value}: {dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
-            f"{'ids' if dropped != 1 else 'an id'} that {'are' if dropped != 1 else 'is'} not valid "
-            f"(1-{self.max_call_id_length} letters, digits, '-' or '_')"
-        )
-        # Offsets stay exact: every item keeps its own upstream position, and scanned_to is unchanged.
-        return dataclasses.replace(found, items=kept, notes=[*found.notes, note])
-
-    return vetted
 
 
 async def scan(

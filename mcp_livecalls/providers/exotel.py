@@ -759,7 +759,7 @@ class ExotelProvider(LiveCallsProvider):
             return listed
         return details
 
-    async def get_call(self, call_id: str) -> LiveCall:
+    async def _get_call(self, call_id: str) -> LiveCall:
         self.check_call_id(call_id)
         if self.details_absent:
             summary, stream = await _both(
@@ -797,7 +797,7 @@ class ExotelProvider(LiveCallsProvider):
             return stream  # the stream failed: it did not say the call is gone
         return CallNotFound(self.name.value, call_id)
 
-    async def get_stream(self, call_id: str) -> StreamDetails:
+    async def _get_stream(self, call_id: str) -> StreamDetails:
         self.check_call_id(call_id)
         stream = await _attempt(lambda: self._stream(call_id))
         if isinstance(stream, StreamDetails):
@@ -874,7 +874,7 @@ class ExotelProvider(LiveCallsProvider):
                 kept.append(call)
         return UpstreamPage(kept, exhausted=exhausted, total=total)
 
-    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         seen = _Scan()
 
         async def fetch(position: int, count: int) -> UpstreamPage:

@@ -247,13 +247,13 @@ class RetellProvider(LiveCallsProvider):
                 raise CallNotFound(self.name.value, call_id) from None
             raise
 
-    async def get_call(self, call_id: str) -> LiveCall:
+    async def _get_call(self, call_id: str) -> LiveCall:
         call: LiveCall = await self._record(
             call_id, lambda data: normalize_retell_call(data, now=self._now())
         )
         return call
 
-    async def get_stream(self, call_id: str) -> StreamDetails:
+    async def _get_stream(self, call_id: str) -> StreamDetails:
         stream: StreamDetails = await self._record(
             call_id, lambda data: normalize_retell_stream(data, now=self._now())
         )
@@ -353,7 +353,7 @@ class RetellProvider(LiveCallsProvider):
             return None
         return call
 
-    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         unreadable: list[str] = []
 
         async def fetch(position: int, count: int) -> UpstreamPage:

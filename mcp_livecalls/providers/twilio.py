@@ -391,7 +391,7 @@ class TwilioProvider(LiveCallsProvider):
 
     # -- one call ------------------------------------------------------------------------------
 
-    async def get_call(self, call_id: str) -> LiveCall:
+    async def _get_call(self, call_id: str) -> LiveCall:
         self.check_call_id(call_id)
         if not _CALL_SID.fullmatch(call_id):
             raise CallNotFound(self.name.value, call_id)  # not a call SID: Twilio would answer 404
@@ -492,7 +492,7 @@ class TwilioProvider(LiveCallsProvider):
                     calls.append(call)
         return calls, notes
 
-    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         joined: list[LiveCall] | None = None
         notes: list[str] = []
 
@@ -570,7 +570,7 @@ class TwilioProvider(LiveCallsProvider):
             )
         return None, [], ["legs: the call is in no in-progress conference"]
 
-    async def get_stream(self, call_id: str) -> StreamDetails:
+    async def _get_stream(self, call_id: str) -> StreamDetails:
         # The call first: it decides (an ended call asks nothing more); conferences only add legs.
         # One after the other, so a failing call costs the same requests whatever the timing.
         call = await self.get_call(call_id)

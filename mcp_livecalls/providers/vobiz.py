@@ -496,10 +496,10 @@ class PlivoFamilyProvider(LiveCallsProvider):
             payload, now=self._now(), zone=self.zone, provider=self.name, zone_var=self.zone_var
         )
 
-    async def get_call(self, call_id: str) -> LiveCall:
-        return await self._get_call(call_id, likely="live")
+    async def _get_call(self, call_id: str) -> LiveCall:
+        return await self._ask_call(call_id, likely="live")
 
-    async def _get_call(self, call_id: str, *, likely: str) -> LiveCall:
+    async def _ask_call(self, call_id: str, *, likely: str) -> LiveCall:
         """Ask with the ``status`` the call most likely has, then the other one.
 
         Vobiz answers live and queued calls separately (and 404 for the other kind); a listed
@@ -606,7 +606,7 @@ class PlivoFamilyProvider(LiveCallsProvider):
                     ids.append((uuid, status))
         return ids, notes
 
-    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         uuids: list[tuple[str, str]] | None = None
         notes: list[str] = []
         failed: list[tuple[str, ProviderError]] = []
@@ -620,7 +620,7 @@ class PlivoFamilyProvider(LiveCallsProvider):
 
             async def detail(uuid: str, kind: str) -> LiveCall | ProviderError | None:
                 try:
-                    return await self._get_call(uuid, likely=kind)
+                    return await self._ask_call(uuid, likely=kind)
                 except CallNotFound:
                     return None  # ended between the list and the detail request
                 except ProviderError as exc:
@@ -651,7 +651,7 @@ class PlivoFamilyProvider(LiveCallsProvider):
 
     # -- streams -------------------------------------------------------------------------------
 
-    async def get_stream(self, call_id: str) -> StreamDetails:
+    async def _get_stream(self, call_id: str) -> StreamDetails:
         call = await self.get_call(call_id)
         not_offered = list(self.capabilities.not_offered)
         streams: list[MediaStream] = []

@@ -648,12 +648,12 @@ class ZuduProvider(LiveCallsProvider):
         while len(self._call_ids) > _MAX_KNOWN_IDS:
             self._call_ids.popitem(last=False)
 
-    async def get_call(self, call_id: str) -> LiveCall:
+    async def _get_call(self, call_id: str) -> LiveCall:
         return await self._record(
             call_id, lambda data: normalize_zudu_call(data, now=self._now(), requested_id=call_id)
         )
 
-    async def get_stream(self, call_id: str) -> StreamDetails:
+    async def _get_stream(self, call_id: str) -> StreamDetails:
         return await self._record(
             call_id, lambda data: normalize_zudu_stream(data, now=self._now(), requested_id=call_id)
         )
@@ -704,7 +704,7 @@ class ZuduProvider(LiveCallsProvider):
             return None
         return call
 
-    async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         unreadable: list[str] = []
 
         async def fetch(position: int, count: int) -> UpstreamPage:
