@@ -296,12 +296,14 @@ def call_line(call: LiveCall) -> str:
 
 
 def render_call(call: LiveCall, *, detail: Detail = "brief") -> str:
+    timed = detail == "full" or call.duration_s is None
     lines = [
         call_line(call),
         _join(
             f"caller {call.caller_name}" if call.caller_name else None,
-            f"started {format_time(call.started_at)}" if call.started_at else None,
-            f"answered {format_time(call.answered_at)}" if call.answered_at else None,
+            # Brief: the duration says how long; the times stay in full detail and structured content.
+            f"started {format_time(call.started_at)}" if call.started_at and timed else None,
+            f"answered {format_time(call.answered_at)}" if call.answered_at and timed else None,
             _stir(call.stir_attestation, call.extras),
         ),
         *(_leg(leg) for leg in call.legs),

@@ -303,10 +303,9 @@ class LiveCallsService:
                 # Logged whole through the redacting log filter; the caller sees the kind only.
                 logger.error("the %s adapter failed", name.value, exc_info=exc)
                 title = title_of(name.value)
-                error = ProviderUnavailable(
-                    name.value,
-                    f"{title} could not be asked: this server hit an internal error ({type(exc).__name__}).",
-                )
+                kind = type(exc).__name__
+                said = f"{title} could not be asked: mcp-livecalls hit an internal error ({kind})."
+                error = ProviderUnavailable(name.value, said)
                 return _Outcome(name, error=error)
         # Only this scope's deadline gets here: a cancellation from outside propagates.
         title = title_of(name.value)

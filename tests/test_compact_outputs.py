@@ -61,7 +61,7 @@ async def _text(client: Client, tool: str, arguments: dict[str, Any]) -> str:
 GET_LIVE_CALL = {
     VOBIZ_PLIVO: (
         "[vobiz] 97ceeb52-58b6-11e1-86da-77300b68f8bb in_progress outbound +14156667777→+14156667778 3m00s\n"
-        "started 2014-10-15T09:03:38Z answered 2014-10-15T09:03:43Z stir A verified"
+        "stir A verified"
     ),
     VOBIZ_FLAT: (
         # The example's start lies years after NOW: said, and no made-up "0s" duration.
@@ -73,14 +73,12 @@ GET_LIVE_CALL = {
     EXOTEL: (
         "[exotel] call_active_001 in_progress outbound +911234567890→+919876543210 3m00s "
         "agent John Agent (on-call) rec dual 2m55s\n"
-        "started 2024-06-15T10:30:00Z\n"
         "agent leg_agent_001 +911234567890 connected pstn\n"
         "customer leg_customer_001 +919876543210 connected pstn"
     ),
     ZUDU: (
         "[zudu] 550e8400-e29b-41d4-a716-446655440000 in_progress inbound +1234567890→+0987654321 5m00s "
         "agent-123 rec\n"
-        "started 2023-12-20T18:40:00Z\n"
         "latency p50/p90 e2e 250/381ms llm 125/160ms\n"
         "cost 0.15\n"
         "zudu_call_id=call-456 meta customer_id=cust-001 priority=high campaign=summer-2024\n"

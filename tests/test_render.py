@@ -89,9 +89,18 @@ def test_a_list_is_one_line_per_call_with_the_count_cursor_notes_and_failures() 
 def test_one_call_is_a_few_short_lines_without_empty_fields() -> None:
     assert render_call(_exotel_call()) == (
         "[exotel] call_active_001 in_progress outbound +911234567890→+919876543210 2m00s "
+        "agent John Agent (on-call) rec"
+    )
+
+
+def test_full_detail_adds_when_the_call_started_which_brief_leaves_to_the_duration() -> None:
+    assert render_call(_exotel_call(), detail="full") == (
+        "[exotel] call_active_001 in_progress outbound +911234567890→+919876543210 2m00s "
         "agent John Agent (on-call) rec\n"
         "started 2024-06-15T10:30:00Z"
     )
+    undated = _exotel_call().model_copy(update={"duration_s": None})
+    assert render_call(undated).endswith("\nstarted 2024-06-15T10:30:00Z")
 
 
 def test_an_unknown_status_shows_the_providers_own_word() -> None:
@@ -112,7 +121,6 @@ def test_brief_detail_keeps_the_recent_turns_and_counts_the_rest() -> None:
     assert full == call
     assert render_call(brief) == (
         "[exotel] call_active_001 in_progress outbound +911234567890→+919876543210 2m00s\n"
-        "started 2024-06-15T10:30:00Z\n"
         "transcript (last 3, 7 earlier omitted):\n"
         " user: turn 7\n"
         " agent: turn 8\n"

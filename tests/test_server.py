@@ -320,7 +320,7 @@ async def test_a_bug_in_an_adapter_is_a_clear_tool_error_and_a_logged_traceback(
     app = LiveCallsApp(settings, now=simulator.clock.now)
 
     class Broken(VobizProvider):
-        async def get_call(self, call_id: str) -> LiveCall:
+        async def _get_call(self, call_id: str) -> LiveCall:
             raise KeyError("a bug")
 
     async with Client(create_server(app=app)) as client:
@@ -331,8 +331,6 @@ async def test_a_bug_in_an_adapter_is_a_clear_tool_error_and_a_logged_traceback(
         result = await client.call_tool("get_live_call", {"call_id": "abc", "provider": "vobiz"})
 
     assert result.is_error
-    assert _text(result).endswith(
-        "mcp-livecalls hit an internal error (KeyError); try again, and report it if it persists."
-    )
+    assert _text(result).endswith("Vobiz could not be asked: mcp-livecalls hit an internal error (KeyError).")
     assert "Traceback" not in _text(result)
     assert "KeyError: 'a bug'" in caplog.text

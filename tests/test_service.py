@@ -145,7 +145,7 @@ async def test_a_bug_in_one_adapter_costs_only_its_own_part_of_a_lookup_and_a_li
     assert call.call_id == "vobiz-1"
     assert [c.call_id for c in page.calls] == ["vobiz-0", "vobiz-1", "vobiz-2"]
     assert [(f.provider.value, f.reason) for f in page.failures] == [
-        ("exotel", "Exotel could not be asked: this server hit an internal error (RuntimeError).")
+        ("exotel", "Exotel could not be asked: mcp-livecalls hit an internal error (RuntimeError).")
     ]
     assert "a bug in this adapter" in caplog.text  # the traceback is logged for whoever runs it
 
