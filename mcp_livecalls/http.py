@@ -731,7 +731,9 @@ class ProviderHTTP:
         self.retry_budget.deposit()
         current = 1
 
-        def retry_or_not(exc: Exception) -> bool | float:
+        def retry_or_not(exc: BaseException) -> bool | float:
+            if not isinstance(exc, Exception):
+                return False
             decision = self._backoff_for(exc)
             if decision is False or current >= attempts:
                 return False

@@ -86,7 +86,7 @@ class RedisSubscriptionBus:
                     await self._deliver(message)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(self.fleet.op_deadline_s):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                await pubsub.aclose()
                 await client.aclose()
 
     async def _deliver(self, message: dict[str, Any]) -> None:
