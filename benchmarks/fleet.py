@@ -35,9 +35,9 @@ from pydantic import SecretStr
 from benchmarks.common import free_port, percentile, print_table, quiet_logs, text_of, upstream_requests
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.fleet.metrics import registry_for
-from mcp_livecalls.server import LiveCallsApp, create_server
+from mcp_livecalls.server.build import LiveCallsApp, create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS
+from mcp_livecalls.web.metrics import registry_for
 
 __all__ = ["main", "measure", "report"]
 

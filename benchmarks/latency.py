@@ -36,14 +36,14 @@ from benchmarks.common import percentile, print_table, quiet_logs, simulator_env
 from mcp_livecalls import __version__
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import ProviderName
+from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.providers import build_providers
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
-from mcp_livecalls.query import ListQuery
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault
+from mcp_livecalls.upstream.client import HttpPolicy
 
 __all__ = ["main", "measure"]
 

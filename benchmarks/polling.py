@@ -46,7 +46,7 @@ from benchmarks.common import (
     text_of,
 )
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS
 
 __all__ = ["main", "measure"]

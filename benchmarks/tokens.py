@@ -48,7 +48,7 @@ from benchmarks.common import (
 )
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.providers.registry import NAMES
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 
 __all__ = ["Case", "Measured", "ToolFigures", "ToolsListFigures", "main", "measure", "tools_list_figures"]

@@ -17,14 +17,14 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from mcp_livecalls.config import Settings
     from mcp_livecalls.errors import LiveCallsError
-    from mcp_livecalls.server import create_server
+    from mcp_livecalls.server.build import create_server
 
 __all__ = ["LiveCallsError", "Settings", "__version__", "create_server"]
 
 _HOMES = {
     "Settings": "mcp_livecalls.config",
     "LiveCallsError": "mcp_livecalls.errors",
-    "create_server": "mcp_livecalls.server",
+    "create_server": "mcp_livecalls.server.build",
 }
 
 

@@ -20,9 +20,9 @@ import anyio
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings, provider_env
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.http import install_log_redaction
 from mcp_livecalls.logs import install_log_rate_limit
 from mcp_livecalls.providers.registry import PROVIDERS, titles
+from mcp_livecalls.upstream.client import install_log_redaction
 
 logger = logging.getLogger("mcp_livecalls")
 
@@ -168,8 +168,8 @@ def _serve(args: argparse.Namespace) -> int:
         # Loaded once the settings hold: a configuration error answers without the MCP server SDK.
         import uvicorn
 
-        from mcp_livecalls.http_server import http_app, listening_socket, uvicorn_options
-        from mcp_livecalls.server import create_server
+        from mcp_livecalls.server.build import create_server
+        from mcp_livecalls.web.front import http_app, listening_socket, uvicorn_options
 
         server = create_server(settings)
         if args.transport == "stdio":
@@ -217,7 +217,7 @@ def _simulator(args: argparse.Namespace) -> int:
 async def _demo(seed: int) -> int:
     from mcp import Client
 
-    from mcp_livecalls.server import create_server
+    from mcp_livecalls.server.build import create_server
 
     out = sys.stdout
     with demo_settings(seed, wall_clock=False) as (settings, simulator):

@@ -16,12 +16,12 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
+from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.core.phone import DEFAULT_REGION, is_region
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import ProviderName
-from mcp_livecalls.phone import DEFAULT_REGION, is_region
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
+from mcp_livecalls.upstream.client import HttpPolicy
 
 __all__ = [
     "DEFAULT_MAX_WATCHES",
@@ -41,7 +41,7 @@ DEFAULT_MAX_WATCHES = 500
 
 @dataclass(frozen=True)
 class OAuthSettings:
-    """Sign-in as an OAuth 2.1 resource server (``LIVECALLS_OAUTH_*``; see ``mcp_livecalls.auth``)."""
+    """Sign-in as an OAuth 2.1 resource server (``LIVECALLS_OAUTH_*``; see ``mcp_livecalls.web.oauth``)."""
 
     issuer: str
     """The authorization server's issuer identifier, compared exactly with a token's ``iss``."""

@@ -11,7 +11,7 @@ from mcp.server import MCPServer
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 
 

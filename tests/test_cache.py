@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from mcp_livecalls.cache import FreshnessCache
 from mcp_livecalls.errors import ProviderUnavailable
+from mcp_livecalls.service.cache import FreshnessCache
 
 pytestmark = pytest.mark.anyio
 

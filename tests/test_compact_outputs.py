@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 from mcp_types import TextContent
 
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     ActiveCallsPage,
     CallStatus,
     LiveCall,
@@ -23,7 +23,7 @@ from mcp_livecalls.models import (
     TranscriptTurn,
 )
 from mcp_livecalls.providers.registry import NAMES
-from mcp_livecalls.render import prepare_page, render_call, render_page, render_stream
+from mcp_livecalls.server.render import prepare_page, render_call, render_page, render_stream
 from mcp_livecalls.simulator import ManualClock, Simulator
 
 # Five minutes into Zudu's example call (its start_timestamp is 2023-12-20T18:40:00Z).

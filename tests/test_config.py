@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.models import ProviderName
 
 
 def test_no_credentials_configures_no_provider() -> None:

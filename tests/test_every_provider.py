@@ -17,7 +17,7 @@ from mcp.types import TextContent, TextResourceContents
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.providers.registry import NAMES, PROVIDERS
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 
 pytestmark = pytest.mark.anyio

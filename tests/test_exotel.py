@@ -16,9 +16,7 @@ from mcp import Client
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument, ProviderUnavailable
-from mcp_livecalls.http import HttpPolicy, envelope_failure, translate_errors
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     Agent,
     Bridge,
     CallLeg,
@@ -30,7 +28,9 @@ from mcp_livecalls.models import (
     Recording,
     StreamDetails,
 )
-from mcp_livecalls.providers.exotel import (
+from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument, ProviderUnavailable
+from mcp_livecalls.providers.exotel.adapter import (
     ExotelProvider,
     ExotelSettings,
     exotel_call_from_stream,
@@ -41,11 +41,11 @@ from mcp_livecalls.providers.exotel import (
     normalize_exotel_call_details,
     normalize_exotel_stream,
 )
-from mcp_livecalls.query import ListQuery
-from mcp_livecalls.server import create_server
+from mcp_livecalls.providers.exotel.simulated import EXOTEL_FLAVOURS
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.fixtures import load_fixture
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.simulator.exotel import EXOTEL_FLAVOURS
-from mcp_livecalls.simulator.fixtures import load_fixture
+from mcp_livecalls.upstream.client import HttpPolicy, envelope_failure, translate_errors
 
 NOW = datetime(2024, 6, 15, 10, 40, 0, tzinfo=UTC)
 NOT_OFFERED = ["transcript", "latency", "cost", "media streams", "caller name"]

@@ -27,11 +27,11 @@ from starlette.responses import Response
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.http import HttpPolicy
 from mcp_livecalls.providers.registry import NAMES
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.population import Provider
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.simulator.population import Provider
+from mcp_livecalls.upstream.client import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -34,11 +34,11 @@ from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.fleet.bus import RedisSubscriptionBus
 from mcp_livecalls.fleet.cache import SharedFreshnessCache, decode, encode
 from mcp_livecalls.fleet.core import Fleet, as_bytes
-from mcp_livecalls.fleet.metrics import registry_for
 from mcp_livecalls.fleet.pacer import SharedPacer
-from mcp_livecalls.http import RequestPacer
-from mcp_livecalls.server import LiveCallsApp, create_server
+from mcp_livecalls.server.build import LiveCallsApp, create_server
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
+from mcp_livecalls.upstream.client import RequestPacer
+from mcp_livecalls.web.metrics import registry_for
 
 pytestmark = pytest.mark.anyio
 
@@ -236,7 +236,7 @@ async def test_an_upstream_error_is_shared_by_nobody_and_stored_for_nobody(
 
 
 async def test_only_normalized_models_are_stored_and_a_stranger_is_a_miss() -> None:
-    from mcp_livecalls.models import StreamDetails
+    from mcp_livecalls.core.models import StreamDetails
 
     details = StreamDetails.model_validate(
         {"provider": "zudu", "call_id": "c-1", "status": "in_progress", "legs": []}

@@ -11,9 +11,9 @@ from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
 from mcp_livecalls.config import Settings
-from mcp_livecalls.http_server import http_app
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import Simulator, serve_asgi
+from mcp_livecalls.web.front import http_app
 
 pytestmark = pytest.mark.anyio
 

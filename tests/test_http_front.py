@@ -33,17 +33,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import mcp_livecalls
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.http_server import (
+from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.logs import RateLimitedLog
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS
+from mcp_livecalls.web.front import (
     CALLER_STATE_KEY,
     connection_cap,
     http_app,
     listening_socket,
     uvicorn_options,
 )
-from mcp_livecalls.logs import RateLimitedLog
-from mcp_livecalls.models import ProviderName
-from mcp_livecalls.server import create_server
-from mcp_livecalls.simulator import DEMO_CREDENTIALS
 
 CALLER_A = "127.0.0.1"
 CALLER_B = "127.0.0.2"

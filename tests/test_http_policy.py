@@ -28,7 +28,7 @@ from mcp_livecalls.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from mcp_livecalls.http import EnvelopeError, HttpPolicy, ProviderHTTP, RetryBudget
+from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP, RetryBudget
 
 pytestmark = pytest.mark.anyio
 
@@ -552,7 +552,7 @@ async def test_request_log_lines_never_carry_the_credentials_in_urls(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="httpx2")
-    caplog.set_level(logging.DEBUG, logger="mcp_livecalls.http")
+    caplog.set_level(logging.DEBUG, logger="mcp_livecalls.upstream.client")
     upstream = Upstream(ok())
     async with client_for(upstream) as client:
         http = provider_http(client)

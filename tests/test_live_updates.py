@@ -24,9 +24,9 @@ from mcp_types import (
 )
 
 from mcp_livecalls.config import Settings
-from mcp_livecalls.models import LiveCall, ProviderName
-from mcp_livecalls.providers.zudu import ZuduProvider
-from mcp_livecalls.server import LiveCallsApp, create_server
+from mcp_livecalls.core.models import LiveCall, ProviderName
+from mcp_livecalls.providers.zudu.adapter import ZuduProvider
+from mcp_livecalls.server.build import LiveCallsApp, create_server
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 
 pytestmark = pytest.mark.anyio

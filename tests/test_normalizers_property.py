@@ -19,19 +19,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mcp_livecalls.core.models import LiveCall, MediaStream, StreamDetails
 from mcp_livecalls.errors import BadResponse, CallNotFound, ProviderError
-from mcp_livecalls.http import translate_errors
-from mcp_livecalls.models import LiveCall, MediaStream, StreamDetails
-from mcp_livecalls.providers.exotel import (
+from mcp_livecalls.providers.exotel.adapter import (
     exotel_call_from_stream,
     normalize_exotel_active_call,
     normalize_exotel_active_page,
     normalize_exotel_stream,
 )
-from mcp_livecalls.providers.vobiz import _media_streams, _uuid_list, normalize_vobiz_call
-from mcp_livecalls.providers.zudu import _list_page, normalize_zudu_call, normalize_zudu_stream, unwrap_zudu
+from mcp_livecalls.providers.vobiz.adapter import _media_streams, _uuid_list, normalize_vobiz_call
+from mcp_livecalls.providers.zudu.adapter import (
+    _list_page,
+    normalize_zudu_call,
+    normalize_zudu_stream,
+    unwrap_zudu,
+)
 from mcp_livecalls.simulator import load_fixture
 from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, mutate_payload
+from mcp_livecalls.upstream.client import translate_errors
 
 _T = TypeVar("_T")
 

@@ -32,13 +32,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mcp_livecalls.auth import JWKS_REFETCH_S, JWKS_RETRY_S, AuthServerError, OAuthGate, OAuthVerifier
 from mcp_livecalls.config import OAuthSettings, Settings
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.http_server import http_app
 from mcp_livecalls.providers.registry import NAMES
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import Simulator, serve_asgi
+from mcp_livecalls.web.front import http_app
+from mcp_livecalls.web.oauth import JWKS_REFETCH_S, JWKS_RETRY_S, AuthServerError, OAuthGate, OAuthVerifier
 
 AUDIENCE = "https://livecalls.example.com/mcp"
 METADATA_URL = "https://livecalls.example.com/.well-known/oauth-protected-resource/mcp"

@@ -6,8 +6,8 @@ import httpx2
 import pytest
 
 from mcp_livecalls.config import Settings
-from mcp_livecalls.http import RequestPacer
-from mcp_livecalls.models import ProviderName
+from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.upstream.client import RequestPacer
 
 pytestmark = pytest.mark.anyio
 

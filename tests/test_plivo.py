@@ -21,10 +21,10 @@ from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.models import ProviderName
-from mcp_livecalls.server import create_server
+from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.providers.plivo.simulated import PLIVO_FLAVOURS
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.simulator.plivo import PLIVO_FLAVOURS
 
 pytestmark = pytest.mark.anyio
 

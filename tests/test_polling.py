@@ -1,4 +1,4 @@
-"""The one "poll until final" loop (``mcp_livecalls.polling``), driven by scripted readings."""
+"""The one "poll until final" loop (``mcp_livecalls.service.polling``), driven by scripted readings."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName
 from mcp_livecalls.errors import BadResponse, CallNotFound
-from mcp_livecalls.models import CallStatus, LiveCall, ProviderName
-from mcp_livecalls.polling import poll_until_final
+from mcp_livecalls.service.polling import poll_until_final
 
 pytestmark = pytest.mark.anyio
 

@@ -13,13 +13,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mcp_livecalls"
 
 ALLOWED = {
     "providers/registry.py": "the one list",
-    # The simulator: each provider's API is its own module (simulator/<name>.py); these still
-    # know the simulated providers by name.
+    # The simulator: each provider's simulated API is in its own folder (providers/<name>/); these
+    # still know the simulated providers by name.
     "simulator/app.py": "Simulator(vobiz_shape=...), a public parameter",
     "simulator/__init__.py": "re-exports VobizShape",
 }
-"""Modules besides the providers' own (``providers/<name>.py``, ``simulator/<name>.py``) that may
-name one, and why."""
+"""Modules besides the providers' own (everything in ``providers/<name>/``) that may name one, and
+why."""
 
 
 def _code_strings_and_names(tree: ast.AST) -> list[tuple[int, str]]:
@@ -47,10 +47,8 @@ def _code_strings_and_names(tree: ast.AST) -> list[tuple[int, str]]:
 
 
 def _own_modules() -> set[Path]:
-    """Each provider's adapter and its simulated API."""
-    return {
-        PACKAGE / part / f"{cls.name.value}.py" for cls in PROVIDERS for part in ("providers", "simulator")
-    }
+    """Each provider's folder: its adapter, its simulated API and whatever else is its own."""
+    return {path for cls in PROVIDERS for path in (PACKAGE / "providers" / cls.name.value).rglob("*.py")}
 
 
 def test_no_module_outside_a_providers_own_spells_a_provider_name_or_credential_variable() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     ActiveCallsPage,
     Agent,
     CallLeg,
@@ -20,7 +20,7 @@ from mcp_livecalls.models import (
     StreamDetails,
     TranscriptTurn,
 )
-from mcp_livecalls.render import (
+from mcp_livecalls.server.render import (
     format_duration,
     mask_number,
     prepare_call,

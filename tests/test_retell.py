@@ -17,16 +17,16 @@ from mcp_types import TextContent
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
+from mcp_livecalls.core.models import CallStatus, Direction
+from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import CallStatus, Direction
-from mcp_livecalls.providers.retell import RetellProvider, RetellSettings
-from mcp_livecalls.query import ListQuery
-from mcp_livecalls.server import create_server
+from mcp_livecalls.providers.retell.adapter import RetellProvider, RetellSettings
+from mcp_livecalls.providers.retell.simulated import RETELL_FLAVOURS, retell_status
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.population import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.faults import FAULT_KINDS, Fault
-from mcp_livecalls.simulator.population import SimCall
-from mcp_livecalls.simulator.retell import RETELL_FLAVOURS, retell_status
+from mcp_livecalls.upstream.client import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

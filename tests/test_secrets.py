@@ -26,13 +26,13 @@ from mcp_types import TextContent, TextResourceContents
 
 from mcp_livecalls.cli import _configure_logging, simulator_settings
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, LiveCallsError
-from mcp_livecalls.http import LOG_FILTER, HttpPolicy, Redactor, install_log_redaction
 from mcp_livecalls.providers import build_providers
 from mcp_livecalls.providers.registry import NAMES, provider_class
 from mcp_livecalls.providers.registry import PROVIDERS as PROVIDERS_BY_CLASS
-from mcp_livecalls.query import ListQuery
-from mcp_livecalls.server import create_server
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.population import Provider
 from mcp_livecalls.simulator import (
     DEMO_CREDENTIALS,
     Fault,
@@ -42,7 +42,7 @@ from mcp_livecalls.simulator import (
     serve_simulator,
 )
 from mcp_livecalls.simulator.faults import FAULT_KINDS
-from mcp_livecalls.simulator.population import Provider
+from mcp_livecalls.upstream.client import LOG_FILTER, HttpPolicy, Redactor, install_log_redaction
 
 pytestmark = pytest.mark.anyio
 

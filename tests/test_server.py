@@ -15,13 +15,13 @@ from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.models import LiveCall, ProviderName
+from mcp_livecalls.core.models import LiveCall, ProviderName
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
 from mcp_livecalls.providers.registry import NAMES
-from mcp_livecalls.providers.vobiz import VobizProvider
-from mcp_livecalls.server import RESOURCE_NOT_FOUND, LiveCallsApp, create_server
+from mcp_livecalls.providers.vobiz.adapter import VobizProvider
+from mcp_livecalls.server.build import RESOURCE_NOT_FOUND, LiveCallsApp, create_server
+from mcp_livecalls.service.watch import Watcher
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator
-from mcp_livecalls.watch import Watcher
 
 pytestmark = pytest.mark.anyio
 

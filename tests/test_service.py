@@ -8,12 +8,12 @@ from typing import cast
 
 import pytest
 
+from mcp_livecalls.core.models import CallStatus, Direction, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AmbiguousCall, CallNotFound, ProviderUnavailable
-from mcp_livecalls.http import ProviderHTTP
-from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import Capabilities, LiveCallsProvider, ProviderSlice, UpstreamPage, scan
-from mcp_livecalls.query import ListQuery
-from mcp_livecalls.service import LiveCallsService
+from mcp_livecalls.service.calls import LiveCallsService
+from mcp_livecalls.upstream.client import ProviderHTTP
 
 pytestmark = pytest.mark.anyio
 

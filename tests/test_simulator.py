@@ -14,6 +14,7 @@ import httpx2
 import pytest
 
 from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.simkit.population import CallState, Provider
 from mcp_livecalls.simulator import (
     DEMO_CREDENTIALS,
     Fault,
@@ -25,7 +26,6 @@ from mcp_livecalls.simulator import (
     load_fixture,
     serve_simulator,
 )
-from mcp_livecalls.simulator.population import CallState, Provider
 
 CREDS = DEMO_CREDENTIALS
 VOBIZ_HEADERS = {"X-Auth-ID": CREDS.vobiz_auth_id, "X-Auth-Token": CREDS.vobiz_auth_token}

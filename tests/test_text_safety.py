@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp_types import TextContent, TextResourceContents
 
-from mcp_livecalls.models import ActiveCallsPage, LiveCall, StreamDetails
+from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, StreamDetails
+from mcp_livecalls.core.safety import LONG_TEXT_CAP, SHORT_TEXT_CAP, clean_text, is_clean
 from mcp_livecalls.providers.registry import NAMES, title_of
-from mcp_livecalls.render import (
+from mcp_livecalls.server.render import (
     Detail,
     prepare_call,
     prepare_page,
@@ -33,9 +34,8 @@ from mcp_livecalls.render import (
     render_page,
     render_stream,
 )
-from mcp_livecalls.safety import LONG_TEXT_CAP, SHORT_TEXT_CAP, clean_text, is_clean
+from mcp_livecalls.simkit.population import Provider
 from mcp_livecalls.simulator import Fault, Simulator
-from mcp_livecalls.simulator.population import Provider
 
 STARTED = datetime(2024, 6, 15, 10, 30, tzinfo=UTC)
 EXAMPLES = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

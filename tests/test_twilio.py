@@ -21,15 +21,15 @@ from mcp_types import CallToolResult, TextContent
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName
+from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import CallStatus, LiveCall, ProviderName
-from mcp_livecalls.providers.twilio import TwilioProvider, TwilioSettings
-from mcp_livecalls.query import ListQuery
-from mcp_livecalls.server import create_server
+from mcp_livecalls.providers.twilio.adapter import TwilioProvider, TwilioSettings
+from mcp_livecalls.providers.twilio.simulated import TWILIO_FLAVOURS
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.population import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.simulator.population import SimCall
-from mcp_livecalls.simulator.twilio import TWILIO_FLAVOURS
+from mcp_livecalls.upstream.client import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -19,15 +19,20 @@ from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import CallStatus, Direction, LiveCall, ProviderName
+from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ConfigError
-from mcp_livecalls.http import HttpPolicy, translate_errors
-from mcp_livecalls.models import CallStatus, Direction, LiveCall, ProviderName
-from mcp_livecalls.providers.vobiz import VobizProvider, VobizSettings, normalize_vobiz_call, vobiz_status
-from mcp_livecalls.query import ListQuery
-from mcp_livecalls.server import create_server
+from mcp_livecalls.providers.vobiz.adapter import (
+    VobizProvider,
+    VobizSettings,
+    normalize_vobiz_call,
+    vobiz_status,
+)
+from mcp_livecalls.providers.vobiz.simulated import VOBIZ_FLAVOURS
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.fixtures import load_fixture
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.vobiz import VOBIZ_FLAVOURS
+from mcp_livecalls.upstream.client import HttpPolicy, translate_errors
 
 NOW = datetime(2026, 6, 11, 16, 5, 0, tzinfo=UTC)
 

@@ -12,9 +12,7 @@ from mcp import Client
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument
-from mcp_livecalls.http import HttpPolicy, translate_errors
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     Agent,
     CallEvent,
     CallStatus,
@@ -27,7 +25,9 @@ from mcp_livecalls.models import (
     StreamDetails,
     TranscriptTurn,
 )
-from mcp_livecalls.providers.zudu import (
+from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument
+from mcp_livecalls.providers.zudu.adapter import (
     ZuduProvider,
     ZuduSettings,
     normalize_zudu_call,
@@ -35,12 +35,12 @@ from mcp_livecalls.providers.zudu import (
     unwrap_zudu,
     zudu_status,
 )
-from mcp_livecalls.query import ListQuery
-from mcp_livecalls.server import create_server
+from mcp_livecalls.providers.zudu.simulated import zudu_storage_setting
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.population import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.population import SimCall
-from mcp_livecalls.simulator.zudu import zudu_storage_setting
+from mcp_livecalls.upstream.client import HttpPolicy, translate_errors
 
 STARTED = datetime(2023, 12, 20, 18, 40, tzinfo=UTC)  # start_timestamp 1703097600000 of the docs
 NOW = STARTED + timedelta(minutes=5, seconds=12)

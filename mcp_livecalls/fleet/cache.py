@@ -27,11 +27,11 @@ from typing import Any, TypeVar
 import anyio
 from pydantic import TypeAdapter, ValidationError
 
-from mcp_livecalls.cache import FreshnessCache, _Entry, _Flight
+from mcp_livecalls.core.models import LiveCall, StreamDetails
 from mcp_livecalls.errors import LiveCallsError
 from mcp_livecalls.fleet.core import Fleet, FleetUnavailable, as_bytes
-from mcp_livecalls.models import LiveCall, StreamDetails
 from mcp_livecalls.providers.base import ProviderSlice
+from mcp_livecalls.service.cache import FreshnessCache, _Entry, _Flight
 
 __all__ = ["SharedFreshnessCache"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.fleet.core import Fleet, FleetUnavailable, as_bytes
-from mcp_livecalls.models import ProviderName
 
 __all__ = ["Homes", "SharedHomes"]
 

@@ -1,6 +1,6 @@
 """Provider adapters behind one interface (``LiveCallsProvider``); ``registry`` is the one list.
 
-This package's ``__init__`` imports nothing of its own at import time: ``mcp_livecalls.models``
+This package's ``__init__`` imports nothing of its own at import time: ``mcp_livecalls.core.models``
 reads the provider names from ``registry.NAMES`` to publish ``ProviderName``, and the adapters
 import the models.
 """
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from mcp_livecalls.config import Settings
-    from mcp_livecalls.models import ProviderName
+    from mcp_livecalls.core.models import ProviderName
     from mcp_livecalls.providers.base import LiveCallsProvider
 
 __all__ = ["build_providers"]

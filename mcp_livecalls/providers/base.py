@@ -1,6 +1,6 @@
 """The interface every provider adapter implements, and the paging logic they share.
 
-An adapter turns one provider's JSON into ``mcp_livecalls.models``; it never sees httpx2 (it
+An adapter turns one provider's JSON into ``mcp_livecalls.core.models``; it never sees httpx2 (it
 asks ``ProviderHTTP`` for JSON) and never renders text. Upstream paging differs per provider
 (UUID list, offset/limit, 0-based pages); ``scan`` gives them one shape: from an upstream
 *offset*, collect up to ``limit`` calls that pass the filters the provider could not apply
@@ -22,10 +22,10 @@ import anyio
 import httpx2
 from pydantic import BaseModel, ConfigDict
 
+from mcp_livecalls.core.models import Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
+from mcp_livecalls.core.query import FILTERS, ListQuery
 from mcp_livecalls.errors import BadResponse, InvalidArgument, LiveCallsError
-from mcp_livecalls.http import EnvelopeError, HttpPolicy, ProviderHTTP, find_message
-from mcp_livecalls.models import Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
-from mcp_livecalls.query import FILTERS, ListQuery
+from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP, find_message
 
 __all__ = [
     "Capabilities",
@@ -178,7 +178,7 @@ class LiveCallsProvider(ABC):
     """What the provider calls a call id, for the tools' argument description (``Vobiz call_uuid``)."""
     bare_digits_international: ClassVar[bool] = False
     """The provider writes numbers as E.164 digits without ``+`` (Vobiz, Plivo): bare digits
-    are then read as international first (see ``mcp_livecalls.phone``)."""
+    are then read as international first (see ``mcp_livecalls.core.phone``)."""
 
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http

@@ -22,7 +22,7 @@ NAMES: Final[tuple[str, ...]] = ("vobiz", "exotel", "zudu", "plivo", "retell", "
 
 if TYPE_CHECKING:
     PROVIDERS: tuple[type[LiveCallsProvider], ...]
-    """The adapter classes, in the order of ``NAMES`` (loaded on first use: ``mcp_livecalls.models``
+    """The adapter classes, in the order of ``NAMES`` (loaded on first use: ``mcp_livecalls.core.models``
     reads ``NAMES`` before any adapter can be imported)."""
 
 _loaded: list[tuple[type[LiveCallsProvider], ...]] = []
@@ -34,7 +34,7 @@ def _adapters() -> tuple[type[LiveCallsProvider], ...]:
 
         found: list[type[LiveCallsProvider]] = []
         for name in NAMES:
-            module = import_module(f"mcp_livecalls.providers.{name}")
+            module = import_module(f"mcp_livecalls.providers.{name}.adapter")
             classes = [
                 value
                 for value in vars(module).values()

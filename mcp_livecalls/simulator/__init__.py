@@ -31,12 +31,12 @@ Example::
         sim.clock.advance(30)  # the calls move on
 """
 
+from mcp_livecalls.simkit.clock import Clock, ManualClock, WallClock
+from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.population import Population, SimCall
 from mcp_livecalls.simulator.app import Simulator, VobizShape
-from mcp_livecalls.simulator.clock import Clock, ManualClock, WallClock
 from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials
 from mcp_livecalls.simulator.faults import Fault, Faults
-from mcp_livecalls.simulator.fixtures import load_fixture
-from mcp_livecalls.simulator.population import Population, SimCall
 from mcp_livecalls.simulator.server import run_simulator_forever, serve_asgi, serve_simulator
 
 __all__ = [

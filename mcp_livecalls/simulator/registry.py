@@ -5,20 +5,20 @@ from __future__ import annotations
 from importlib import import_module
 
 from mcp_livecalls.providers.registry import PROVIDERS
-from mcp_livecalls.simulator.base import SimulatedProvider
+from mcp_livecalls.simkit.base import SimulatedProvider
 
 __all__ = ["SIMULATED"]
 
 
 def _simulation(name: str) -> type[SimulatedProvider]:
-    module = import_module(f"mcp_livecalls.simulator.{name}")
+    module = import_module(f"mcp_livecalls.providers.{name}.simulated")
     found = [
         value
         for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, SimulatedProvider) and value is not SimulatedProvider
     ]
     if len(found) != 1:
-        raise ImportError(f"mcp_livecalls.simulator.{name} must define one SimulatedProvider")
+        raise ImportError(f"mcp_livecalls.providers.{name}.simulated must define one SimulatedProvider")
     return found[0]
 
 

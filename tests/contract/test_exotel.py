@@ -15,9 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from contract.harness import Answer, Upstream, fixture
-from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     Agent,
     Bridge,
     CallLeg,
@@ -29,9 +27,11 @@ from mcp_livecalls.models import (
     Recording,
     StreamDetails,
 )
+from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
 from mcp_livecalls.providers.base import ProviderSlice
-from mcp_livecalls.providers.exotel import ExotelProvider, ExotelSettings
-from mcp_livecalls.query import ListQuery
+from mcp_livecalls.providers.exotel.adapter import ExotelProvider, ExotelSettings
+from mcp_livecalls.upstream.client import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -17,6 +17,15 @@ import pytest
 from pydantic import SecretStr
 
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import (
+    CallStatus,
+    Direction,
+    LiveCall,
+    MediaStream,
+    ProviderName,
+    StreamDetails,
+)
+from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import (
     AuthError,
     BadResponse,
@@ -25,11 +34,9 @@ from mcp_livecalls.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from mcp_livecalls.http import HttpPolicy, RequestPacer
-from mcp_livecalls.models import CallStatus, Direction, LiveCall, MediaStream, ProviderName, StreamDetails
 from mcp_livecalls.providers.base import ProviderSlice
-from mcp_livecalls.providers.plivo import PlivoProvider, PlivoSettings
-from mcp_livecalls.query import ListQuery
+from mcp_livecalls.providers.plivo.adapter import PlivoProvider, PlivoSettings
+from mcp_livecalls.upstream.client import HttpPolicy, RequestPacer
 
 from .harness import FIXTURES, Answer, Upstream, fixture, load
 from .test_vobiz import asked, calls_of  # the twin's generic helpers: requests made, calls of a slice

@@ -18,9 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from contract.harness import Answer, Upstream, fixture, load
-from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     Agent,
     CallStatus,
     Cost,
@@ -32,9 +30,11 @@ from mcp_livecalls.models import (
     StreamDetails,
     TranscriptTurn,
 )
+from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
 from mcp_livecalls.providers.base import Positioned, ProviderSlice
-from mcp_livecalls.providers.retell import RetellProvider, RetellSettings
-from mcp_livecalls.query import ListQuery
+from mcp_livecalls.providers.retell.adapter import RetellProvider, RetellSettings
+from mcp_livecalls.upstream.client import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

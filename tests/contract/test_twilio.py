@@ -16,16 +16,7 @@ from pydantic import SecretStr
 
 from contract.harness import Answer, Upstream, fixture, load
 from mcp_livecalls.config import Settings
-from mcp_livecalls.errors import (
-    AuthError,
-    BadResponse,
-    CallNotFound,
-    ConfigError,
-    ProviderUnavailable,
-    RateLimited,
-)
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     CallLeg,
     CallStatus,
     Direction,
@@ -34,9 +25,18 @@ from mcp_livecalls.models import (
     ProviderName,
     StreamDetails,
 )
+from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import (
+    AuthError,
+    BadResponse,
+    CallNotFound,
+    ConfigError,
+    ProviderUnavailable,
+    RateLimited,
+)
 from mcp_livecalls.providers.base import ProviderSlice
-from mcp_livecalls.providers.twilio import TwilioProvider, TwilioSettings
-from mcp_livecalls.query import ListQuery
+from mcp_livecalls.providers.twilio.adapter import TwilioProvider, TwilioSettings
+from mcp_livecalls.upstream.client import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

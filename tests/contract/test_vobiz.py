@@ -15,9 +15,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderUnavailable
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     CallStatus,
     Direction,
     LiveCall,
@@ -25,9 +23,11 @@ from mcp_livecalls.models import (
     ProviderName,
     StreamDetails,
 )
+from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderUnavailable
 from mcp_livecalls.providers.base import ProviderSlice
-from mcp_livecalls.providers.vobiz import VobizProvider, VobizSettings
-from mcp_livecalls.query import ListQuery
+from mcp_livecalls.providers.vobiz.adapter import VobizProvider, VobizSettings
+from mcp_livecalls.upstream.client import HttpPolicy
 
 from .harness import FIXTURES, Answer, Upstream, fixture, load
 

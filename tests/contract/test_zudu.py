@@ -17,9 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from contract.harness import Answer, Upstream, fixture, load
-from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound
-from mcp_livecalls.http import HttpPolicy
-from mcp_livecalls.models import (
+from mcp_livecalls.core.models import (
     Agent,
     CallEvent,
     CallStatus,
@@ -32,9 +30,11 @@ from mcp_livecalls.models import (
     StreamDetails,
     TranscriptTurn,
 )
+from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound
 from mcp_livecalls.providers.base import Positioned, ProviderSlice
-from mcp_livecalls.providers.zudu import ZuduProvider, ZuduSettings
-from mcp_livecalls.query import ListQuery
+from mcp_livecalls.providers.zudu.adapter import ZuduProvider, ZuduSettings
+from mcp_livecalls.upstream.client import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,54 @@
+"""The query of ``list_active_calls``: filters every layer reads (service, watcher, adapters)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mcp_livecalls.core.models import CallStatus, Direction, LiveCall
+from mcp_livecalls.core.phone import DEFAULT_REGION, NumberFilter, NumberStyle
+
+__all__ = ["FILTERS", "ListQuery"]
+
+FILTERS = ("direction", "agent_id", "status", "number")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters of ``list_active_calls``; ``None`` means no filter."""
+
+    direction: Direction | None = None
+    agent_id: str | None = None
+    status: CallStatus | None = None
+    number: str | None = None
+    """A phone number in any written form, or its last 4+ digits (see ``NumberFilter``)."""
+    style: NumberStyle | None = None
+    """How the provider being asked writes numbers; not a filter. The service sets it per
+    provider, and ``scan`` normalizes each call with it *before* the local filters run."""
+
+    def active(self) -> list[str]:
+        return [name for name in FILTERS if getattr(self, name) is not None]
+
+    def prepare(self, call: LiveCall) -> LiveCall:
+        """``call`` with its numbers in E.164, as every output carries them."""
+        return call if self.style is None else self.style.call(call)
+
+    @functools.cached_property
+    def number_filter(self) -> NumberFilter | None:
+        """``number`` read once per query; ``InvalidArgument`` when it is not a number."""
+        if self.number is None:
+            return None
+        region = self.style.region if self.style is not None else DEFAULT_REGION
+        return NumberFilter.parse(self.number, region=region)
+
+    def keeps(self, call: LiveCall, names: Sequence[str]) -> bool:
+        """Whether ``call`` passes the filters in ``names`` (the ones applied locally)."""
+        if "direction" in names and call.direction != self.direction:
+            return False
+        if "agent_id" in names and (call.agent is None or call.agent.id != self.agent_id):
+            return False
+        if "status" in names and call.status != self.status:
+            return False
+        number = self.number_filter
+        return not ("number" in names and number is not None and not number.matches(call))

@@ -1,0 +1,1 @@
+"""Everything about exotel: its adapter (``adapter``) and its simulated API (``simulated``)."""

@@ -1,0 +1,1 @@
+"""Everything about plivo: its adapter (``adapter``) and its simulated API (``simulated``)."""

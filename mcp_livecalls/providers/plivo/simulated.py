@@ -1,0 +1,104 @@
+"""The simulated Plivo API: Vobiz's simulated API on Plivo's paths, auth and errors (``plivo.*``).
+
+Plivo answers the live and queued lists at ``/v1/Account/{auth_id}/Call/?status=live|queued``
+(UUIDs, paged by ``limit`` 1-20 and ``offset``), one call at ``/Call/{uuid}/`` in the flat shape
+and its media streams at ``/Call/{uuid}/Stream/``; auth is HTTP basic ``auth_id:auth_token``, and
+every error is ``{"api_id", "error"}``. The live list applies Plivo's ``call_direction``,
+``from_number`` and ``to_number`` filters (plivo-go ``LiveCallFilters``). Times are UTC.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from datetime import UTC, tzinfo
+from typing import Any, ClassVar
+
+from starlette.requests import Request
+
+from mcp_livecalls.providers.vobiz import (
+    simulated as vobiz,  # the module, not its class: one simulation per module
+)
+from mcp_livecalls.simkit.base import Answer, same
+from mcp_livecalls.simkit.population import SimCall
+
+__all__ = ["PLIVO_FLAVOURS", "PlivoSimulation"]
+
+PLIVO_FLAVOURS: frozenset[str] = frozenset(
+    {
+        # Without a flavour: UUID lists paged by limit/offset, filters applied, UTC, Plivo's error body.
+        "plivo.object_list",  # list entries as call objects (flat shape) instead of bare UUIDs
+        "plivo.filters_ignored",  # call_direction / from_number / to_number are not applied upstream
+        "plivo.idle_404",  # an empty list answers a 404 in Plivo's error body instead of calls: []
+    }
+)
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"\D", "", number)
+
+
+class PlivoSimulation(vobiz.VobizSimulation):
+    name = "plivo"
+    flavours = PLIVO_FLAVOURS
+    demo_settings: ClassVar[Mapping[str, str]] = {
+        "auth_id": "MAPLIVOSIMULATOR0001",
+        "auth_token": "sim-plivo-token",
+    }
+    api_prefix = "/v1"
+    fixture_ids = ()
+    """No stored examples: in fixtures mode the lists are empty and a call is not found."""
+
+    # Calls (``dress``) are Vobiz's: UUIDs, caller names, STIR, parent calls, media streams.
+
+    def legacy_shape(self) -> bool:
+        return False  # Plivo's live call is the flat shape
+
+    def zone(self) -> tzinfo:
+        return UTC
+
+    def paging(self) -> str:
+        return "paged"  # limit (1-20) and offset, as plivo-python's live_calls.py sends them
+
+    def authenticate(self, request: Request) -> bool:
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            given = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        given_id, _, given_token = given.partition(":")
+        return same(given_id, self.account["auth_id"]) and same(given_token, self.account["auth_token"])
+
+    def auth_failure(self) -> Answer:
+        return self.error(401, "authentication failed")
+
+    def error(
+        self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
+    ) -> Answer:
+        return Answer(
+            status, {"api_id": self.sim._uuid(), "error": message}, self.retry_headers(status, retry_after)
+        )
+
+    def live_calls(self, request: Request) -> list[SimCall]:
+        calls = super().live_calls(request)
+        if self.sim.flavour("plivo.filters_ignored"):
+            return calls
+        params = request.query_params
+        direction = params.get("call_direction")
+        from_number, to_number = _digits(params.get("from_number", "")), _digits(params.get("to_number", ""))
+        return [
+            c
+            for c in calls
+            if (not direction or c.direction == direction)
+            and (not from_number or _digits(c.from_number) == from_number)
+            and (not to_number or _digits(c.to_number) == to_number)
+        ]
+
+    def list_entries(self, calls: list[SimCall], ts: float) -> list[Any]:
+        if self.sim.flavour("plivo.object_list"):
+            return [vobiz.vobiz_flat(c, ts, self.sim._uuid(), UTC) for c in calls]
+        return super().list_entries(calls, ts)

@@ -1,0 +1,1 @@
+"""Everything about retell: its adapter (``adapter``) and its simulated API (``simulated``)."""

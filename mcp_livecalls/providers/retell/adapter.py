@@ -1,0 +1,383 @@
+"""Retell AI live calls (the voice-AI platform whose call object Zudu's follows).
+
+One call: ``GET /v2/get-call/{call_id}`` answers the call object itself (no envelope). The list:
+``POST /v3/list-calls`` with ``filter_criteria`` written as typed conditions
+(``{"call_status": {"type": "enum", "op": "in", "value": ["ongoing"]}, "agent": [{"agent_id"}],
+"direction": {...}}``), ``limit`` (at most 1000), ``sort_order`` and an opaque
+``pagination_key`` → ``{items, has_more, pagination_key, total}``. The record is read by the
+Retell-family reader shared with Zudu (``providers.zudu``: statuses, transcript, latency,
+cost, storage settings), so both providers read the same fields the same way.
+
+Choices where the documentation is silent or its sources disagree:
+
+* Live means ``ongoing``: the list filter refuses ``registered`` (its enum is ``not_connected``,
+  ``ongoing``, ``ended``, ``error``), so a registered call (an id issued, the call not started)
+  is not listed; looked up by id it reports ``queued``. A listed entry whose known status is not
+  live is left out (the upstream filter should have done so); a status word no document names
+  stays in the list as ``unknown`` rather than hidden.
+* Two list endpoints are documented: ``POST /v3/list-calls`` (the SDK since 2026-05) and the
+  older ``POST /v2/list-calls``, which answers a bare array, takes ``filter_criteria`` as plain
+  lists (``{"call_status": ["ongoing"], "agent_id": [...], "direction": [...]}``) and pages by
+  ``pagination_key`` = the last call id of the previous page (exclusive). v3 is asked first; a
+  404 there is asked once of v2, and the endpoint that worked is used from then on. An array
+  answered by either endpoint is read as the v2 shape.
+* Offsets: the project pages by upstream offset (``scan``); Retell pages by key. The key that
+  leads to an offset is remembered when a page ends there (v3: the answer's ``pagination_key``;
+  v2: the last call id), per filter and endpoint, so paging on with the cross-provider cursor
+  returns each call once. An offset with no remembered key is asked with v3's documented
+  ``skip``; on v2 (no ``skip``) the keys are walked from the start up to it.
+* ``total`` is only answered when ``include_total`` is sent: it is sent on every v3 request.
+* An unknown call id is answered ``422`` ("Cannot find requested asset under given api key",
+  the get-call page's only documented not-found answer) or ``404``: both are ``CallNotFound``.
+  Error bodies are ``{"status": "error", "message": ...}``; a 2xx answer in that shape is an
+  error too.
+* ``call_cost.combined_cost`` is in cents (the SDK's types say so) of US dollars (Retell's
+  prices): reported as dollars with ``currency: USD``.
+* A looked-up call that has ended is answered with status ``ended`` and its
+  ``disconnection_reason``, like Zudu's, rather than ``CallNotFound``.
+* Privacy follows ``data_storage_setting`` as for Zudu (see ``providers.zudu``): sensitive
+  fields are dropped before the record is parsed, ``sensitive_data_hidden`` says so.
+  ``call_analysis`` adds only ``call_successful``, ``user_sentiment`` and ``in_voicemail``
+  (never the summary or custom data, which are free text).
+* Transcript and latency are documented as "available after call ends": optional while live.
+  Transcript turns carry no wall time (their words have audio offsets), so turns have no ``at``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx2
+from pydantic import SecretStr
+
+from mcp_livecalls.core.models import CallStatus, Cost, Direction, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import BadResponse, CallNotFound, ProviderUnavailable
+from mcp_livecalls.providers.base import (
+    Capabilities,
+    EnvSpec,
+    LiveCallsProvider,
+    ProviderSlice,
+    RawPayload,
+    UpstreamPage,
+    scan,
+)
+from mcp_livecalls.providers.zudu.adapter import (
+    FamilyMember,
+    ZuduProvider,
+    normalize_family_call,
+    normalize_family_stream,
+    noting_unreadable,
+    read_entries,
+    zudu_status,
+)
+from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP
+
+__all__ = [
+    "RETELL",
+    "RetellProvider",
+    "RetellSettings",
+    "normalize_retell_call",
+    "normalize_retell_stream",
+]
+
+DEFAULT_BASE_URL = "https://api.retellai.com"
+V3_LIST = "/v3/list-calls"
+V2_LIST = "/v2/list-calls"
+LIVE_FILTER_WORDS = ("ongoing",)
+"""The ``call_status`` values the list asks for (the filter refuses ``registered``)."""
+_LISTED_WORDS = frozenset({"ONGOING", "REGISTERED"})
+"""Known status words kept in a list answer (any other known word is not live)."""
+MAX_PAGE_SIZE = 1000
+"""The largest ``limit`` Retell takes."""
+_MAX_KNOWN_KEYS = 4096
+_ANALYSIS_FIELDS = ("call_successful", "user_sentiment", "in_voicemail")
+
+
+def _cents(combined_cost: float) -> Cost:
+    return Cost(total=round(combined_cost / 100, 6), currency="USD")
+
+
+RETELL = FamilyMember(ProviderName("retell"), cost=_cents)
+
+
+class _Analysis(RawPayload):
+    call_successful: bool | None = None
+    user_sentiment: str | None = None
+    in_voicemail: bool | None = None
+
+
+def _analysis(data: Any) -> dict[str, str | int | float | bool]:
+    """The scalar verdicts of ``call_analysis`` (never its free text); an analysis that cannot be
+    read is left out, not the call."""
+    raw = data.get("call_analysis") if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    try:
+        analysis = _Analysis.model_validate(raw)
+    except ValueError:  # pydantic's ValidationError
+        return {}
+    found = {name: getattr(analysis, name) for name in _ANALYSIS_FIELDS}
+    return {
+        name: value[:32] if isinstance(value, str) else value
+        for name, value in found.items()
+        if value is not None
+    }
+
+
+def normalize_retell_call(data: Any, *, now: datetime) -> LiveCall:
+    """One Retell call object (get-call's answer, or one list item). Raises on garbage."""
+    call = normalize_family_call(data, RETELL, now=now)
+    extras = _analysis(data)
+    return call.model_copy(update={"extras": {**call.extras, **extras}}) if extras else call
+
+
+def normalize_retell_stream(data: Any, *, now: datetime) -> StreamDetails:
+    """The media side of one Retell call object: telephony id, recording, latency, transcript."""
+    return normalize_family_stream(data, RETELL, now=now)
+
+
+def retell_envelope_error(payload: Any) -> EnvelopeError | None:
+    """Retell's error shape ``{"status": "error", "message": ...}`` inside a 2xx answer."""
+    if not isinstance(payload, dict) or "call_id" in payload:
+        return None
+    status = payload.get("status")
+    if not (isinstance(status, str) and status.strip().lower() == "error"):
+        return None
+    said = payload.get("message")
+    if isinstance(said, str) and said.strip():
+        return EnvelopeError("Retell AI answered with an error: {said}", said=said)
+    return EnvelopeError("Retell AI answered with an error.")
+
+
+class _V3Page(RawPayload):
+    items: list[Any] | None = None
+    has_more: bool | None = None
+    pagination_key: str | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class _ListPage:
+    records: list[Any]
+    more: bool
+    next_key: str | None
+    """The key that asks for the items after this page (v3's cursor, v2's last call id)."""
+    total: int | None
+
+
+def _read_list(payload: Any, size: int) -> _ListPage:
+    if isinstance(payload, list):  # v2: a bare array; the key is the last call id
+        last = payload[-1] if payload else None
+        key = last.get("call_id") if isinstance(last, dict) else None
+        return _ListPage(
+            payload, more=len(payload) >= size, next_key=key if isinstance(key, str) else None, total=None
+        )
+    page = _V3Page.model_validate(payload)
+    records = page.items or []
+    if page.has_more is not None:
+        more = page.has_more
+    else:
+        more = page.pagination_key is not None and len(records) >= size
+    return _ListPage(records, more=more and bool(records), next_key=page.pagination_key, total=page.total)
+
+
+@dataclass(frozen=True)
+class RetellSettings:
+    api_key: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+
+
+class RetellProvider(LiveCallsProvider):
+    name = ProviderName("retell")
+    credential_vars = ("RETELL_API_KEY",)
+    env = EnvSpec("RETELL", DEFAULT_BASE_URL, secrets=("api_key",))
+    settings_type = RetellSettings
+    call_id_words = "Retell AI call_id"
+    capabilities = Capabilities(
+        upstream_filters=("agent_id", "direction"),
+        # The Retell-family record's fields (Zudu's), without the event log Retell does not keep.
+        fields=tuple(field for field in ZuduProvider.capabilities.fields if field != "events"),
+        not_offered=RETELL.not_offered,
+    )
+
+    def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
+        super().__init__(http)
+        self._now = now
+        self._list_path = V3_LIST
+        # (endpoint, agent, direction, offset) -> the pagination key that starts the page there.
+        self._keys: OrderedDict[tuple[str, str | None, str | None, int], str] = OrderedDict()
+
+    @classmethod
+    def title(cls) -> str:
+        return "Retell AI"
+
+    @classmethod
+    def create(
+        cls,
+        settings: RetellSettings,
+        client: httpx2.AsyncClient,
+        policy: HttpPolicy,
+        now: Callable[[], datetime],
+    ) -> RetellProvider:
+        api_key = settings.api_key.get_secret_value()
+        http = cls._provider_http(
+            client,
+            policy,
+            settings.base_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            secrets=[api_key],
+        )
+        return cls(http, now=now)
+
+    @classmethod
+    def envelope_error(cls, payload: Any) -> EnvelopeError | None:
+        return retell_envelope_error(payload)
+
+    async def _record(self, call_id: str, read: Callable[[Any], Any]) -> Any:
+        self.check_call_id(call_id)
+        try:
+            return await self.http.get_json(f"/v2/get-call/{call_id}", call_id=call_id, parse=read)
+        except BadResponse as exc:
+            if exc.status_code == 422:  # "Cannot find requested asset under given api key."
+                raise CallNotFound(self.name.value, call_id) from None
+            raise
+
+    async def _get_call(self, call_id: str) -> LiveCall:
+        call: LiveCall = await self._record(
+            call_id, lambda data: normalize_retell_call(data, now=self._now())
+        )
+        return call
+
+    async def _get_stream(self, call_id: str) -> StreamDetails:
+        stream: StreamDetails = await self._record(
+            call_id, lambda data: normalize_retell_stream(data, now=self._now())
+        )
+        return stream
+
+    def _body(self, query: ListQuery, size: int, path: str) -> dict[str, Any]:
+        direction = _direction_word(query.direction)
+        criteria: dict[str, Any]
+        if path == V3_LIST:
+            criteria = {"call_status": {"type": "enum", "op": "in", "value": list(LIVE_FILTER_WORDS)}}
+            if query.agent_id is not None:
+                criteria["agent"] = [{"agent_id": query.agent_id}]
+            if direction is not None:
+                criteria["direction"] = {"type": "enum", "op": "in", "value": [direction]}
+            return {
+                "filter_criteria": criteria,
+                "limit": size,
+                "sort_order": "descending",
+                "include_total": True,
+            }
+        criteria = {"call_status": list(LIVE_FILTER_WORDS)}
+        if query.agent_id is not None:
+            criteria["agent_id"] = [query.agent_id]
+        if direction is not None:
+            criteria["direction"] = [direction]
+        return {"filter_criteria": criteria, "limit": size, "sort_order": "descending"}
+
+    async def _list_request(self, query: ListQuery, position: int, size: int) -> _ListPage:
+        """The page that starts at ``position``, from the endpoint that last worked."""
+        paths = (V3_LIST, V2_LIST) if self._list_path == V3_LIST else (V2_LIST,)
+        for path in paths:
+            try:
+                return await self._page_at(path, query, position, size)
+            except ProviderUnavailable as exc:
+                if exc.status_code != 404 or path != V3_LIST:
+                    raise
+                # No v3 list here: the older endpoint, from now on.
+                self._list_path = V2_LIST
+        raise AssertionError("unreachable: the v2 request either answers or raises")  # pragma: no cover
+
+    async def _page_at(self, path: str, query: ListQuery, position: int, size: int) -> _ListPage:
+        key = self._keys.get(self._key_slot(path, query, position))
+        if key is None and position and path == V2_LIST:
+            # v2 has no ``skip``: walk its keys (the last call id of each page) up to ``position``.
+            reached = 0
+            while reached < position:
+                step = min(MAX_PAGE_SIZE, position - reached)
+                page = await self._post(path, query, step, key=key)
+                if not page.records or page.next_key is None:
+                    return _ListPage([], more=False, next_key=None, total=None)
+                reached += len(page.records)
+                key = page.next_key
+                self._remember(path, query, reached, key)
+        skip = position if key is None and path == V3_LIST else 0
+        return await self._post(path, query, size, key=key, skip=skip)
+
+    async def _post(
+        self, path: str, query: ListQuery, size: int, *, key: str | None, skip: int = 0
+    ) -> _ListPage:
+        body = self._body(query, min(size, MAX_PAGE_SIZE), path)
+        if key is not None:
+            body["pagination_key"] = key
+        elif skip:
+            body["skip"] = skip
+        limit = body["limit"]
+
+        def parse(payload: Any) -> _ListPage:
+            return _read_list(payload, limit)
+
+        page: _ListPage = await self.http.post_json(path, body, parse=parse)
+        self._list_path = path
+        return page
+
+    def _key_slot(
+        self, path: str, query: ListQuery, position: int
+    ) -> tuple[str, str | None, str | None, int]:
+        return (path, query.agent_id, _direction_word(query.direction), position)
+
+    def _remember(self, path: str, query: ListQuery, position: int, key: str | None) -> None:
+        if not key or position <= 0:
+            return
+        slot = self._key_slot(path, query, position)
+        self._keys[slot] = key
+        self._keys.move_to_end(slot)
+        while len(self._keys) > _MAX_KNOWN_KEYS:
+            self._keys.popitem(last=False)
+
+    def _summary(self, record: Any, query: ListQuery, now: datetime) -> LiveCall | None:
+        """A list item, or ``None`` for one the upstream filters should have left out."""
+        call = normalize_retell_call(record, now=now)
+        word = (call.provider_status or "").strip().upper()
+        if word not in _LISTED_WORDS and zudu_status(word) is not CallStatus.UNKNOWN:
+            return None
+        if query.agent_id is not None and (call.agent is None or call.agent.id != query.agent_id):
+            return None
+        if query.direction is not None and call.direction not in (query.direction, None):
+            return None
+        return call
+
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        unreadable: list[str] = []
+
+        async def fetch(position: int, count: int) -> UpstreamPage:
+            size = max(1, min(count, MAX_PAGE_SIZE))
+            page = await self._list_request(query, position, size)
+            records = page.records[:size]
+            consumed_all = size >= len(page.records)
+            end = position + len(records)
+            if consumed_all and page.more:
+                self._remember(self._list_path, query, end, page.next_key)
+            elif records and self._list_path == V2_LIST:
+                last = records[-1]
+                last_id = last.get("call_id") if isinstance(last, dict) else None
+                self._remember(self._list_path, query, end, last_id if isinstance(last_id, str) else None)
+            now = self._now()
+            calls, failed = read_entries(self, records, lambda record: self._summary(record, query, now))
+            unreadable.extend(failed)
+            return UpstreamPage(calls, exhausted=consumed_all and not page.more, total=page.total)
+
+        found = await scan(
+            fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
+        )
+        return noting_unreadable(self, found, unreadable)
+
+
+def _direction_word(direction: Direction | None) -> str | None:
+    return direction.value if direction is not None else None

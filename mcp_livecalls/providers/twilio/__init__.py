@@ -1,0 +1,1 @@
+"""Everything about twilio: its adapter (``adapter``) and its simulated API (``simulated``)."""

@@ -1,0 +1,1 @@
+"""Everything about vobiz: its adapter (``adapter``) and its simulated API (``simulated``)."""

@@ -1,0 +1,1 @@
+"""Everything about zudu: its adapter (``adapter``) and its simulated API (``simulated``)."""

@@ -1,0 +1,524 @@
+"""The simulated Zudu API: routes, auth and error bodies.
+
+``POST /api/calls`` lists calls (filters in the body, 0-based pages) and ``GET /api/calls/{id}``
+answers one record (by its ``id`` or its ``call_id``); auth is the ``X-API-KEY`` /
+``X-API-SECRET`` pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http
+import json
+import math
+import random
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, same
+from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.population import Agent, SimCall, ToolEntry, Turn, random_hex, random_uuid
+from mcp_livecalls.simkit.render import ms
+from mcp_livecalls.simkit.scripts import VOICE_AGENT_NAMES
+
+__all__ = [
+    "DISCONNECTION_REASONS",
+    "ZUDU_FLAVOURS",
+    "ZuduSimulation",
+    "call_analysis",
+    "call_cost",
+    "heard",
+    "latency",
+    "zudu_status",
+    "zudu_storage_setting",
+]
+
+FIXTURE_ZUDU_IDS: Final = frozenset({"550e8400-e29b-41d4-a716-446655440000", "call-456"})
+ZUDU_MAX_LIMIT: Final = 100
+
+
+ZUDU_FLAVOURS: frozenset[str] = frozenset(
+    {
+        "zudu.lower_case",  # every enum answered in lower case (the OpenAPI page's examples)
+        "zudu.agent_id_array",  # the list takes agent_id only as an array; a string is a 400
+        "zudu.agent_id_string",  # the list takes agent_id only as a string; an array is a 400
+        "zudu.call_id_only",  # list entries carry call_id and no id
+        "zudu.data_storage_setting",  # records carry Retell's data_storage_setting, not the opt-out flag
+    }
+)
+
+
+# -- payloads -------------------------------------------------------------------------------
+
+DISCONNECTION_REASONS: Final[dict[str, str]] = {
+    "caller_hangup": "user_hangup",
+    "callee_hangup": "agent_hangup",
+    "transfer": "call_transfer",
+    "no_answer": "dial_no_answer",
+    "busy": "dial_busy",
+    "cancel": "user_hangup",
+    "failed": "dial_failed",
+}
+
+
+def zudu_status(call: SimCall, ts: float, *, lower_case: bool = False) -> str:
+    """The Zudu ``call_status`` (in the call's own letter case, or lower case for every call)."""
+    state = call.state_at_ts(ts)
+    if state in ("queued", "ringing", "early_media"):
+        value = "REGISTERED"
+    elif state == "ended":
+        value = "ERROR" if call.end_reason == "failed" else "ENDED"
+    else:
+        value = "ONGOING"
+    return value.lower() if call.lowercase_enums or lower_case else value
+
+
+def zudu_enum(call: SimCall, value: str, *, lower_case: bool = False) -> str:
+    return value.lower() if call.lowercase_enums or lower_case else value
+
+
+def zudu_storage_setting(call: SimCall) -> str:
+    """Retell's ``data_storage_setting`` for the call (the ``zudu.data_storage_setting`` flavour).
+
+    An opted-out call stores ``basic_attributes_only`` (Retell's documented mapping of the old
+    flag); of the others, a stable quarter store ``everything_except_pii``, the rest ``everything``.
+    """
+    if call.opt_out_sensitive_data_storage:
+        return "basic_attributes_only"
+    quarter = hashlib.sha256(call.id.encode()).digest()[0] % 4 == 0
+    return "everything_except_pii" if quarter else "everything"
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    pos = (len(sorted_values) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return round(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo), 1)
+
+
+def _latency_block(values: list[float]) -> dict[str, Any]:
+    ordered = sorted(values)
+    return {
+        "max": ordered[-1],
+        "min": ordered[0],
+        "num": len(values),
+        "p50": _percentile(ordered, 0.5),
+        "p90": _percentile(ordered, 0.9),
+        "p95": _percentile(ordered, 0.95),
+        "p99": _percentile(ordered, 0.99),
+        "values": values,
+    }
+
+
+def heard(call: SimCall, ts: float) -> tuple[list[Turn], list[ToolEntry]]:
+    """The transcript turns finished and the tool calls made by ``ts`` (a Retell-family record's
+    growing part)."""
+    d = call.details()
+    elapsed = ts - call.created_ts
+    return [t for t in d.turns if t.end_s <= elapsed], [t for t in d.tools if t.at_s <= elapsed]
+
+
+def latency(turns: list[Turn]) -> dict[str, Any]:
+    """The ``latency`` object of the turns so far: e2e and llm percentiles."""
+    e2e = [t.e2e_ms for t in turns if t.e2e_ms is not None]
+    llm = [t.llm_ms for t in turns if t.llm_ms is not None]
+    # Undocumented: before the first answer of the agent there is nothing to measure: latency is {}.
+    return {"e2e": _latency_block(e2e), "llm": _latency_block(llm)} if e2e and llm else {}
+
+
+def call_cost(call: SimCall, ts: float, turns: list[Turn], *, scale: float = 1.0) -> dict[str, Any]:
+    """The ``call_cost`` object so far, in currency units times ``scale`` (Retell counts cents)."""
+    talk = call.talk_s(ts)
+    unit = round((0.02 if call.direction == "inbound" else 0.025) * scale, 4)
+    telephony = round(talk / 60.0 * unit, 4)
+    llm_units = 5 * sum(1 for t in turns if t.role == "assistant")
+    llm_price = round(0.001 * scale, 4)
+    llm_cost = round(llm_units * llm_price, 4)
+    return {
+        "combined_cost": round(telephony + llm_cost, 4),
+        "product_costs": [
+            {"product": f"{call.direction}_call", "cost": telephony, "unit_price": unit},
+            {"product": "llm_usage", "cost": llm_cost, "unit_price": llm_price},
+        ],
+        "total_duration_seconds": math.floor(talk),
+        "total_duration_unit_price": unit,
+        # Undocumented: no one-time price is simulated.
+        "total_one_time_price": 0.0,
+    }
+
+
+def call_analysis(call: SimCall, ts: float) -> dict[str, Any] | None:
+    """``call_analysis`` once an answered call has ended (``None`` before)."""
+    if call.state_at_ts(ts) != "ended" or call.answer_s is None:
+        return None
+    d = call.details()
+    return {
+        "call_summary": d.scenario.summary,
+        "user_sentiment": d.sentiment,
+        "call_successful": d.successful,
+        "in_voicemail": False,
+    }
+
+
+def zudu_record(
+    call: SimCall,
+    ts: float,
+    organization_id: str,
+    *,
+    lower_case: bool = False,
+    storage_setting: bool = False,
+    record_id: bool = True,
+) -> dict[str, Any]:
+    """The ``data`` object of zudu-get-call.txt at ``ts``.
+
+    Transcript data is returned even when ``opt_out_sensitive_data_storage`` is true: hiding it is
+    the MCP server's job, and the simulator must let tests check that it does. The flavours:
+    ``lower_case`` writes every enum in lower case, ``storage_setting`` carries Retell's
+    ``data_storage_setting`` instead of the opt-out flag, ``record_id=False`` leaves out ``id``.
+    """
+    d = call.details()
+    state = call.state_at_ts(ts)
+    elapsed = ts - call.created_ts
+    ended = state == "ended"
+    direction = "OUTBOUND" if call.direction == "outbound" else "INBOUND"
+    call_id = call.alt_ids[0] if call.alt_ids else call.id
+
+    turns, tools = heard(call, ts)
+    base = call.created_ts
+
+    events: list[dict[str, Any]] = [
+        {"timestamp": ms(base), "event": "Call created", "session_time": 0, "data": {}}
+    ]
+    if call.answer_s is not None and elapsed >= call.answer_s:
+        events.append(
+            {
+                "timestamp": ms(base + call.answer_s),
+                "event": f"Call started - {direction}",
+                "session_time": 0,
+                "data": {
+                    "direction": direction,
+                    "from": None if call.web_call else call.from_number,
+                    "to": None if call.web_call else call.to_number,
+                },
+            }
+        )
+        for tool in tools:
+            events.append(
+                {
+                    "timestamp": ms(base + tool.at_s),
+                    "event": f"Tool call - {tool.name}",
+                    "session_time": math.floor(tool.at_s - call.answer_s),
+                    "data": {"tool_call_id": tool.tool_call_id, "name": tool.name},
+                }
+            )
+    if ended:
+        events.append(
+            {
+                "timestamp": ms(call.end_ts),
+                "event": "Call ended",
+                "session_time": math.floor(call.talk_s(ts)),
+                "data": {"reason": DISCONNECTION_REASONS[call.end_reason]},
+            }
+        )
+
+    transcript_object = [
+        {
+            "role": t.role,
+            "content": t.content,
+            "timestamp": ms(base + t.start_s),
+            "words": [{"word": w, "start": ms(base + a), "end": ms(base + b)} for w, a, b in t.words],
+        }
+        for t in turns
+    ]
+    with_tools: list[tuple[float, dict[str, Any]]] = [
+        (t.start_s, {"role": t.role, "content": t.content}) for t in turns
+    ]
+    for tool in tools:
+        with_tools.append(
+            (
+                tool.at_s,
+                {
+                    "role": "tool_call_invocation",
+                    "tool_call_id": tool.tool_call_id,
+                    "name": tool.name,
+                    "arguments": tool.arguments,
+                },
+            )
+        )
+        with_tools.append(
+            (
+                tool.at_s + 0.001,
+                {"role": "tool_call_result", "tool_call_id": tool.tool_call_id, "content": tool.result},
+            )
+        )
+    with_tools.sort(key=lambda item: item[0])
+
+    record: dict[str, Any] = {
+        "id": call.id,
+        "agent_id": call.agent.id if call.agent is not None else None,
+        "call_id": call_id,
+        "organization_id": organization_id,
+        "call_status": zudu_status(call, ts, lower_case=lower_case),
+        "call_type": zudu_enum(call, "WEB_CALL" if call.web_call else "PHONE_CALL", lower_case=lower_case),
+        "direction": zudu_enum(call, direction, lower_case=lower_case),
+        "from_number": None if call.web_call else call.from_number,
+        "to_number": None if call.web_call else call.to_number,
+        "start_timestamp": ms(base),
+        "end_timestamp": ms(call.end_ts) if ended else None,
+        "call_duration": ms(call.end_s) if ended else None,
+        "disconnection_reason": DISCONNECTION_REASONS[call.end_reason] if ended else None,
+        "recording_url": f"https://recordings.example.com/zudu/{call_id}.mp4" if call.recording else None,
+        "public_log_url": f"https://api.example.com/logs/{call_id}",
+        "opt_out_sensitive_data_storage": call.opt_out_sensitive_data_storage,
+        "data_storage_setting": zudu_storage_setting(call),
+        "metadata": dict(d.metadata),
+        "events": events,
+        # Undocumented: the transcript text is the turns' contents, one per line (the docs show one turn).
+        "transcript": "\n".join(t.content for t in turns),
+        "transcript_object": transcript_object,
+        "transcript_with_tool_calls": [entry for _, entry in with_tools],
+        "latency": latency(turns),
+        "call_analysis": call_analysis(call, ts),
+        "call_cost": call_cost(call, ts, turns),
+        "telephony_identifier": None
+        if call.web_call
+        else {"call_sid": d.telephony_call_sid, "conference_sid": d.conference_sid},
+    }
+    if storage_setting:
+        del record["opt_out_sensitive_data_storage"]
+    else:
+        del record["data_storage_setting"]
+    if not record_id:
+        del record["id"]
+    return record
+
+
+class ZuduSimulation(SimulatedProvider):
+    name = "zudu"
+    flavours = ZUDU_FLAVOURS
+    demo_settings: ClassVar[Mapping[str, str]] = {"api_key": "sk_simulator", "api_secret": "s3cr3t_simulator"}
+    web_call_share = 0.15
+    holds = False
+
+    @classmethod
+    def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
+        return tuple(Agent(f"agent_{random_hex(rng, 20)}", name, "", "webrtc") for name in VOICE_AGENT_NAMES)
+
+    @classmethod
+    def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
+        call.id = random_uuid(rng)
+        call.alt_ids = (f"call_{random_hex(rng, 24)}",)  # Zudu's call_id, also accepted in URLs
+        if rng.random() < 0.92:
+            call.agent = rng.choice(agents)
+        call.recording = rng.random() < 0.8
+        call.lowercase_enums = rng.random() < 0.12
+        call.opt_out_sensitive_data_storage = rng.random() < 0.15
+
+    def endpoints(self) -> list[tuple[str, Endpoint, str]]:
+        return [
+            ("/api/calls", self.zudu_list, "POST"),
+            ("/api/calls/{call_id}", self.zudu_get, "GET"),
+        ]
+
+    @staticmethod
+    def records(route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            return []
+        calls = data.get("calls")
+        if isinstance(calls, list):
+            return [c for c in calls if isinstance(c, dict)]
+        return [data]
+
+    def error(
+        self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
+    ) -> Answer:
+        title = "Call not found" if status == 404 else http.HTTPStatus(status).phrase
+        body = {"message": title, "status": "error", "error": message}
+        return Answer(status, body, self.retry_headers(status, retry_after))
+
+    def _zudu_auth(self, request: Request) -> Answer | None:
+        creds = self.account
+        key = request.headers.get("x-api-key", "")
+        secret = request.headers.get("x-api-secret", "")
+        if not (same(key, creds["api_key"]) and same(secret, creds["api_secret"])):
+            return Answer(
+                401, {"message": "Unauthorized", "status": "error", "error": "Invalid API key or secret"}
+            )
+        return None
+
+    def _zudu_not_found(self, call_id: str) -> Answer:
+        return Answer(
+            404,
+            {
+                "message": "Call not found",
+                "status": "error",
+                "error": f"Call with ID '{call_id}' does not exist",
+            },
+        )
+
+    async def zudu_get(self, request: Request) -> Response:
+        call_id = str(request.path_params["call_id"])
+
+        def answer() -> Answer:
+            denied = self._zudu_auth(request)
+            if denied is not None:
+                return denied
+            if self.sim.fixtures:
+                if call_id in FIXTURE_ZUDU_IDS:
+                    return Answer(200, load_fixture("zudu_call"))
+                return self._zudu_not_found(call_id)
+            call = self.sim.population.find("zudu", call_id)
+            if call is None:
+                return self._zudu_not_found(call_id)
+            record = self._zudu_record(call, self.sim._now_ts(), self.sim.population.organization_id)
+            return Answer(
+                200,
+                {
+                    "message": "Call retrieved successfully",
+                    "status": "success",
+                    "error": None,
+                    "data": record,
+                },
+            )
+
+        return await self.sim._serve(request, "zudu", "get_call", answer)
+
+    def _zudu_record(
+        self, call: SimCall, ts: float, organization_id: str, *, listed: bool = False
+    ) -> dict[str, Any]:
+        """A Zudu record as the switched-on flavours write it (``listed``: as a list entry)."""
+        return zudu_record(
+            call,
+            ts,
+            organization_id,
+            lower_case=self.sim.flavour("zudu.lower_case"),
+            storage_setting=self.sim.flavour("zudu.data_storage_setting"),
+            record_id=not (listed and self.sim.flavour("zudu.call_id_only")),
+        )
+
+    async def zudu_list(self, request: Request) -> Response:
+        raw = await request.body()
+
+        def answer() -> Answer:
+            denied = self._zudu_auth(request)
+            if denied is not None:
+                return denied
+            try:
+                query = json.loads(raw) if raw.strip() else {}
+            except (ValueError, UnicodeDecodeError):
+                return _zudu_bad_request("the body must be JSON")
+            if not isinstance(query, dict):
+                return _zudu_bad_request("the body must be a JSON object")
+            return self._zudu_list_answer(query)
+
+        return await self.sim._serve(request, "zudu", "list_calls", answer)
+
+    def _zudu_list_answer(self, query: dict[str, Any]) -> Answer:
+        page = query.get("page", 0)
+        limit = query.get("limit", 20)
+        sort_by = query.get("sort_by", "start_timestamp")
+        sort_order = query.get("sort_order", "descending")
+        criteria = query.get("filter_criteria") or {}
+        if not isinstance(page, int) or isinstance(page, bool) or page < 0:
+            return _zudu_bad_request("page must be an integer >= 0 (pages start at 0)")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            return _zudu_bad_request("limit must be a positive integer")
+        limit = min(limit, ZUDU_MAX_LIMIT)
+        if sort_by not in ("start_timestamp", "created_at"):
+            return _zudu_bad_request("sort_by must be start_timestamp or created_at")
+        if sort_order not in ("descending", "ascending"):
+            return _zudu_bad_request("sort_order must be descending or ascending")
+        if not isinstance(criteria, dict):
+            return _zudu_bad_request("filter_criteria must be an object")
+
+        def wanted(key: str) -> set[str] | None:
+            value = criteria.get(key)
+            if value is None:
+                return None
+            values = value if isinstance(value, list) else [value]
+            return {str(v).upper() for v in values}
+
+        statuses, types, directions = wanted("call_status"), wanted("call_type"), wanted("direction")
+        agents = criteria.get("agent_id")
+        if agents is not None and self.sim.flavour("zudu.agent_id_array") and not isinstance(agents, list):
+            return _zudu_bad_request("filter_criteria.agent_id must be an array")
+        if agents is not None and self.sim.flavour("zudu.agent_id_string") and not isinstance(agents, str):
+            return _zudu_bad_request("filter_criteria.agent_id must be a string")
+        agent_set = (
+            None if agents is None else {str(a) for a in (agents if isinstance(agents, list) else [agents])}
+        )
+
+        def keep(status: str, call_type: str, direction: str, agent: str | None) -> bool:
+            return (
+                (statuses is None or status.upper() in statuses)
+                and (types is None or call_type.upper() in types)
+                and (directions is None or direction.upper() in directions)
+                and (agent_set is None or agent in agent_set)
+            )
+
+        ts = self.sim._now_ts()
+        org = self.sim.population.organization_id
+        records: list[dict[str, Any]]
+        if self.sim.fixtures:
+            data = load_fixture("zudu_call")["data"]
+            org = data["organization_id"]
+            pool = (
+                [data]
+                if keep(data["call_status"], data["call_type"], data["direction"], data["agent_id"])
+                else []
+            )
+            total = len(pool)
+            records = pool[page * limit : (page + 1) * limit]
+        else:
+            calls: list[SimCall] = [
+                c
+                for c in self.sim.population.visible("zudu")
+                if keep(
+                    zudu_status(c, ts),
+                    "WEB_CALL" if c.web_call else "PHONE_CALL",
+                    c.direction,
+                    c.agent.id if c.agent is not None else None,
+                )
+            ]
+            if sort_order == "ascending":
+                calls.reverse()
+            total = len(calls)
+            records = [
+                self._zudu_record(c, ts, org, listed=True) for c in calls[page * limit : (page + 1) * limit]
+            ]
+        total_pages = math.ceil(total / limit)
+        applied = {
+            k: criteria[k] for k in ("call_status", "call_type", "direction", "agent_id") if k in criteria
+        }
+        return Answer(
+            200,
+            {
+                "message": "Calls retrieved successfully",
+                "status": "success",
+                "error": None,
+                "data": {
+                    "organization_id": org,
+                    "calls": records,
+                    "pagination": {
+                        "page": page,
+                        "limit": limit,
+                        "total": total,
+                        "total_pages": total_pages,
+                        "has_next_page": page + 1 < total_pages,
+                        "has_previous_page": page > 0,
+                    },
+                    "returned_count": len(records),
+                    "applied_filters": applied,
+                },
+            },
+        )
+
+
+def _zudu_bad_request(message: str) -> Answer:
+    return Answer(400, {"message": "Invalid request", "status": "error", "error": message})

@@ -1,0 +1,3 @@
+"""What the MCP surface asks of the providers: lookups, merged paging across providers, the freshness
+cache, polling and watches.
+"""

@@ -1,0 +1,153 @@
+"""What every simulated provider shares: the answer type, small helpers, and the base class.
+
+A simulated provider is one module (``simulator/<name>.py``) with a ``SimulatedProvider``
+subclass: its routes, its auth, its error bodies, its flavours. ``Simulator`` builds one of each
+for the providers of the registry (``mcp_livecalls.providers.registry.PROVIDERS``) and runs every
+route through the shared pipeline (count, faults, answer, body faults).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+if TYPE_CHECKING:
+    from mcp_livecalls.simkit.population import Agent, SimCall
+    from mcp_livecalls.simulator.app import Simulator
+
+__all__ = ["ERROR_CODES", "HUGE_ID", "Answer", "SimulatedProvider", "int_param", "json_bytes", "same"]
+
+ERROR_CODES: Final[dict[int, str]] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_SERVER_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "GATEWAY_TIMEOUT",
+}
+
+
+HUGE_ID: Final[str] = "A" * 4999 + "\x00"
+
+
+@dataclass(slots=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def int_param(raw: str | None, default: int) -> int | None:
+    """``default`` when absent, the integer when valid, ``None`` when invalid."""
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+class SimulatedProvider:
+    """One provider's API inside a ``Simulator`` (which holds the population, clock and faults).
+
+    A subclass declares, besides its routes: the demo account it accepts (``demo_settings``),
+    the shape of the calls it carries (the knobs below, read by the shared population), and
+    ``dress``, which gives each call the provider's own ids and data.
+    """
+
+    name: ClassVar[str]
+    flavours: ClassVar[frozenset[str]] = frozenset()
+    """Documented variants this provider's answers can play (``<name>.<variant>``)."""
+    demo_settings: ClassVar[Mapping[str, str]] = {}
+    """The demo account, by the adapter's settings field (``auth_id`` …; its ``EnvSpec``). Not
+    secrets: they open only the local simulator, and the demo prints them."""
+
+    # -- the calls this provider carries (``population.py`` draws the shared part) ------------
+    outbound_share: ClassVar[float] = 0.5
+    """The share of calls the business places (the rest come in)."""
+    web_call_share: ClassVar[float | None] = None
+    """An AI voice platform's share of browser (web) calls; ``None``: only phone calls."""
+    holds: ClassVar[bool] = True
+    """Whether callers are put on hold (AI voice agents do not)."""
+    mute_share: ClassVar[float | None] = None
+    """The share of answered calls with a leg muted for a while; ``None``: the provider reports no mutes."""
+
+    @classmethod
+    def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
+        """The agents (people or AI voice agents) of the provider's account, drawn once from
+        ``rng`` for a population giving it ``slots`` concurrent calls."""
+        return ()
+
+    @classmethod
+    def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
+        """Give ``call`` (numbers and schedule drawn) the provider's own part: its ``id`` in the
+        provider's form, and what the provider reports (agent, recording, ``native_direction``,
+        ``alt_ids``, ``extra`` …), drawing only from ``rng``."""
+        raise NotImplementedError
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    @property
+    def account(self) -> Mapping[str, str]:
+        """The account this simulated API accepts (the simulator's credentials for it)."""
+        return self.sim.credentials.settings_for(self.name)
+
+    def endpoints(self) -> list[tuple[str, Endpoint, str]]:
+        """``(path, handler, method)`` of each route, without a trailing slash."""
+        raise NotImplementedError
+
+    def routes(self) -> list[Route]:
+        """Every endpoint in both path forms, without and with the trailing slash, in order."""
+        return [
+            Route(path + suffix, handler, methods=[method])
+            for suffix in ("", "/")
+            for path, handler, method in self.endpoints()
+        ]
+
+    def error(
+        self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
+    ) -> Answer:
+        """An error in this provider's documented shape."""
+        raise NotImplementedError
+
+    def fault_routes(self, request: Request, route: str) -> tuple[str, ...]:
+        """The route names a fault may target for this request (``route`` itself, by default)."""
+        return (route,)
+
+    @staticmethod
+    def records(route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The record objects inside an answer (what a client turns into calls), for the payload
+        faults to damage."""
+        return []
+
+    @staticmethod
+    def mutate_envelope(kind: str, route: str, payload: dict[str, Any]) -> bool:
+        """Damage an answer that has no records (``kind`` of payload fault) in place; ``True`` when
+        done, ``False`` to damage its ``records`` instead."""
+        return False
+
+    @staticmethod
+    def retry_headers(status: int, retry_after: float | None) -> dict[str, str]:
+        return {"Retry-After": f"{retry_after:g}"} if status == 429 and retry_after is not None else {}
