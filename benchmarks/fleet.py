@@ -35,7 +35,8 @@ from pydantic import SecretStr
 from benchmarks.common import free_port, percentile, print_table, quiet_logs, text_of, upstream_requests
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.server.build import LiveCallsApp, create_server
+from mcp_livecalls.server.app import LiveCallsApp
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS
 from mcp_livecalls.web.metrics import registry_for
 

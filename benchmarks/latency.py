@@ -38,9 +38,8 @@ from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.providers import build_providers
 from mcp_livecalls.providers.base import LiveCallsProvider
-from mcp_livecalls.providers.registry import PROVIDERS
+from mcp_livecalls.providers.registry import PROVIDERS, build_providers
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault
 from mcp_livecalls.upstream.client import HttpPolicy
@@ -79,7 +78,7 @@ async def direct_adapters(settings: Settings) -> AsyncIterator[Adapters]:
         follow_redirects=False,
         headers={"User-Agent": f"mcp-livecalls/{__version__}", "Accept": "application/json"},
     ) as client:
-        yield build_providers(settings, client, _now)
+        yield build_providers(settings.providers, settings.http, client, _now)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from benchmarks.common import (
     text_of,
 )
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 

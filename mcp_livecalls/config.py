@@ -21,6 +21,7 @@ from mcp_livecalls.core.phone import DEFAULT_REGION, is_region
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
+from mcp_livecalls.service.watch import DEFAULT_MAX_WATCHES, DEFAULT_MAX_WATCHES_PER_SESSION
 from mcp_livecalls.upstream.client import HttpPolicy
 
 __all__ = [
@@ -32,11 +33,6 @@ __all__ = [
 
 MIN_POLL_INTERVAL_S = 0.5
 """Subscriptions never poll a provider more often than this."""
-
-DEFAULT_MAX_WATCHES_PER_SESSION = 50
-"""Resources one session may watch: enough for a supervisor's wall, not a scan of the account."""
-DEFAULT_MAX_WATCHES = 500
-"""Resources watched for every client together: each is a poller drawing on the providers."""
 
 
 @dataclass(frozen=True)

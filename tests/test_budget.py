@@ -24,12 +24,13 @@ from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import ConfigError, RateLimited, TooManyWatches
 from mcp_livecalls.providers.base import Capabilities, LiveCallsProvider, ProviderSlice, call_id_error
-from mcp_livecalls.providers.registry import NAMES
-from mcp_livecalls.server.build import LiveCallsApp, create_server
+from mcp_livecalls.server.app import LiveCallsApp
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.service.watch import Subscriptions, Watcher
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator

@@ -10,7 +10,7 @@ import pytest
 
 from mcp_livecalls import __version__
 from mcp_livecalls.cli import main
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.core.catalog import NAMES
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from mcp_types import TextContent
 
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.core.models import (
     ActiveCallsPage,
     CallStatus,
@@ -22,7 +23,6 @@ from mcp_livecalls.core.models import (
     StreamDetails,
     TranscriptTurn,
 )
-from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.server.render import prepare_page, render_call, render_page, render_stream
 from mcp_livecalls.simulator import ManualClock, Simulator
 

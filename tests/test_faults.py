@@ -27,7 +27,7 @@ from starlette.responses import Response
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.population import Provider
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator

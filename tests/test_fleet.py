@@ -35,7 +35,8 @@ from mcp_livecalls.fleet.bus import RedisSubscriptionBus
 from mcp_livecalls.fleet.cache import SharedFreshnessCache, decode, encode
 from mcp_livecalls.fleet.core import Fleet, as_bytes
 from mcp_livecalls.fleet.pacer import SharedPacer
-from mcp_livecalls.server.build import LiveCallsApp, create_server
+from mcp_livecalls.server.app import LiveCallsApp
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 from mcp_livecalls.upstream.client import RequestPacer
 from mcp_livecalls.web.metrics import registry_for

@@ -26,7 +26,8 @@ from mcp_types import (
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import LiveCall, ProviderName
 from mcp_livecalls.providers.zudu.adapter import ZuduProvider
-from mcp_livecalls.server.build import LiveCallsApp, create_server
+from mcp_livecalls.server.app import LiveCallsApp
+from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 
 pytestmark = pytest.mark.anyio

@@ -22,12 +22,12 @@ from mcp.server import MCPServer
 from mcp_types import CallToolResult, TextContent
 
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.core.models import CallLeg, CallStatus, LegStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.phone import NumberFilter, NumberStyle
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import ConfigError, InvalidArgument
 from mcp_livecalls.providers.base import UpstreamPage, scan
-from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.server.render import mask_number
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator

@@ -33,8 +33,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcp_livecalls.config import OAuthSettings, Settings
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import Simulator, serve_asgi
 from mcp_livecalls.web.front import http_app

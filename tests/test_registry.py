@@ -12,7 +12,7 @@ from mcp_livecalls.providers.registry import NAMES, PROVIDERS, names, titles
 PACKAGE = Path(__file__).resolve().parent.parent / "mcp_livecalls"
 
 ALLOWED = {
-    "providers/registry.py": "the one list",
+    "core/catalog.py": "the one list",
     # The simulator: each provider's simulated API is in its own folder (providers/<name>/); these
     # still know the simulated providers by name.
     "simulator/app.py": "Simulator(vobiz_shape=...), a public parameter",

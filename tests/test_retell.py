@@ -58,7 +58,7 @@ def _flavoured(flavours: tuple[str, ...] = (), live_calls: int = 30, seed: int =
 def _truth(simulator: Simulator) -> tuple[dict[str, SimCall], set[str], set[str]]:
     """The ongoing calls by id (what a live list shows), the registered ones (found by id, never
     listed: the filter refuses ``registered``), and the ended ones still retrievable."""
-    ts = simulator._now_ts()
+    ts = simulator.now_ts()
     visible = simulator.population.visible("retell")
     ongoing = {c.id: c for c in visible if retell_status(c, ts) == "ongoing"}
     registered = {c.id for c in visible if retell_status(c, ts) == "registered"}

@@ -28,8 +28,7 @@ from mcp_livecalls.cli import _configure_logging, simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, LiveCallsError
-from mcp_livecalls.providers import build_providers
-from mcp_livecalls.providers.registry import NAMES, provider_class
+from mcp_livecalls.providers.registry import NAMES, build_providers, provider_class
 from mcp_livecalls.providers.registry import PROVIDERS as PROVIDERS_BY_CLASS
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.population import Provider
@@ -294,7 +293,7 @@ async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted(
 
     settings = settings_for("http://upstream.test")
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(echo)) as client:
-        providers = build_providers(settings, client, lambda: datetime.now(UTC))
+        providers = build_providers(settings.providers, settings.http, client, lambda: datetime.now(UTC))
         messages: list[str] = []
         for adapter in providers.values():
             with pytest.raises(AuthError) as caught:
@@ -312,7 +311,7 @@ async def test_an_upstream_that_echoes_the_credentials_in_its_error_is_redacted(
 async def test_credentials_never_appear_in_reprs() -> None:
     settings = settings_for("http://upstream.test")
     async with httpx2.AsyncClient() as client:
-        providers = build_providers(settings, client, lambda: datetime.now(UTC))
+        providers = build_providers(settings.providers, settings.http, client, lambda: datetime.now(UTC))
     shown = [
         repr(settings),
         str(settings),

@@ -15,11 +15,12 @@ from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.core.models import LiveCall, ProviderName
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
-from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.providers.vobiz.adapter import VobizProvider
-from mcp_livecalls.server.build import RESOURCE_NOT_FOUND, LiveCallsApp, create_server
+from mcp_livecalls.server.app import LiveCallsApp
+from mcp_livecalls.server.build import RESOURCE_NOT_FOUND, create_server
 from mcp_livecalls.service.watch import Watcher
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.simkit.population import CallState, Provider
 from mcp_livecalls.simulator import (
     DEMO_CREDENTIALS,
@@ -26,6 +26,7 @@ from mcp_livecalls.simulator import (
     load_fixture,
     serve_simulator,
 )
+from mcp_livecalls.simulator.registry import SIMULATED
 
 CREDS = DEMO_CREDENTIALS
 VOBIZ_HEADERS = {"X-Auth-ID": CREDS.vobiz_auth_id, "X-Auth-Token": CREDS.vobiz_auth_token}
@@ -278,7 +279,7 @@ def test_control_route_advances_the_manual_clock_and_reports_state() -> None:
 
 def test_new_calls_arrive_and_the_live_count_stays_near_the_target() -> None:
     clock = ManualClock()
-    population = Population(seed=3, clock=clock, live_calls=30, arrival_every_s=30.0)
+    population = Population(seed=3, clock=clock, live_calls=30, arrival_every_s=30.0, simulated=SIMULATED)
     first_ids = {c.id for p in population.providers for c in population.live(p)}
     counts = []
     for _ in range(40):
@@ -291,7 +292,7 @@ def test_new_calls_arrive_and_the_live_count_stays_near_the_target() -> None:
 
 
 def test_state_is_a_pure_function_of_the_schedule_and_time() -> None:
-    population = Population(seed=11, clock=ManualClock(), live_calls=20)
+    population = Population(seed=11, clock=ManualClock(), live_calls=20, simulated=SIMULATED)
     call = population.live("exotel")[0]
     states = [call.state_at(t) for t, _ in call.schedule]
     assert states == [s for _, s in call.schedule]

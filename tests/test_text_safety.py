@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp_types import TextContent, TextResourceContents
 
+from mcp_livecalls.core.catalog import NAMES, title_of
 from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, StreamDetails
 from mcp_livecalls.core.safety import LONG_TEXT_CAP, SHORT_TEXT_CAP, clean_text, is_clean
-from mcp_livecalls.providers.registry import NAMES, title_of
 from mcp_livecalls.server.render import (
     Detail,
     prepare_call,

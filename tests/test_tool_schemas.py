@@ -26,9 +26,9 @@ from pydantic import BaseModel
 
 from benchmarks.common import FIXTURE_CLOCK_START
 from benchmarks.tokens import TARGET_TOOLS_LIST_TOKENS, TARGET_TOOLS_MODEL_TOKENS, tools_list_figures
-from mcp_livecalls.core import models
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.core import models
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.server.schemas import compact_input_schema, inline_single_use_defs
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator

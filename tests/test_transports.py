@@ -23,8 +23,8 @@ from pydantic import SecretStr
 
 from mcp_livecalls.cli import quiet_sdk_noise, simulator_env
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.providers.registry import NAMES
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_asgi
 from mcp_livecalls.web.front import http_app

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, Validat
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.core.safety import cap_for, clean_value
-from mcp_livecalls.providers.registry import NAMES
 
 __all__ = [
     "ActiveCallsPage",
@@ -69,7 +69,7 @@ class _Vocabulary(StrEnum):
 if TYPE_CHECKING:
 
     class ProviderName(_Vocabulary):
-        """The registered providers' names (``mcp_livecalls.providers.registry.NAMES``)."""
+        """The registered providers' names (``mcp_livecalls.core.catalog.NAMES``)."""
 
 else:
     ProviderName = _Vocabulary("ProviderName", {name.upper(): name for name in NAMES})

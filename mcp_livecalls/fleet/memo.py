@@ -1,52 +1,20 @@
 """Which provider answered for a call id, so a lookup without ``provider`` asks one, not all.
 
-``Homes`` is the in-process memo (bounded, least recently used first out). ``SharedHomes`` adds
-the fleet: before a lookup the service ``load``s the call's home from Redis (a replica that never
-saw the call asks one provider too), and after it ``sync``s what the lookup learned or forgot.
+``Homes`` (``mcp_livecalls.service.homes``) is the in-process memo. ``SharedHomes`` adds the
+fleet: before a lookup the service ``load``s the call's home from Redis (a replica that never saw
+the call asks one provider too), and after it ``sync``s what the lookup learned or forgot.
 Keys are keyed hashes of the call id; values are provider names; entries expire after an hour.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.fleet.core import Fleet, FleetUnavailable, as_bytes
+from mcp_livecalls.service.homes import MAX_HOMES, Homes
 
-__all__ = ["Homes", "SharedHomes"]
+__all__ = ["SharedHomes"]
 
-MAX_HOMES = 10_000
 _HOME_TTL_S = 3600
-
-
-class Homes:
-    def __init__(self, limit: int = MAX_HOMES) -> None:
-        self._homes: OrderedDict[str, ProviderName] = OrderedDict()
-        self._limit = limit
-
-    def get(self, call_id: str) -> ProviderName | None:
-        return self._homes.get(call_id)
-
-    def pop(self, call_id: str, default: ProviderName | None = None) -> ProviderName | None:
-        return self._homes.pop(call_id, default)
-
-    def remember(self, call_id: str, provider: ProviderName) -> None:
-        self._homes[call_id] = provider
-        self._homes.move_to_end(call_id)
-        while len(self._homes) > self._limit:
-            self._homes.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._homes)
-
-    def __contains__(self, call_id: object) -> bool:
-        return call_id in self._homes
-
-    async def load(self, call_id: str) -> None:
-        """Learn ``call_id``'s home from the fleet (nothing to do in one process)."""
-
-    async def sync(self, call_id: str) -> None:
-        """Tell the fleet what a lookup learned about ``call_id`` (nothing to do in one process)."""
 
 
 class SharedHomes(Homes):

@@ -22,6 +22,7 @@ import anyio
 import httpx2
 from pydantic import BaseModel, ConfigDict
 
+from mcp_livecalls.core.catalog import title_of
 from mcp_livecalls.core.models import Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
 from mcp_livecalls.core.query import FILTERS, ListQuery
 from mcp_livecalls.errors import BadResponse, InvalidArgument, LiveCallsError
@@ -185,7 +186,8 @@ class LiveCallsProvider(ABC):
 
     @classmethod
     def title(cls) -> str:
-        return cls.name.value.capitalize()
+        """How prose names this provider: its line of ``mcp_livecalls.core.catalog``."""
+        return title_of(cls.name.value)
 
     @classmethod
     def create(

@@ -1,33 +1,30 @@
-"""The MCP server: tools, resources and prompts over ``LiveCallsService``.
+"""The MCP server's assembly: tools, resources and prompts over ``LiveCallsService``.
 
 ``create_server(settings)`` builds an ``MCPServer`` with no module-level state. The shared HTTP
-client and the provider adapters live in a ``LiveCallsApp`` that the server's lifespan opens
-and closes; concurrent sessions of one server (several in-memory clients, or streamable HTTP)
-share it, and so share its connection pool and limits.
+client and the provider adapters live in a ``LiveCallsApp`` (``server.app``) that the server's
+lifespan opens and closes; concurrent sessions of one server (several in-memory clients, or
+streamable HTTP) share it, and so share its connection pool and limits.
 """
 
 from __future__ import annotations
 
-import functools
+import hmac
 import itertools
 import logging
 import re
-import ssl
-import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
-import anyio
-import httpx2
 from mcp.server import MCPServer
+from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.caching import CacheHint
 from mcp.server.connection import Connection
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
+from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INTERNAL_ERROR,
@@ -37,52 +34,26 @@ from mcp_types import (
     SubscriptionsListenRequestParams,
     UnsubscribeRequestParams,
 )
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import AnyHttpUrl, ValidationError
+from pydantic import AnyHttpUrl, SecretStr, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
-from mcp_livecalls.core.models import (
-    LiveCall,
-    ProviderName,
-    StreamDetails,
-)
-from mcp_livecalls.core.safety import LONG_TEXT_CAP, clean_text
+from mcp_livecalls.core.safety import clean_text
+from mcp_livecalls.core.views import ScopeMissing, caller_view
 from mcp_livecalls.errors import (
-    CallNotFound,
-    InvalidArgument,
-    LiveCallsError,
-    ProviderError,
     TooManyWatches,
 )
-from mcp_livecalls.fleet.bus import RedisSubscriptionBus
-from mcp_livecalls.fleet.cache import SharedFreshnessCache
-from mcp_livecalls.fleet.core import Fleet
-from mcp_livecalls.fleet.leases import PollLeases
-from mcp_livecalls.fleet.memo import SharedHomes
-from mcp_livecalls.fleet.pacer import SharedPacer
-from mcp_livecalls.providers import build_providers
-from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS, titles_offering
+from mcp_livecalls.server.app import RESOURCE_NOT_FOUND, LiveCallsApp
 from mcp_livecalls.server.prompts import PROMPTS
-from mcp_livecalls.server.render import (
-    Detail,
-    prepare_call,
-    prepare_stream,
-)
 from mcp_livecalls.server.resources import RESOURCES
 from mcp_livecalls.server.schemas import StrictToolServer
 from mcp_livecalls.server.tools import TOOLS
-from mcp_livecalls.service.calls import CursorCodec, LiveCallsService
-from mcp_livecalls.service.watch import SessionKey, Subscriptions, Watcher, parse_call_uri
-from mcp_livecalls.upstream.client import LOG_FILTER, Redactor, RequestPacer
-from mcp_livecalls.web.front import SharedTokenVerifier
-from mcp_livecalls.web.metrics import register as register_metrics
-from mcp_livecalls.web.oauth import ScopeMissing, caller_view
+from mcp_livecalls.service.watch import SessionKey, Watcher, parse_call_uri
 
-__all__ = ["LiveCallsApp", "create_server"]
+__all__ = ["RESOURCE_NOT_FOUND", "SharedTokenVerifier", "app_of", "create_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,214 +70,24 @@ every configured provider. An argument a tool does not list is refused, never ig
 live: ask again for fresh state."""
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process (httpx2's default): loading the CA bundle costs tens
-    of milliseconds of CPU, which every server start would otherwise pay again."""
-    return httpx2.create_ssl_context()
+_APPS: weakref.WeakKeyDictionary[MCPServer[Any], LiveCallsApp] = weakref.WeakKeyDictionary()
 
 
-class LiveCallsApp:
-    """What the server needs while it runs: settings, one HTTP client, the service.
-
-    ``running()`` is re-entrant: the first session opens the client, the last one closes it.
-    ``sleep`` and ``clock`` (monotonic seconds) pace the pollers and ``wait_for_call_state``;
-    tests pass fakes so that time moves only when they say so.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        now: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        clock: Callable[[], float] = anyio.current_time,
-        fleet: Fleet | None = None,
-        lease_clock: Callable[[], float] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.now = now or (lambda: datetime.now(UTC))
-        self.sleep = sleep
-        self.clock = clock
-        self.redact = Redactor(
-            settings.secrets(), pairs=settings.redaction_pairs()
-        )  # every output passes it (redacting())
-        LOG_FILTER.register(self.redact)
-        # -- fleet: with LIVECALLS_REDIS_URL, replicas share cache, pacing, memo, bus and pollers.
-        if fleet is None and settings.redis_url is not None:
-            url = settings.redis_url.get_secret_value()
-            fleet = Fleet(url, prefix=settings.redis_prefix, secrets=settings.secrets())
-        self.fleet = fleet
-        self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = (
-            InMemorySubscriptionBus() if fleet is None else RedisSubscriptionBus(fleet, self._deliver_legacy)
-        )
-        leases = (
-            None
-            if fleet is None
-            else PollLeases(fleet, interval_s=settings.poll_interval_s, clock=lease_clock)
-        )
-        self.watcher = Watcher(
-            lambda: self.service,
-            self._publish,
-            interval_s=settings.poll_interval_s,
-            sleep=sleep,
-            leases=leases,
-        )
-        self.subscriptions = Subscriptions(
-            self.watcher, max_per_session=settings.max_watches_per_session, max_total=settings.max_watches
-        )
-        self._service: LiveCallsService | None = None
-        self._client: httpx2.AsyncClient | None = None
-        self._users = 0
-
-    def shape_call(self, call: LiveCall, detail: Detail) -> LiveCall:
-        """``call`` as every output shows it: numbers masked if set, transcript cut for ``brief``."""
-        settings = self.settings
-        return prepare_call(call, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns)
-
-    def shape_stream(self, details: StreamDetails, detail: Detail) -> StreamDetails:
-        settings = self.settings
-        return prepare_stream(
-            details, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns
-        )
-
-    @property
-    def service(self) -> LiveCallsService:
-        if self._service is None:
-            raise RuntimeError("the server is not running")
-        return self._service
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[LiveCallsApp]:
-        if self._users == 0:
-            policy = self.settings.http
-            self._client = httpx2.AsyncClient(
-                timeout=policy.timeout(),
-                limits=httpx2.Limits(
-                    max_connections=policy.max_concurrency * 3, max_keepalive_connections=20
-                ),
-                follow_redirects=False,
-                headers={"User-Agent": f"mcp-livecalls/{__version__}", "Accept": "application/json"},
-                verify=_tls_context(),
-            )
-            providers = build_providers(self.settings, self._client, self.now)
-            self._service = LiveCallsService(
-                providers,
-                tool_budget_s=policy.tool_budget_s,
-                cache_ttl_s=self.settings.cache_ttl_s,
-                cursors=CursorCodec.from_secrets(self.settings.secrets()),
-                default_region=self.settings.default_region,
-                **self._fleet_parts(providers),
-            )
-        self._users += 1
-        try:
-            async with anyio.create_task_group() as pollers:
-                if isinstance(self.bus, RedisSubscriptionBus):
-                    pollers.start_soon(self.bus.run)  # one reader per app, whichever group runs it
-                self.watcher.bind(pollers)
-                try:
-                    yield self
-                finally:
-                    self.watcher.unbind(pollers)
-                    pollers.cancel_scope.cancel()
-        finally:
-            self._users -= 1
-            if self._users == 0:
-                client, self._client, self._service = self._client, None, None
-                if client is not None:
-                    await client.aclose()
-                if self.fleet is not None:
-                    await self.fleet.aclose()
-
-    def _fleet_parts(self, providers: Mapping[ProviderName, LiveCallsProvider]) -> dict[str, Any]:
-        """With a fleet: the shared cache and memo for the service, shared pacers for the adapters."""
-        fleet = self.fleet
-        if fleet is None:
-            return {}
-        for name, adapter in providers.items():
-            local = adapter.http.pacer
-            if isinstance(local, RequestPacer):
-                account = adapter.pacing_account(self.settings.providers[name])
-                adapter.http.pacer = SharedPacer(local, fleet, account=f"{name.value}:{account}")
-        return {
-            # A crashed leader's lock expires half way through the tool budget: a waiter then
-            # still has the other half to ask upstream itself.
-            "cache": SharedFreshnessCache(
-                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s / 2
-            ),
-            "homes": SharedHomes(fleet),
-        }
-
-    async def _deliver_legacy(self, uri: str) -> None:
-        """An update another replica found: send it to this replica's legacy subscribers."""
-        for deliver in self.subscriptions.deliverers(uri):
-            await deliver(uri)
-
-    async def _publish(self, uri: str) -> None:
-        """Announce a change to modern listen streams (the bus) and legacy subscribers alike.
-
-        A legacy send never raises, even to a client that has gone (the SDK drops it): sessions
-        are forgotten when their connection ends (``Subscriptions.close``), not here.
-        """
-        await self.bus.publish(ResourceUpdated(uri=uri))
-        for deliver in self.subscriptions.deliverers(uri):
-            await deliver(uri)
-
-    @contextmanager
-    def tool_errors(self, tool: str) -> Iterator[None]:
-        """Turn every failure into an MCP tool error (``isError``) whose text says what happened."""
-        try:
-            yield
-        except LiveCallsError as exc:
-            message = clean_text(self.redact(str(exc)), limit=LONG_TEXT_CAP)
-            provider = exc.provider if isinstance(exc, ProviderError) else "-"
-            logger.debug("%s failed (%s, %s): %s", tool, type(exc).__name__, provider, message)
-            raise ToolError(message) from None
-        except Exception as exc:  # noqa: BLE001 - the tool boundary: a bug still gets a clear answer
-            raise ToolError(self._internal_error(tool, exc)) from None
-
-    @contextmanager
-    def resource_errors(self, uri: str, protocol_version: str | None = None) -> Iterator[None]:
-        """Resource failures as the negotiated protocol spells them: a call that is not live is
-        "resource not found" (-32002 before 2026-07-28, where that code is retired and
-        ``INVALID_PARAMS`` is used), a bad id is ``INVALID_PARAMS``, the rest an error text."""
-        try:
-            yield
-        except CallNotFound as exc:
-            code = INVALID_PARAMS if protocol_version in MODERN_PROTOCOL_VERSIONS else RESOURCE_NOT_FOUND
-            raise MCPError(code, self.redact(str(exc)), data={"uri": uri}) from None
-        except InvalidArgument as exc:
-            raise MCPError(INVALID_PARAMS, self.redact(str(exc)), data={"uri": uri}) from None
-        except LiveCallsError as exc:
-            raise ResourceError(clean_text(self.redact(str(exc)), limit=LONG_TEXT_CAP)) from None
-        except Exception as exc:  # noqa: BLE001 - the resource boundary, as for tools
-            raise ResourceError(self._internal_error(uri, exc)) from None
-
-    async def redacting(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        """Server middleware: every result and error leaving the server, scrubbed in one place.
-
-        Tool text and structured content, resource bodies, completions, prompts, error messages:
-        whatever a handler answers passes ``self.redact`` before it reaches the transport.
-        """
-        try:
-            result = await call_next(ctx)
-        except MCPError as exc:
-            raise MCPError(exc.code, self.redact(exc.message), self.redact.scrub(exc.data)) from None
-        return cast(HandlerResult, self.redact.scrub(result)) if isinstance(result, dict) else result
-
-    def _internal_error(self, where: str, exc: Exception) -> str:
-        """Log the traceback (redacted) to stderr; tell the caller only the kind of failure."""
-        trace = "".join(traceback.format_exception(exc))
-        logger.error("%s hit an internal error:\n%s", where, self.redact(trace))
-        return (
-            f"mcp-livecalls hit an internal error ({type(exc).__name__}); try again, "
-            "and report it if it persists."
-        )
+def app_of(server: MCPServer[Any]) -> LiveCallsApp | None:
+    """The running state ``create_server`` built ``server`` around (the front door's ``/metrics``)."""
+    return _APPS.get(server)
 
 
-RESOURCE_NOT_FOUND = -32002
-""""Resource not found" before protocol 2026-07-28. That version retired the code (never to be
-reused), so ``mcp_types`` no longer defines it; 2026-07-28 answers ``INVALID_PARAMS`` instead."""
+class SharedTokenVerifier:
+    """Accepts exactly one bearer token (``LIVECALLS_HTTP_TOKEN``), compared in constant time."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token.get_secret_value().encode()
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if hmac.compare_digest(token.encode(), self._token):
+            return AccessToken(token="shared", client_id="livecalls-http", scopes=[])  # noqa: S106 (a label)
+        return None
 
 
 def create_server(
@@ -350,7 +131,7 @@ def create_server(
     _serve_live_updates(server, app)
     for register in (*TOOLS, *RESOURCES, *PROMPTS):
         register(server, app)
-    register_metrics(server, app)  # GET /metrics (http_server) reads this app's counters
+    _APPS[server] = app  # GET /metrics (web.metrics) reads this app's counters
 
     @server.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
     async def healthz(request: Request) -> Response:

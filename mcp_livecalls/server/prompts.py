@@ -10,7 +10,7 @@ from mcp.server import MCPServer
 from mcp_livecalls.providers.registry import titles_offering
 
 if TYPE_CHECKING:
-    from mcp_livecalls.server.build import LiveCallsApp
+    from mcp_livecalls.server.app import LiveCallsApp
 
 __all__ = ["PROMPTS"]
 

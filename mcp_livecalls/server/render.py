@@ -29,7 +29,7 @@ from mcp_livecalls.core.models import (
     TranscriptTurn,
 )
 from mcp_livecalls.core.phone import dialable
-from mcp_livecalls.web.oauth import caller_view
+from mcp_livecalls.core.views import caller_view
 
 __all__ = [
     "Detail",

@@ -16,15 +16,15 @@ from mcp_types import (
     ResourceTemplateReference,
 )
 
+from mcp_livecalls.core.catalog import names
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import InvalidArgument, LiveCallsError
-from mcp_livecalls.providers.registry import names
 from mcp_livecalls.server.render import prepare_page
 from mcp_livecalls.service.calls import MAX_LIMIT
 
 if TYPE_CHECKING:
-    from mcp_livecalls.server.build import LiveCallsApp
+    from mcp_livecalls.server.app import LiveCallsApp
 
 __all__ = ["RESOURCES"]
 

@@ -29,7 +29,7 @@ from mcp_livecalls.service.calls import MAX_LIMIT
 from mcp_livecalls.service.polling import poll_until_final
 
 if TYPE_CHECKING:
-    from mcp_livecalls.server.build import LiveCallsApp
+    from mcp_livecalls.server.app import LiveCallsApp
 
 __all__ = ["MAX_WAIT_S", "TOOLS"]
 

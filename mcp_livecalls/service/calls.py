@@ -29,6 +29,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from mcp_livecalls.core.catalog import title_of
 from mcp_livecalls.core.models import (
     ActiveCallsPage,
     LiveCall,
@@ -40,6 +41,7 @@ from mcp_livecalls.core.models import (
 )
 from mcp_livecalls.core.phone import DEFAULT_REGION, NumberFilter, NumberStyle
 from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.core.views import caller_view
 from mcp_livecalls.errors import (
     AmbiguousCall,
     CallNotFound,
@@ -48,12 +50,10 @@ from mcp_livecalls.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from mcp_livecalls.fleet.memo import Homes
 from mcp_livecalls.providers.base import LiveCallsProvider, Positioned, ProviderSlice, call_id_error
-from mcp_livecalls.providers.registry import title_of
 from mcp_livecalls.service.cache import FreshnessCache
+from mcp_livecalls.service.homes import Homes
 from mcp_livecalls.upstream.client import is_background
-from mcp_livecalls.web.oauth import caller_view
 
 logger = logging.getLogger(__name__)
 

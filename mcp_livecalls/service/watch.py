@@ -24,12 +24,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 
-from mcp_livecalls.config import DEFAULT_MAX_WATCHES, DEFAULT_MAX_WATCHES_PER_SESSION
 from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, TooManyWatches
@@ -38,12 +37,30 @@ from mcp_livecalls.service.calls import MAX_LIMIT, LiveCallsService
 from mcp_livecalls.service.polling import poll_until_final
 from mcp_livecalls.upstream.client import background_requests
 
-if TYPE_CHECKING:
-    from mcp_livecalls.fleet.leases import PollLeases
-
 __all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_WATCHES_PER_SESSION = 50
+"""Resources one session may watch: enough for a supervisor's wall, not a scan of the account."""
+DEFAULT_MAX_WATCHES = 500
+"""Resources watched for every client together: each is a poller drawing on the providers."""
+
+
+class Leases(Protocol):
+    """Who polls a URI among the replicas of a fleet (``mcp_livecalls.fleet.leases.PollLeases``)."""
+
+    follow_s: float
+    """How long a replica that does not hold the lease waits before asking again."""
+    leading: set[str]
+    """The URIs this replica polls for the fleet."""
+
+    async def lead(self, uri: str) -> bool:
+        """Whether this replica holds (or has just taken) the lease for ``uri``."""
+        ...
+
+    async def resign(self, uri: str) -> None: ...
+
 
 ACTIVE_URI = "livecalls://calls/active"
 _CALL_URI = re.compile(
@@ -94,7 +111,7 @@ class Watcher:
         *,
         interval_s: float,
         sleep: Sleep = anyio.sleep,
-        leases: PollLeases | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self._service = service
         self.leases = leases

@@ -1,31 +1,32 @@
-"""What every simulated provider shares: the answer type, small helpers, and the base class.
+"""What every simulated provider shares: the answer type, small helpers, the base class, and the
+``Host`` it runs in.
 
-A simulated provider is one module (``simulator/<name>.py``) with a ``SimulatedProvider``
-subclass: its routes, its auth, its error bodies, its flavours. ``Simulator`` builds one of each
-for the providers of the registry (``mcp_livecalls.providers.registry.PROVIDERS``) and runs every
-route through the shared pipeline (count, faults, answer, body faults).
+A simulated provider is one module (``providers/<name>/simulated.py``) with a ``SimulatedProvider``
+subclass: its routes, its auth, its error bodies, its flavours. ``mcp_livecalls.simulator.Simulator``
+(a ``Host``) builds one of each for the providers of the catalog and runs every route through the
+shared pipeline (count, faults, answer, body faults).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mcp_livecalls.simkit.population import CallShape
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 if TYPE_CHECKING:
-    from mcp_livecalls.simkit.population import Agent, SimCall
-    from mcp_livecalls.simulator.app import Simulator
+    from mcp_livecalls.simkit.population import Population
 
-__all__ = ["ERROR_CODES", "HUGE_ID", "Answer", "SimulatedProvider", "int_param", "json_bytes", "same"]
+__all__ = ["ERROR_CODES", "HUGE_ID", "Answer", "Host", "SimulatedProvider", "int_param", "json_bytes", "same"]
 
 ERROR_CODES: Final[dict[int, str]] = {
     400: "BAD_REQUEST",
@@ -68,8 +69,43 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-class SimulatedProvider:
-    """One provider's API inside a ``Simulator`` (which holds the population, clock and faults).
+class Credentials(Protocol):
+    def settings_for(self, provider: str) -> Mapping[str, str]: ...
+
+
+class Host(Protocol):
+    """What a simulated provider may ask of the simulator it runs in."""
+
+    @property
+    def population(self) -> Population: ...
+
+    @property
+    def credentials(self) -> Credentials: ...
+
+    @property
+    def fixtures(self) -> bool:
+        """Answer with the providers' documented examples (``Simulator(fixtures=True)``)."""
+        ...
+
+    def flavour(self, name: str) -> bool:
+        """Whether the documented variant ``name`` is switched on."""
+        ...
+
+    def now_ts(self) -> float: ...
+
+    def new_uuid(self) -> str: ...
+
+    def hex_id(self, prefix: str, n: int = 12) -> str: ...
+
+    async def serve(
+        self, request: Request, provider: str, route: Any, answer: Callable[[], Answer]
+    ) -> Response:
+        """Run ``answer`` through the shared pipeline: count, faults, the answer, body faults."""
+        ...
+
+
+class SimulatedProvider(CallShape):
+    """One provider's API inside a ``Host`` (which holds the population, clock and faults).
 
     A subclass declares, besides its routes: the demo account it accepts (``demo_settings``),
     the shape of the calls it carries (the knobs below, read by the shared population), and
@@ -83,30 +119,7 @@ class SimulatedProvider:
     """The demo account, by the adapter's settings field (``auth_id`` …; its ``EnvSpec``). Not
     secrets: they open only the local simulator, and the demo prints them."""
 
-    # -- the calls this provider carries (``population.py`` draws the shared part) ------------
-    outbound_share: ClassVar[float] = 0.5
-    """The share of calls the business places (the rest come in)."""
-    web_call_share: ClassVar[float | None] = None
-    """An AI voice platform's share of browser (web) calls; ``None``: only phone calls."""
-    holds: ClassVar[bool] = True
-    """Whether callers are put on hold (AI voice agents do not)."""
-    mute_share: ClassVar[float | None] = None
-    """The share of answered calls with a leg muted for a while; ``None``: the provider reports no mutes."""
-
-    @classmethod
-    def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
-        """The agents (people or AI voice agents) of the provider's account, drawn once from
-        ``rng`` for a population giving it ``slots`` concurrent calls."""
-        return ()
-
-    @classmethod
-    def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
-        """Give ``call`` (numbers and schedule drawn) the provider's own part: its ``id`` in the
-        provider's form, and what the provider reports (agent, recording, ``native_direction``,
-        ``alt_ids``, ``extra`` …), drawing only from ``rng``."""
-        raise NotImplementedError
-
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Host) -> None:
         self.sim = sim
 
     @property

@@ -29,20 +29,18 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Literal, get_args
+from typing import Any, ClassVar, Final, Literal, get_args
 
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.simkit.clock import Clock, ManualClock
 from mcp_livecalls.simkit.scripts import FIRST_NAMES, LAST_NAMES, SCENARIOS, Scenario
-
-if TYPE_CHECKING:
-    from mcp_livecalls.simkit.base import SimulatedProvider
 
 __all__ = [
     "LIVE_STATES",
     "PROVIDERS",
     "RETENTION_S",
     "Agent",
+    "CallShape",
     "CallState",
     "Population",
     "Provider",
@@ -381,18 +379,47 @@ class _Slot:
     calls: list[SimCall]
 
 
+class CallShape:
+    """What a provider's simulated API (a ``simkit.base.SimulatedProvider``) says of the calls it
+    carries: the knobs the shared population draws with, its agents, and ``dress``."""
+
+    name: ClassVar[str]
+
+    outbound_share: ClassVar[float] = 0.5
+    """The share of calls the business places (the rest come in)."""
+    web_call_share: ClassVar[float | None] = None
+    """An AI voice platform's share of browser (web) calls; ``None``: only phone calls."""
+    holds: ClassVar[bool] = True
+    """Whether callers are put on hold (AI voice agents do not)."""
+    mute_share: ClassVar[float | None] = None
+    """The share of answered calls with a leg muted for a while; ``None``: the provider reports no mutes."""
+
+    @classmethod
+    def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
+        """The agents (people or AI voice agents) of the provider's account, drawn once from
+        ``rng`` for a population giving it ``slots`` concurrent calls."""
+        return ()
+
+    @classmethod
+    def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
+        """Give ``call`` (numbers and schedule drawn) the provider's own part: its ``id`` in the
+        provider's form, and what the provider reports (agent, recording, ``native_direction``,
+        ``alt_ids``, ``extra`` …), drawing only from ``rng``."""
+        raise NotImplementedError
+
+
 class _Generator:
     """Draws calls. Everything random comes from the ``rng`` passed in (one per slot).
 
     The shared part of a call (numbers, schedule, holds, mutes) is drawn here with the knobs of
-    the provider's simulated API (``SimulatedProvider.outbound_share`` …); its ``dress`` then
+    the provider's simulated API (``CallShape.outbound_share`` …); its ``dress`` then
     draws the provider's own part (ids, agents, what only that provider reports).
     """
 
     def __init__(
         self,
         seed: int,
-        kinds: dict[Provider, type[SimulatedProvider]],
+        kinds: dict[Provider, type[CallShape]],
         slots: dict[Provider, int],
         mean_talk_s: dict[Provider, float],
     ) -> None:
@@ -559,9 +586,9 @@ class Population:
         live_calls: int | None = None,
         providers: Iterable[Provider] = PROVIDERS,
         arrival_every_s: float | None = 30.0,
+        *,
+        simulated: Iterable[type[CallShape]],
     ) -> None:
-        from mcp_livecalls.simulator.registry import SIMULATED  # its modules import this one
-
         self.providers: tuple[Provider, ...] = tuple(providers)
         unknown = set(self.providers) - set(PROVIDERS)
         if unknown or not self.providers:
@@ -581,7 +608,7 @@ class Population:
 
         master = random.Random(seed)
         self.organization_id = f"org_{random_hex(master, 16)}"
-        kinds = {kind.name: kind for kind in SIMULATED if kind.name in self.providers}
+        kinds = {kind.name: kind for kind in simulated if kind.name in self.providers}
         slots = {p: len(range(i, live_calls, len(self.providers))) for i, p in enumerate(self.providers)}
         mean_talk = {
             p: 300.0 if arrival_every_s is None else min(max(3 * n * arrival_every_s - 15.0, 20.0), 1800.0)

@@ -1,15 +1,10 @@
-"""A local, deterministic simulator of three telephony providers' live-call APIs.
+"""A local, deterministic simulator of every registered provider's live-call APIs.
 
 ``mcp_livecalls.simulator`` is a real HTTP server (a Starlette app served by uvicorn on loopback)
-that speaks, from one shared population of evolving calls:
+that speaks, from one shared population of evolving calls, each provider's own API: its paths,
+auth, error bodies and documented variants (flavours), declared in that provider's folder
+(``mcp_livecalls/providers/<name>/simulated.py``, built from ``mcp_livecalls.simkit``).
 
-* **Vobiz** (Plivo-compatible): ``GET /api/v1/Account/{auth_id}/Call/?status=live|queued``,
-  ``GET …/Call/{call_uuid}/?status=live|queued`` (in the ``"plivo"`` or the ``"flat"`` documented
-  shape), ``GET …/Call/{call_uuid}/Stream/``; headers ``X-Auth-ID`` / ``X-Auth-Token``.
-* **Exotel** (v3): ``GET /v3/accounts/{sid}/calls/active`` and
-  ``GET /v3/accounts/{sid}/calls/{call_sid}/stream``; HTTP basic auth ``api_key:api_token``.
-* **Zudu**: ``GET /api/calls/{callId}`` (record ``id`` or ``call_id``) and ``POST /api/calls``;
-  headers ``X-API-KEY`` / ``X-API-SECRET``.
 * Control routes without auth: ``GET /_sim/state``, ``POST /_sim/advance?seconds=N`` (manual clock
   only), ``POST /_sim/faults`` (a :class:`Fault` as JSON), ``GET``/``DELETE /_sim/faults``.
 

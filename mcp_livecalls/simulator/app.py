@@ -34,7 +34,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -131,7 +130,7 @@ def _padding() -> bytes:
 
 
 class Simulator:
-    """The three providers' live-call APIs over one deterministic population, with faults.
+    """Every registered provider's live-call API over one deterministic population, with faults.
 
     ``sim.app`` is the Starlette ASGI application; serve it with
     :func:`~mcp_livecalls.simulator.serve_simulator` (tests) or
@@ -161,14 +160,16 @@ class Simulator:
             live_calls=live_calls,
             providers=providers,
             arrival_every_s=arrival_every_s,
+            simulated=SIMULATED,
         )
         self.faults = Faults(seed)
         self.credentials = credentials if credentials is not None else DEMO_CREDENTIALS
         self.fixtures = fixtures
-        self.flavours = check_flavours(flavours)
-        self.vobiz_shape: VobizShape = "plivo" if self.flavour("vobiz.legacy_shape") else vobiz_shape
-        self.vobiz_zone: tzinfo = VOBIZ_LOCAL_ZONE if self.flavour("vobiz.local_time") else UTC
-        """The zone of the simulated Vobiz account's Console: its zone-less times are written in it."""
+        # Simulator(vobiz_shape="plivo") is the vobiz.legacy_shape flavour, named for older callers.
+        self.flavours = check_flavours(
+            [*flavours, *(["vobiz.legacy_shape"] if vobiz_shape == "plivo" else [])]
+        )
+        self.vobiz_shape: VobizShape = "plivo" if self.flavour("vobiz.legacy_shape") else "flat"
         self.requests: Counter[tuple[str, str]] = Counter()
         self._tapes: list[list[Served]] = []
         self._lock = threading.Lock()
@@ -184,11 +185,11 @@ class Simulator:
         with self._lock:
             self.requests[(provider, route)] += 1
 
-    def _uuid(self) -> str:
+    def new_uuid(self) -> str:
         with self._lock:
             return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
-    def _hex_id(self, prefix: str, n: int = 12) -> str:
+    def hex_id(self, prefix: str, n: int = 12) -> str:
         with self._lock:
             return f"{prefix}{self._ids.getrandbits(4 * n):0{n}x}"
 
@@ -196,7 +197,7 @@ class Simulator:
         """Whether the documented variant ``name`` (see ``simulator.flavours``) is switched on."""
         return name in self.flavours
 
-    def _now_ts(self) -> float:
+    def now_ts(self) -> float:
         return self.clock.now().timestamp()
 
     def release_hangs(self) -> None:
@@ -253,7 +254,7 @@ class Simulator:
                     tape.append(Served(provider, route, status, body))
 
     # -- the pipeline shared by all provider routes ----------------------------------------------
-    async def _serve(
+    async def serve(
         self,
         request: Request,
         provider: Provider,

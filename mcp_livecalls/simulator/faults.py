@@ -44,7 +44,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.simkit.base import HUGE_ID
 from mcp_livecalls.simulator.registry import SIMULATED
 

@@ -38,6 +38,7 @@ import httpx2
 import pydantic
 import stamina
 
+from mcp_livecalls.core.catalog import title_of
 from mcp_livecalls.core.safety import clean_text
 from mcp_livecalls.errors import (
     AuthError,
@@ -48,7 +49,6 @@ from mcp_livecalls.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from mcp_livecalls.providers.registry import title_of
 
 __all__ = [
     "LOG_FILTER",

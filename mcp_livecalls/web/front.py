@@ -28,7 +28,6 @@ from typing import Any
 
 import h11
 from mcp.server import MCPServer
-from mcp.server.auth.provider import AccessToken
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, REQUEST_CANCELLED
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
@@ -51,7 +50,6 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "BearerGate",
     "SessionGuard",
-    "SharedTokenVerifier",
     "SilenceCancelledAnswers",
     "http_app",
 ]
@@ -229,18 +227,6 @@ class BearerGate:
             body, status_code=401, headers={"WWW-Authenticate": self.challenge(token_sent=token_sent)}
         )
         await response(scope, receive, send)
-
-
-class SharedTokenVerifier:
-    """Accepts exactly one bearer token (``LIVECALLS_HTTP_TOKEN``), compared in constant time."""
-
-    def __init__(self, token: SecretStr) -> None:
-        self._token = token.get_secret_value().encode()
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        if hmac.compare_digest(token.encode(), self._token):
-            return AccessToken(token="shared", client_id="livecalls-http", scopes=[])  # noqa: S106 (a label)
-        return None
 
 
 def caller_of(scope: Scope) -> str:

@@ -6,7 +6,7 @@ cache hits and misses, shared-lock waits, pacer delays, pollers and watched URIs
 sessions, Redis fallback state. Labels are provider names, outcomes and fixed words only —
 never a call id, a number, a URI or a credential.
 
-``register(server, app)`` (in ``create_server``) remembers which app a server runs; ``http_app``
+``app_of(server)`` (``mcp_livecalls.server.build``) tells which app a server runs; ``http_app``
 serves ``metrics_endpoint(server, settings)`` behind the same bearer token as ``/mcp`` unless
 ``LIVECALLS_METRICS_PUBLIC=1``.
 """
@@ -14,10 +14,10 @@ serves ``metrics_endpoint(server, settings)`` behind the same bearer token as ``
 from __future__ import annotations
 
 import hmac
-import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from mcp.server import MCPServer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -26,21 +26,17 @@ from starlette.responses import JSONResponse, Response
 
 from mcp_livecalls.fleet.cache import SharedFreshnessCache
 from mcp_livecalls.fleet.pacer import SharedPacer
+from mcp_livecalls.server.build import app_of
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from mcp_livecalls.config import Settings
-    from mcp_livecalls.server.build import LiveCallsApp
+    from mcp_livecalls.server.app import LiveCallsApp
 
-__all__ = ["metrics_endpoint", "register", "registry_for"]
+__all__ = ["metrics_endpoint", "registry_for"]
 
-_APPS: weakref.WeakKeyDictionary[Any, LiveCallsApp] = weakref.WeakKeyDictionary()
 _REALM = "mcp-livecalls"
-
-
-def register(server: object, app: LiveCallsApp) -> None:
-    _APPS[server] = app
 
 
 def registry_for(app: LiveCallsApp) -> CollectorRegistry:
@@ -118,7 +114,7 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
 
 
-def metrics_endpoint(server: object, settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+def metrics_endpoint(server: MCPServer[Any], settings: Settings) -> Callable[[Request], Awaitable[Response]]:
     """The ``/metrics`` handler for ``server``: the bearer token of ``/mcp`` unless made public."""
     token = settings.http_token.get_secret_value().encode() if settings.http_token is not None else None
     gated = token is not None and not settings.metrics_public
@@ -132,7 +128,7 @@ def metrics_endpoint(server: object, settings: Settings) -> Callable[[Request], 
                     status_code=401,
                     headers={"WWW-Authenticate": f'Bearer realm="{_REALM}"'},
                 )
-        app = _APPS.get(server)
+        app = app_of(server)
         body = generate_latest(registry_for(app)) if app is not None else b""
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

@@ -7,7 +7,7 @@ The pieces, outside in:
   ``/.well-known/oauth-protected-resource`` and ``…/mcp``); a bad token a 401
   ``invalid_token``; a token without ``livecalls:read`` a 403 ``insufficient_scope`` naming the
   scope (RFC 6750). A good one becomes the SDK's ``AuthenticatedUser`` (so sessions stay bound
-  to the principal that opened them) and this module's ``CallerView``.
+  to the principal that opened them) and the caller's view (``mcp_livecalls.core.views.CallerView``).
 - ``OAuthVerifier`` checks a token: a JWT against the issuer's JWKS (asymmetric algorithms
   only; ``iss``, ``aud``, ``exp``/``nbf``), an opaque token by introspection (RFC 7662). The
   token itself is never passed on upstream, logged, or kept beyond a short verification cache.
@@ -24,10 +24,8 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeGuard, TypeVar
 from urllib.parse import urlsplit
 
@@ -48,34 +46,28 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_livecalls.config import OAuthSettings
 from mcp_livecalls.core.models import ProviderName
-from mcp_livecalls.errors import InvalidArgument, LiveCallsError
+from mcp_livecalls.core.views import (
+    SCOPE_PII,
+    SCOPE_READ,
+    CallerView,
+    caller_view,
+    provider_scope,
+    viewing_as,
+)
+from mcp_livecalls.errors import LiveCallsError
 from mcp_livecalls.upstream.client import translate_errors
 
 __all__ = [
     "ALGORITHMS",
-    "EVERYONE",
     "LEEWAY_S",
-    "SCOPE_PII",
-    "SCOPE_READ",
     "AuthServerError",
-    "CallerView",
     "OAuthGate",
     "OAuthVerifier",
-    "ScopeMissing",
     "audit_tool_calls",
-    "caller_view",
-    "provider_scope",
-    "viewing_as",
 ]
 
 logger = logging.getLogger(__name__)
 audit_logger = logging.getLogger("mcp_livecalls.audit")
-
-SCOPE_READ = "livecalls:read"
-"""Required for everything: see live calls."""
-SCOPE_PII = "livecalls:pii"
-"""Full phone numbers and transcripts; without it numbers keep their last 4 digits."""
-_PROVIDER_SCOPE = "livecalls:read:"
 
 ALGORITHMS = frozenset({"RS256", "ES256", "EdDSA"})
 """Signatures accepted on JWT access tokens: asymmetric only (never ``none``, never HS*)."""
@@ -93,104 +85,6 @@ _HTTP_TIMEOUT_S = 10.0
 _AS = "authorization server"
 
 _T = TypeVar("_T")
-
-
-def provider_scope(provider: ProviderName) -> str:
-    return f"{_PROVIDER_SCOPE}{provider.value}"
-
-
-# -- the caller view -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CallerView:
-    """What one caller may see: which providers (``None``: every configured one) and PII."""
-
-    providers: frozenset[ProviderName] | None = None
-    pii: bool = True
-    subject: str | None = None
-    client_id: str | None = None
-
-    @classmethod
-    def from_scopes(
-        cls, scopes: Iterable[str], *, subject: str | None = None, client_id: str | None = None
-    ) -> CallerView:
-        granted = set(scopes)
-        named = {p for p in ProviderName if provider_scope(p) in granted}
-        return cls(
-            providers=frozenset(named) if named else None,
-            pii=SCOPE_PII in granted,
-            subject=subject,
-            client_id=client_id,
-        )
-
-    def sees(self, provider: ProviderName) -> bool:
-        return self.providers is None or provider in self.providers
-
-    def visible(self, providers: dict[ProviderName, _T]) -> dict[ProviderName, _T]:
-        """``providers`` as this caller may see them (the very same dict when unrestricted)."""
-        if self.providers is None:
-            return providers
-        return {name: value for name, value in providers.items() if name in self.providers}
-
-    def require(self, provider: ProviderName) -> None:
-        """Refuse a provider this caller may not see, naming the scope it needs."""
-        if not self.sees(provider):
-            raise ScopeMissing.for_provider(provider)
-
-    def check_number_filter(self, number: str) -> None:
-        """Without ``livecalls:pii`` a caller sees 4 digits of a number, and may filter by no more
-        (a full-number filter would tell whether a given person is on a call)."""
-        if not self.pii and sum(ch.isdigit() for ch in number) > 4:
-            raise ScopeMissing(
-                SCOPE_PII,
-                f"Without the scope {SCOPE_PII!r} numbers are shown by their last 4 digits, and number "
-                "filters them by those 4 digits only: pass the last 4 digits.",
-            )
-
-    def cursor_binding(self) -> str | None:
-        """What a list cursor is bound to besides its query: the providers, when restricted."""
-        if self.providers is None:
-            return None
-        return ",".join(sorted(p.value for p in self.providers))
-
-
-EVERYONE = CallerView()
-"""stdio, the shared HTTP token, in-memory clients: every configured provider, numbers in full
-(``LIVECALLS_MASK_NUMBERS`` still applies)."""
-
-_CALLER: ContextVar[CallerView] = ContextVar("livecalls_caller", default=EVERYONE)
-
-
-def caller_view() -> CallerView:
-    """The view of the caller whose request is being served (``EVERYONE`` without sign-in)."""
-    return _CALLER.get()
-
-
-@contextmanager
-def viewing_as(view: CallerView) -> Iterator[CallerView]:
-    token = _CALLER.set(view)
-    try:
-        yield view
-    finally:
-        _CALLER.reset(token)
-
-
-class ScopeMissing(InvalidArgument):
-    """Something the caller's token does not cover; ``scope`` names what it would need."""
-
-    def __init__(self, scope: str, message: str) -> None:
-        self.scope = scope
-        super().__init__(message)
-
-    @classmethod
-    def for_provider(cls, provider: ProviderName) -> ScopeMissing:
-        scope = provider_scope(provider)
-        return cls(
-            scope,
-            f"Your sign-in does not cover {provider.value} calls: that needs the scope {scope!r}. "
-            "Omit provider to see the providers you may read, or sign in again with that scope.",
-        )
 
 
 class AuthServerError(LiveCallsError):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
-from mcp_livecalls.providers.registry import NAMES
+from mcp_livecalls.core.catalog import NAMES
 
 from .harness import CLIENTS, Outcome, report_of
 

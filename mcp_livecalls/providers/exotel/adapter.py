@@ -949,3 +949,7 @@ async def _both(first: Callable[[], Awaitable[_T]], second: Callable[[], Awaitab
     if failures:
         raise failures[0]
     return results[0], results[1]
+
+
+ADAPTER = ExotelProvider
+"""What the registry loads for this folder."""

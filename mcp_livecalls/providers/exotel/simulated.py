@@ -260,7 +260,7 @@ class ExotelSimulation(SimulatedProvider):
     ) -> Answer:
         headers = self.retry_headers(status, retry_after)
         if status == 429:
-            reset = math.ceil(self.sim._now_ts() + (retry_after if retry_after is not None else 60.0))
+            reset = math.ceil(self.sim.now_ts() + (retry_after if retry_after is not None else 60.0))
             headers["X-RateLimit-Limit"] = str(EXOTEL_RATE_LIMIT)
             headers["X-RateLimit-Remaining"] = "0"
             headers["X-RateLimit-Reset"] = str(reset)
@@ -270,7 +270,7 @@ class ExotelSimulation(SimulatedProvider):
             return Answer(status, body, headers)
         # Undocumented (NOTES.md): the v3 envelope with response.error_data.
         body = {
-            "request_id": self.sim._hex_id("req_"),
+            "request_id": self.sim.hex_id("req_"),
             "method": method,
             "http_code": status,
             "response": {
@@ -306,7 +306,7 @@ class ExotelSimulation(SimulatedProvider):
 
     def _exotel_envelope(self, response: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
         return {
-            "request_id": request_id or self.sim._hex_id("req_"),
+            "request_id": request_id or self.sim.hex_id("req_"),
             "method": "GET",
             "http_code": 200,
             "response": response,
@@ -346,7 +346,7 @@ class ExotelSimulation(SimulatedProvider):
                     return Answer(200, fixture)  # verbatim
                 envelope = {"active_calls": page, "total_active": len(kept)}
                 return Answer(200, self._exotel_envelope(envelope, fixture["request_id"]))
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             if self.sim.flavour("exotel.page_b"):
                 # Version B: no limit, offset or filters; items without direction and agent_details.
                 items = []
@@ -364,7 +364,7 @@ class ExotelSimulation(SimulatedProvider):
             page = [exotel_active_item(c, ts) for c in calls[offset : offset + limit]]
             return Answer(200, self._exotel_envelope({"active_calls": page, "total_active": len(calls)}))
 
-        return await self.sim._serve(request, "exotel", "list_calls", answer)
+        return await self.sim.serve(request, "exotel", "list_calls", answer)
 
     async def exotel_stream(self, request: Request) -> Response:
         sid = str(request.path_params["sid"])
@@ -376,7 +376,7 @@ class ExotelSimulation(SimulatedProvider):
                 return denied
             if self.sim.fixtures:
                 return self._exotel_fixture_stream(call_sid)
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             call = self.sim.population.find("exotel", call_sid)
             if call is None or call.state_at_ts(ts) not in LIVE_STATES:
                 return self.error(404, f"No active call with sid {call_sid}")
@@ -384,7 +384,7 @@ class ExotelSimulation(SimulatedProvider):
                 return self.error(404, f"No active stream for call {call_sid}")
             return Answer(200, self._exotel_envelope({"stream": exotel_stream(call, ts)}))
 
-        return await self.sim._serve(request, "exotel", "stream", answer)
+        return await self.sim.serve(request, "exotel", "stream", answer)
 
     async def exotel_details(self, request: Request) -> Response:
         sid = str(request.path_params["sid"])
@@ -396,7 +396,7 @@ class ExotelSimulation(SimulatedProvider):
                 return denied
             if self.sim.fixtures:
                 return self._exotel_fixture_details(call_sid)
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             call = self.sim.population.find("exotel", call_sid)
             if call is None:
                 return self.error(404, f"No call with sid {call_sid}")
@@ -404,7 +404,7 @@ class ExotelSimulation(SimulatedProvider):
             details = exotel_call_details(call, ts, alternative=self.sim.flavour("exotel.details_alt"))
             return Answer(200, self._exotel_envelope({"call_details": details}))
 
-        return await self.sim._serve(request, "exotel", "get_call", answer)
+        return await self.sim.serve(request, "exotel", "get_call", answer)
 
     def _exotel_fixture_details(self, call_sid: str) -> Answer:
         # Not in the docs (the v3 page shows no body): the documented list item, as call details.
@@ -465,3 +465,7 @@ def _agent(rng: random.Random) -> Agent:
     if roll < 0.9:
         return Agent(random_uuid(rng), name, f"sip:{handle}@agents.sip.exotel.example", "sip")
     return Agent(random_uuid(rng), name, f"webrtc:{handle}", "webrtc")
+
+
+SIMULATED = ExotelSimulation
+"""What the simulator loads for this folder."""

@@ -124,3 +124,7 @@ class PlivoProvider(PlivoFamilyProvider):
 
     def read_call_list(self, payload: Any) -> list[str]:
         return plivo_call_list(payload)
+
+
+ADAPTER = PlivoProvider
+"""What the registry loads for this folder."""

@@ -80,7 +80,7 @@ class PlivoSimulation(vobiz.VobizSimulation):
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
     ) -> Answer:
         return Answer(
-            status, {"api_id": self.sim._uuid(), "error": message}, self.retry_headers(status, retry_after)
+            status, {"api_id": self.sim.new_uuid(), "error": message}, self.retry_headers(status, retry_after)
         )
 
     def live_calls(self, request: Request) -> list[SimCall]:
@@ -100,5 +100,9 @@ class PlivoSimulation(vobiz.VobizSimulation):
 
     def list_entries(self, calls: list[SimCall], ts: float) -> list[Any]:
         if self.sim.flavour("plivo.object_list"):
-            return [vobiz.vobiz_flat(c, ts, self.sim._uuid(), UTC) for c in calls]
+            return [vobiz.vobiz_flat(c, ts, self.sim.new_uuid(), UTC) for c in calls]
         return super().list_entries(calls, ts)
+
+
+SIMULATED = PlivoSimulation
+"""What the simulator loads for this folder."""

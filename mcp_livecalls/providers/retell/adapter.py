@@ -213,10 +213,6 @@ class RetellProvider(LiveCallsProvider):
         self._keys: OrderedDict[tuple[str, str | None, str | None, int], str] = OrderedDict()
 
     @classmethod
-    def title(cls) -> str:
-        return "Retell AI"
-
-    @classmethod
     def create(
         cls,
         settings: RetellSettings,
@@ -381,3 +377,7 @@ class RetellProvider(LiveCallsProvider):
 
 def _direction_word(direction: Direction | None) -> str | None:
     return direction.value if direction is not None else None
+
+
+ADAPTER = RetellProvider
+"""What the registry loads for this folder."""

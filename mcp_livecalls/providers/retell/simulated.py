@@ -255,9 +255,9 @@ class RetellSimulation(SimulatedProvider):
             call = None if self.sim.fixtures else self.sim.population.find(self.name, call_id)
             if call is None:
                 return self.error(404 if self.sim.flavour("retell.not_found_404") else 422, NOT_FOUND)
-            return Answer(200, self._record(call, self.sim._now_ts(), transcript=True))
+            return Answer(200, self._record(call, self.sim.now_ts(), transcript=True))
 
-        return await self.sim._serve(request, self.name, "get_call", answer)
+        return await self.sim.serve(request, self.name, "get_call", answer)
 
     async def list_v3(self, request: Request) -> Response:
         raw = await request.body()
@@ -270,7 +270,7 @@ class RetellSimulation(SimulatedProvider):
                 return self.error(404, "Not Found")
             return self._listing(raw, self._v3_answer)
 
-        return await self.sim._serve(request, self.name, "list_calls", answer)
+        return await self.sim.serve(request, self.name, "list_calls", answer)
 
     async def list_v2(self, request: Request) -> Response:
         raw = await request.body()
@@ -281,7 +281,7 @@ class RetellSimulation(SimulatedProvider):
                 return denied
             return self._listing(raw, self._v2_answer)
 
-        return await self.sim._serve(request, self.name, "list_calls", answer)
+        return await self.sim.serve(request, self.name, "list_calls", answer)
 
     def _listing(self, raw: bytes, read: Callable[[dict[str, Any]], Answer]) -> Answer:
         try:
@@ -297,7 +297,7 @@ class RetellSimulation(SimulatedProvider):
             raise _Refused("sort_order")
         if self.sim.fixtures:
             return []
-        ts = self.sim._now_ts()
+        ts = self.sim.now_ts()
         calls = [c for c in self.sim.population.visible(self.name) if keep(c, retell_status(c, ts))]
         return calls if sort_order == "descending" else calls[::-1]
 
@@ -340,7 +340,7 @@ class RetellSimulation(SimulatedProvider):
             calls = _after(calls, anchor, descending)
         window = calls[skip : skip + limit]
         more = skip + limit < len(calls)
-        ts = self.sim._now_ts()
+        ts = self.sim.now_ts()
         body: dict[str, Any] = {"items": [self._record(c, ts, transcript=False) for c in window]}
         if self.sim.flavour("retell.no_has_more"):
             if len(window) == limit and window:
@@ -373,7 +373,7 @@ class RetellSimulation(SimulatedProvider):
             if after is None:
                 raise _Refused("pagination_key")
             calls = _after(calls, (ms(after.created_ts), after.id), descending)
-        ts = self.sim._now_ts()
+        ts = self.sim.now_ts()
         items = [self._record(c, ts, transcript=True) for c in calls[:limit]]
         # The documented answer is a bare array; ``Answer`` is typed for objects, the pipeline
         # serializes either.
@@ -414,3 +414,7 @@ def _kept(
         and (types is None or call_type in types)
         and (agents is None or (call.agent is not None and call.agent.id in agents))
     )
+
+
+SIMULATED = RetellSimulation
+"""What the simulator loads for this folder."""

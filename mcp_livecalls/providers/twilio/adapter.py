@@ -615,3 +615,7 @@ def _safe_sid(sid: str) -> bool:
 
 def _code(error: ProviderError) -> str:
     return str(error.status_code) if error.status_code else type(error).__name__
+
+
+ADAPTER = TwilioProvider
+"""What the registry loads for this folder."""

@@ -396,7 +396,7 @@ class TwilioSimulation(SimulatedProvider):
             wanted = query.get("Status")
             if self.sim.fixtures:
                 return Answer(200, _page("calls", [], request.url.path, query, page, size))
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             older = self.sim.flavour("twilio.older_body")
             live_duration = self.sim.flavour("twilio.live_duration")
             calls = [
@@ -407,7 +407,7 @@ class TwilioSimulation(SimulatedProvider):
                 calls = [call for call in calls if call["status"] == wanted]
             return Answer(200, _page("calls", calls, request.url.path, query, page, size, older=older))
 
-        return await self.sim._serve(request, self.name, "list_calls", answer)
+        return await self.sim.serve(request, self.name, "list_calls", answer)
 
     async def get_call(self, request: Request) -> Response:
         sid = str(request.path_params["sid"])
@@ -425,14 +425,14 @@ class TwilioSimulation(SimulatedProvider):
                 200,
                 twilio_call(
                     call,
-                    self.sim._now_ts(),
+                    self.sim.now_ts(),
                     sid,
                     older=self.sim.flavour("twilio.older_body"),
                     live_duration=self.sim.flavour("twilio.live_duration"),
                 ),
             )
 
-        return await self.sim._serve(request, self.name, "get_call", answer)
+        return await self.sim.serve(request, self.name, "get_call", answer)
 
     def _talking_in_conference(self, ts: float) -> list[SimCall]:
         return [
@@ -450,14 +450,14 @@ class TwilioSimulation(SimulatedProvider):
                 return paging
             size, page, query = paging
             wanted = query.get("Status")
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             found = [] if self.sim.fixtures else self._talking_in_conference(ts)
             items = [twilio_conference(call, ts, sid) for call in found]
             if wanted:
                 items = [item for item in items if item["status"] == wanted]
             return Answer(200, _page("conferences", items, request.url.path, query, page, size))
 
-        return await self.sim._serve(request, self.name, "stream", answer)
+        return await self.sim.serve(request, self.name, "stream", answer)
 
     async def participants(self, request: Request) -> Response:
         sid = str(request.path_params["sid"])
@@ -468,7 +468,7 @@ class TwilioSimulation(SimulatedProvider):
             if denied is not None:
                 return denied
             size = self._size(request) or DEFAULT_PAGE_SIZE
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             found = [] if self.sim.fixtures else self._talking_in_conference(ts)
             call = next((c for c in found if c.conference_uuid == conference_sid), None)
             if call is None:
@@ -476,4 +476,8 @@ class TwilioSimulation(SimulatedProvider):
             items = twilio_participants(call, ts, sid)
             return Answer(200, _page("participants", items, request.url.path, {}, 0, size))
 
-        return await self.sim._serve(request, self.name, "stream", answer)
+        return await self.sim.serve(request, self.name, "stream", answer)
+
+
+SIMULATED = TwilioSimulation
+"""What the simulator loads for this folder."""

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx2
 from pydantic import Field, SecretStr
 
+from mcp_livecalls.core.catalog import title_of
 from mcp_livecalls.core.models import CallStatus, LiveCall, MediaStream, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderError, ProviderUnavailable
@@ -42,7 +43,6 @@ from mcp_livecalls.providers.base import (
     parse_local_time,
     scan,
 )
-from mcp_livecalls.providers.registry import title_of
 from mcp_livecalls.upstream.client import HttpPolicy, NotFoundReply, ProviderHTTP
 
 __all__ = [
@@ -729,3 +729,7 @@ def _media_streams(payload: Any, zone: tzinfo = UTC) -> list[MediaStream]:
             )
         )
     return streams
+
+
+ADAPTER = VobizProvider
+"""What the registry loads for this folder."""

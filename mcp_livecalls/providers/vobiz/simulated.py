@@ -218,11 +218,11 @@ class VobizSimulation(SimulatedProvider):
 
     def legacy_shape(self) -> bool:
         """Whether single calls answer the Plivo-style ``{"calls": [...]}`` shape."""
-        return self.sim.vobiz_shape == "plivo"
+        return self.sim.flavour("vobiz.legacy_shape")
 
     def zone(self) -> tzinfo:
         """The zone the account writes zone-less times in."""
-        return self.sim.vobiz_zone
+        return VOBIZ_LOCAL_ZONE if self.sim.flavour("vobiz.local_time") else UTC
 
     def paging(self) -> str:
         """``"all"`` (every UUID at once), ``"paged"`` (limit/offset) or ``"offset_ignored"``."""
@@ -308,13 +308,13 @@ class VobizSimulation(SimulatedProvider):
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
     ) -> Answer:
         headers = self.retry_headers(status, retry_after)
-        if self.sim.vobiz_shape == "plivo":
-            return Answer(status, {"api_id": self.sim._uuid(), "error": message}, headers)
+        if self.legacy_shape():
+            return Answer(status, {"api_id": self.sim.new_uuid(), "error": message}, headers)
         body: dict[str, Any] = {
             "status": "error",
             "error": {"code": ERROR_CODES.get(status, "ERROR"), "message": message, "details": None},
-            "timestamp": iso_time_ms(self.sim._now_ts()),
-            "requestId": self.sim._uuid(),
+            "timestamp": iso_time_ms(self.sim.now_ts()),
+            "requestId": self.sim.new_uuid(),
         }
         return Answer(status, body, headers)
 
@@ -357,7 +357,7 @@ class VobizSimulation(SimulatedProvider):
 
     def _vobiz_not_found(self, call_uuid: str) -> Answer:
         if self.legacy_shape():
-            return Answer(404, {"api_id": self.sim._uuid(), "error": "not found"})
+            return Answer(404, {"api_id": self.sim.new_uuid(), "error": "not found"})
         return self.error(404, f"Call {call_uuid} not found")
 
     async def vobiz_list(self, request: Request) -> Response:
@@ -372,7 +372,7 @@ class VobizSimulation(SimulatedProvider):
             status = request.query_params.get("status")
             # Plivo's filters (call_direction, from_number, to_number) are not documented by Vobiz:
             # like the pessimistic reading of NOTES.md, they are ignored. Paging depends on the flavour.
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             ids: list[Any]
             if status == "live":
                 if self.sim.fixtures:
@@ -393,9 +393,9 @@ class VobizSimulation(SimulatedProvider):
             if not page and self.sim.flavour(f"{self.name}.idle_404"):
                 # Undocumented: an idle account's list answering Vobiz's own 404 body (NOTES.md).
                 return self.error(404, "No calls found")
-            return Answer(200, {"api_id": self.sim._uuid(), "calls": page})
+            return Answer(200, {"api_id": self.sim.new_uuid(), "calls": page})
 
-        return await self.sim._serve(request, self.name, "list_calls", answer)
+        return await self.sim.serve(request, self.name, "list_calls", answer)
 
     async def vobiz_get(self, request: Request) -> Response:
         if not self._vobiz_path_ok(request):
@@ -411,7 +411,7 @@ class VobizSimulation(SimulatedProvider):
             if self.sim.fixtures:
                 example = self.fixture_call(status, call_uuid)
                 return self._vobiz_not_found(call_uuid) if example is None else Answer(200, example)
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             call = self.sim.population.find(self.name, call_uuid)
             if call is None:
                 return self._vobiz_not_found(call_uuid)
@@ -421,16 +421,16 @@ class VobizSimulation(SimulatedProvider):
                 if self.legacy_shape():
                     return Answer(
                         200,
-                        {"api_id": self.sim._uuid(), "calls": [vobiz_plivo_call(call, ts, auth_id, zone)]},
+                        {"api_id": self.sim.new_uuid(), "calls": [vobiz_plivo_call(call, ts, auth_id, zone)]},
                     )
-                return Answer(200, vobiz_flat(call, ts, self.sim._uuid(), zone))
+                return Answer(200, vobiz_flat(call, ts, self.sim.new_uuid(), zone))
             if status == "queued" and state == "queued":
                 # Queued calls are documented in the flat shape only; both modes answer it.
-                return Answer(200, vobiz_flat(call, ts, self.sim._uuid(), self.zone()))
+                return Answer(200, vobiz_flat(call, ts, self.sim.new_uuid(), self.zone()))
             # Without status the real API answers the finished CDR, which is not simulated.
             return self._vobiz_not_found(call_uuid)
 
-        return await self.sim._serve(request, self.name, "get_call", answer)
+        return await self.sim.serve(request, self.name, "get_call", answer)
 
     async def vobiz_stream(self, request: Request) -> Response:
         if not self._vobiz_path_ok(request, "stream"):
@@ -447,7 +447,7 @@ class VobizSimulation(SimulatedProvider):
             if page is None or per_page is None or page < 1 or per_page < 1:
                 return self.error(400, "page and per_page must be positive integers")
             per_page = min(per_page, 100)
-            ts = self.sim._now_ts()
+            ts = self.sim.now_ts()
             objects: list[dict[str, Any]]
             if self.sim.fixtures:
                 if call_uuid not in self.fixture_ids:
@@ -465,7 +465,7 @@ class VobizSimulation(SimulatedProvider):
             return Answer(
                 200,
                 {
-                    "api_id": self.sim._uuid(),
+                    "api_id": self.sim.new_uuid(),
                     "page": page,
                     "per_page": per_page,
                     "total": len(objects),
@@ -480,4 +480,8 @@ class VobizSimulation(SimulatedProvider):
                 },
             )
 
-        return await self.sim._serve(request, self.name, "stream", answer)
+        return await self.sim.serve(request, self.name, "stream", answer)
+
+
+SIMULATED = VobizSimulation
+"""What the simulator loads for this folder."""

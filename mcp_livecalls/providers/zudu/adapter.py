@@ -736,3 +736,7 @@ class ZuduProvider(LiveCallsProvider):
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
         return noting_unreadable(self, found, unreadable)
+
+
+ADAPTER = ZuduProvider
+"""What the registry loads for this folder."""

@@ -376,7 +376,7 @@ class ZuduSimulation(SimulatedProvider):
             call = self.sim.population.find("zudu", call_id)
             if call is None:
                 return self._zudu_not_found(call_id)
-            record = self._zudu_record(call, self.sim._now_ts(), self.sim.population.organization_id)
+            record = self._zudu_record(call, self.sim.now_ts(), self.sim.population.organization_id)
             return Answer(
                 200,
                 {
@@ -387,7 +387,7 @@ class ZuduSimulation(SimulatedProvider):
                 },
             )
 
-        return await self.sim._serve(request, "zudu", "get_call", answer)
+        return await self.sim.serve(request, "zudu", "get_call", answer)
 
     def _zudu_record(
         self, call: SimCall, ts: float, organization_id: str, *, listed: bool = False
@@ -417,7 +417,7 @@ class ZuduSimulation(SimulatedProvider):
                 return _zudu_bad_request("the body must be a JSON object")
             return self._zudu_list_answer(query)
 
-        return await self.sim._serve(request, "zudu", "list_calls", answer)
+        return await self.sim.serve(request, "zudu", "list_calls", answer)
 
     def _zudu_list_answer(self, query: dict[str, Any]) -> Answer:
         page = query.get("page", 0)
@@ -462,7 +462,7 @@ class ZuduSimulation(SimulatedProvider):
                 and (agent_set is None or agent in agent_set)
             )
 
-        ts = self.sim._now_ts()
+        ts = self.sim.now_ts()
         org = self.sim.population.organization_id
         records: list[dict[str, Any]]
         if self.sim.fixtures:
@@ -522,3 +522,7 @@ class ZuduSimulation(SimulatedProvider):
 
 def _zudu_bad_request(message: str) -> Answer:
     return Answer(400, {"message": "Invalid request", "status": "error", "error": message})
+
+
+SIMULATED = ZuduSimulation
+"""What the simulator loads for this folder."""

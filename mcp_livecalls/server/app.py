@@ -1,0 +1,272 @@
+"""The running state one server shares across its sessions: ``LiveCallsApp``.
+
+The shared HTTP client, the provider adapters, the service, the watcher and, in a fleet, the
+Redis parts live here; the server's lifespan opens and closes it (``LiveCallsApp.running``), and
+every tool, resource and prompt reads it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import ssl
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import anyio
+import httpx2
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from mcp_livecalls import __version__
+from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import (
+    LiveCall,
+    ProviderName,
+    StreamDetails,
+)
+from mcp_livecalls.core.safety import LONG_TEXT_CAP, clean_text
+from mcp_livecalls.errors import (
+    CallNotFound,
+    InvalidArgument,
+    LiveCallsError,
+    ProviderError,
+)
+from mcp_livecalls.fleet.bus import RedisSubscriptionBus
+from mcp_livecalls.fleet.cache import SharedFreshnessCache
+from mcp_livecalls.fleet.core import Fleet
+from mcp_livecalls.fleet.leases import PollLeases
+from mcp_livecalls.fleet.memo import SharedHomes
+from mcp_livecalls.fleet.pacer import SharedPacer
+from mcp_livecalls.providers.base import LiveCallsProvider
+from mcp_livecalls.providers.registry import build_providers
+from mcp_livecalls.server.render import (
+    Detail,
+    prepare_call,
+    prepare_stream,
+)
+from mcp_livecalls.service.calls import CursorCodec, LiveCallsService
+from mcp_livecalls.service.watch import Subscriptions, Watcher
+from mcp_livecalls.upstream.client import LOG_FILTER, Redactor, RequestPacer
+
+__all__ = ["RESOURCE_NOT_FOUND", "LiveCallsApp"]
+
+logger = logging.getLogger(__name__)
+
+RESOURCE_NOT_FOUND = -32002
+""""Resource not found" before protocol 2026-07-28. That version retired the code (never to be
+reused), so ``mcp_types`` no longer defines it; 2026-07-28 answers ``INVALID_PARAMS`` instead."""
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (httpx2's default): loading the CA bundle costs tens
+    of milliseconds of CPU, which every server start would otherwise pay again."""
+    return httpx2.create_ssl_context()
+
+
+class LiveCallsApp:
+    """What the server needs while it runs: settings, one HTTP client, the service.
+
+    ``running()`` is re-entrant: the first session opens the client, the last one closes it.
+    ``sleep`` and ``clock`` (monotonic seconds) pace the pollers and ``wait_for_call_state``;
+    tests pass fakes so that time moves only when they say so.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = anyio.current_time,
+        fleet: Fleet | None = None,
+        lease_clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.now = now or (lambda: datetime.now(UTC))
+        self.sleep = sleep
+        self.clock = clock
+        self.redact = Redactor(
+            settings.secrets(), pairs=settings.redaction_pairs()
+        )  # every output passes it (redacting())
+        LOG_FILTER.register(self.redact)
+        # -- fleet: with LIVECALLS_REDIS_URL, replicas share cache, pacing, memo, bus and pollers.
+        if fleet is None and settings.redis_url is not None:
+            url = settings.redis_url.get_secret_value()
+            fleet = Fleet(url, prefix=settings.redis_prefix, secrets=settings.secrets())
+        self.fleet = fleet
+        self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = (
+            InMemorySubscriptionBus() if fleet is None else RedisSubscriptionBus(fleet, self._deliver_legacy)
+        )
+        leases = (
+            None
+            if fleet is None
+            else PollLeases(fleet, interval_s=settings.poll_interval_s, clock=lease_clock)
+        )
+        self.watcher = Watcher(
+            lambda: self.service,
+            self._publish,
+            interval_s=settings.poll_interval_s,
+            sleep=sleep,
+            leases=leases,
+        )
+        self.subscriptions = Subscriptions(
+            self.watcher, max_per_session=settings.max_watches_per_session, max_total=settings.max_watches
+        )
+        self._service: LiveCallsService | None = None
+        self._client: httpx2.AsyncClient | None = None
+        self._users = 0
+
+    def shape_call(self, call: LiveCall, detail: Detail) -> LiveCall:
+        """``call`` as every output shows it: numbers masked if set, transcript cut for ``brief``."""
+        settings = self.settings
+        return prepare_call(call, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns)
+
+    def shape_stream(self, details: StreamDetails, detail: Detail) -> StreamDetails:
+        settings = self.settings
+        return prepare_stream(
+            details, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns
+        )
+
+    @property
+    def service(self) -> LiveCallsService:
+        if self._service is None:
+            raise RuntimeError("the server is not running")
+        return self._service
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[LiveCallsApp]:
+        if self._users == 0:
+            policy = self.settings.http
+            self._client = httpx2.AsyncClient(
+                timeout=policy.timeout(),
+                limits=httpx2.Limits(
+                    max_connections=policy.max_concurrency * 3, max_keepalive_connections=20
+                ),
+                follow_redirects=False,
+                headers={"User-Agent": f"mcp-livecalls/{__version__}", "Accept": "application/json"},
+                verify=_tls_context(),
+            )
+            providers = build_providers(self.settings.providers, self.settings.http, self._client, self.now)
+            self._service = LiveCallsService(
+                providers,
+                tool_budget_s=policy.tool_budget_s,
+                cache_ttl_s=self.settings.cache_ttl_s,
+                cursors=CursorCodec.from_secrets(self.settings.secrets()),
+                default_region=self.settings.default_region,
+                **self._fleet_parts(providers),
+            )
+        self._users += 1
+        try:
+            async with anyio.create_task_group() as pollers:
+                if isinstance(self.bus, RedisSubscriptionBus):
+                    pollers.start_soon(self.bus.run)  # one reader per app, whichever group runs it
+                self.watcher.bind(pollers)
+                try:
+                    yield self
+                finally:
+                    self.watcher.unbind(pollers)
+                    pollers.cancel_scope.cancel()
+        finally:
+            self._users -= 1
+            if self._users == 0:
+                client, self._client, self._service = self._client, None, None
+                if client is not None:
+                    await client.aclose()
+                if self.fleet is not None:
+                    await self.fleet.aclose()
+
+    def _fleet_parts(self, providers: Mapping[ProviderName, LiveCallsProvider]) -> dict[str, Any]:
+        """With a fleet: the shared cache and memo for the service, shared pacers for the adapters."""
+        fleet = self.fleet
+        if fleet is None:
+            return {}
+        for name, adapter in providers.items():
+            local = adapter.http.pacer
+            if isinstance(local, RequestPacer):
+                account = adapter.pacing_account(self.settings.providers[name])
+                adapter.http.pacer = SharedPacer(local, fleet, account=f"{name.value}:{account}")
+        return {
+            # A crashed leader's lock expires half way through the tool budget: a waiter then
+            # still has the other half to ask upstream itself.
+            "cache": SharedFreshnessCache(
+                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s / 2
+            ),
+            "homes": SharedHomes(fleet),
+        }
+
+    async def _deliver_legacy(self, uri: str) -> None:
+        """An update another replica found: send it to this replica's legacy subscribers."""
+        for deliver in self.subscriptions.deliverers(uri):
+            await deliver(uri)
+
+    async def _publish(self, uri: str) -> None:
+        """Announce a change to modern listen streams (the bus) and legacy subscribers alike.
+
+        A legacy send never raises, even to a client that has gone (the SDK drops it): sessions
+        are forgotten when their connection ends (``Subscriptions.close``), not here.
+        """
+        await self.bus.publish(ResourceUpdated(uri=uri))
+        for deliver in self.subscriptions.deliverers(uri):
+            await deliver(uri)
+
+    @contextmanager
+    def tool_errors(self, tool: str) -> Iterator[None]:
+        """Turn every failure into an MCP tool error (``isError``) whose text says what happened."""
+        try:
+            yield
+        except LiveCallsError as exc:
+            message = clean_text(self.redact(str(exc)), limit=LONG_TEXT_CAP)
+            provider = exc.provider if isinstance(exc, ProviderError) else "-"
+            logger.debug("%s failed (%s, %s): %s", tool, type(exc).__name__, provider, message)
+            raise ToolError(message) from None
+        except Exception as exc:  # noqa: BLE001 - the tool boundary: a bug still gets a clear answer
+            raise ToolError(self._internal_error(tool, exc)) from None
+
+    @contextmanager
+    def resource_errors(self, uri: str, protocol_version: str | None = None) -> Iterator[None]:
+        """Resource failures as the negotiated protocol spells them: a call that is not live is
+        "resource not found" (-32002 before 2026-07-28, where that code is retired and
+        ``INVALID_PARAMS`` is used), a bad id is ``INVALID_PARAMS``, the rest an error text."""
+        try:
+            yield
+        except CallNotFound as exc:
+            code = INVALID_PARAMS if protocol_version in MODERN_PROTOCOL_VERSIONS else RESOURCE_NOT_FOUND
+            raise MCPError(code, self.redact(str(exc)), data={"uri": uri}) from None
+        except InvalidArgument as exc:
+            raise MCPError(INVALID_PARAMS, self.redact(str(exc)), data={"uri": uri}) from None
+        except LiveCallsError as exc:
+            raise ResourceError(clean_text(self.redact(str(exc)), limit=LONG_TEXT_CAP)) from None
+        except Exception as exc:  # noqa: BLE001 - the resource boundary, as for tools
+            raise ResourceError(self._internal_error(uri, exc)) from None
+
+    async def redacting(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """Server middleware: every result and error leaving the server, scrubbed in one place.
+
+        Tool text and structured content, resource bodies, completions, prompts, error messages:
+        whatever a handler answers passes ``self.redact`` before it reaches the transport.
+        """
+        try:
+            result = await call_next(ctx)
+        except MCPError as exc:
+            raise MCPError(exc.code, self.redact(exc.message), self.redact.scrub(exc.data)) from None
+        return cast(HandlerResult, self.redact.scrub(result)) if isinstance(result, dict) else result
+
+    def _internal_error(self, where: str, exc: Exception) -> str:
+        """Log the traceback (redacted) to stderr; tell the caller only the kind of failure."""
+        trace = "".join(traceback.format_exception(exc))
+        logger.error("%s hit an internal error:\n%s", where, self.redact(trace))
+        return (
+            f"mcp-livecalls hit an internal error ({type(exc).__name__}); try again, "
+            "and report it if it persists."
+        )
