@@ -274,6 +274,99 @@ async def test_a_crashed_leaders_lock_expires_and_a_waiter_asks_upstream_itself(
     assert cache.lock_waits == 1
 
 
+def _details(call_id: str) -> Any:
+    from mcp_livecalls.core.models import StreamDetails
+
+    return StreamDetails.model_validate(
+        {"provider": "zudu", "call_id": call_id, "status": "in_progress", "legs": []}
+    )
+
+
+async def test_a_leader_whose_replica_fell_back_mid_flight_still_hands_its_answer_over(
+    redis_url: str,
+) -> None:
+    fleets = [Fleet(redis_url, prefix="t:") for _ in range(2)]
+    leader, waiter = (SharedFreshnessCache(0, fleet, lock_ttl_s=60) for fleet in fleets)
+    key = ("zudu", "stream", "c-7")
+    lock_key = fleets[0].key("lock", fleets[0].hashed(repr(key)))
+    asked: list[str] = []
+    answers: dict[str, Any] = {}
+    fell_back: list[bool] = []
+
+    leading, waiting = anyio.Event(), anyio.Event()
+    wait_for_leader = waiter._wait_for_leader
+
+    async def waits(value_key: str, lock_key: str) -> Any:
+        waiting.set()
+        return await wait_for_leader(value_key, lock_key)
+
+    waiter._wait_for_leader = waits  # type: ignore[method-assign]
+
+    async def lead() -> Any:
+        asked.append("leader")
+        leading.set()
+        await waiting.wait()  # the other replica waits on this leader's lock
+        fleets[0].mark_down(OSError("a slow reply elsewhere on this replica"))
+        fell_back.append(not fleets[0].available)
+        return _details("c-7")
+
+    async def wait() -> Any:
+        asked.append("waiter")
+        return _details("c-7")
+
+    async def ask(name: str, cache: SharedFreshnessCache, fetch: Callable[[], Any]) -> None:
+        answers[name] = await cache.get(key, fetch)
+
+    try:
+        with anyio.fail_after(20):  # the lock lives 60 s: a waiter left to sit it out fails here
+            async with anyio.create_task_group() as group:
+                group.start_soon(ask, "leader", leader, lead)
+                await leading.wait()
+                group.start_soon(ask, "waiter", waiter, wait)
+        left_behind = await fleets[1].redis.exists(lock_key)
+    finally:
+        for fleet in fleets:
+            await fleet.aclose()
+
+    assert fell_back == [True]  # the leader's replica was in fallback when it finished...
+    assert left_behind == 0  # ...and gave its lock back all the same
+    assert asked == ["leader"]  # the waiter got the leader's answer
+    assert answers["waiter"] == answers["leader"] == _details("c-7")
+
+
+async def test_a_lock_lives_as_long_as_its_holder_can_still_take_and_never_beyond_the_budget(
+    redis_url: str,
+) -> None:
+    fleet = Fleet(redis_url, prefix="t:")
+    cache = SharedFreshnessCache(0, fleet, lock_ttl_s=15)
+    lives: list[int] = []
+
+    async def fetch(call_id: str) -> Any:
+        lock_key = fleet.key("lock", fleet.hashed(repr(("zudu", "stream", call_id))))
+        lives.append(await fleet.redis.pttl(lock_key))
+        return _details(call_id)
+
+    try:
+        with anyio.CancelScope(deadline=anyio.current_time() + 3):  # the caller has 3 s left
+            await cache.get(("zudu", "stream", "c-1"), lambda: fetch("c-1"))
+        await cache.get(("zudu", "stream", "c-2"), lambda: fetch("c-2"))  # no deadline of its own
+    finally:
+        await fleet.aclose()
+
+    assert 0 < lives[0] <= 3000
+    assert 3000 < lives[1] <= 15000
+
+
+async def test_the_fleets_lock_lives_at_most_the_tool_budget(
+    settings: Settings, simulator: Simulator, redis_url: str
+) -> None:
+    async with _replicas(1, _fleet_settings(settings, redis_url), simulator) as [(app, _)]:
+        cache = app.service.cache
+
+    assert isinstance(cache, SharedFreshnessCache)
+    assert cache.lock_ttl_s == settings.http.tool_budget_s  # as the README says
+
+
 # -- one pacing budget --------------------------------------------------------------------------
 
 

@@ -119,9 +119,13 @@ class Fleet:
         """Whether to try Redis now: up, or down long enough that one more attempt is due."""
         return not self.down or self._clock() >= self._retry_at
 
-    async def run(self, op: Callable[[aioredis.Redis], Awaitable[_T]]) -> _T:
-        """``op`` against Redis within the deadline; any failure is ``FleetUnavailable``."""
-        if not self.available:
+    async def run(self, op: Callable[[aioredis.Redis], Awaitable[_T]], *, even_if_down: bool = False) -> _T:
+        """``op`` against Redis within the deadline; any failure is ``FleetUnavailable``.
+
+        ``even_if_down``: try although the replica is in fallback (giving back a lock it holds:
+        left behind, it would keep the other replicas waiting for an answer that never comes).
+        """
+        if not (even_if_down or self.available):
             raise FleetUnavailable
         try:
             with anyio.fail_after(self.op_deadline_s):

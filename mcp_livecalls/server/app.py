@@ -197,10 +197,9 @@ class LiveCallsApp:
                 account = adapter.pacing_account(self.settings.providers[name])
                 adapter.http.pacer = SharedPacer(local, fleet, account=f"{name.value}:{account}")
         return {
-            # A crashed leader's lock expires half way through the tool budget: a waiter then
-            # still has the other half to ask upstream itself.
+            # A leader's lock lives as long as the leader can still take (at most the tool budget).
             "cache": SharedFreshnessCache(
-                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s / 2
+                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s
             ),
             "homes": SharedHomes(fleet),
         }
