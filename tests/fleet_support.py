@@ -14,7 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
 from typing import Any
@@ -108,6 +108,16 @@ class RedisProcess:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def own_redis_process() -> Iterator[RedisProcess]:
+    """A ``redis-server`` of the test's own (the body of an ``own_redis`` fixture)."""
+    binary = redis_binary()
+    if binary is None:
+        missing_redis("no redis-server binary is installed")
+    assert binary is not None
+    with RedisProcess(binary) as process:
+        yield process
 
 
 def redis_binary() -> str | None:
@@ -261,7 +271,7 @@ class CutProxy:
 
     def __init__(self, port: int) -> None:
         self.target = port
-        self.port = 0
+        self.port = _free_port()
         self._cut = False
         self._flows: list[_Flow] = []
 
@@ -278,7 +288,6 @@ class CutProxy:
         self._cut = False
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        self.port = _free_port()
         listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=self.port)
         task_status.started()
         await listener.serve(self._handle)

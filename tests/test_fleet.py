@@ -22,6 +22,7 @@ from fleet_support import (
     answers,
     flush,
     missing_redis,
+    own_redis_process,
     redis_binary,
     ringing_call,
     start_replicas,
@@ -75,13 +76,8 @@ def redis_url(redis_server_url: str) -> str:
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisProcess]:
-    """A redis-server of this test's own, to stop and start mid-run."""
-    binary = redis_binary()
-    if binary is None:
-        missing_redis("no redis-server binary is installed")
-    assert binary is not None
-    with RedisProcess(binary) as process:
-        yield process
+    """A redis-server of this test's own, to stop, start or cut off mid-run."""
+    yield from own_redis_process()
 
 
 def _upstream(simulator: Simulator) -> int:
