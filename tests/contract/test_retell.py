@@ -491,3 +491,45 @@ async def test_an_analysis_that_cannot_be_read_costs_only_the_analysis() -> None
 
     assert call.status is CallStatus.ENDED
     assert call.extras == {"disconnection_reason": "user_hangup", "meta.crm_id": "acct-42"}
+
+
+def _with_latency_count(item: dict[str, Any], count: Any) -> dict[str, Any]:
+    latency = {name: dict(stats, num=count) for name, stats in item["latency"].items()}
+    return dict(item, latency=latency)
+
+
+@pytest.mark.parametrize("count", [4.5, -1, "many", None])
+async def test_a_latency_count_retell_types_as_number_costs_only_the_count_never_the_call(count: Any) -> None:
+    # Retell's call object types latency.<name>.num as ``number`` (not integer): 4.5 is schema-valid.
+    document = load("retell", "list_v3_one_page")
+    body = json.loads(json.dumps(document["body"]))
+    body["items"] = [_with_latency_count(body["items"][0], count), body["items"][1]]
+    single = _with_latency_count(load("retell", "get_call_phone_ongoing")["body"], count)
+    upstream = (
+        Upstream()
+        .on("POST", "/v3/list-calls", Answer(200, body, source=document["source"]))
+        .on("GET", f"/v2/get-call/{PHONE_ID}", Answer(200, single, source=document["source"]))
+    )
+    async with _adapter(upstream) as adapter:
+        piece = await adapter.list_active(ListQuery(), 0, 20)
+        call = await adapter.get_call(PHONE_ID)
+        stream = await adapter.get_stream(PHONE_ID)
+
+    uncounted = {name: stats.model_copy(update={"samples": None}) for name, stats in LATENCY.items()}
+    listed_phone = PHONE_CALL.model_copy(update={"transcript": [], "latency": uncounted})
+    assert piece == ProviderSlice(
+        items=[Positioned(listed_phone, 1), Positioned(WEB_CALL, 2)], exhausted=True, scanned_to=2, total=2
+    )
+    assert call == PHONE_CALL.model_copy(update={"latency": uncounted})
+    assert stream.latency == uncounted
+
+
+async def test_a_whole_number_latency_count_written_as_a_float_is_read_as_the_count() -> None:
+    single = _with_latency_count(load("retell", "get_call_phone_ongoing")["body"], 4.0)
+    upstream = Upstream().on(
+        "GET", f"/v2/get-call/{PHONE_ID}", Answer(200, single, source="retell call object")
+    )
+    async with _adapter(upstream) as adapter:
+        call = await adapter.get_call(PHONE_ID)
+
+    assert call == PHONE_CALL
