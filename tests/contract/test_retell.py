@@ -446,8 +446,7 @@ async def test_unreadable_items_are_left_out_with_a_note_and_the_rest_keep_their
         scanned_to=4,
         total=4,
         notes=[
-            "retell: left out 2 list entries that could not be read (e.g. bad0item0001); "
-            "the rest of the page stands"
+            "left out 2 list entries that could not be read (e.g. bad0item0001); the rest of the page stands"
         ],
     )
 

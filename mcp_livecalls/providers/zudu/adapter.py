@@ -522,8 +522,7 @@ def unreadable_note(provider: LiveCallsProvider, names: list[str]) -> str:
     more = f" (e.g. {shown})" if shown else ""
     entries = "entry" if count == 1 else "entries"
     return provider.http.redact(
-        f"{provider.name.value}: left out {count} list {entries} that could not be read{more}; "
-        "the rest of the page stands"
+        f"left out {count} list {entries} that could not be read{more}; the rest of the page stands"
     )
 
 
