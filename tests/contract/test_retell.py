@@ -361,73 +361,16 @@ async def test_an_offset_without_a_remembered_key_is_asked_with_skip() -> None:
     assert _bodies(upstream) == [_v3_body(limit=2, skip=2)]
 
 
-async def test_without_v3_the_v2_list_is_asked_once_then_used_and_its_array_read() -> None:
-    upstream = (
-        Upstream()
-        .on("POST", "/v3/list-calls", Answer(404, "Not Found", source="no v3 endpoint on this host"))
-        .on("POST", "/v2/list-calls", fixture("retell", "list_v2_array"))
-    )
+async def test_a_404_from_the_v3_list_is_the_answer_and_no_retired_v2_list_is_asked() -> None:
+    # Retell retired POST /v2/list-calls (SDK on v3 since 2026-05-11; deprecation notice of
+    # 06/15/2026; the deprecated List Calls page: "There is no v2/list-calls").
+    upstream = Upstream().on("POST", "/v3/list-calls", fixture("retell", "not_found_404"))
     async with _adapter(upstream) as adapter:
-        first = await adapter.list_active(ListQuery(agent_id=AGENT), 0, 20)
-        await adapter.list_active(ListQuery(agent_id=AGENT), 0, 20)
+        with pytest.raises(ProviderUnavailable) as caught:
+            await adapter.list_active(ListQuery(agent_id=AGENT), 0, 20)
 
-    expected_first = PHONE_CALL.model_copy(update={"call_id": "0718293a4b5c6d7e8f90a1b2c3d4e5f6"})
-    expected_second = LiveCall(
-        provider=ProviderName("retell"),
-        call_id="18293a4b5c6d7e8f90a1b2c3d4e5f607",
-        status=CallStatus.IN_PROGRESS,
-        provider_status="ongoing",
-        direction=Direction.OUTBOUND,
-        from_number="+14155550199",
-        to_number="+442071838750",
-        started_at=STARTED - timedelta(minutes=1),
-        duration_s=185,
-        agent=Agent(id=AGENT),
-    )
-    assert first == ProviderSlice(
-        items=[Positioned(expected_first, 1), Positioned(expected_second, 2)], exhausted=True, scanned_to=2
-    )
-    v2_body = {
-        "filter_criteria": {"call_status": ["ongoing"], "agent_id": [AGENT]},
-        "limit": 20,
-        "sort_order": "descending",
-    }
-    assert _asked(upstream) == [
-        ("POST", "/v3/list-calls"),
-        ("POST", "/v2/list-calls"),
-        ("POST", "/v2/list-calls"),
-    ]
-    assert _bodies(upstream)[1:] == [v2_body, v2_body]
-
-
-async def test_v2_pages_on_by_the_last_call_id_and_walks_to_an_offset_it_has_no_key_for() -> None:
-    items = load("retell", "list_v2_array")["body"]
-    last_id = items[-1]["call_id"]
-
-    def answer(request: httpx2.Request) -> Answer:
-        body = json.loads(request.content)
-        page = items[: body["limit"]] if "pagination_key" not in body else []
-        return Answer(200, page, source="list_v2_array")
-
-    upstream = (
-        Upstream()
-        .on("POST", "/v3/list-calls", Answer(404, "Not Found", source="no v3 endpoint on this host"))
-        .on("POST", "/v2/list-calls", answer)
-    )
-    async with _adapter(upstream) as adapter:
-        first = await adapter.list_active(ListQuery(), 0, 2)  # remembers the key to offset 2
-        second = await adapter.list_active(ListQuery(), 2, 2)
-    async with _adapter(upstream) as fresh:
-        walked = await fresh.list_active(ListQuery(), 2, 2)  # no key: walks the first 2 to get it
-
-    assert [item.call.call_id for item in first.items] == [item["call_id"] for item in items]
-    assert second.items == walked.items == []
-    assert (second.exhausted, walked.exhausted) == (True, True)
-    keys = [
-        body.get("pagination_key") for body in _bodies(upstream) if "call_status" in body["filter_criteria"]
-    ]
-    assert keys == [None, None, last_id, None, None, last_id]
-    assert [body["limit"] for body in _bodies(upstream)[-2:]] == [2, 2]
+    assert caught.value.status_code == 404
+    assert _asked(upstream) == [("POST", "/v3/list-calls")]
 
 
 async def test_unreadable_items_are_left_out_with_a_note_and_the_rest_keep_their_offsets() -> None:
