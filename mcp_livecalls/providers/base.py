@@ -65,7 +65,8 @@ class ProviderSlice:
     total: int | None = None
     local_filters: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    """What is partial about this slice (a part of the provider that failed, a list cut short)."""
+    """What is partial about this slice (a part of the provider that failed, a list cut short), in
+    plain words: the service puts the provider's name in front, once."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,7 @@ class LiveCallsProvider(ABC):
         if not dropped:
             return found
         note = (
-            f"{self.name.value}: {dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
+            f"{dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
             f"{'ids' if dropped != 1 else 'an id'} that {'are' if dropped != 1 else 'is'} not valid "
             f"(1-{self.max_call_id_length} letters, digits, '-' or '_')"
         )
