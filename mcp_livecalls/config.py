@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.phone import DEFAULT_REGION, is_region
+from mcp_livecalls.core.views import SCOPE_READ, supported_scopes
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
@@ -49,6 +50,10 @@ class OAuthSettings:
     """RFC 7662 endpoint for opaque (non-JWT) tokens; needs the client credentials below."""
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    scopes: tuple[str, ...] = (SCOPE_READ,)
+    """The scopes clients are told to request (the 401's ``scope``): real OAuth clients request
+    exactly these, so a scope the authorization server's policy may grant (``livecalls:pii``)
+    is reachable only when named here (``LIVECALLS_OAUTH_SCOPES``, space-separated)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OAuthSettings | None:
@@ -59,6 +64,7 @@ class OAuthSettings:
             "introspection_url": "LIVECALLS_OAUTH_INTROSPECTION_URL",
             "client_id": "LIVECALLS_OAUTH_CLIENT_ID",
             "client_secret": "LIVECALLS_OAUTH_CLIENT_SECRET",
+            "scopes": "LIVECALLS_OAUTH_SCOPES",
         }
         raw = {name: env.get(var, "").strip() for name, var in names.items()}
         if not any(raw.values()):
@@ -85,7 +91,21 @@ class OAuthSettings:
             introspection_url=raw["introspection_url"] or None,
             client_id=raw["client_id"] or None,
             client_secret=SecretStr(raw["client_secret"]) if raw["client_secret"] else None,
+            scopes=_requested_scopes(names["scopes"], raw["scopes"]),
         )
+
+
+def _requested_scopes(var: str, value: str) -> tuple[str, ...]:
+    if not value:
+        return (SCOPE_READ,)
+    scopes = tuple(dict.fromkeys(part for part in value.split() if part))
+    known = supported_scopes()
+    unknown = [scope for scope in scopes if scope not in known]
+    if unknown:
+        raise ConfigError(f"{var} names unknown scopes {', '.join(unknown)}; known: {', '.join(known)}.")
+    if SCOPE_READ not in scopes:
+        raise ConfigError(f"{var} must include {SCOPE_READ} (a token without it is refused).")
+    return scopes
 
 
 def _url(var: str, value: str) -> None:
