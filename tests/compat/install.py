@@ -29,6 +29,8 @@ FRAMEWORK_REQUIREMENTS: Final = (
 )
 """Pinned: the compatibility suite asserts what these exact versions do with the tools list."""
 TS_REQUIREMENT: Final = "@modelcontextprotocol/sdk@^1"
+OIDC_REQUIREMENT: Final = "oidc-provider@9.13.3"
+"""panva's OpenID Connect / OAuth 2.0 authorization server, run on loopback by the sign-in test."""
 INSTALL_TIMEOUT_S: Final = 300.0
 _MARKER: Final = "install-complete"
 
@@ -122,28 +124,38 @@ def frameworks_client() -> Path:
     return _python_venv(*FRAMEWORK_REQUIREMENTS)
 
 
-def ts_client() -> Path:
-    """A directory whose ``node_modules`` holds the official TypeScript SDK 1.x."""
+def _node_modules(requirement: str, what: str) -> Path:
+    """A cached directory whose ``node_modules`` holds ``requirement``."""
     node = shutil.which("node")
     npm = shutil.which("npm")
     if node is None or npm is None:
-        raise ClientUnavailable("the TypeScript SDK client needs node and npm on PATH")
-    target = _keyed_dir("node", TS_REQUIREMENT)
+        raise ClientUnavailable(f"{what} needs node and npm on PATH")
+    target = _keyed_dir("node", requirement)
     return _install_once(
         target,
         [
             (
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", TS_REQUIREMENT],
-                f"npm install {TS_REQUIREMENT}",
+                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", requirement],
+                f"npm install {requirement}",
             )
         ],
         prepare='{"name": "mcp-livecalls-compat", "private": true, "type": "module"}\n',
     )
 
 
+def ts_client() -> Path:
+    """A directory whose ``node_modules`` holds the official TypeScript SDK 1.x."""
+    return _node_modules(TS_REQUIREMENT, "the TypeScript SDK client")
+
+
+def oidc_provider() -> Path:
+    """A directory whose ``node_modules`` holds ``oidc-provider`` (the sign-in test's server)."""
+    return _node_modules(OIDC_REQUIREMENT, "the oidc-provider authorization server")
+
+
 def main() -> int:
     failed = False
-    for install in (python_v1_client, frameworks_client, ts_client):
+    for install in (python_v1_client, frameworks_client, ts_client, oidc_provider):
         try:
             sys.stderr.write(f"{install.__name__}: {install()}\n")
         except ClientUnavailable as exc:
