@@ -216,7 +216,7 @@ class LiveCallsProvider(ABC):
         if not dropped:
             return found
         note = (
-            f"{self.name.value}: {dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
+            f"{dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
             f"{'ids' if dropped != 1 else 'an id'} that {'are' if dropped != 1 else 'is'} not valid "
             f"(1-{self.max_call_id_length} letters, digits, '-' or '_')"
         )

@@ -38,7 +38,8 @@ class ProviderSlice:
     total: int | None = None
     local_filters: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    """What is partial about this slice (a part of the provider that failed, a list cut short)."""
+    """What is partial about this slice (a part of the provider that failed, a list cut short), in
+    plain words: the service puts the provider's name in front, once."""
 
 
 @dataclass(frozen=True)

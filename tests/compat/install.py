@@ -1,7 +1,9 @@
 """Foreign MCP clients, installed once into a cache and reused.
 
-The official Python SDK 1.x (``mcp<2``) goes into its own virtualenv and the official TypeScript
-SDK 1.x (``@modelcontextprotocol/sdk@^1``) into its own ``node_modules``, both under
+The official Python SDK 1.x (``mcp<2``) goes into its own virtualenv, the agent frameworks (OpenAI
+Agents SDK, PydanticAI, google-genai: each needs an ``mcp`` 1.x beside it, so never the project's
+venv) into another, and the official TypeScript SDK 1.x (``@modelcontextprotocol/sdk@^1``) into its
+own ``node_modules``, all under
 ``$XDG_CACHE_HOME/mcp-livecalls/compat/`` (default ``~/.cache/...``), in a directory named after
 the requirement. A directory is used only once its install finished (a marker file says so), so an
 interrupted install is redone, never half-used. ``python tests/compat/install.py`` warms the cache
@@ -20,6 +22,12 @@ from pathlib import Path
 from typing import Final
 
 PYTHON_REQUIREMENT: Final = "mcp<2"
+FRAMEWORK_REQUIREMENTS: Final = (
+    "openai-agents==0.25.0",
+    "pydantic-ai-slim[mcp]==2.78.0",
+    "google-genai==3.6.1",
+)
+"""Pinned: the compatibility suite asserts what these exact versions do with the tools list."""
 TS_REQUIREMENT: Final = "@modelcontextprotocol/sdk@^1"
 INSTALL_TIMEOUT_S: Final = 300.0
 _MARKER: Final = "install-complete"
@@ -78,10 +86,10 @@ def _install_once(target: Path, build: list[tuple[list[str], str]], prepare: str
     return target
 
 
-def python_v1_client() -> Path:
-    """The Python interpreter of a virtualenv holding the official Python SDK 1.x."""
+def _python_venv(*requirements: str) -> Path:
+    """The Python interpreter of a cached virtualenv holding ``requirements``."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    target = _keyed_dir("python", PYTHON_REQUIREMENT, version)
+    target = _keyed_dir("python", *requirements, version)
     # A venv is not relocatable: build it at its final path (the marker still guards half-installs).
     python = target / "bin" / "python"
     if (target / _MARKER).is_file():
@@ -89,18 +97,29 @@ def python_v1_client() -> Path:
     if target.exists():
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    what = " ".join(requirements)
     try:
-        _run([sys.executable, "-m", "venv", str(target)], None, "creating the Python SDK 1.x virtualenv")
+        _run([sys.executable, "-m", "venv", str(target)], None, f"creating a virtualenv for {what}")
         _run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", PYTHON_REQUIREMENT],
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
             None,
-            f"pip install {PYTHON_REQUIREMENT!r}",
+            f"pip install {what!r}",
         )
     except ClientUnavailable:
         shutil.rmtree(target, ignore_errors=True)
         raise
     (target / _MARKER).write_text("ok\n")
     return python
+
+
+def python_v1_client() -> Path:
+    """The Python interpreter of a virtualenv holding the official Python SDK 1.x."""
+    return _python_venv(PYTHON_REQUIREMENT)
+
+
+def frameworks_client() -> Path:
+    """The Python interpreter of a virtualenv holding the agent frameworks (pinned)."""
+    return _python_venv(*FRAMEWORK_REQUIREMENTS)
 
 
 def ts_client() -> Path:
@@ -124,7 +143,7 @@ def ts_client() -> Path:
 
 def main() -> int:
     failed = False
-    for install in (python_v1_client, ts_client):
+    for install in (python_v1_client, frameworks_client, ts_client):
         try:
             sys.stderr.write(f"{install.__name__}: {install()}\n")
         except ClientUnavailable as exc:

@@ -382,9 +382,7 @@ class ExotelProvider(LiveCallsProvider):
             calls = calls[position:]
         seen.previous = sids
         if self.offset_ignored:
-            seen.note(
-                "exotel: the active-calls API ignored offset and limit; pages were cut here from its answer"
-            )
+            seen.note("the active-calls API ignored offset and limit; pages were cut here from its answer")
             exhausted = True
         elif total is not None:
             # The total decides: a page shorter than asked may only be Exotel's own page cap.
@@ -395,7 +393,7 @@ class ExotelProvider(LiveCallsProvider):
         for call in calls:
             if _contradicts(call, query):
                 # Exotel did not apply a filter it documents: a gap here keeps offsets in line.
-                seen.note("exotel: Exotel's answer ignored the direction/agent_id filter; filtered here")
+                seen.note("Exotel's answer ignored the direction/agent_id filter; filtered here")
                 total = None
                 kept.append(None)
             elif call.status in NOT_LIVE:
@@ -405,7 +403,7 @@ class ExotelProvider(LiveCallsProvider):
                 unknown = _unknown_for(call, query)
                 if unknown:
                     seen.note(
-                        f"exotel: some calls do not say their {'/'.join(unknown)} (older API version); "
+                        f"some calls do not say their {'/'.join(unknown)} (older API version); "
                         "kept unfiltered"
                     )
                 kept.append(call)

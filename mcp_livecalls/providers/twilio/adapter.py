@@ -429,7 +429,7 @@ class TwilioProvider(LiveCallsProvider):
                 if not listed.calls and not unreadable:
                     raise
                 listed.notes.append(
-                    f"twilio: the {status} list could be read only to its first {len(listed.calls)} calls, "
+                    f"the {status} list could be read only to its first {len(listed.calls)} calls, "
                     f"so more {status} calls may be missing: {exc}"
                 )
                 break
@@ -440,19 +440,19 @@ class TwilioProvider(LiveCallsProvider):
             following = self._next_page(page.next_page_uri)
             if following is None or tuple(sorted(following.items())) in asked:
                 listed.notes.append(
-                    f"twilio: the {status} list's next_page_uri could not be followed (it leaves the "
+                    f"the {status} list's next_page_uri could not be followed (it leaves the "
                     f"account's Calls.json or repeats a page); more {status} calls may exist"
                 )
                 break
             params = {**following, "Status": status}  # the list it continues, whatever the link says
         else:
             listed.notes.append(
-                f"twilio: the {status} list was read to {MAX_LIST_PAGES} pages ({len(listed.calls)} calls) "
+                f"the {status} list was read to {MAX_LIST_PAGES} pages ({len(listed.calls)} calls) "
                 f"and stopped; more {status} calls may exist"
             )
         if unreadable:
             listed.notes.append(
-                f"twilio: {unreadable} {status} call{'s' if unreadable != 1 else ''} left out: Twilio's "
+                f"{unreadable} {status} call{'s' if unreadable != 1 else ''} left out: Twilio's "
                 "entry could not be read"
             )
         return listed
@@ -480,9 +480,7 @@ class TwilioProvider(LiveCallsProvider):
         seen: set[str] = set()
         for status, found in zip(statuses, lists, strict=True):
             if isinstance(found, ProviderError):
-                notes.append(
-                    f"twilio: the {status} list could not be read, so {status} calls are missing: {found}"
-                )
+                notes.append(f"the {status} list could not be read, so {status} calls are missing: {found}")
                 continue
             notes += found.notes
             for call in found.calls:
