@@ -4,10 +4,10 @@ An adapter turns one provider's JSON into ``mcp_livecalls.core.models``; it neve
 asks ``ProviderHTTP`` for JSON) and never renders text. The parts it is built from:
 
 - ``spec`` (``Capabilities``, ``EnvSpec``): what the provider offers and where its settings come from;
-- ``paging`` (``scan``, ``follow_pages``): upstream pages into a slice at an offset;
+- ``paging`` (``scan``): upstream pages into a slice at an offset;
 - ``reading`` (``RawPayload``, times, directions): reading the provider's JSON;
 - ``tasks`` (``gather``, ``both``, ``attempt``): parts asked concurrently, the first error wins;
-- ``families/``: what members of one API family share (the Account/Call API, the call-record API).
+- ``families/``: what members of one API family share (``families.plivo``: the Account/Call API).
 
 How to add a provider ``acme``: a line in ``mcp_livecalls.core.catalog`` and a folder
 ``providers/acme/`` whose ``adapter.py`` ends with ``ADAPTER = AcmeProvider``. The class declares

@@ -1,3 +1,2 @@
-"""API families: what providers whose APIs follow one original share (``plivo``: Vobiz <- Plivo;
-``retell``: Zudu <- Retell AI). A family module never names a member: each member's specifics are
-its class attributes and hooks."""
+"""API families: what providers whose APIs follow one original share (``plivo``: Vobiz <- Plivo).
+A family module never names a member: each member's specifics are its class attributes and hooks."""
