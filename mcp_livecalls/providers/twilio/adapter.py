@@ -36,7 +36,7 @@ Fields: ``start_time``/``end_time``/``date_created`` are RFC 2822 dates (``Tue, 
 ``start_time``, or ``date_created`` before the call is dialled); ``queue_time`` (ms, a string),
 ``answered_by``, ``forwarded_from``, ``parent_call_sid`` (a child leg, e.g. of ``<Dial>``) and a
 direction other than ``inbound``/``outbound-api`` (``outbound-dial``) go to ``extras``. The
-status words are the ones Exotel's v1 API copied from this API (``exotel_status`` reads both).
+status words are the ones Exotel's v1 API copied from this API (``rest_call_status`` reads both).
 Numbers come in E.164 with ``+``; ``client:…`` and ``sip:…`` identities are kept as written.
 
 Errors come as ``{"code": 20404, "message", "more_info", "status"}``: 401 (code 20003) names the
@@ -73,7 +73,7 @@ from mcp_livecalls.providers.base import (
     parse_direction,
     scan,
 )
-from mcp_livecalls.providers.exotel.adapter import exotel_status
+from mcp_livecalls.providers.reading import rest_call_status
 from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP
 
 __all__ = [
@@ -224,7 +224,7 @@ def twilio_error(payload: Any) -> tuple[int | None, int | None, str | None]:
 def normalize_twilio_call(payload: Any, *, now: datetime) -> LiveCall:
     """One call object (``Calls/{sid}.json`` or an item of ``calls``). Raises on garbage."""
     raw = _Call.model_validate(payload)
-    status = exotel_status(raw.status)
+    status = rest_call_status(raw.status)
     # Not dialled yet (queued): no start_time; the call counts from its creation then.
     started = parse_rfc2822(raw.start_time) or parse_rfc2822(raw.date_created)
     duration = _whole(raw.duration)
@@ -603,7 +603,7 @@ def _statuses_for(query: ListQuery) -> tuple[str, ...]:
         return ()
     if query.status is None:
         return LIVE_STATUSES
-    return tuple(word for word in LIVE_STATUSES if exotel_status(word) is query.status)
+    return tuple(word for word in LIVE_STATUSES if rest_call_status(word) is query.status)
 
 
 def _safe_sid(sid: str) -> bool:
