@@ -29,7 +29,7 @@ from mcp_livecalls.core.models import (
     TranscriptTurn,
 )
 from mcp_livecalls.core.phone import dialable
-from mcp_livecalls.core.views import caller_view
+from mcp_livecalls.core.views import CallerView, caller_view
 
 __all__ = [
     "Detail",
@@ -90,10 +90,11 @@ def _tail(model: _M, keep_turns: int, keep_events: int | None) -> _M:
     return model.model_copy(update=update) if update else model
 
 
-def _without_pii(model: _M, mask: bool) -> tuple[_M, bool]:
-    """The caller's view applied: without ``livecalls:pii`` numbers are masked and transcripts
-    (and a caller's name) left out, whatever ``mask`` says; with it, ``mask`` decides."""
-    if caller_view().pii:
+def _without_pii(model: _M, mask: bool, view: CallerView | None) -> tuple[_M, bool]:
+    """The caller's view applied (``view``, else the current caller's): without ``livecalls:pii``
+    numbers are masked and transcripts (and a caller's name) left out, whatever ``mask`` says;
+    with it, ``mask`` decides."""
+    if (caller_view() if view is None else view).pii:
         return model, mask
     update: dict[str, object] = {"transcript": [], "transcript_turns_omitted": None}
     if isinstance(model, LiveCall):
@@ -101,8 +102,15 @@ def _without_pii(model: _M, mask: bool) -> tuple[_M, bool]:
     return model.model_copy(update=update), True
 
 
-def prepare_call(call: LiveCall, *, detail: Detail = "brief", mask: bool = False, turns: int = 6) -> LiveCall:
-    call, mask = _without_pii(call, mask)
+def prepare_call(
+    call: LiveCall,
+    *,
+    detail: Detail = "brief",
+    mask: bool = False,
+    turns: int = 6,
+    view: CallerView | None = None,
+) -> LiveCall:
+    call, mask = _without_pii(call, mask, view)
     if detail == "brief":
         call = _tail(call, turns, None)
     if mask:
@@ -117,9 +125,14 @@ def prepare_call(call: LiveCall, *, detail: Detail = "brief", mask: bool = False
 
 
 def prepare_stream(
-    details: StreamDetails, *, detail: Detail = "brief", mask: bool = False, turns: int = 6
+    details: StreamDetails,
+    *,
+    detail: Detail = "brief",
+    mask: bool = False,
+    turns: int = 6,
+    view: CallerView | None = None,
 ) -> StreamDetails:
-    details, mask = _without_pii(details, mask)
+    details, mask = _without_pii(details, mask, view)
     if detail == "brief":
         details = _tail(details, turns, BRIEF_EVENTS)
     if mask:
@@ -127,10 +140,13 @@ def prepare_stream(
     return details
 
 
-def prepare_page(page: ActiveCallsPage, *, mask: bool = False) -> ActiveCallsPage:
+def prepare_page(
+    page: ActiveCallsPage, *, mask: bool = False, view: CallerView | None = None
+) -> ActiveCallsPage:
     """Lists carry summaries: transcripts and events belong to the single-call tools."""
+    view = caller_view() if view is None else view  # once for the page, not once a call
     calls = [
-        prepare_call(call, detail="brief", mask=mask, turns=0).model_copy(
+        prepare_call(call, detail="brief", mask=mask, turns=0, view=view).model_copy(
             update={"transcript": [], "transcript_turns_omitted": None}
         )
         for call in page.calls
