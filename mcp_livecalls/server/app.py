@@ -46,7 +46,7 @@ from mcp_livecalls.fleet.memo import SharedHomes
 from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import build_providers
-from mcp_livecalls.server.render import Detail, prepare_call, prepare_page, prepare_stream
+from mcp_livecalls.server.policy import Detail, prepare_call, prepare_page, prepare_stream
 from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.service.paging import CursorCodec
 from mcp_livecalls.service.watch import Subscriptions, Watcher
