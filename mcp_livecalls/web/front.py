@@ -59,21 +59,7 @@ def http_app(
     neither advertised nor served; 2026-07-28 ``subscriptions/listen`` streams still work, each
     on the replica that holds it.
     """
-    security = None
-    if host not in LOOPBACK_HOSTS:
-        if settings.http_token is None and settings.oauth is None:
-            raise ConfigError(
-                f"refusing to serve HTTP on {host} without LIVECALLS_HTTP_TOKEN: anyone who can reach it "
-                "could read your calls. Set LIVECALLS_HTTP_TOKEN (clients send Authorization: Bearer "
-                "<token>) or sign-in with LIVECALLS_OAUTH_ISSUER and LIVECALLS_OAUTH_AUDIENCE, or bind "
-                "127.0.0.1."
-            )
-        if settings.allowed_hosts or settings.allowed_origins:
-            security = TransportSecuritySettings(
-                enable_dns_rebinding_protection=True,
-                allowed_hosts=list(settings.allowed_hosts),
-                allowed_origins=list(settings.allowed_origins),
-            )
+    security = _transport_security(host, settings)
     if stateless:
         _withdraw_legacy_subscriptions(server)
     app = server.streamable_http_app(
@@ -108,3 +94,25 @@ def _withdraw_legacy_subscriptions(server: MCPServer[Any]) -> None:
     handlers = server._lowlevel_server._request_handlers
     for method in ("resources/subscribe", "resources/unsubscribe"):
         handlers.pop(method, None)
+
+
+def _transport_security(host: str, settings: Settings) -> TransportSecuritySettings | None:
+    """Beyond loopback: refuse to serve without a way to sign in, and turn the Host/Origin checks
+    on when ``LIVECALLS_ALLOWED_HOSTS`` / ``_ORIGINS`` name some (on loopback the SDK guards
+    against DNS rebinding by itself)."""
+    if host in LOOPBACK_HOSTS:
+        return None
+    if settings.http_token is None and settings.oauth is None:
+        raise ConfigError(
+            f"refusing to serve HTTP on {host} without LIVECALLS_HTTP_TOKEN: anyone who can reach it "
+            "could read your calls. Set LIVECALLS_HTTP_TOKEN (clients send Authorization: Bearer "
+            "<token>) or sign-in with LIVECALLS_OAUTH_ISSUER and LIVECALLS_OAUTH_AUDIENCE, or bind "
+            "127.0.0.1."
+        )
+    if not (settings.allowed_hosts or settings.allowed_origins):
+        return None
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=list(settings.allowed_hosts),
+        allowed_origins=list(settings.allowed_origins),
+    )
