@@ -512,7 +512,7 @@ async def test_a_pagination_key_answered_again_stops_the_paging_with_a_note() ->
     assert pages == 1
     assert len(upstream.requests) == 2
     assert notes == [
-        "a page of Retell's list repeated calls already listed (it added nothing); paging stopped "
+        "a page of Retell AI's list repeated calls already listed (it added nothing); paging stopped "
         "there, so more live calls may exist"
     ]
 
@@ -556,9 +556,13 @@ async def test_a_page_that_repeats_the_calls_of_the_last_one_adds_nothing_and_en
     upstream = Upstream().on("POST", "/v3/list-calls", answer)
     async with _adapter(upstream) as adapter:
         piece = await adapter.list_active(ListQuery(), 0, 20)
+        asked = len(upstream.requests)
+    async with _adapter(upstream) as adapter:
+        paged, paged_notes, pages = await _every_page(adapter, 2)  # a page per request
 
     assert [item.call.call_id for item in piece.items] == ["0a" * 16, "0b" * 16]
     assert piece.exhausted
-    assert len(upstream.requests) == 2
+    assert asked == 2
+    assert (paged, pages, len(paged_notes)) == (["0a" * 16, "0b" * 16], 2, 1)
     assert len(piece.notes) == 1
     assert "added nothing" in piece.notes[0]

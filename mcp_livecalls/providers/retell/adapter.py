@@ -70,12 +70,15 @@ from mcp_livecalls.providers.base import (
     scan,
 )
 from mcp_livecalls.providers.zudu.adapter import (
+    STALLED_NOTE,
     FamilyMember,
+    FirstPages,
     ZuduProvider,
     normalize_family_call,
     normalize_family_stream,
     noting_unreadable,
     read_entries,
+    unseen_entries,
     zudu_status,
 )
 from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP
@@ -98,6 +101,10 @@ MAX_PAGE_SIZE = 1000
 """The largest ``limit`` Retell takes."""
 _MAX_KNOWN_KEYS = 4096
 _ANALYSIS_FIELDS = ("call_successful", "user_sentiment", "in_voicemail")
+_REPEATED_KEY_NOTE = (
+    "Retell's list answered a pagination_key it had already given (a repeated cursor); paging "
+    "stopped there, so more live calls may exist"
+)
 
 
 def _cents(combined_cost: float) -> Cost:
@@ -204,6 +211,7 @@ class RetellProvider(LiveCallsProvider):
     def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
         super().__init__(http)
         self._now = now
+        self._first_pages = FirstPages()
         # (agent, direction, offset) -> the pagination key that starts the page there.
         self._keys: OrderedDict[tuple[str | None, str | None, int], str] = OrderedDict()
 
@@ -322,23 +330,23 @@ class RetellProvider(LiveCallsProvider):
             page = await self._page_at(query, position, size, key)
             records = page.records[:size]
             consumed_all = size >= len(page.records)
-            fresh = _unseen(records, seen)
+            fresh = unseen_entries(records, seen)
             stop = None
-            if page.more and records and not any(record is not None for record in fresh):
-                stop = "a page of Retell's list repeated calls already listed (it added nothing)"
+            slot = (query.agent_id, _direction_word(query.direction), size)
+            again = self._first_pages.starts_over(slot, position == 0, page.records)
+            if again:
+                fresh = [None] * len(fresh)  # the first page again: its calls were listed already
+            if again or (page.more and records and not any(record is not None for record in fresh)):
+                stop = STALLED_NOTE.format(title=self.title())
             elif page.more and self._repeated_cursor(query, key, page):
-                stop = "Retell's list answered a pagination_key it had already given (a repeated cursor)"
+                stop = _REPEATED_KEY_NOTE
             elif consumed_all and page.more:
                 self._remember(query, position + len(records), page.next_key)
             if stop is not None:
-                notes.append(f"{stop}; paging stopped there, so more live calls may exist")
+                notes.append(stop)
             now = self._now()
-            calls, failed = read_entries(
-                self, [r for r in fresh if r is not None], lambda r: self._summary(r, query, now)
-            )
+            entries, failed = read_entries(self, fresh, lambda r: self._summary(r, query, now))
             unreadable.extend(failed)
-            read = iter(calls)
-            entries = [None if record is None else next(read) for record in fresh]
             more = page.more and stop is None
             return UpstreamPage(entries, exhausted=consumed_all and not more, total=page.total)
 
@@ -347,21 +355,6 @@ class RetellProvider(LiveCallsProvider):
         )
         found = noting_unreadable(self, found, unreadable)
         return replace(found, notes=[*notes, *found.notes]) if notes else found
-
-
-def _unseen(records: list[Any], seen: set[str]) -> list[Any]:
-    """``records`` with each call already listed (by ``call_id``) replaced by ``None``; ``seen``
-    learns the rest. A record without a readable id is kept as it is."""
-    fresh: list[Any] = []
-    for record in records:
-        call_id = record.get("call_id") if isinstance(record, dict) else None
-        if isinstance(call_id, str):
-            if call_id in seen:
-                fresh.append(None)
-                continue
-            seen.add(call_id)
-        fresh.append(record)
-    return fresh
 
 
 def _direction_word(direction: Direction | None) -> str | None:
