@@ -40,8 +40,13 @@ TOOLS = ["get_live_call", "list_active_calls", "get_stream_details"]
 PLIVO_FAMILY = {"vobiz", "plivo"}
 """The Plivo family: live and queued lists asked together, a call not found among the live ones
 looked for among the queued, and the provider's own JSON 404 on a list an idle account."""
-FAST = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=2)
-"""Short timeouts, so a hanging upstream resolves in about a second (three attempts of 0.3 s)."""
+PATIENT = HttpPolicy(connect_timeout_s=30, read_timeout_s=30, request_timeout_s=30, tool_budget_s=60)
+"""Where a timeout is not the feature: a loaded machine never turns an answer into a timeout."""
+HANGING = {"read_timeout_s": 0.3, "request_timeout_s": 0.5, "tool_budget_s": 2.0}
+"""Short timeouts, only where every request the tool makes goes to a hanging upstream (the
+simulator's ``hang`` never answers), so the verdict is the timeout whatever the machine's speed."""
+WAIT_S = 30.0
+"""How far above the expected time a wait is bounded (a hang that is never cut fails the test)."""
 SUCCESS = "success"
 UNKNOWN_STATUS = "unknown status"
 
@@ -69,7 +74,7 @@ def base_url(matrix_simulator: tuple[Simulator, str]) -> str:
 
 def fast_settings(base_url: str, **policy: Any) -> Settings:
     return simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(
-        cache_ttl_s=0, http=replace(FAST, **policy)
+        cache_ttl_s=0, http=replace(PATIENT, **policy)
     )
 
 
@@ -83,13 +88,11 @@ def live_id(sim: Simulator, provider: Provider) -> str:
     return sim.population.live(provider)[0].id
 
 
-async def call(
-    client: Client, sim: Simulator, tool: str, provider: Provider, budget: float = 2
-) -> CallToolResult:
+async def call(client: Client, sim: Simulator, tool: str, provider: Provider) -> CallToolResult:
     arguments: dict[str, Any] = {"provider": provider}
     if tool != "list_active_calls":
         arguments["call_id"] = live_id(sim, provider)
-    with anyio.fail_after(budget + 2):
+    with anyio.fail_after(PATIENT.tool_budget_s + WAIT_S):
         return await client.call_tool(tool, arguments)
 
 
@@ -197,25 +200,28 @@ async def test_every_fault_gets_a_clear_answer_in_time_and_the_next_request_succ
     expected: str | tuple[str, str] | frozenset[str],
     provider: Provider,
 ) -> None:
-    """The three tools at once against the faulty provider, then again once the fault is gone."""
-    results: dict[str, tuple[CallToolResult, float]] = {}
+    """The three tools at once against the faulty provider, then again once the fault is gone.
 
-    async def timed(client: Client, tool: str) -> None:
-        started = time.monotonic()
-        result = await call(client, sim, tool, provider)
-        results[tool] = result, time.monotonic() - started
+    Only a hang is met with short timeouts (every request of these tools goes to the hanging
+    provider); every other fault, and the recovery, with patient ones."""
+    results: dict[str, CallToolResult] = {}
 
-    async with connected(base_url, sim) as client:
+    async def one(client: Client, tool: str) -> None:
+        results[tool] = await call(client, sim, tool, provider)
+
+    policy = HANGING if fault.kind == "hang" else {}
+    async with connected(base_url, sim, **policy) as client:
         sim.faults.inject(fault.model_copy(update={"provider": provider}))
-        async with anyio.create_task_group() as group:
-            for tool in TOOLS:
-                group.start_soon(timed, client, tool)
+        with anyio.fail_after(PATIENT.tool_budget_s + WAIT_S):  # the budget cuts a hang long before
+            async with anyio.create_task_group() as group:
+                for tool in TOOLS:
+                    group.start_soon(one, client, tool)
         sim.faults.clear()
+    async with connected(base_url, sim) as client:
         recovered = {tool: await call(client, sim, tool, provider) for tool in TOOLS}
 
     for tool in TOOLS:
-        result, elapsed = results[tool]
-        assert elapsed < FAST.tool_budget_s + 0.5, tool
+        result = results[tool]
         if expected == SUCCESS:
             assert_answers_correctly(result, sim, tool, provider)
         else:
@@ -340,21 +346,24 @@ async def test_a_retry_after_beyond_the_cap_is_reported_at_once_with_the_wait(
 async def test_the_tool_budget_bounds_a_call_whatever_the_retries_would_take(
     base_url: str, sim: Simulator
 ) -> None:
+    # Every attempt hangs (the simulator never answers) and three would take 3 x 0.4 s: the budget
+    # of 0.5 s is what ends the call, whatever the machine's speed.
     sim.faults.inject(_fault("hang", provider="zudu"))
-    async with connected(base_url, sim, read_timeout_s=0.3, tool_budget_s=0.5) as client:
-        started = time.monotonic()
-        result = await call(client, sim, "get_live_call", "zudu", budget=0.5)
-        elapsed = time.monotonic() - started
+    async with connected(
+        base_url, sim, read_timeout_s=0.4, request_timeout_s=0.4, tool_budget_s=0.5
+    ) as client:
+        result = await call(client, sim, "get_live_call", "zudu")
 
     assert result.is_error
     assert "Zudu did not answer within 0.5s" in text_of(result)
-    assert elapsed < 1.0
 
 
 async def test_a_hanging_provider_does_not_hold_up_the_others(base_url: str, sim: Simulator) -> None:
+    # The others share the policy: their answers get 10 s each (loopback answers take
+    # milliseconds), and the tool's budget of 15 s ends the wait for the hanging one.
     sim.faults.inject(_fault("hang", provider="exotel"))
-    async with connected(base_url, sim) as client:
-        with anyio.fail_after(FAST.tool_budget_s + 2):
+    async with connected(base_url, sim, read_timeout_s=10, request_timeout_s=10, tool_budget_s=15) as client:
+        with anyio.fail_after(15 + WAIT_S):
             result = await client.call_tool("list_active_calls", {"limit": 100})
 
     page = result.structured_content or {}
@@ -379,17 +388,17 @@ async def test_a_cancelled_mcp_request_cancels_its_upstream_request(
 
     monkeypatch.setattr(sim, "_hang", watched_hang)
     sim.faults.inject(_fault("hang", provider="zudu", times=1))
-    patient = {"read_timeout_s": 30.0, "request_timeout_s": 30.0, "tool_budget_s": 30.0}
-    async with connected(base_url, sim, **patient) as client:
-        with anyio.fail_after(10):
+    async with connected(base_url, sim) as client:
+        with anyio.fail_after(3 * WAIT_S):
             async with anyio.create_task_group() as group:
-                group.start_soon(call, client, sim, "get_live_call", "zudu", 30.0)
-                assert await anyio.to_thread.run_sync(entered.wait, 5)
+                group.start_soon(call, client, sim, "get_live_call", "zudu")
+                assert await anyio.to_thread.run_sync(entered.wait, WAIT_S)
                 cancelled_at = time.monotonic()
                 group.cancel_scope.cancel()
-            # The upstream connection is closed at once, not when some timeout runs out.
-            assert await anyio.to_thread.run_sync(released.wait, 5)
-            assert time.monotonic() - cancelled_at < 2
+            # The upstream connection is closed at once, not when some timeout runs out: well
+            # before the 30 s read timeout, however busy the machine.
+            assert await anyio.to_thread.run_sync(released.wait, WAIT_S)
+            assert time.monotonic() - cancelled_at < 20
         assert_answers_correctly(
             await call(client, sim, "get_live_call", "zudu"), sim, "get_live_call", "zudu"
         )
@@ -428,7 +437,7 @@ async def test_unsafe_call_ids_are_refused_before_any_request(
                 arguments: dict[str, Any] = {"call_id": call_id}
                 if provider is not None:
                     arguments["provider"] = provider
-                with anyio.fail_after(5):
+                with anyio.fail_after(WAIT_S):
                     result = await client.call_tool(tool, arguments)
 
                 assert result.is_error, (tool, call_id)
@@ -457,7 +466,7 @@ BAD_LIST_ARGUMENTS: list[dict[str, Any]] = [
 async def test_bad_list_arguments_are_refused_before_any_request(base_url: str, sim: Simulator) -> None:
     async with connected(base_url, sim) as client:
         for arguments in BAD_LIST_ARGUMENTS:
-            with anyio.fail_after(5):
+            with anyio.fail_after(WAIT_S):
                 result = await client.call_tool("list_active_calls", arguments)
 
             assert result.is_error, arguments
@@ -483,7 +492,7 @@ async def test_a_forged_or_foreign_cursor_is_a_clear_error_without_any_request(
         }
         sim.requests.clear()
         for name, (value, filters) in forged.items():
-            with anyio.fail_after(5):
+            with anyio.fail_after(WAIT_S):
                 result = await client.call_tool("list_active_calls", {"limit": 2, "cursor": value, **filters})
 
             assert result.is_error, name
@@ -514,7 +523,7 @@ async def test_concurrent_lookups_of_a_remembered_call_whose_provider_fails_both
         async def look_up() -> None:
             results.append(await client.call_tool("get_live_call", {"call_id": call_id}))
 
-        with anyio.fail_after(FAST.tool_budget_s + 2):
+        with anyio.fail_after(PATIENT.tool_budget_s + WAIT_S):
             async with anyio.create_task_group() as group:
                 for _ in range(3):
                     group.start_soon(look_up)

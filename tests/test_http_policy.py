@@ -215,7 +215,7 @@ async def test_retry_after_is_really_waited_out_when_backoff_is_on() -> None:
             waited = time.monotonic() - started
 
     assert upstream.calls == 2
-    assert 0.25 <= waited < 2
+    assert 0.25 <= waited < 30  # really waited out; the upper bound only catches a hang
 
 
 async def test_gateway_retries_back_off_exponentially_with_jitter_when_backoff_is_on() -> None:
@@ -228,7 +228,7 @@ async def test_gateway_retries_back_off_exponentially_with_jitter_when_backoff_i
             waited = time.monotonic() - started
 
     # 0.05 s + 0.1 s at least, each plus up to 0.05 s of jitter.
-    assert 0.15 <= waited < 1.5
+    assert 0.15 <= waited < 30  # backed off; the upper bound only catches a hang
 
 
 # -- the retry budget --------------------------------------------------------------------------
@@ -329,22 +329,23 @@ async def test_a_trickling_body_is_cut_off_by_the_whole_request_timeout() -> Non
     upstream = Upstream(trickling)
     async with client_for(upstream) as client:
         http = provider_http(client, request_timeout_s=0.2, retry_attempts=2)
-        started = time.monotonic()
-        with pytest.raises(ProviderUnavailable, match=r"Zudu did not answer in time .*0\.2s"):
+        # The body trickles forever: only the whole-request timeout can end it (bounded far above).
+        with (
+            anyio.fail_after(30),
+            pytest.raises(ProviderUnavailable, match=r"Zudu did not answer in time .*0\.2s"),
+        ):
             await fetch(http)
-        elapsed = time.monotonic() - started
 
     assert upstream.calls == 2  # a timeout is worth another attempt
-    assert elapsed < 1.5
 
 
 async def test_headers_slower_than_the_whole_request_timeout_are_a_provider_error() -> None:
     async def slow(request: httpx2.Request) -> httpx2.Response:
-        await anyio.sleep(5)
-        return ok()
+        await anyio.sleep_forever()  # headers never come: the verdict cannot depend on speed
+        raise AssertionError("unreachable")
 
     async with client_for(Upstream(slow)) as client:
-        with pytest.raises(ProviderUnavailable, match="did not answer in time"):
+        with anyio.fail_after(30), pytest.raises(ProviderUnavailable, match="did not answer in time"):
             await fetch(provider_http(client, request_timeout_s=0.1, retry_attempts=1))
 
 

@@ -57,8 +57,13 @@ CREDENTIALS = SimulatorCredentials(
 WRONG_TOKENS = {name: f"{name[:3]}WRONG-{index:04d}a1b2" for index, name in enumerate(NAMES)}
 """A wrong value for each provider's last credential field (its token, secret or key)."""
 PROVIDERS: list[Provider] = list(NAMES)
-# Short timeouts keep the hang faults quick; the budget leaves a loaded machine room to answer.
-POLICY = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=5)
+POLICY = HttpPolicy(connect_timeout_s=30, read_timeout_s=30, request_timeout_s=30, tool_budget_s=60)
+"""Patient: a loaded machine never turns an answer into a timeout."""
+HANG_POLICY = HttpPolicy(connect_timeout_s=30, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=2)
+"""Short timeouts for the hang fault only: every request then hangs (the simulator never answers),
+so they change how soon the test ends, never what it finds."""
+WAIT_S = 30.0
+"""How far above the expected time a wait is bounded."""
 
 
 CREDENTIAL_VALUES = [
@@ -86,13 +91,15 @@ def _last_secret(name: str) -> str:
     return [item.field for item in cls.env.settings if item.kind == "secret" and item.field in configured][-1]
 
 
-def settings_for(base_url: str, *, tokens: dict[str, str] | None = None) -> Settings:
+def settings_for(
+    base_url: str, *, tokens: dict[str, str] | None = None, policy: HttpPolicy = POLICY
+) -> Settings:
     """Every provider at ``base_url`` with ``CREDENTIALS``; ``tokens`` replace a provider's last
     credential field (its token or secret)."""
     credentials = CREDENTIALS.replace(
         **{f"{name}_{_last_secret(name)}": token for name, token in (tokens or {}).items()}
     )
-    return simulator_settings(base_url, credentials).with_changes(http=POLICY, cache_ttl_s=0)
+    return simulator_settings(base_url, credentials).with_changes(http=policy, cache_ttl_s=0)
 
 
 def _pairs(settings: Settings) -> list[str]:
@@ -163,7 +170,7 @@ async def everything_a_client_sees(client: Client, sim: Simulator) -> list[str]:
             return
         seen.extend(c.text for c in result.contents if isinstance(c, TextResourceContents))
 
-    with anyio.fail_after(POLICY.tool_budget_s + 3):
+    with anyio.fail_after(POLICY.tool_budget_s + WAIT_S):
         async with anyio.create_task_group() as group:
             group.start_soon(tool, "list_active_calls", {"limit": 100})
             group.start_soon(resource, "livecalls://providers")
@@ -223,7 +230,8 @@ async def test_no_fault_makes_a_credential_show_up_anywhere(
 ) -> None:
     if fault.kind == "latency":
         fault = fault.model_copy(update={"delay_s": 0.05})
-    async with connected(settings_for(served[1]), sim) as client:
+    policy = HANG_POLICY if fault.kind == "hang" else POLICY
+    async with connected(settings_for(served[1], policy=policy), sim) as client:
         sim.faults.inject(fault)
         texts = await everything_a_client_sees(client, sim)
         sim.faults.clear()

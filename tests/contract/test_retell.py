@@ -475,3 +475,94 @@ async def test_a_whole_number_latency_count_written_as_a_float_is_read_as_the_co
         call = await adapter.get_call(PHONE_ID)
 
     assert call == PHONE_CALL
+
+
+# -- paging that does not advance -------------------------------------------------------------
+
+
+def _listed_record(call_id: str) -> dict[str, Any]:
+    item = load("retell", "list_v3_one_page")["body"]["items"][0]
+    return dict(item, call_id=call_id)
+
+
+async def _every_page(adapter: RetellProvider, limit: int) -> tuple[list[str], list[str], int]:
+    """Ids and notes of every page a caller reads on with the cursor's offsets, and the pages."""
+    ids: list[str] = []
+    notes: list[str] = []
+    offset = 0
+    for pages in range(1, 100):
+        piece = await adapter.list_active(ListQuery(), offset, limit)
+        ids += [item.call.call_id for item in piece.items]
+        notes += piece.notes
+        if piece.exhausted:
+            return ids, notes, pages
+        offset = piece.scanned_to
+    raise AssertionError("paging did not end")
+
+
+async def test_a_pagination_key_answered_again_stops_the_paging_with_a_note() -> None:
+    # The finding: has_more true with the same pagination_key on every page, one call on each.
+    one = _listed_record("a1a1a1a1b2b2b2b2c3c3c3c3d4d4d4d4")
+    page = {"items": [one] * 10, "has_more": True, "pagination_key": "eyJzYW1lIjoxfQ", "total": 600}
+    upstream = Upstream().on("POST", "/v3/list-calls", Answer(200, page, source="call_list_response"))
+    async with _adapter(upstream) as adapter:
+        ids, notes, pages = await _every_page(adapter, 10)
+
+    assert ids == [one["call_id"]]
+    assert pages == 1
+    assert len(upstream.requests) == 2
+    assert notes == [
+        "a page of Retell AI's list repeated calls already listed (it added nothing); paging stopped "
+        "there, so more live calls may exist"
+    ]
+
+
+async def test_keys_that_lead_back_to_an_earlier_page_stop_the_paging_and_each_call_comes_once() -> None:
+    ids_by_key = {None: ["0a" * 16, "0b" * 16], "key-2": ["0c" * 16, "0d" * 16], "key-3": ["0e" * 16]}
+    next_key = {None: "key-2", "key-2": "key-3", "key-3": "key-2"}  # key-3's page points back
+
+    def answer(request: httpx2.Request) -> Answer:
+        key = json.loads(request.content).get("pagination_key")
+        items = [_listed_record(call_id) for call_id in ids_by_key[key]]
+        return Answer(200, {"items": items, "has_more": True, "pagination_key": next_key[key]}, source="v3")
+
+    upstream = Upstream().on("POST", "/v3/list-calls", answer)
+    async with _adapter(upstream) as adapter:
+        ids, notes, pages = await _every_page(adapter, 2)
+
+    assert ids == [call_id for key in (None, "key-2", "key-3") for call_id in ids_by_key[key]]
+    assert pages == 3
+    assert [json.loads(r.content).get("pagination_key") for r in upstream.requests] == [
+        None,
+        "key-2",
+        "key-3",
+    ]
+    assert notes == [
+        "Retell's list answered a pagination_key it had already given (a repeated cursor); paging "
+        "stopped there, so more live calls may exist"
+    ]
+
+
+async def test_a_page_that_repeats_the_calls_of_the_last_one_adds_nothing_and_ends_the_list() -> None:
+    # An upstream that ignores the key: a fresh key on each answer, the same two calls every time.
+    counter = iter(range(1000))
+    items = [_listed_record("0a" * 16), _listed_record("0b" * 16)]
+
+    def answer(_request: httpx2.Request) -> Answer:
+        return Answer(
+            200, {"items": items, "has_more": True, "pagination_key": f"k{next(counter)}"}, source="v3"
+        )
+
+    upstream = Upstream().on("POST", "/v3/list-calls", answer)
+    async with _adapter(upstream) as adapter:
+        piece = await adapter.list_active(ListQuery(), 0, 20)
+        asked = len(upstream.requests)
+    async with _adapter(upstream) as adapter:
+        paged, paged_notes, pages = await _every_page(adapter, 2)  # a page per request
+
+    assert [item.call.call_id for item in piece.items] == ["0a" * 16, "0b" * 16]
+    assert piece.exhausted
+    assert asked == 2
+    assert (paged, pages, len(paged_notes)) == (["0a" * 16, "0b" * 16], 2, 1)
+    assert len(piece.notes) == 1
+    assert "added nothing" in piece.notes[0]

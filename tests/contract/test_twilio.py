@@ -756,3 +756,25 @@ def test_half_set_twilio_credentials_name_what_is_missing(env: dict[str, str], m
     with pytest.raises(ConfigError) as raised:
         Settings.from_env(env)
     assert str(raised.value).startswith(message)
+
+
+async def test_a_next_page_that_repeats_the_calls_already_listed_ends_the_list_with_a_note() -> None:
+    # A fresh next_page_uri (PageToken moves on) but the same calls: the page adds nothing.
+    document = load("twilio", "list_in_progress_page0")
+    tokens = iter(range(1000))
+
+    def answer(_request: object) -> Answer:
+        uri = f"{CALLS}?Status=in-progress&PageSize=200&Page=1&PageToken=PA{next(tokens)}"
+        return Answer(200, {**document["body"], "next_page_uri": uri})
+
+    upstream = Upstream().on("GET", CALLS, answer, params={"Status": "in-progress"})
+    lists(upstream, in_progress="list_queued_empty", ringing="list_queued_empty", queued="list_queued_empty")
+
+    page = await adapter(upstream).list_active(ListQuery(), 0, 20)
+
+    assert listed(page) == [CA1]
+    assert page.notes == [
+        "a page of the in-progress list repeated calls already listed (it added nothing); paging "
+        "stopped there, so more in-progress calls may exist"
+    ]
+    assert len(upstream.requests) == 4

@@ -549,3 +549,25 @@ async def test_an_answer_whose_entries_are_all_unreadable_is_a_bad_response_not_
     async with _adapter(upstream) as adapter:
         with pytest.raises(BadResponse, match="Zudu answered with data this server does not understand"):
             await adapter.list_active(ListQuery(), 0, 20)
+
+
+async def test_a_server_that_ignores_page_ends_the_list_at_the_first_repeat_with_a_note() -> None:
+    # has_next_page true on every answer, but the same calls whatever ``page`` asks for.
+    document = load("zudu", "list_total")
+    body = json.loads(json.dumps(document["body"]))
+    body["data"]["pagination"].update(has_next_page=True, total=None, total_pages=None)
+    upstream = Upstream().on("POST", "/api/calls", Answer(200, body, source=document["source"]))
+    async with _adapter(upstream) as adapter:
+        piece = await adapter.list_active(ListQuery(), 0, 2)
+        second = await adapter.list_active(ListQuery(), piece.scanned_to, 2)
+        wide = await adapter.list_active(ListQuery(), 0, 20)
+
+    ids = [record["id"] for record in body["data"]["calls"]]
+    assert [item.call.call_id for item in wide.items] == ids
+    assert wide.exhausted
+    assert wide.notes == [
+        "a page of Zudu's list repeated calls already listed (it added nothing); paging stopped there, "
+        "so more live calls may exist"
+    ]
+    assert [item.call.call_id for item in piece.items] == ids
+    assert (second.items, second.exhausted, len(second.notes)) == ([], True, 1)

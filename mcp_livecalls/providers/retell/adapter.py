@@ -25,6 +25,10 @@ Choices where the documentation is silent or its sources disagree:
   leads to an offset is remembered when a page ends there (the answer's ``pagination_key``), per
   filter, so paging on with the cross-provider cursor returns each call once. An offset with no
   remembered key is asked with v3's documented ``skip``.
+* ``has_more`` is not trusted blindly: a ``pagination_key`` that leads back (the one the page was
+  asked with, or one already leading to an earlier offset of the same filter's list), or a page
+  whose calls were all listed already in this scan, ends the list with a note. A call met twice
+  in one scan is listed once (its slot kept).
 * ``total`` is only answered when ``include_total`` is sent: it is sent on every v3 request.
 * An unknown call id is answered ``422`` ("Cannot find requested asset under given api key",
   the get-call page's only documented not-found answer) or ``404``: both are ``CallNotFound``.
@@ -46,7 +50,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -66,12 +70,15 @@ from mcp_livecalls.providers.base import (
     scan,
 )
 from mcp_livecalls.providers.zudu.adapter import (
+    STALLED_NOTE,
     FamilyMember,
+    FirstPages,
     ZuduProvider,
     normalize_family_call,
     normalize_family_stream,
     noting_unreadable,
     read_entries,
+    unseen_entries,
     zudu_status,
 )
 from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP
@@ -94,6 +101,10 @@ MAX_PAGE_SIZE = 1000
 """The largest ``limit`` Retell takes."""
 _MAX_KNOWN_KEYS = 4096
 _ANALYSIS_FIELDS = ("call_successful", "user_sentiment", "in_voicemail")
+_REPEATED_KEY_NOTE = (
+    "Retell's list answered a pagination_key it had already given (a repeated cursor); paging "
+    "stopped there, so more live calls may exist"
+)
 
 
 def _cents(combined_cost: float) -> Cost:
@@ -200,6 +211,7 @@ class RetellProvider(LiveCallsProvider):
     def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
         super().__init__(http)
         self._now = now
+        self._first_pages = FirstPages()
         # (agent, direction, offset) -> the pagination key that starts the page there.
         self._keys: OrderedDict[tuple[str | None, str | None, int], str] = OrderedDict()
 
@@ -296,8 +308,21 @@ class RetellProvider(LiveCallsProvider):
             return None
         return call
 
+    def _known_key(self, query: ListQuery, key: str) -> bool:
+        """Whether ``key`` already leads to some offset of this filter's list (a cycle)."""
+        agent, direction = query.agent_id, _direction_word(query.direction)
+        return any(slot[:2] == (agent, direction) and known == key for slot, known in self._keys.items())
+
+    def _repeated_cursor(self, query: ListQuery, asked: str | None, page: _ListPage) -> bool:
+        """Whether the page's ``pagination_key`` leads back: the key it was asked with, or one that
+        already leads to an offset of this filter's list."""
+        key = page.next_key
+        return key is not None and (key == asked or self._known_key(query, key))
+
     async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         unreadable: list[str] = []
+        notes: list[str] = []
+        seen: set[str] = set()
 
         async def fetch(position: int, count: int) -> UpstreamPage:
             size = max(1, min(count, MAX_PAGE_SIZE))
@@ -305,18 +330,31 @@ class RetellProvider(LiveCallsProvider):
             page = await self._page_at(query, position, size, key)
             records = page.records[:size]
             consumed_all = size >= len(page.records)
-            end = position + len(records)
-            if consumed_all and page.more:
-                self._remember(query, end, page.next_key)
+            fresh = unseen_entries(records, seen)
+            stop = None
+            slot = (query.agent_id, _direction_word(query.direction), size)
+            again = self._first_pages.starts_over(slot, position == 0, page.records)
+            if again:
+                fresh = [None] * len(fresh)  # the first page again: its calls were listed already
+            if again or (page.more and records and not any(record is not None for record in fresh)):
+                stop = STALLED_NOTE.format(title=self.title())
+            elif page.more and self._repeated_cursor(query, key, page):
+                stop = _REPEATED_KEY_NOTE
+            elif consumed_all and page.more:
+                self._remember(query, position + len(records), page.next_key)
+            if stop is not None:
+                notes.append(stop)
             now = self._now()
-            calls, failed = read_entries(self, records, lambda record: self._summary(record, query, now))
+            entries, failed = read_entries(self, fresh, lambda r: self._summary(r, query, now))
             unreadable.extend(failed)
-            return UpstreamPage(calls, exhausted=consumed_all and not page.more, total=page.total)
+            more = page.more and stop is None
+            return UpstreamPage(entries, exhausted=consumed_all and not more, total=page.total)
 
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        return noting_unreadable(self, found, unreadable)
+        found = noting_unreadable(self, found, unreadable)
+        return replace(found, notes=[*notes, *found.notes]) if notes else found
 
 
 def _direction_word(direction: Direction | None) -> str | None:

@@ -13,7 +13,8 @@ advice for production). Base ``https://api.twilio.com``.
   ``ringing`` to ``in-progress`` between the requests shows in both answers: the first wins). The
   upstream offset of the cross-provider cursor is the position in that joined list. One list
   failing leaves the others' calls listed (the page's ``notes`` say which part is missing); a
-  ``next_page_uri`` that leaves the account's ``Calls.json`` is not followed. Twilio's list filters
+  ``next_page_uri`` that leaves the account's ``Calls.json`` or repeats a page is not followed,
+  and a page whose calls were all listed already ends its list (both with a note). Twilio's list filters
   (``From``, ``To``, ``StartTime``) do not match this server's (either side, last digits,
   direction, agent), so every filter is applied here; a ``status`` filter asks only its own list
   (none for a status Twilio never lists, such as ``on_hold``), and an ``agent_id`` filter asks
@@ -433,7 +434,15 @@ class TwilioProvider(LiveCallsProvider):
                     f"so more {status} calls may be missing: {exc}"
                 )
                 break
-            listed.calls += page.calls
+            known = {call.call_id for call in listed.calls}
+            fresh = [call for call in page.calls if call.call_id not in known]
+            if page.calls and not fresh:
+                listed.notes.append(
+                    f"a page of the {status} list repeated calls already listed (it added nothing); "
+                    f"paging stopped there, so more {status} calls may exist"
+                )
+                break
+            listed.calls += fresh
             unreadable += page.unreadable
             if page.next_page_uri is None:
                 break

@@ -89,6 +89,7 @@ from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTT
 __all__ = [
     "ZUDU",
     "FamilyMember",
+    "FirstPages",
     "ZuduProvider",
     "ZuduSettings",
     "normalize_family_call",
@@ -97,6 +98,7 @@ __all__ = [
     "normalize_zudu_stream",
     "noting_unreadable",
     "read_entries",
+    "unseen_entries",
     "unwrap_zudu",
     "zudu_status",
 ]
@@ -488,14 +490,66 @@ def read_entries(
     calls: list[LiveCall | None] = []
     failed: list[tuple[Any, TypeError | ValueError]] = []
     for record in records:
+        if record is None:  # a slot already emptied (a call listed earlier in the scan)
+            calls.append(None)
+            continue
         try:
             calls.append(read(record))
         except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             calls.append(None)
             failed.append((record, exc))
-    if len(failed) > 1 and len(failed) == len(records):
+    if len(failed) > 1 and len(failed) == sum(record is not None for record in records):
         raise provider.http.translated(failed[0][1])
     return calls, [_entry_name(provider, record) for record, _ in failed]
+
+
+def unseen_entries(records: list[Any], seen: set[str]) -> list[Any]:
+    """``records`` with each call already listed in this scan (by ``id``, else ``call_id``)
+    replaced by ``None``, so its slot keeps the offsets; ``seen`` learns the rest. A record without
+    a readable id is kept as it is (``read_entries`` judges it)."""
+    fresh: list[Any] = []
+    for record in records:
+        key = _entry_id(record)
+        if key is not None and key in seen:
+            fresh.append(None)
+            continue
+        if key is not None:
+            seen.add(key)
+        fresh.append(record)
+    return fresh
+
+
+def _entry_id(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    return next((v for v in (record.get("id"), record.get("call_id")) if isinstance(v, str)), None)
+
+
+class FirstPages:
+    """The ids the first page of each filter's list answered (bounded), so a later page that
+    starts over with them (a server ignoring ``page``, ``skip`` or the key) is seen even when the
+    caller pages on in a later request."""
+
+    def __init__(self) -> None:
+        self._ids: OrderedDict[Any, tuple[str, ...]] = OrderedDict()
+
+    def starts_over(self, slot: Any, first: bool, records: list[Any]) -> bool:
+        """Remembers ``records`` when ``first``; else whether they are the first page again."""
+        ids = tuple(i for i in map(_entry_id, records) if i is not None)
+        if first:
+            self._ids[slot] = ids
+            self._ids.move_to_end(slot)
+            while len(self._ids) > _MAX_KNOWN_IDS:
+                self._ids.popitem(last=False)
+            return False
+        return bool(ids) and self._ids.get(slot) == ids
+
+
+STALLED_NOTE = (
+    "a page of {title}'s list repeated calls already listed (it added nothing); paging stopped "
+    "there, so more live calls may exist"
+)
+"""The note when a list page adds no call: ``{title}`` is the provider's title."""
 
 
 def _entry_name(provider: LiveCallsProvider, record: Any) -> str:
@@ -617,6 +671,7 @@ class ZuduProvider(LiveCallsProvider):
         super().__init__(http)
         self._now = now
         self._filter_form = LIST_PAGE_FORM
+        self._first_pages = FirstPages()
         # Record id -> call_id, as seen side by side in list entries and records: the way back to a
         # call whose record id the single-call path does not take (the documented path id is ``call_id``).
         self._call_ids: OrderedDict[str, str] = OrderedDict()
@@ -734,6 +789,8 @@ class ZuduProvider(LiveCallsProvider):
 
     async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         unreadable: list[str] = []
+        notes: list[str] = []
+        seen: set[str] = set()
 
         async def fetch(position: int, count: int) -> UpstreamPage:
             # Item offsets onto 0-based pages of ``size``: the window [position, position + count)
@@ -745,7 +802,14 @@ class ZuduProvider(LiveCallsProvider):
                 answer = await self._list_request(query, page, size)
                 rest = answer.records[skip:]
                 wanted = count - len(records)
-                records.extend(rest[:wanted])
+                taken = unseen_entries(rest[:wanted], seen)
+                again = self._first_pages.starts_over((query.agent_id, size), page == 0, answer.records)
+                if again or (taken and all(record is None for record in taken)):
+                    # The page repeats calls already listed (a server ignoring ``page``): stop.
+                    notes.append(STALLED_NOTE.format(title=self.title()))
+                    answer, consumed_all = replace(answer, more=False), True
+                    break
+                records.extend(taken)
                 consumed_all = len(rest) <= wanted
                 if len(records) >= count or not answer.more or not answer.records:
                     break
@@ -763,7 +827,8 @@ class ZuduProvider(LiveCallsProvider):
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        return noting_unreadable(self, found, unreadable)
+        found = noting_unreadable(self, found, unreadable)
+        return replace(found, notes=[*notes, *found.notes]) if notes else found
 
 
 ADAPTER = ZuduProvider
