@@ -37,7 +37,7 @@ from mcp_livecalls.providers.zudu.adapter import (
 )
 from mcp_livecalls.providers.zudu.simulated import zudu_storage_setting
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simkit.population import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.upstream.client import HttpPolicy, translate_errors

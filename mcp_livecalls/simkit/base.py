@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mcp_livecalls.simkit.examples import load_example
 from mcp_livecalls.simkit.population import CallShape
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -126,6 +127,10 @@ class SimulatedProvider(CallShape):
     def account(self) -> Mapping[str, str]:
         """The account this simulated API accepts (the simulator's credentials for it)."""
         return self.sim.credentials.settings_for(self.name)
+
+    def example(self, name: str) -> Any:
+        """A fresh copy of this provider's documented example ``name`` (``providers/<name>/examples/``)."""
+        return load_example(self.name, name)
 
     def endpoints(self) -> list[tuple[str, Endpoint, str]]:
         """``(path, handler, method)`` of each route, without a trailing slash."""

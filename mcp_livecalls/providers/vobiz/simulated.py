@@ -4,6 +4,14 @@ Vobiz answers the live and queued lists at ``/api/v1/Account/{auth_id}/Call/`` (
 one call at ``/Call/{uuid}/`` and its media streams at ``/Call/{uuid}/Stream/``; auth is the
 ``X-Auth-ID`` / ``X-Auth-Token`` pair. Its two documented body shapes (``plivo``, ``flat``) are
 ``Simulator.vobiz_shape``.
+
+Its documented examples, verbatim in ``examples/`` (answered by ``Simulator(fixtures=True)``):
+
+=================  ==========================================================================
+``live_plivo``     vobiz-live-call-v1.txt (the ``// Also referred to as request_uuid`` comment
+                   removed: it is not JSON)
+``live_flat``      vobiz-live-call-v2.md
+=================  ==========================================================================
 """
 
 from __future__ import annotations
@@ -27,7 +35,6 @@ from mcp_livecalls.simkit.base import (
     int_param,
     same,
 )
-from mcp_livecalls.simkit.fixtures import load_fixture
 from mcp_livecalls.simkit.population import (
     LIVE_STATES,
     Agent,
@@ -250,10 +257,10 @@ class VobizSimulation(SimulatedProvider):
 
     def fixture_call(self, status: str | None, call_uuid: str) -> dict[str, Any] | None:
         """The documented example answering ``call_uuid`` in fixtures mode."""
-        examples = {FIXTURE_VOBIZ_PLIVO_UUID: "vobiz_live_plivo", FIXTURE_VOBIZ_FLAT_UUID: "vobiz_live_flat"}
+        examples = {FIXTURE_VOBIZ_PLIVO_UUID: "live_plivo", FIXTURE_VOBIZ_FLAT_UUID: "live_flat"}
         if status != "live" or call_uuid not in examples:
             return None
-        example: dict[str, Any] = load_fixture(examples[call_uuid])
+        example: dict[str, Any] = self.example(examples[call_uuid])
         return example
 
     fixture_ids: ClassVar[tuple[str, ...]] = (FIXTURE_VOBIZ_PLIVO_UUID, FIXTURE_VOBIZ_FLAT_UUID)

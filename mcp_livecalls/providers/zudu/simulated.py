@@ -3,6 +3,12 @@
 ``POST /api/calls`` lists calls (filters in the body, 0-based pages) and ``GET /api/calls/{id}``
 answers one record (by its ``id`` or its ``call_id``); auth is the ``X-API-KEY`` /
 ``X-API-SECRET`` pair.
+
+Its documented example, verbatim in ``examples/`` (answered by ``Simulator(fixtures=True)``):
+
+=========  ======================
+``call``   Zudu "Get call by ID"
+=========  ======================
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, same
-from mcp_livecalls.simkit.fixtures import load_fixture
 from mcp_livecalls.simkit.population import Agent, SimCall, ToolEntry, Turn, random_hex, random_uuid
 from mcp_livecalls.simkit.render import ms
 from mcp_livecalls.simkit.scripts import VOICE_AGENT_NAMES
@@ -371,7 +376,7 @@ class ZuduSimulation(SimulatedProvider):
                 return denied
             if self.sim.fixtures:
                 if call_id in FIXTURE_ZUDU_IDS:
-                    return Answer(200, load_fixture("zudu_call"))
+                    return Answer(200, self.example("call"))
                 return self._zudu_not_found(call_id)
             call = self.sim.population.find("zudu", call_id)
             if call is None:
@@ -466,7 +471,7 @@ class ZuduSimulation(SimulatedProvider):
         org = self.sim.population.organization_id
         records: list[dict[str, Any]]
         if self.sim.fixtures:
-            data = load_fixture("zudu_call")["data"]
+            data = self.example("call")["data"]
             org = data["organization_id"]
             pool = (
                 [data]
