@@ -1,0 +1,1 @@
+"""What several providers share: one module per family of APIs (adapters and simulated APIs)."""
