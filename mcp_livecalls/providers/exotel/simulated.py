@@ -18,8 +18,6 @@ Its documented examples, verbatim in ``examples/`` (answered by ``Simulator(fixt
 
 from __future__ import annotations
 
-import base64
-import binascii
 import http
 import math
 import random
@@ -30,7 +28,7 @@ from typing import Any, ClassVar, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, int_param, same
+from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, basic_pair, int_param, same_pair
 from mcp_livecalls.simkit.population import (
     LIVE_STATES,
     Agent,
@@ -294,17 +292,7 @@ class ExotelSimulation(SimulatedProvider):
 
     def _exotel_auth(self, request: Request, sid: str) -> Answer | None:
         creds = self.account
-        key = token = ""
-        header = request.headers.get("authorization", "")
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                key, _, token = (
-                    base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
-                )
-            except (binascii.Error, UnicodeDecodeError):
-                key = token = ""
-        if not (same(key, creds["api_key"]) and same(token, creds["api_token"])):
+        if not same_pair(basic_pair(request), (creds["api_key"], creds["api_token"])):
             return self.error(401, "Authentication failed: HTTP basic auth with api_key:api_token")
         if sid != creds["account_sid"]:
             return self.error(403, f"Account {sid} is not accessible with these credentials")
