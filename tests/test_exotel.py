@@ -43,7 +43,7 @@ from mcp_livecalls.providers.exotel.adapter import (
 )
 from mcp_livecalls.providers.exotel.simulated import EXOTEL_FLAVOURS
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.upstream.client import HttpPolicy, envelope_failure, translate_errors
 

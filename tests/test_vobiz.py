@@ -30,7 +30,7 @@ from mcp_livecalls.providers.vobiz.adapter import (
 )
 from mcp_livecalls.providers.vobiz.simulated import VOBIZ_FLAVOURS
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.upstream.client import HttpPolicy, translate_errors
 

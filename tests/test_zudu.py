@@ -27,6 +27,7 @@ from mcp_livecalls.core.models import (
 )
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, InvalidArgument
+from mcp_livecalls.providers.families.retell_simulated import storage_setting as zudu_storage_setting
 from mcp_livecalls.providers.zudu.adapter import (
     ZuduProvider,
     ZuduSettings,
@@ -35,9 +36,8 @@ from mcp_livecalls.providers.zudu.adapter import (
     unwrap_zudu,
     zudu_status,
 )
-from mcp_livecalls.providers.zudu.simulated import zudu_storage_setting
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simkit.population import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.upstream.client import HttpPolicy, translate_errors

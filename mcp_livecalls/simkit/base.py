@@ -9,6 +9,8 @@ shared pipeline (count, faults, answer, body faults).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mcp_livecalls.simkit.examples import load_example
 from mcp_livecalls.simkit.population import CallShape
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -26,7 +29,18 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 if TYPE_CHECKING:
     from mcp_livecalls.simkit.population import Population
 
-__all__ = ["ERROR_CODES", "HUGE_ID", "Answer", "Host", "SimulatedProvider", "int_param", "json_bytes", "same"]
+__all__ = [
+    "ERROR_CODES",
+    "HUGE_ID",
+    "Answer",
+    "Host",
+    "SimulatedProvider",
+    "basic_pair",
+    "int_param",
+    "json_bytes",
+    "same",
+    "same_pair",
+]
 
 ERROR_CODES: Final[dict[int, str]] = {
     400: "BAD_REQUEST",
@@ -67,6 +81,23 @@ def int_param(raw: str | None, default: int) -> int | None:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def same_pair(given: tuple[str, str], expected: tuple[str, str]) -> bool:
+    """Both halves of a credential pair match (each compared in constant time)."""
+    return same(given[0], expected[0]) and same(given[1], expected[1])
+
+
+def basic_pair(request: Request) -> tuple[str, str]:
+    """The ``user:password`` of the request's HTTP basic auth; ``("", "")`` when absent or malformed."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    return user, password
 
 
 class Credentials(Protocol):
@@ -126,6 +157,10 @@ class SimulatedProvider(CallShape):
     def account(self) -> Mapping[str, str]:
         """The account this simulated API accepts (the simulator's credentials for it)."""
         return self.sim.credentials.settings_for(self.name)
+
+    def example(self, name: str) -> Any:
+        """A fresh copy of this provider's documented example ``name`` (``providers/<name>/examples/``)."""
+        return load_example(self.name, name)
 
     def endpoints(self) -> list[tuple[str, Endpoint, str]]:
         """``(path, handler, method)`` of each route, without a trailing slash."""

@@ -27,7 +27,7 @@ Example::
 """
 
 from mcp_livecalls.simkit.clock import Clock, ManualClock, WallClock
-from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simkit.population import Population, SimCall
 from mcp_livecalls.simulator.app import Simulator, VobizShape
 from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials

@@ -58,6 +58,17 @@ __all__ = [
     "mutate_payload",
 ]
 
+PayloadKind = Literal[
+    "wrong_types",
+    "missing_fields",
+    "unknown_enum",
+    "extra_fields",
+    "line_injection",
+    "bidi_text",
+    "nul_text",
+    "huge_ids",
+]
+"""Kinds that rewrite a successful JSON payload (error answers pass through untouched)."""
 FaultKind = Literal[
     "status",
     "latency",
@@ -67,14 +78,7 @@ FaultKind = Literal[
     "truncated_json",
     "empty_body",
     "huge_body",
-    "wrong_types",
-    "missing_fields",
-    "unknown_enum",
-    "extra_fields",
-    "line_injection",
-    "bidi_text",
-    "nul_text",
-    "huge_ids",
+    PayloadKind,
     "credential_echo",
 ]
 FaultRoute = Literal["get_call", "list_calls", "stream", "list_live", "list_queued"]
@@ -84,19 +88,7 @@ FaultProvider = str
 
 FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 STATUS_CODES: Final[frozenset[int]] = frozenset({400, 401, 403, 404, 429, 500, 502, 503, 504})
-#: Kinds that rewrite a successful JSON payload (error answers pass through untouched).
-PAYLOAD_KINDS: Final[frozenset[str]] = frozenset(
-    {
-        "wrong_types",
-        "missing_fields",
-        "unknown_enum",
-        "extra_fields",
-        "line_injection",
-        "bidi_text",
-        "nul_text",
-        "huge_ids",
-    }
-)
+PAYLOAD_KINDS: Final[frozenset[str]] = frozenset(get_args(PayloadKind))
 EchoEncoding = Literal["raw", "base64", "urlencoded", "upper"]
 
 

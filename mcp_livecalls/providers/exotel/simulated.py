@@ -7,12 +7,17 @@ its page documents it (no ``limit``/``offset``/filters honoured: every request a
 list; items without ``direction``/``agent_details``); ``exotel.stream_404_ringing`` answers 404
 on ``/stream`` for calls not yet answered; ``exotel.details_alt`` spells call details the way
 Exotel's sibling call-details endpoints do.
+
+Its documented examples, verbatim in ``examples/`` (answered by ``Simulator(fixtures=True)``):
+
+=============  ==================================
+``active``     Exotel "Get Active Streams"
+``stream``     Exotel "Get Active Stream Details"
+=============  ==================================
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import http
 import math
 import random
@@ -23,8 +28,7 @@ from typing import Any, ClassVar, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, int_param, same
-from mcp_livecalls.simkit.fixtures import load_fixture
+from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, basic_pair, int_param, same_pair
 from mcp_livecalls.simkit.population import (
     LIVE_STATES,
     Agent,
@@ -288,17 +292,7 @@ class ExotelSimulation(SimulatedProvider):
 
     def _exotel_auth(self, request: Request, sid: str) -> Answer | None:
         creds = self.account
-        key = token = ""
-        header = request.headers.get("authorization", "")
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                key, _, token = (
-                    base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
-                )
-            except (binascii.Error, UnicodeDecodeError):
-                key = token = ""
-        if not (same(key, creds["api_key"]) and same(token, creds["api_token"])):
+        if not same_pair(basic_pair(request), (creds["api_key"], creds["api_token"])):
             return self.error(401, "Authentication failed: HTTP basic auth with api_key:api_token")
         if sid != creds["account_sid"]:
             return self.error(403, f"Account {sid} is not accessible with these credentials")
@@ -338,7 +332,7 @@ class ExotelSimulation(SimulatedProvider):
                 )
 
             if self.sim.fixtures:
-                fixture: dict[str, Any] = load_fixture("exotel_active")
+                fixture: dict[str, Any] = self.example("active")
                 items: list[dict[str, Any]] = fixture["response"]["active_calls"]
                 kept = [i for i in items if wanted(i["direction"], i["agent_details"])]
                 page = kept[offset : offset + limit]
@@ -408,7 +402,7 @@ class ExotelSimulation(SimulatedProvider):
 
     def _exotel_fixture_details(self, call_sid: str) -> Answer:
         # Not in the docs (the v3 page shows no body): the documented list item, as call details.
-        for item in load_fixture("exotel_active")["response"]["active_calls"]:
+        for item in self.example("active")["response"]["active_calls"]:
             if item["call_sid"] == call_sid:
                 details = {k: v for k, v in item.items() if k != "recording_enabled"}
                 details["recording"] = {"available": item["recording_enabled"], "url": None}
@@ -419,8 +413,8 @@ class ExotelSimulation(SimulatedProvider):
 
     def _exotel_fixture_stream(self, call_sid: str) -> Answer:
         if call_sid == FIXTURE_EXOTEL_STREAM_SID:
-            return Answer(200, load_fixture("exotel_stream"))
-        for item in load_fixture("exotel_active")["response"]["active_calls"]:
+            return Answer(200, self.example("stream"))
+        for item in self.example("active")["response"]["active_calls"]:
             if item["call_sid"] == call_sid:
                 # Not in the docs: a plausible stream for the other example call, built from its list item.
                 ringing = item["status"] == "ringing"

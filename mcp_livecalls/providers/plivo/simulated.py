@@ -1,4 +1,5 @@
-"""The simulated Plivo API: Vobiz's simulated API on Plivo's paths, auth and errors (``plivo.*``).
+"""The simulated Plivo API: the Plivo family's simulation (``families/plivo_simulated.py``) on
+Plivo's paths, auth, errors and flavours (``plivo.*``).
 
 Plivo answers the live and queued lists at ``/v1/Account/{auth_id}/Call/?status=live|queued``
 (UUIDs, paged by ``limit`` 1-20 and ``offset``), one call at ``/Call/{uuid}/`` in the flat shape
@@ -9,19 +10,15 @@ every error is ``{"api_id", "error"}``. The live list applies Plivo's ``call_dir
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
-from datetime import UTC, tzinfo
+from datetime import UTC
 from typing import Any, ClassVar
 
 from starlette.requests import Request
 
-from mcp_livecalls.providers.vobiz import (
-    simulated as vobiz,  # the module, not its class: one simulation per module
-)
-from mcp_livecalls.simkit.base import Answer, same
+from mcp_livecalls.providers.families.plivo_simulated import AccountCallSimulation, flat_call
+from mcp_livecalls.simkit.base import Answer, basic_pair, same_pair
 from mcp_livecalls.simkit.population import SimCall
 
 __all__ = ["PLIVO_FLAVOURS", "PlivoSimulation"]
@@ -40,7 +37,7 @@ def _digits(number: str) -> str:
     return re.sub(r"\D", "", number)
 
 
-class PlivoSimulation(vobiz.VobizSimulation):
+class PlivoSimulation(AccountCallSimulation):
     name = "plivo"
     flavours = PLIVO_FLAVOURS
     demo_settings: ClassVar[Mapping[str, str]] = {
@@ -48,40 +45,16 @@ class PlivoSimulation(vobiz.VobizSimulation):
         "auth_token": "sim-plivo-token",
     }
     api_prefix = "/v1"
-    fixture_ids = ()
-    """No stored examples: in fixtures mode the lists are empty and a call is not found."""
 
-    # Calls (``dress``) are Vobiz's: UUIDs, caller names, STIR, parent calls, media streams.
-
-    def legacy_shape(self) -> bool:
-        return False  # Plivo's live call is the flat shape
-
-    def zone(self) -> tzinfo:
-        return UTC
-
-    def paging(self) -> str:
-        return "paged"  # limit (1-20) and offset, as plivo-python's live_calls.py sends them
+    # Calls (``dress``), the flat single call and paging (limit 1-20 and offset, as plivo-python's
+    # live_calls.py sends them), UTC times and the {"api_id", "error"} body are the family's.
 
     def authenticate(self, request: Request) -> bool:
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            given = base64.b64decode(encoded.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        given_id, _, given_token = given.partition(":")
-        return same(given_id, self.account["auth_id"]) and same(given_token, self.account["auth_token"])
+        """HTTP basic ``auth_id:auth_token``."""
+        return same_pair(basic_pair(request), (self.account["auth_id"], self.account["auth_token"]))
 
     def auth_failure(self) -> Answer:
         return self.error(401, "authentication failed")
-
-    def error(
-        self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
-    ) -> Answer:
-        return Answer(
-            status, {"api_id": self.sim.new_uuid(), "error": message}, self.retry_headers(status, retry_after)
-        )
 
     def live_calls(self, request: Request) -> list[SimCall]:
         calls = super().live_calls(request)
@@ -100,7 +73,7 @@ class PlivoSimulation(vobiz.VobizSimulation):
 
     def list_entries(self, calls: list[SimCall], ts: float) -> list[Any]:
         if self.sim.flavour("plivo.object_list"):
-            return [vobiz.vobiz_flat(c, ts, self.sim.new_uuid(), UTC) for c in calls]
+            return [flat_call(c, ts, self.sim.new_uuid(), UTC) for c in calls]
         return super().list_entries(calls, ts)
 
 

@@ -4,8 +4,8 @@
 calls with typed filter conditions, ``limit``, ``skip``, an opaque ``pagination_key`` and
 ``include_total`` (the older ``POST /v2/list-calls`` is not served: Retell retired it, see
 ``providers.retell.adapter``). Errors are ``{"status": "error", "message"}``.
-The growing parts of a record (transcript, latency, cost, analysis) come from the Retell-family
-functions of ``simulator.zudu``; Retell's own spellings are written here.
+The growing parts of a record (transcript, latency, cost, analysis) come from the Retell family's
+simulation (``families/retell_simulated.py``); Retell's own spellings are written here.
 """
 
 from __future__ import annotations
@@ -20,18 +20,18 @@ from typing import Any, ClassVar, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_livecalls.providers.zudu.simulated import (
+from mcp_livecalls.providers.families.retell_simulated import (
     DISCONNECTION_REASONS,
     call_analysis,
     call_cost,
     heard,
     latency,
-    zudu_storage_setting,
+    storage_setting,
+    voice_agents,
 )
 from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, same
 from mcp_livecalls.simkit.population import Agent, SimCall, random_hex
 from mcp_livecalls.simkit.render import ms
-from mcp_livecalls.simkit.scripts import VOICE_AGENT_NAMES
 
 __all__ = ["RETELL_FLAVOURS", "RetellSimulation", "retell_record", "retell_status"]
 
@@ -175,7 +175,7 @@ class RetellSimulation(SimulatedProvider):
 
     @classmethod
     def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
-        return tuple(Agent(f"agent_{random_hex(rng, 26)}", name, "", "webrtc") for name in VOICE_AGENT_NAMES)
+        return voice_agents(rng, 26)
 
     @classmethod
     def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
@@ -219,7 +219,7 @@ class RetellSimulation(SimulatedProvider):
         for flavour, setting in _STORAGE_FLAVOURS.items():
             if self.sim.flavour(flavour):
                 return setting
-        return zudu_storage_setting(call)
+        return storage_setting(call)
 
     def _record(self, call: SimCall, ts: float, *, transcript: bool) -> dict[str, Any]:
         return retell_record(

@@ -21,8 +21,6 @@ so far instead of ``null``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import random
 from collections.abc import Mapping
@@ -34,7 +32,15 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_livecalls.simkit.base import HUGE_ID, Answer, Endpoint, SimulatedProvider, int_param, same
+from mcp_livecalls.simkit.base import (
+    HUGE_ID,
+    Answer,
+    Endpoint,
+    SimulatedProvider,
+    basic_pair,
+    int_param,
+    same,
+)
 from mcp_livecalls.simkit.population import (
     Agent,
     CallState,
@@ -349,15 +355,7 @@ class TwilioSimulation(SimulatedProvider):
 
     def _auth(self, request: Request, sid: str) -> Answer | None:
         account = self.account
-        user = password = ""
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                user, _, password = (
-                    base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
-                )
-            except (binascii.Error, UnicodeDecodeError):
-                user = password = ""
+        user, password = basic_pair(request)
         pairs = [(account.get("account_sid", ""), account.get("auth_token", ""))]
         if account.get("api_key") and account.get("api_secret"):
             pairs.append((account["api_key"], account["api_secret"]))

@@ -3,11 +3,16 @@
 ``POST /api/calls`` lists calls (filters in the body, 0-based pages) and ``GET /api/calls/{id}``
 answers one record (by its ``id`` or its ``call_id``); auth is the ``X-API-KEY`` /
 ``X-API-SECRET`` pair.
+
+Its documented example, verbatim in ``examples/`` (answered by ``Simulator(fixtures=True)``):
+
+=========  ======================
+``call``   Zudu "Get call by ID"
+=========  ======================
 """
 
 from __future__ import annotations
 
-import hashlib
 import http
 import json
 import math
@@ -18,22 +23,25 @@ from typing import Any, ClassVar, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mcp_livecalls.providers.families.retell_simulated import (
+    DISCONNECTION_REASONS,
+    call_analysis,
+    call_cost,
+    heard,
+    latency,
+    voice_agents,
+)
+from mcp_livecalls.providers.families.retell_simulated import (
+    storage_setting as stored_setting,
+)
 from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, same
-from mcp_livecalls.simkit.fixtures import load_fixture
-from mcp_livecalls.simkit.population import Agent, SimCall, ToolEntry, Turn, random_hex, random_uuid
+from mcp_livecalls.simkit.population import Agent, SimCall, random_hex, random_uuid
 from mcp_livecalls.simkit.render import ms
-from mcp_livecalls.simkit.scripts import VOICE_AGENT_NAMES
 
 __all__ = [
-    "DISCONNECTION_REASONS",
     "ZUDU_FLAVOURS",
     "ZuduSimulation",
-    "call_analysis",
-    "call_cost",
-    "heard",
-    "latency",
     "zudu_status",
-    "zudu_storage_setting",
 ]
 
 FIXTURE_ZUDU_IDS: Final = frozenset({"550e8400-e29b-41d4-a716-446655440000", "call-456"})
@@ -53,16 +61,6 @@ ZUDU_FLAVOURS: frozenset[str] = frozenset(
 
 # -- payloads -------------------------------------------------------------------------------
 
-DISCONNECTION_REASONS: Final[dict[str, str]] = {
-    "caller_hangup": "user_hangup",
-    "callee_hangup": "agent_hangup",
-    "transfer": "call_transfer",
-    "no_answer": "dial_no_answer",
-    "busy": "dial_busy",
-    "cancel": "user_hangup",
-    "failed": "dial_failed",
-}
-
 
 def zudu_status(call: SimCall, ts: float, *, lower_case: bool = False) -> str:
     """The Zudu ``call_status`` (in the call's own letter case, or lower case for every call)."""
@@ -78,91 +76,6 @@ def zudu_status(call: SimCall, ts: float, *, lower_case: bool = False) -> str:
 
 def zudu_enum(call: SimCall, value: str, *, lower_case: bool = False) -> str:
     return value.lower() if call.lowercase_enums or lower_case else value
-
-
-def zudu_storage_setting(call: SimCall) -> str:
-    """Retell's ``data_storage_setting`` for the call (the ``zudu.data_storage_setting`` flavour).
-
-    An opted-out call stores ``basic_attributes_only`` (Retell's documented mapping of the old
-    flag); of the others, a stable quarter store ``everything_except_pii``, the rest ``everything``.
-    """
-    if call.opt_out_sensitive_data_storage:
-        return "basic_attributes_only"
-    quarter = hashlib.sha256(call.id.encode()).digest()[0] % 4 == 0
-    return "everything_except_pii" if quarter else "everything"
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    pos = (len(sorted_values) - 1) * q
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return round(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo), 1)
-
-
-def _latency_block(values: list[float]) -> dict[str, Any]:
-    ordered = sorted(values)
-    return {
-        "max": ordered[-1],
-        "min": ordered[0],
-        "num": len(values),
-        "p50": _percentile(ordered, 0.5),
-        "p90": _percentile(ordered, 0.9),
-        "p95": _percentile(ordered, 0.95),
-        "p99": _percentile(ordered, 0.99),
-        "values": values,
-    }
-
-
-def heard(call: SimCall, ts: float) -> tuple[list[Turn], list[ToolEntry]]:
-    """The transcript turns finished and the tool calls made by ``ts`` (a Retell-family record's
-    growing part)."""
-    d = call.details()
-    elapsed = ts - call.created_ts
-    return [t for t in d.turns if t.end_s <= elapsed], [t for t in d.tools if t.at_s <= elapsed]
-
-
-def latency(turns: list[Turn]) -> dict[str, Any]:
-    """The ``latency`` object of the turns so far: e2e and llm percentiles."""
-    e2e = [t.e2e_ms for t in turns if t.e2e_ms is not None]
-    llm = [t.llm_ms for t in turns if t.llm_ms is not None]
-    # Undocumented: before the first answer of the agent there is nothing to measure: latency is {}.
-    return {"e2e": _latency_block(e2e), "llm": _latency_block(llm)} if e2e and llm else {}
-
-
-def call_cost(call: SimCall, ts: float, turns: list[Turn], *, scale: float = 1.0) -> dict[str, Any]:
-    """The ``call_cost`` object so far, in currency units times ``scale`` (Retell counts cents)."""
-    talk = call.talk_s(ts)
-    unit = round((0.02 if call.direction == "inbound" else 0.025) * scale, 4)
-    telephony = round(talk / 60.0 * unit, 4)
-    llm_units = 5 * sum(1 for t in turns if t.role == "assistant")
-    llm_price = round(0.001 * scale, 4)
-    llm_cost = round(llm_units * llm_price, 4)
-    return {
-        "combined_cost": round(telephony + llm_cost, 4),
-        "product_costs": [
-            {"product": f"{call.direction}_call", "cost": telephony, "unit_price": unit},
-            {"product": "llm_usage", "cost": llm_cost, "unit_price": llm_price},
-        ],
-        "total_duration_seconds": math.floor(talk),
-        "total_duration_unit_price": unit,
-        # Undocumented: no one-time price is simulated.
-        "total_one_time_price": 0.0,
-    }
-
-
-def call_analysis(call: SimCall, ts: float) -> dict[str, Any] | None:
-    """``call_analysis`` once an answered call has ended (``None`` before)."""
-    if call.state_at_ts(ts) != "ended" or call.answer_s is None:
-        return None
-    d = call.details()
-    return {
-        "call_summary": d.scenario.summary,
-        "user_sentiment": d.sentiment,
-        "call_successful": d.successful,
-        "in_voicemail": False,
-    }
 
 
 def zudu_record(
@@ -275,7 +188,7 @@ def zudu_record(
         "recording_url": f"https://recordings.example.com/zudu/{call_id}.mp4" if call.recording else None,
         "public_log_url": f"https://api.example.com/logs/{call_id}",
         "opt_out_sensitive_data_storage": call.opt_out_sensitive_data_storage,
-        "data_storage_setting": zudu_storage_setting(call),
+        "data_storage_setting": stored_setting(call),
         "metadata": dict(d.metadata),
         "events": events,
         # Undocumented: the transcript text is the turns' contents, one per line (the docs show one turn).
@@ -307,7 +220,7 @@ class ZuduSimulation(SimulatedProvider):
 
     @classmethod
     def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:
-        return tuple(Agent(f"agent_{random_hex(rng, 20)}", name, "", "webrtc") for name in VOICE_AGENT_NAMES)
+        return voice_agents(rng, 20)
 
     @classmethod
     def dress(cls, rng: random.Random, call: SimCall, agents: tuple[Agent, ...]) -> None:
@@ -371,7 +284,7 @@ class ZuduSimulation(SimulatedProvider):
                 return denied
             if self.sim.fixtures:
                 if call_id in FIXTURE_ZUDU_IDS:
-                    return Answer(200, load_fixture("zudu_call"))
+                    return Answer(200, self.example("call"))
                 return self._zudu_not_found(call_id)
             call = self.sim.population.find("zudu", call_id)
             if call is None:
@@ -466,7 +379,7 @@ class ZuduSimulation(SimulatedProvider):
         org = self.sim.population.organization_id
         records: list[dict[str, Any]]
         if self.sim.fixtures:
-            data = load_fixture("zudu_call")["data"]
+            data = self.example("call")["data"]
             org = data["organization_id"]
             pool = (
                 [data]
