@@ -11,6 +11,7 @@ import socket
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -30,6 +31,7 @@ from prometheus_client import generate_latest
 from pydantic import SecretStr
 
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.fleet.bus import RedisSubscriptionBus
 from mcp_livecalls.fleet.cache import SharedFreshnessCache, decode, encode
@@ -38,7 +40,7 @@ from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.server.app import LiveCallsApp
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
-from mcp_livecalls.upstream.client import RequestPacer
+from mcp_livecalls.upstream.pacing import RequestPacer
 from mcp_livecalls.web.metrics import registry_for
 
 pytestmark = pytest.mark.anyio
@@ -307,6 +309,27 @@ async def test_a_providers_rate_limit_reset_pauses_every_replica(redis_url: str)
             await fleet.aclose()
 
     assert 4 < paused <= 5  # the other replica waits for the provider's reset too
+
+
+async def test_each_replica_is_built_pacing_its_providers_account_through_redis(
+    settings: Settings, simulator: Simulator, redis_url: str
+) -> None:
+    exotel = settings.provider(ProviderName("exotel"))
+    assert exotel is not None
+    one_a_minute = {**settings.providers, ProviderName("exotel"): replace(exotel, requests_per_minute=1)}
+    fleet_settings = _fleet_settings(settings, redis_url, providers=one_a_minute)
+    async with _replicas(2, fleet_settings, simulator) as replicas:
+        pacers = [app.service.providers[ProviderName("exotel")].http.pacer for app, _ in replicas]
+        unpaced = replicas[0][0].service.providers[ProviderName("zudu")].http.pacer
+        first, second = pacers
+        assert isinstance(first, SharedPacer)
+        assert isinstance(second, SharedPacer)
+        taken = await first.try_acquire()
+        wait = await second.try_acquire()
+
+    assert taken == 0.0
+    assert wait > 0  # the other replica's adapter draws from the same bucket of one
+    assert unpaced is None  # Zudu publishes no limit: nothing to share
 
 
 # -- the provider memo --------------------------------------------------------------------------

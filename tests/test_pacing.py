@@ -7,7 +7,7 @@ import pytest
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import ProviderName
-from mcp_livecalls.upstream.client import RequestPacer
+from mcp_livecalls.upstream.pacing import RequestPacer
 
 pytestmark = pytest.mark.anyio
 

@@ -53,7 +53,7 @@ from mcp_livecalls.errors import (
 from mcp_livecalls.providers.base import LiveCallsProvider, Positioned, ProviderSlice, call_id_error
 from mcp_livecalls.service.cache import FreshnessCache
 from mcp_livecalls.service.homes import Homes
-from mcp_livecalls.upstream.client import is_background
+from mcp_livecalls.upstream.pacing import is_background
 
 logger = logging.getLogger(__name__)
 

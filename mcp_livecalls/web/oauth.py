@@ -55,7 +55,7 @@ from mcp_livecalls.core.views import (
     viewing_as,
 )
 from mcp_livecalls.errors import LiveCallsError
-from mcp_livecalls.upstream.client import translate_errors
+from mcp_livecalls.upstream.translate import translate_errors
 
 __all__ = [
     "ALGORITHMS",
