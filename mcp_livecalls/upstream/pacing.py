@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio
@@ -168,10 +168,11 @@ class Pacing:
     """How one provider's requests are paced, settled before its adapter is built.
 
     ``account`` is the rate limit's account (``exotel:<sid>``: replicas of one account share
-    it); ``share``, given in a fleet, turns the provider's own pacer into the shared one.
+    it; a credential, so never in the repr); ``share``, given in a fleet, turns the provider's
+    own pacer into the shared one.
     """
 
-    account: str = ""
+    account: str = field(default="", repr=False)
     share: SharePacer | None = None
 
     def pacer(
