@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.phone import DEFAULT_REGION, is_region
+from mcp_livecalls.core.views import SCOPE_READ, supported_scopes
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
@@ -49,6 +50,10 @@ class OAuthSettings:
     """RFC 7662 endpoint for opaque (non-JWT) tokens; needs the client credentials below."""
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    scopes: tuple[str, ...] = (SCOPE_READ,)
+    """The scopes clients are told to request (the 401's ``scope``): real OAuth clients request
+    exactly these, so a scope the authorization server's policy may grant (``livecalls:pii``)
+    is reachable only when named here (``LIVECALLS_OAUTH_SCOPES``, space-separated)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OAuthSettings | None:
@@ -59,6 +64,7 @@ class OAuthSettings:
             "introspection_url": "LIVECALLS_OAUTH_INTROSPECTION_URL",
             "client_id": "LIVECALLS_OAUTH_CLIENT_ID",
             "client_secret": "LIVECALLS_OAUTH_CLIENT_SECRET",
+            "scopes": "LIVECALLS_OAUTH_SCOPES",
         }
         raw = {name: env.get(var, "").strip() for name, var in names.items()}
         if not any(raw.values()):
@@ -85,7 +91,21 @@ class OAuthSettings:
             introspection_url=raw["introspection_url"] or None,
             client_id=raw["client_id"] or None,
             client_secret=SecretStr(raw["client_secret"]) if raw["client_secret"] else None,
+            scopes=_requested_scopes(names["scopes"], raw["scopes"]),
         )
+
+
+def _requested_scopes(var: str, value: str) -> tuple[str, ...]:
+    if not value:
+        return (SCOPE_READ,)
+    scopes = tuple(dict.fromkeys(part for part in value.split() if part))
+    known = supported_scopes()
+    unknown = [scope for scope in scopes if scope not in known]
+    if unknown:
+        raise ConfigError(f"{var} names unknown scopes {', '.join(unknown)}; known: {', '.join(known)}.")
+    if SCOPE_READ not in scopes:
+        raise ConfigError(f"{var} must include {SCOPE_READ} (a token without it is refused).")
+    return scopes
 
 
 def _url(var: str, value: str) -> None:
@@ -142,6 +162,9 @@ class Settings:
     unset: everything stays in this process. A secret: it may carry a password."""
     redis_prefix: str = "livecalls:"
     """Namespace of every Redis key and channel (``LIVECALLS_REDIS_PREFIX``)."""
+    fleet_secret: SecretStr | None = None
+    """What makes replicas one fleet (``LIVECALLS_FLEET_SECRET``): the key that hashes Redis keys
+    and signs cursors. Unset: derived from the providers' credentials (see ``fleet_secrets``)."""
     metrics_public: bool = False
     """Serve ``GET /metrics`` without the bearer token (``LIVECALLS_METRICS_PUBLIC=1``)."""
 
@@ -202,6 +225,9 @@ class Settings:
             ),
             redis_url=_redis_url(env, "LIVECALLS_REDIS_URL"),
             redis_prefix=env.get("LIVECALLS_REDIS_PREFIX", "").strip() or "livecalls:",
+            fleet_secret=SecretStr(secret)
+            if (secret := env.get("LIVECALLS_FLEET_SECRET", "").strip())
+            else None,
             metrics_public=_flag(env, "LIVECALLS_METRICS_PUBLIC"),
         )
 
@@ -215,12 +241,9 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every credential value, for redaction."""
-        values: list[str] = []
-        for provider in self.providers.values():
-            for item in fields(provider):
-                value = getattr(provider, item.name)
-                if isinstance(value, SecretStr):
-                    values.append(value.get_secret_value())
+        values = self.provider_secrets()
+        if self.fleet_secret is not None:
+            values.append(self.fleet_secret.get_secret_value())
         if self.http_token is not None:
             values.append(self.http_token.get_secret_value())
         if self.oauth is not None and self.oauth.client_secret is not None:
@@ -228,6 +251,24 @@ class Settings:
         if self.redis_url is not None:
             values.extend(redis_secrets(self.redis_url.get_secret_value()))
         return values
+
+    def provider_secrets(self) -> list[str]:
+        """The configured providers' credential values."""
+        return [
+            value.get_secret_value()
+            for provider in self.providers.values()
+            for item in fields(provider)
+            if isinstance(value := getattr(provider, item.name), SecretStr)
+        ]
+
+    def fleet_secrets(self) -> list[str]:
+        """What identifies the deployment, for the keys of Redis entries and cursors:
+        ``LIVECALLS_FLEET_SECRET`` when set, else the providers' credentials. Never the Redis URL
+        or its password (one Redis spelled two ways, or a password rotated one replica at a time,
+        is still one fleet) nor the HTTP token."""
+        if self.fleet_secret is not None:
+            return [self.fleet_secret.get_secret_value()]
+        return self.provider_secrets()
 
     def redaction_pairs(self) -> list[tuple[str, str]]:
         """Credential pairs that travel joined (basic auth), for redaction."""
@@ -315,7 +356,8 @@ def _redis_url(env: Mapping[str, str], var: str) -> SecretStr | None:
 
 
 def redis_secrets(url: str) -> list[str]:
-    """The password inside a Redis URL (as written and decoded) and the whole URL, for redaction."""
+    """The password inside a Redis URL (as written and decoded) and the whole URL, for redaction
+    only: the fleet's keys come from ``Settings.fleet_secrets``, never from how the URL is written."""
     password = urlsplit(url).password
     if not password:
         return []

@@ -923,8 +923,8 @@ async def test_in_every_flavour_every_live_call_is_listed_once_and_every_listed_
     assert sorted(call.call_id for call in still) == sorted(c.id for c in simulator.population.live("exotel"))
 
 
-CUT_HERE = "exotel: the active-calls API ignored offset and limit; pages were cut here from its answer"
-NO_DIRECTION = "exotel: some calls do not say their direction (older API version); kept unfiltered"
+CUT_HERE = "the active-calls API ignored offset and limit; pages were cut here from its answer"
+NO_DIRECTION = "some calls do not say their direction (older API version); kept unfiltered"
 
 
 @pytest.mark.anyio

@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -19,27 +18,31 @@ import httpx2
 import pytest
 from fleet_support import (
     DEFAULT_TEST_REDIS_URL,
+    FakeTime,
     RedisProcess,
     answers,
     flush,
     missing_redis,
+    own_redis_process,
     redis_binary,
+    ringing_call,
+    start_replicas,
+    with_redis,
+    zudu_call,
 )
 from mcp import Client
 from mcp_types import ResourceUpdatedNotification
 from prometheus_client import generate_latest
-from pydantic import SecretStr
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.fleet.bus import RedisSubscriptionBus
 from mcp_livecalls.fleet.cache import SharedFreshnessCache, decode, encode
 from mcp_livecalls.fleet.core import Fleet, as_bytes
 from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.server.app import LiveCallsApp
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
+from mcp_livecalls.simulator import ManualClock, Simulator
 from mcp_livecalls.upstream.pacing import RequestPacer
 from mcp_livecalls.web.metrics import registry_for
 
@@ -75,102 +78,8 @@ def redis_url(redis_server_url: str) -> str:
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisProcess]:
-    """A redis-server of this test's own, to stop and start mid-run."""
-    binary = redis_binary()
-    if binary is None:
-        missing_redis("no redis-server binary is installed")
-    assert binary is not None
-    with RedisProcess(binary) as process:
-        yield process
-
-
-# -- time that moves only when the test says so -------------------------------------------------
-
-
-class FakeTime:
-    """A clock and a sleep shared by every replica: sleepers wake only on ``tick``."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps = 0
-        self._sleepers: list[anyio.Event] = []
-        self._changed = anyio.Event()
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        wake = anyio.Event()
-        self._sleepers.append(wake)
-        self.sleeps += 1
-        self._signal()
-        try:
-            await wake.wait()
-        finally:
-            self._sleepers.remove(wake)
-            self._signal()
-
-    @property
-    def sleeping(self) -> int:
-        return len(self._sleepers)
-
-    async def until(self, condition: Callable[[], bool]) -> None:
-        while not condition():
-            changed = self._changed
-            await changed.wait()
-
-    def nudge(self, seconds: float) -> None:
-        """Move time on and wake every sleeper."""
-        self.now += seconds
-        for wake in self._sleepers:
-            wake.set()
-
-    async def tick(self, seconds: float) -> None:
-        """``nudge``, then wait until every sleeper is asleep again (pollers that go on)."""
-        target = self.sleeps + self.sleeping
-        self.nudge(seconds)
-        await self.until(lambda: self.sleeps >= target)
-
-    def _signal(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
-
-
-# -- replicas -----------------------------------------------------------------------------------
-
-
-def _fleet_settings(settings: Settings, redis_url: str, **changes: Any) -> Settings:
-    return settings.with_changes(redis_url=SecretStr(redis_url), **changes)
-
-
-@asynccontextmanager
-async def _replicas(
-    count: int,
-    settings: Settings,
-    simulator: Simulator,
-    *,
-    time: FakeTime | None = None,
-    fleets: list[Fleet] | None = None,
-) -> AsyncIterator[list[tuple[LiveCallsApp, Client]]]:
-    """``count`` separate servers (one app each) with a client each, all on one Redis."""
-    async with AsyncExitStack() as stack:
-        replicas: list[tuple[LiveCallsApp, Client]] = []
-        for index in range(count):
-            extra: dict[str, Any] = {}
-            if time is not None:
-                extra = {"sleep": time.sleep, "clock": time.clock, "lease_clock": time.clock}
-            app = LiveCallsApp(
-                settings,
-                now=simulator.clock.now,
-                fleet=fleets[index] if fleets else None,
-                **extra,
-            )
-            client = await stack.enter_async_context(Client(create_server(app=app)))
-            assert isinstance(app.bus, RedisSubscriptionBus)
-            with anyio.fail_after(10):
-                await app.bus.wait_connected()
-            replicas.append((app, client))
-        yield replicas
+    """A redis-server of this test's own, to stop, start or cut off mid-run."""
+    yield from own_redis_process()
 
 
 def _upstream(simulator: Simulator) -> int:
@@ -181,19 +90,15 @@ def _text(result: Any) -> str:
     return " ".join(getattr(block, "text", "") for block in result.content)
 
 
-def _zudu_call(simulator: Simulator) -> SimCall:
-    return simulator.population.live("zudu")[0]
-
-
 # -- the shared cache and single flight ---------------------------------------------------------
 
 
 async def test_three_replicas_polled_by_many_clients_ask_upstream_once_per_resource(
     settings: Settings, simulator: Simulator, redis_url: str
 ) -> None:
-    call = _zudu_call(simulator)
-    fleet_settings = _fleet_settings(settings, redis_url, cache_ttl_s=60)
-    async with _replicas(3, fleet_settings, simulator) as replicas:
+    call = zudu_call(simulator)
+    fleet_settings = with_redis(settings, redis_url, cache_ttl_s=60)
+    async with start_replicas(3, fleet_settings, simulator) as replicas:
         before = _upstream(simulator)
         results: list[Any] = []
 
@@ -225,8 +130,8 @@ async def test_three_replicas_polled_by_many_clients_ask_upstream_once_per_resou
 async def test_an_upstream_error_is_shared_by_nobody_and_stored_for_nobody(
     settings: Settings, simulator: Simulator, redis_url: str
 ) -> None:
-    fleet_settings = _fleet_settings(settings, redis_url, cache_ttl_s=60)
-    async with _replicas(2, fleet_settings, simulator) as replicas:
+    fleet_settings = with_redis(settings, redis_url, cache_ttl_s=60)
+    async with start_replicas(2, fleet_settings, simulator) as replicas:
         before = _upstream(simulator)
         for _, client in replicas:
             result = await client.call_tool(
@@ -276,6 +181,99 @@ async def test_a_crashed_leaders_lock_expires_and_a_waiter_asks_upstream_itself(
     assert cache.lock_waits == 1
 
 
+def _details(call_id: str) -> Any:
+    from mcp_livecalls.core.models import StreamDetails
+
+    return StreamDetails.model_validate(
+        {"provider": "zudu", "call_id": call_id, "status": "in_progress", "legs": []}
+    )
+
+
+async def test_a_leader_whose_replica_fell_back_mid_flight_still_hands_its_answer_over(
+    redis_url: str,
+) -> None:
+    fleets = [Fleet(redis_url, prefix="t:") for _ in range(2)]
+    leader, waiter = (SharedFreshnessCache(0, fleet, lock_ttl_s=60) for fleet in fleets)
+    key = ("zudu", "stream", "c-7")
+    lock_key = fleets[0].key("lock", fleets[0].hashed(repr(key)))
+    asked: list[str] = []
+    answers: dict[str, Any] = {}
+    fell_back: list[bool] = []
+
+    leading, waiting = anyio.Event(), anyio.Event()
+    wait_for_leader = waiter._wait_for_leader
+
+    async def waits(value_key: str, lock_key: str) -> Any:
+        waiting.set()
+        return await wait_for_leader(value_key, lock_key)
+
+    waiter._wait_for_leader = waits  # type: ignore[method-assign]
+
+    async def lead() -> Any:
+        asked.append("leader")
+        leading.set()
+        await waiting.wait()  # the other replica waits on this leader's lock
+        fleets[0].mark_down(OSError("a slow reply elsewhere on this replica"))
+        fell_back.append(not fleets[0].available)
+        return _details("c-7")
+
+    async def wait() -> Any:
+        asked.append("waiter")
+        return _details("c-7")
+
+    async def ask(name: str, cache: SharedFreshnessCache, fetch: Callable[[], Any]) -> None:
+        answers[name] = await cache.get(key, fetch)
+
+    try:
+        with anyio.fail_after(20):  # the lock lives 60 s: a waiter left to sit it out fails here
+            async with anyio.create_task_group() as group:
+                group.start_soon(ask, "leader", leader, lead)
+                await leading.wait()
+                group.start_soon(ask, "waiter", waiter, wait)
+        left_behind = await fleets[1].redis.exists(lock_key)
+    finally:
+        for fleet in fleets:
+            await fleet.aclose()
+
+    assert fell_back == [True]  # the leader's replica was in fallback when it finished...
+    assert left_behind == 0  # ...and gave its lock back all the same
+    assert asked == ["leader"]  # the waiter got the leader's answer
+    assert answers["waiter"] == answers["leader"] == _details("c-7")
+
+
+async def test_a_lock_lives_as_long_as_its_holder_can_still_take_and_never_beyond_the_budget(
+    redis_url: str,
+) -> None:
+    fleet = Fleet(redis_url, prefix="t:")
+    cache = SharedFreshnessCache(0, fleet, lock_ttl_s=15)
+    lives: list[int] = []
+
+    async def fetch(call_id: str) -> Any:
+        lock_key = fleet.key("lock", fleet.hashed(repr(("zudu", "stream", call_id))))
+        lives.append(await fleet.redis.pttl(lock_key))
+        return _details(call_id)
+
+    try:
+        with anyio.CancelScope(deadline=anyio.current_time() + 3):  # the caller has 3 s left
+            await cache.get(("zudu", "stream", "c-1"), lambda: fetch("c-1"))
+        await cache.get(("zudu", "stream", "c-2"), lambda: fetch("c-2"))  # no deadline of its own
+    finally:
+        await fleet.aclose()
+
+    assert 0 < lives[0] <= 3000
+    assert 3000 < lives[1] <= 15000
+
+
+async def test_the_fleets_lock_lives_at_most_the_tool_budget(
+    settings: Settings, simulator: Simulator, redis_url: str
+) -> None:
+    async with start_replicas(1, with_redis(settings, redis_url), simulator) as [(app, _)]:
+        cache = app.service.cache
+
+    assert isinstance(cache, SharedFreshnessCache)
+    assert cache.lock_ttl_s == settings.http.tool_budget_s  # as the README says
+
+
 # -- one pacing budget --------------------------------------------------------------------------
 
 
@@ -317,8 +315,8 @@ async def test_each_replica_is_built_pacing_its_providers_account_through_redis(
     exotel = settings.provider(ProviderName("exotel"))
     assert exotel is not None
     one_a_minute = {**settings.providers, ProviderName("exotel"): replace(exotel, requests_per_minute=1)}
-    fleet_settings = _fleet_settings(settings, redis_url, providers=one_a_minute)
-    async with _replicas(2, fleet_settings, simulator) as replicas:
+    fleet_settings = with_redis(settings, redis_url, providers=one_a_minute)
+    async with start_replicas(2, fleet_settings, simulator) as replicas:
         pacers = [app.service.providers[ProviderName("exotel")].http.pacer for app, _ in replicas]
         unpaced = replicas[0][0].service.providers[ProviderName("zudu")].http.pacer
         first, second = pacers
@@ -338,8 +336,8 @@ async def test_each_replica_is_built_pacing_its_providers_account_through_redis(
 async def test_a_call_found_by_one_replica_is_asked_of_its_provider_only_on_another(
     settings: Settings, simulator: Simulator, redis_url: str
 ) -> None:
-    call = _zudu_call(simulator)
-    async with _replicas(2, _fleet_settings(settings, redis_url), simulator) as replicas:
+    call = zudu_call(simulator)
+    async with start_replicas(2, with_redis(settings, redis_url), simulator) as replicas:
         (_, first), (_, second) = replicas
         assert not (await first.call_tool("get_live_call", {"call_id": call.id})).is_error
         before = dict(simulator.requests)
@@ -357,10 +355,10 @@ async def test_a_listener_on_one_replica_hears_an_update_the_poller_on_another_f
     settings: Settings, simulator: Simulator, clock: ManualClock, redis_url: str
 ) -> None:
     time = FakeTime()
-    call = _ringing_call(simulator)
+    call = ringing_call(simulator)
     uri = f"livecalls://calls/{call.provider}/{call.id}"
-    fleet_settings = _fleet_settings(settings, redis_url, poll_interval_s=POLL_S)
-    async with _replicas(2, fleet_settings, simulator, time=time) as replicas:
+    fleet_settings = with_redis(settings, redis_url, poll_interval_s=POLL_S)
+    async with start_replicas(2, fleet_settings, simulator, time=time) as replicas:
         (app_a, client_a), (app_b, client_b) = replicas
         async with client_b.listen(resource_subscriptions=[uri]):
             with anyio.fail_after(10):
@@ -383,7 +381,7 @@ async def test_a_legacy_subscriber_on_one_replica_hears_an_update_the_poller_on_
     settings: Settings, simulator: Simulator, clock: ManualClock, redis_url: str
 ) -> None:
     time = FakeTime()
-    call = _ringing_call(simulator)
+    call = ringing_call(simulator)
     uri = f"livecalls://calls/{call.provider}/{call.id}"
     heard: list[str] = []
     arrived = anyio.Event()
@@ -393,8 +391,8 @@ async def test_a_legacy_subscriber_on_one_replica_hears_an_update_the_poller_on_
             heard.append(str(message.params.uri))
             arrived.set()
 
-    fleet_settings = _fleet_settings(settings, redis_url, poll_interval_s=POLL_S)
-    async with _replicas(2, fleet_settings, simulator, time=time) as replicas:
+    fleet_settings = with_redis(settings, redis_url, poll_interval_s=POLL_S)
+    async with start_replicas(2, fleet_settings, simulator, time=time) as replicas:
         (app_a, _), (_, client_b) = replicas
         async with client_b.listen(resource_subscriptions=[uri]):
             with anyio.fail_after(10):
@@ -416,10 +414,10 @@ async def test_when_the_leading_poller_dies_another_replica_polls_within_two_int
     settings: Settings, simulator: Simulator, redis_url: str
 ) -> None:
     time = FakeTime()
-    call = _zudu_call(simulator)
+    call = zudu_call(simulator)
     uri = f"livecalls://calls/zudu/{call.id}"
-    fleet_settings = _fleet_settings(settings, redis_url, poll_interval_s=POLL_S)
-    async with _replicas(2, fleet_settings, simulator, time=time) as replicas:
+    fleet_settings = with_redis(settings, redis_url, poll_interval_s=POLL_S)
+    async with start_replicas(2, fleet_settings, simulator, time=time) as replicas:
         (app_a, client_a), (app_b, client_b) = replicas
         async with client_b.listen(resource_subscriptions=[uri]):
             with anyio.fail_after(10):
@@ -457,10 +455,10 @@ async def test_when_no_replica_has_a_subscriber_left_nobody_polls(
     settings: Settings, simulator: Simulator, redis_url: str
 ) -> None:
     time = FakeTime()
-    call = _zudu_call(simulator)
+    call = zudu_call(simulator)
     uri = f"livecalls://calls/zudu/{call.id}"
-    fleet_settings = _fleet_settings(settings, redis_url, poll_interval_s=POLL_S)
-    async with _replicas(2, fleet_settings, simulator, time=time) as replicas:
+    fleet_settings = with_redis(settings, redis_url, poll_interval_s=POLL_S)
+    async with start_replicas(2, fleet_settings, simulator, time=time) as replicas:
         (app_a, client_a), (app_b, client_b) = replicas
         async with (
             client_a.listen(resource_subscriptions=[uri]),
@@ -493,12 +491,12 @@ class _Time:
 async def test_redis_stopped_mid_run_fails_no_tool_call_and_sharing_resumes_when_it_returns(
     settings: Settings, simulator: Simulator, own_redis: RedisProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
-    call = _zudu_call(simulator)
+    call = zudu_call(simulator)
     wall = _Time()
     fleets = [Fleet(own_redis.url, retry_after_s=2.0, clock=wall) for _ in range(2)]
-    fleet_settings = _fleet_settings(settings, own_redis.url, cache_ttl_s=60)
+    fleet_settings = with_redis(settings, own_redis.url, cache_ttl_s=60)
     arguments = {"call_id": call.id, "provider": "zudu"}
-    async with _replicas(2, fleet_settings, simulator, fleets=fleets) as replicas:
+    async with start_replicas(2, fleet_settings, simulator, fleets=fleets) as replicas:
         (app_a, first), (app_b, second) = replicas
         assert not (await first.call_tool("get_live_call", arguments)).is_error
 
@@ -537,12 +535,12 @@ async def test_redis_stopped_mid_run_fails_no_tool_call_and_sharing_resumes_when
 async def test_a_redis_that_accepts_but_never_answers_fails_no_tool_call(
     settings: Settings, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    call = _zudu_call(simulator)
+    call = zudu_call(simulator)
     with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(64)
         url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
-        app = LiveCallsApp(_fleet_settings(settings, url), now=simulator.clock.now)
+        app = LiveCallsApp(with_redis(settings, url), now=simulator.clock.now)
         with caplog.at_level(logging.WARNING, logger="mcp_livecalls.fleet"):
             async with Client(create_server(app=app)) as client:
                 with anyio.fail_after(10):
@@ -588,13 +586,3 @@ def test_without_redis_the_server_keeps_its_in_process_state() -> None:
     assert app.fleet is None
     assert type(app.bus).__name__ == "InMemorySubscriptionBus"
     assert app.watcher.leases is None
-
-
-def _ringing_call(simulator: Simulator) -> SimCall:
-    now = simulator.clock.now()
-    return next(
-        call
-        for provider in ("exotel", "vobiz", "zudu")
-        for call in simulator.population.live(provider)
-        if call.state_at(now) in ("ringing", "early_media")
-    )

@@ -141,19 +141,6 @@ async def test_pages_follow_the_pagination_key_one_request_a_page() -> None:
     assert simulator.requests[("retell", "list_calls")] == -(-len(seen) // 5)
 
 
-async def test_without_v3_one_refused_request_then_the_v2_list_is_kept() -> None:
-    simulator = _flavoured(("retell.v2_list",))
-    ongoing, _, _ = _truth(simulator)
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _adapter(base_url, client, simulator)
-            for _ in range(3):
-                piece = await adapter.list_active(ListQuery(), 0, 100)
-
-    assert sorted(item.call.call_id for item in piece.items) == sorted(ongoing)
-    assert simulator.requests[("retell", "list_calls")] == 4  # v3 refused once, then v2
-
-
 @pytest.mark.parametrize("flavour", ["retell.storage_except_pii", "retell.storage_basic_only"])
 async def test_a_storage_setting_that_keeps_text_out_hides_transcript_metadata_and_logs(flavour: str) -> None:
     simulator = _flavoured(("retell.live_transcript", flavour), live_calls=40)
@@ -271,8 +258,8 @@ async def _mcp_page_through(client: Client, arguments: dict[str, Any]) -> tuple[
 
 @pytest.mark.parametrize(
     "flavours",
-    [(), ("retell.v2_list", "retell.no_total"), ("retell.no_has_more", "retell.live_transcript")],
-    ids=["plain", "v2+no_total", "no_has_more+live_transcript"],
+    [(), ("retell.no_total",), ("retell.no_has_more", "retell.live_transcript")],
+    ids=["plain", "no_total", "no_has_more+live_transcript"],
 )
 async def test_through_the_mcp_client_every_tool_answers_each_ongoing_call_and_no_secret_shows(
     flavours: tuple[str, ...],
@@ -340,7 +327,7 @@ def _key_forms() -> list[str]:
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.kind}-{f.status_code}-{f.echo}")
-@pytest.mark.parametrize("flavours", [(), ("retell.v2_list", "retell.live_transcript")], ids=["v3", "v2"])
+@pytest.mark.parametrize("flavours", [(), ("retell.live_transcript",)], ids=["plain", "live_transcript"])
 async def test_under_every_fault_each_tool_answers_or_errors_clearly_and_never_shows_the_key(
     fault: Fault, flavours: tuple[str, ...], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -334,6 +334,10 @@ async def test_huge_ids_from_upstream_leave_lists_with_a_note_and_fail_lookups(
     notes = " ".join(structured.get("notes", []))
     for provider in ("exotel", "zudu", "vobiz"):
         assert f"{provider}: " in notes
+    for note in structured.get("notes", []):  # the service names the provider, once
+        name, _, said = note.partition(": ")
+        assert name in PROVIDERS
+        assert not said.startswith(f"{name}:")
     assert "left out: the provider sent ids that are not valid" in notes
     for provider, result in lookups.items():
         message = text_of(result)

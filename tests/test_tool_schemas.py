@@ -111,21 +111,68 @@ async def test_output_schemas_share_what_repeats_and_inline_what_is_used_once(cl
         assert [shape for shape, count in objects.items() if count > 1] == [], tool.name
 
 
-async def test_input_schemas_refuse_unlisted_arguments_and_say_nothing_twice(client: Client) -> None:
+PORTABLE_KEYWORDS = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "description",
+        "default",
+        "enum",
+        "items",
+        "anyOf",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "$defs",
+        "$ref",
+    }
+)
+"""Keywords OpenAI strict mode, google-genai's ``JSONSchema`` (3.x) and Anthropic all take."""
+
+
+async def test_input_schemas_use_only_keywords_every_function_calling_dialect_takes(client: Client) -> None:
     for tool in await _tools(client):
         schema = tool.input_schema
-        assert schema["additionalProperties"] is False, tool.name
         assert schema["type"] == "object"
         for sub in _schemas(schema):
+            assert set(sub) <= PORTABLE_KEYWORDS, (tool.name, sorted(set(sub) - PORTABLE_KEYWORDS))
+        assert "additionalProperties" not in schema  # google-genai's MCP bridge fails on a boolean there
+
+
+async def test_every_optional_argument_accepts_null_and_nothing_is_said_twice(client: Client) -> None:
+    for tool in await _tools(client):
+        schema = tool.input_schema
+        required = set(schema.get("required", ()))
+        for sub in _schemas(schema):
             assert "title" not in sub, (tool.name, sub)
-            assert {"type": "null"} not in sub.get("anyOf", []), (tool.name, sub)
         for name, prop in schema["properties"].items():
             assert prop.get("default", "") is not None, (tool.name, name)
+            nullable = "null" in prop.get("type", ()) or {"type": "null"} in prop.get("anyOf", ())
+            assert nullable == (name not in required), (tool.name, name, prop)
     listed = {tool.name: tool.input_schema for tool in await _tools(client)}
     assert (
         listed["list_active_calls"]["properties"]["limit"]["default"] == 20
     )  # a default that says something
+    assert listed["list_active_calls"]["properties"]["limit"]["type"] == ["integer", "null"]
     assert listed["get_live_call"]["properties"]["detail"]["default"] == "brief"
+    assert listed["get_live_call"]["properties"]["detail"]["anyOf"] == [
+        {"enum": ["brief", "full"], "type": "string"},
+        {"type": "null"},
+    ]
+
+
+async def test_every_argument_says_what_it_is(client: Client) -> None:
+    for tool in await _tools(client):
+        for name, prop in tool.input_schema["properties"].items():
+            assert prop.get("description"), (tool.name, name)  # llama-index shows it as is
+    listed = {tool.name: tool.input_schema for tool in await _tools(client)}
+    assert listed["list_active_calls"]["properties"]["direction"]["description"] == (
+        "Only inbound or only outbound calls."
+    )
 
 
 async def test_descriptions_are_dedented_and_short(client: Client) -> None:
@@ -194,20 +241,34 @@ def test_single_use_defs_are_inlined_and_shared_ones_kept() -> None:
     assert "Unused" in schema["$defs"]  # the input is not changed
 
 
-def test_an_argument_left_out_when_empty_is_published_as_its_plain_type() -> None:
+def test_an_optional_argument_is_published_nullable_without_a_null_default() -> None:
     schema = {
         "title": "fArguments",
         "type": "object",
         "properties": {
             "title": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Title"},
             "limit": {"default": 20, "title": "Limit", "type": "integer"},
+            "kind": {"$ref": "#/$defs/Kind", "default": "a"},
+            "either": {"anyOf": [{"type": "string"}, {"type": "integer"}], "description": "d"},
+            "name": {"type": "string"},
         },
+        "required": ["name"],
+        "$defs": {"Kind": {"enum": ["a", "b"], "type": "string", "title": "Kind"}},
     }
 
     assert compact_input_schema(schema) == {
         "type": "object",
-        "properties": {"title": {"type": "string"}, "limit": {"default": 20, "type": "integer"}},
-        "additionalProperties": False,
+        "properties": {
+            "title": {"type": ["string", "null"]},
+            "limit": {"default": 20, "type": ["integer", "null"]},
+            "kind": {"default": "a", "anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}]},
+            "either": {
+                "anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}],
+                "description": "d",
+            },
+            "name": {"type": "string"},
+        },
+        "required": ["name"],
     }
 
 
@@ -268,9 +329,8 @@ async def test_a_tool_added_after_the_first_listing_is_published_and_enforced_th
     assert listed["echo"].description == "Say it again.\n\nIndented continuation."
     assert listed["echo"].input_schema == {
         "type": "object",
-        "properties": {"text": {"type": "string"}, "repeat": {"default": 1, "type": "integer"}},
+        "properties": {"text": {"type": "string"}, "repeat": {"default": 1, "type": ["integer", "null"]}},
         "required": ["text"],
-        "additionalProperties": False,
     }
     assert refused.is_error
     assert (
@@ -299,6 +359,44 @@ async def test_an_invalid_argument_is_named_without_pydantics_documentation_link
         assert "pydantic" not in text, text
         assert "http" not in text, text
     assert not simulator.requests
+
+
+async def test_null_for_every_optional_argument_is_the_same_as_leaving_it_out(
+    client: Client, simulator: Simulator
+) -> None:
+    """What a strict model sends when it means "not given": every optional argument, null."""
+    listed = {tool.name: tool.input_schema for tool in await _tools(client)}
+    nulls = {
+        name: {key: None for key in schema["properties"] if key not in schema.get("required", ())}
+        for name, schema in listed.items()
+    }
+
+    everything = await client.call_tool("list_active_calls", nulls["list_active_calls"])
+    plain = await client.call_tool("list_active_calls", {})
+
+    assert not everything.is_error, _text(everything)
+    assert everything.structured_content == plain.structured_content
+    assert set(nulls["list_active_calls"]) == {
+        "provider",
+        "direction",
+        "agent_id",
+        "status",
+        "number",
+        "limit",
+        "cursor",
+    }
+    assert plain.structured_content is not None
+    call = plain.structured_content["calls"][0]
+    for tool in ("get_live_call", "get_stream_details", "wait_for_call_state"):
+        arguments = {**nulls[tool], "call_id": call["call_id"]}
+        if tool == "wait_for_call_state":
+            arguments |= {"until": [call["status"]]}
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, (tool, _text(result))
+        assert result.structured_content is not None
+    refused = await client.call_tool("get_live_call", {"call_id": None})
+    assert refused.is_error
+    assert "invalid argument call_id" in _text(refused)
 
 
 # -- real structured content validates ---------------------------------------------------------

@@ -24,6 +24,7 @@ __all__ = [
     "ScopeMissing",
     "caller_view",
     "provider_scope",
+    "supported_scopes",
     "viewing_as",
 ]
 
@@ -38,6 +39,11 @@ _PROVIDER_SCOPE = "livecalls:read:"
 
 def provider_scope(provider: ProviderName) -> str:
     return f"{_PROVIDER_SCOPE}{provider.value}"
+
+
+def supported_scopes() -> list[str]:
+    """Every scope this server understands (its RFC 9728 ``scopes_supported``)."""
+    return [SCOPE_READ, SCOPE_PII, *(provider_scope(p) for p in ProviderName)]
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,23 @@ streams — and hands their URI to ``on_remote`` for legacy ``resources/subscrib
 Only ``ResourceUpdated`` events travel (all this server publishes). Delivery is fire-and-forget,
 as the SDK's bus: while Redis is unreachable each replica delivers only its own events, and its
 reader reconnects when Redis returns.
+
+The reader's liveness is *confirmed*, never assumed: every ``heartbeat_s`` the replica publishes
+a heartbeat (over its ordinary connection) on a channel of its own that the reader also
+subscribes to. A connection left silent but never reset (a failover, a NAT or load-balancer
+timeout) sends nothing and reports no error — TCP may take a quarter of an hour to notice — so
+a reader that has heard no heartbeat for ``heard_within_s`` is *deaf*: ``confirmed`` turns false
+(the poll leases then let this replica poll for its own subscribers, see ``leases``), it logs
+once, and it reconnects on a new connection. Each heartbeat also renews the fleet's mark on its
+Redis (``Fleet.check_mark``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,7 +31,7 @@ import anyio
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated, ServerEvent
 from redis.exceptions import RedisError
 
-from mcp_livecalls.fleet.core import Fleet, FleetUnavailable
+from mcp_livecalls.fleet.core import Fleet, FleetUnavailable, as_bytes
 
 __all__ = ["RedisSubscriptionBus"]
 
@@ -30,16 +41,32 @@ OnRemote = Callable[[str], Awaitable[None]]
 
 
 class RedisSubscriptionBus:
-    def __init__(self, fleet: Fleet, on_remote: OnRemote | None = None) -> None:
+    def __init__(
+        self, fleet: Fleet, on_remote: OnRemote | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.fleet = fleet
         self.on_remote = on_remote
         self.channel = fleet.key("bus")
+        self._beats = fleet.key("beat", fleet.replica_id)
         self._local = InMemorySubscriptionBus()
         self._reader = anyio.Lock()
+        self._clock = clock
         self.connected = False
         self._connected = anyio.Event()
+        self._heard_at: float | None = None
+        """When the reader last heard this replica's heartbeat (``None``: not on this connection)."""
+        self._changed = anyio.Event()
         self.received = 0
         """Events received from other replicas."""
+        self.losses = 0
+        """Times the reader was found deaf (no heartbeat heard in time) and reconnected."""
+        self._deaf = False
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the reader is subscribed and heard a heartbeat within ``heard_within_s``."""
+        heard = self._heard_at
+        return self.connected and heard is not None and self._clock() - heard <= self.fleet.heard_within_s
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
         return self._local.subscribe(listener)
@@ -57,37 +84,87 @@ class RedisSubscriptionBus:
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Read the channel until cancelled, reconnecting after failures; one reader per bus."""
         task_status.started()
-        async with self._reader:
+        async with self._reader, anyio.create_task_group() as beating:
+            beating.start_soon(self._beat)
             while True:
+                deaf = False
                 try:
-                    await self._read()
+                    deaf = await self._read()
                 except (RedisError, OSError) as exc:
                     self.fleet.mark_down(exc)
                 finally:
                     if self.connected:
                         self.connected, self._connected = False, anyio.Event()
-                await anyio.sleep(self.fleet.retry_after_s)
+                    self._heard_at = None
+                    self._signal()
+                if not deaf:  # a deaf reader reconnects at once: its wait was the deadline
+                    await anyio.sleep(self.fleet.retry_after_s)
 
     async def wait_connected(self) -> None:
         """Return once this replica's reader is subscribed to the fleet's channel."""
         await self._connected.wait()
 
-    async def _read(self) -> None:
+    async def wait_confirmed(self, confirmed: bool = True) -> None:
+        """Return once this replica's reader has heard its own heartbeat (``confirmed=False``:
+        once it has found itself deaf, or lost its connection)."""
+        while self.confirmed != confirmed:
+            await self._changed.wait()
+
+    async def _read(self) -> bool:
+        """Read one connection until it fails (raises) or goes deaf (returns ``True``)."""
         client = self.fleet.client(blocking=True)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             with anyio.fail_after(self.fleet.op_deadline_s * 2):
-                await pubsub.subscribe(self.channel)
+                await pubsub.subscribe(self.channel, self._beats)
             self.connected = True
             self._connected.set()
-            while True:
-                message = await pubsub.get_message(timeout=5.0)
-                if message is not None:
-                    await self._deliver(message)
+            await self._listen(pubsub)
+            return True
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(self.fleet.op_deadline_s):
                 await pubsub.aclose()
                 await client.aclose()
+
+    async def _listen(self, pubsub: Any) -> None:
+        """Deliver messages until no heartbeat was heard for ``heard_within_s`` (then log once)."""
+        fleet, beats = self.fleet, self._beats.encode()
+        since = self._clock()
+        while True:
+            message = await pubsub.get_message(timeout=fleet.heartbeat_s)
+            if message is not None and as_bytes(message.get("channel") or b"") == beats:
+                if self._deaf:
+                    self._deaf = False
+                    logger.warning(
+                        "The fleet's update channel is heard again: this replica shares its pollers."
+                    )
+                self._heard_at = self._clock()
+                self._signal()
+            elif message is not None:
+                await self._deliver(message)
+            heard = since if self._heard_at is None else self._heard_at
+            if self._clock() - heard > fleet.heard_within_s:
+                break
+        self.losses += 1
+        if not self._deaf:  # once per episode, however many reconnections it takes
+            self._deaf = True
+            logger.warning(
+                "No heartbeat came back on the fleet's update channel within %gs: this replica polls "
+                "for its own subscribers and reconnects the channel.",
+                fleet.heard_within_s,
+            )
+
+    async def _beat(self) -> None:
+        """Publish this replica's heartbeat (and renew the fleet's mark) every ``heartbeat_s``."""
+        while True:
+            with contextlib.suppress(FleetUnavailable):  # unheard, it makes the reader deaf
+                await self.fleet.check_mark()  # first: a confirmed reader means a checked mark
+                await self.fleet.run(lambda r: r.publish(self._beats, b"beat"))
+            await anyio.sleep(self.fleet.heartbeat_s)
+
+    def _signal(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         try:

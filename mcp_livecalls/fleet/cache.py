@@ -8,7 +8,12 @@ that flight then asks the fleet:
    stores the answer (the freshness entry, and a short-lived flight result under its lock token
    so that waiters get it even when ``ttl_s`` is 0);
 3. everyone else waits for that answer (polling Redis briefly); when the leader failed (errors
-   are never stored) or crashed (its lock expires within the tool budget), a waiter leads.
+   are never stored) or crashed, a waiter leads.
+
+The lock lives as long as its holder can still take: the holder's own deadline (what is left of
+its tool call's budget), never more than the tool budget. A waiter waits no longer than the lock
+has left to live, nor past its own deadline. The holder gives its lock back when done, even while
+its replica is in fallback (a lock left behind made others wait out its whole life for nothing).
 
 Only normalized models are stored (pydantic JSON of ``LiveCall``, ``StreamDetails``,
 ``ProviderSlice``), under keyed hashes of the cache key — never a call id, credential or raw
@@ -79,7 +84,7 @@ class SharedFreshnessCache(FreshnessCache):
         super().__init__(ttl_s, **({"clock": clock} if clock is not None else {}))
         self.fleet = fleet
         self.lock_ttl_s = max(0.1, lock_ttl_s)
-        """A crashed leader's lock expires after this (the tool budget): a waiter then leads."""
+        """The longest a lock lives (the tool budget); a holder with less time left holds it less."""
         self.misses = 0
         self.lock_waits = 0
         """Flights that waited for another replica's leader."""
@@ -119,7 +124,8 @@ class SharedFreshnessCache(FreshnessCache):
                     self.hits += 1
                     return shared, None
                 token = os.urandom(8).hex()
-                won = await self.fleet.run(partial(self._try_lock, lock_key, token))
+                hold_ms = int(self._time_left() * 1000)
+                won = await self.fleet.run(partial(self._try_lock, lock_key, token, hold_ms))
                 if won:
                     self.misses += 1
                     return await self._lead_fleet(key, fetch, value_key, lock_key, token), None
@@ -131,8 +137,13 @@ class SharedFreshnessCache(FreshnessCache):
         except FleetUnavailable:
             return await self._upstream(key, fetch), started + self.ttl_s
 
-    async def _try_lock(self, lock_key: str, token: str, r: Any) -> bool:
-        return bool(await r.set(lock_key, token, nx=True, px=int(self.lock_ttl_s * 1000)))
+    def _time_left(self) -> float:
+        """What a flight started now can still take: its caller's deadline, at most the tool budget."""
+        left = anyio.current_effective_deadline() - anyio.current_time()
+        return max(0.1, min(self.lock_ttl_s, left))
+
+    async def _try_lock(self, lock_key: str, token: str, hold_ms: int, r: Any) -> bool:
+        return bool(await r.set(lock_key, token, nx=True, px=max(100, hold_ms)))
 
     async def _lead_fleet(
         self, key: Hashable, fetch: Callable[[], Awaitable[_T]], value_key: str, lock_key: str, token: str
@@ -144,7 +155,7 @@ class SharedFreshnessCache(FreshnessCache):
             # Errors are never stored: release the lock so a waiter asks for itself.
             with anyio.CancelScope(shield=True):
                 with contextlib.suppress(FleetUnavailable):
-                    await self.fleet.run(lambda r: r.delete(lock_key))
+                    await self.fleet.run(lambda r: r.delete(lock_key), even_if_down=True)
             raise
         payload = encode(value)
         if payload is not None:
@@ -160,22 +171,37 @@ class SharedFreshnessCache(FreshnessCache):
                     return await pipe.execute()
 
             with contextlib.suppress(FleetUnavailable):  # the answer is still good for this caller
-                await self.fleet.run(store)
+                await self.fleet.run(store, even_if_down=True)
+        else:
+            with contextlib.suppress(FleetUnavailable):
+                await self.fleet.run(lambda r: r.delete(lock_key), even_if_down=True)
         return value
 
     async def _wait_for_leader(self, value_key: str, lock_key: str) -> Any:
         """The answer another replica's leader produced, or ``None`` when it produced none."""
         self.lock_waits += 1
-        holder = await self.fleet.run(lambda r: r.get(lock_key))
-        flight_key = self.fleet.key("flight", as_bytes(holder).decode()) if holder is not None else None
+
+        async def holder_of(r: Any) -> list[Any]:
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.get(lock_key)
+                pipe.pttl(lock_key)
+                result: list[Any] = await pipe.execute()
+                return result
+
+        holder, lives_ms = await self.fleet.run(holder_of)
+        if holder is None:
+            return None  # released in between: go round
+        flight_key = self.fleet.key("flight", as_bytes(holder).decode())
+        # The holder cannot take longer than its lock lives (its own deadline): nor does its waiter.
+        lives_s = lives_ms / 1000 if isinstance(lives_ms, int) and lives_ms > 0 else self.lock_ttl_s
         delay = _FIRST_WAIT_S
-        with anyio.move_on_after(self.lock_ttl_s + self.fleet.op_deadline_s):
+        with anyio.move_on_after(min(lives_s, self._time_left())):
             while True:
 
                 async def look(r: Any) -> list[Any]:
                     async with r.pipeline(transaction=False) as pipe:
                         pipe.get(value_key)
-                        pipe.get(flight_key or value_key)
+                        pipe.get(flight_key)
                         pipe.get(lock_key)
                         result: list[Any] = await pipe.execute()
                         return result

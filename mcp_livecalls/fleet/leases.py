@@ -7,7 +7,10 @@ intervals, so when the leader dies (or its last subscriber leaves and it resigns
 replica with subscribers takes over within two poll intervals. When no replica has a subscriber
 left, no poller runs anywhere. A poller that takes over announces its first reading (``Watcher``).
 While Redis is unreachable every poller leads (each replica polls for its own subscribers, as
-without a fleet).
+without a fleet). So does a replica whose update channel is not *confirmed* (``listening``: the
+bus heard its own heartbeat in time): a deaf replica would never hear the leader's updates. Once
+confirmed again, it reads each such resource once more before following (what changed before its
+channel came back is in that reading; what changes after, it hears).
 
 The lease's expiry is compared on one clock for the whole fleet: Redis's own (``TIME``), unless a
 ``clock`` is given (tests share a fake one between their replicas).
@@ -59,8 +62,18 @@ _GC_MIN_MS = 5000
 
 
 class PollLeases:
-    def __init__(self, fleet: Fleet, *, interval_s: float, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        interval_s: float,
+        clock: Callable[[], float] | None = None,
+        listening: Callable[[], bool] | None = None,
+    ) -> None:
         self.fleet = fleet
+        self._listening = listening
+        self.alone: set[str] = set()
+        """The URIs this replica polls for its own subscribers while its channel is not confirmed."""
         self.interval_s = interval_s
         self.lease_s = interval_s * LEASE_INTERVALS
         self.follow_s = interval_s / 2
@@ -90,11 +103,24 @@ class PollLeases:
             self.leading.add(uri)
         else:
             self.leading.discard(uri)
-        return won
+        return self._alone(uri) or won
+
+    def _alone(self, uri: str) -> bool:
+        """Whether to poll ``uri`` for this replica's own subscribers, whoever leads."""
+        if self._listening is None:
+            return False
+        if not self._listening():
+            self.alone.add(uri)
+            return True
+        if uri in self.alone:  # heard again: one more reading, then follow
+            self.alone.discard(uri)
+            return True
+        return False
 
     async def resign(self, uri: str) -> None:
         """Give the lease up (the poller stops here): another replica may lead at once."""
         self.leading.discard(uri)
+        self.alone.discard(uri)
         with anyio.CancelScope(shield=True):
             try:
                 await self.fleet.run(lambda r: r.eval(_RESIGN, 1, self._key(uri), self.fleet.replica_id))

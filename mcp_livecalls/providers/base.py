@@ -1,11 +1,28 @@
-"""The interface every provider adapter implements, and the paging logic they share.
+"""The interface every provider adapter implements; how to add a provider.
 
 An adapter turns one provider's JSON into ``mcp_livecalls.core.models``; it never sees httpx2 (it
-asks ``ProviderHTTP`` for JSON) and never renders text. Upstream paging differs per provider
-(UUID list, offset/limit, 0-based pages); ``scan`` gives them one shape: from an upstream
-*offset*, collect up to ``limit`` calls that pass the filters the provider could not apply
-itself, remembering for each call the upstream offset just after it. The aggregator pages
-across providers with those offsets, so no call is skipped or repeated.
+asks ``ProviderHTTP`` for JSON) and never renders text. The parts it is built from:
+
+- ``spec`` (``Capabilities``, ``EnvSpec``): what the provider offers and where its settings come from;
+- ``paging`` (``scan``): upstream pages into a slice at an offset;
+- ``reading`` (``RawPayload``, times, directions): reading the provider's JSON;
+- ``tasks`` (``gather``, ``both``, ``attempt``): parts asked concurrently, the first error wins;
+- ``families/``: what members of one API family share (``families.plivo``: the Account/Call API).
+
+How to add a provider ``acme``: a line in ``mcp_livecalls.core.catalog`` and a folder
+``providers/acme/`` whose ``adapter.py`` ends with ``ADAPTER = AcmeProvider``. The class declares
+
+- the spec: ``name``, ``env`` (an ``EnvSpec``: prefix, default URL, credential fields),
+  ``settings_type`` (a dataclass of those fields and ``base_url``), ``capabilities``,
+  ``call_id_words`` and, when numbers come without ``+``, ``bare_digits_international``;
+- the wire: ``create`` builds the adapter on ``_provider_http`` (base URL, auth, secrets, pacing);
+  ``pacing_account`` and ``redaction_pairs`` when the provider has a per-account limit or joins
+  credentials in basic auth; 401s point at ``credential_vars`` (by default ``env``'s secrets);
+- the error dialect: ``envelope_error`` (an error inside a 2xx answer) and ``error_message`` (the
+  provider's message in a 4xx/5xx body);
+- three fetches: ``_get_call``, ``_list_active`` (usually ``scan`` over an ``UpstreamPage``
+  fetch) and ``_get_stream``. The base vets their answers (``get_call``, ``list_active``,
+  ``get_stream``): a call under an id a caller could not use is refused or left out.
 """
 
 from __future__ import annotations
@@ -13,25 +30,35 @@ from __future__ import annotations
 import dataclasses
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
-from typing import Any, ClassVar, Literal, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
 
-import anyio
 import httpx2
-from pydantic import BaseModel, ConfigDict
 
 from mcp_livecalls.core.catalog import title_of
-from mcp_livecalls.core.models import Direction, LiveCall, ProviderInfo, ProviderName, StreamDetails
+from mcp_livecalls.core.models import LiveCall, ProviderInfo, ProviderName, StreamDetails
 from mcp_livecalls.core.query import FILTERS, ListQuery
-from mcp_livecalls.errors import BadResponse, InvalidArgument, LiveCallsError
+from mcp_livecalls.errors import BadResponse, InvalidArgument
+from mcp_livecalls.providers.paging import MAX_SCAN_PAGES, Positioned, ProviderSlice, UpstreamPage, scan
+from mcp_livecalls.providers.reading import (
+    RawPayload,
+    parse_direction,
+    parse_epoch_ms,
+    parse_iso,
+    parse_local_time,
+    parse_naive_utc,
+)
+from mcp_livecalls.providers.spec import Capabilities, EnvSetting, EnvSpec
+from mcp_livecalls.providers.tasks import gather
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
 from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import EnvelopeError, find_message
 
 __all__ = [
+    "MAX_CALL_ID_LENGTH",
+    "MAX_SCAN_PAGES",
     "Capabilities",
     "EnvSetting",
     "EnvSpec",
@@ -40,115 +67,15 @@ __all__ = [
     "ProviderSlice",
     "RawPayload",
     "UpstreamPage",
+    "call_id_error",
     "gather",
     "parse_direction",
+    "parse_epoch_ms",
+    "parse_iso",
+    "parse_local_time",
+    "parse_naive_utc",
     "scan",
 ]
-
-_T = TypeVar("_T")
-
-MAX_SCAN_PAGES = 10
-"""Upstream pages one list call reads at most while filtering locally (bounds the work)."""
-
-
-@dataclass(frozen=True)
-class Positioned:
-    call: LiveCall
-    next_offset: int
-    """The upstream offset just after this call: where the next page starts if it is the last taken."""
-
-
-@dataclass(frozen=True)
-class ProviderSlice:
-    items: list[Positioned]
-    exhausted: bool
-    """True when nothing lies upstream beyond ``scanned_to``."""
-    scanned_to: int
-    """The upstream offset where scanning stopped: the next page starts here once every item is taken."""
-    total: int | None = None
-    local_filters: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    """What is partial about this slice (a part of the provider that failed, a list cut short)."""
-
-
-@dataclass(frozen=True)
-class UpstreamPage:
-    calls: list[LiveCall | None]
-    """One entry per upstream item; ``None`` for an item that vanished (ended between requests)."""
-    exhausted: bool
-    total: int | None = None
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    upstream_filters: tuple[str, ...]
-    fields: tuple[str, ...]
-    not_offered: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class EnvSetting:
-    """One setting of a provider read from one environment variable."""
-
-    field: str
-    var: str
-    kind: Literal["secret", "text", "number"] = "secret"
-    minimum: float = 0.0
-    """For a number: the smallest value accepted."""
-
-
-@dataclass(frozen=True)
-class EnvSpec:
-    """Where a provider's settings come from: its variables, which are secret, its default URL.
-
-    A provider is enabled when its secret variables are set; a half-set provider is a
-    ``ConfigError`` naming the missing variable (``mcp_livecalls.config`` reads the spec).
-    """
-
-    prefix: str
-    """Every variable is ``<prefix>_<FIELD>`` (``VOBIZ_AUTH_ID`` for ``auth_id``)."""
-    default_base_url: str
-    secrets: tuple[str, ...]
-    """The credential fields: all set enables the provider, none disables it."""
-    texts: tuple[str, ...] = ()
-    numbers: tuple[tuple[str, float], ...] = ()
-    """Number fields, each with the smallest value accepted."""
-    alternatives: tuple[tuple[str, ...], ...] = ()
-    """Credential sets of which one is enough (Twilio: an auth token, or an API key and secret).
-    Their fields are listed in ``secrets`` too; the secrets outside every set are always needed,
-    and a set that is half set is a ``ConfigError``. A field of a set left unset is ``None``."""
-
-    @property
-    def base_url_var(self) -> str:
-        return f"{self.prefix}_BASE_URL"
-
-    @property
-    def settings(self) -> tuple[EnvSetting, ...]:
-        def var(field_name: str) -> str:
-            return f"{self.prefix}_{field_name.upper()}"
-
-        return (
-            *(EnvSetting(name, var(name)) for name in self.secrets),
-            *(EnvSetting(name, var(name), kind="text") for name in self.texts),
-            *(EnvSetting(name, var(name), kind="number", minimum=low) for name, low in self.numbers),
-        )
-
-    @property
-    def secret_vars(self) -> tuple[str, ...]:
-        return tuple(item.var for item in self.settings if item.kind == "secret")
-
-    def var(self, field_name: str) -> str:
-        return next(item.var for item in self.settings if item.field == field_name)
-
-    @property
-    def ways(self) -> tuple[tuple[str, ...], ...]:
-        """Each complete set of credential variables that enables the provider (one without
-        ``alternatives``)."""
-        chosen = {name for group in self.alternatives for name in group}
-        always = tuple(self.var(name) for name in self.secrets if name not in chosen)
-        if not self.alternatives:
-            return (always,)
-        return tuple((*always, *(self.var(name) for name in group)) for group in self.alternatives)
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -302,7 +229,7 @@ class LiveCallsProvider(ABC):
         if not dropped:
             return found
         note = (
-            f"{self.name.value}: {dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
+            f"{dropped} call{'s' if dropped != 1 else ''} left out: the provider sent "
             f"{'ids' if dropped != 1 else 'an id'} that {'are' if dropped != 1 else 'is'} not valid "
             f"(1-{self.max_call_id_length} letters, digits, '-' or '_')"
         )
@@ -342,129 +269,6 @@ class LiveCallsProvider(ABC):
             fields=list(self.capabilities.fields),
             not_offered=list(self.capabilities.not_offered),
         )
-
-
-async def scan(
-    fetch: Callable[[int, int], Awaitable[UpstreamPage]],
-    *,
-    query: ListQuery,
-    local_filters: list[str],
-    offset: int,
-    limit: int,
-) -> ProviderSlice:
-    """Collect up to ``limit`` calls from upstream ``offset``, filtering locally as needed.
-
-    Each call is normalized (``query.prepare``: numbers in E.164) before the local filters see it,
-    so the ``number`` filter compares like with like whatever form the provider writes.
-    """
-    items: list[Positioned] = []
-    position = offset
-    total: int | None = None
-    for _ in range(MAX_SCAN_PAGES):
-        page = await fetch(position, limit)
-        total = None if local_filters else page.total
-        for index, raw in enumerate(page.calls):
-            call = None if raw is None else query.prepare(raw)  # numbers in E.164 before filtering
-            if call is not None and query.keeps(call, local_filters):
-                items.append(Positioned(call, position + index + 1))
-                if len(items) == limit:
-                    rest_of_page = index + 1 < len(page.calls)
-                    return ProviderSlice(
-                        items,
-                        exhausted=page.exhausted and not rest_of_page,
-                        scanned_to=position + index + 1,
-                        total=total,
-                        local_filters=local_filters,
-                    )
-        position += len(page.calls)
-        if page.exhausted or not page.calls:
-            return ProviderSlice(
-                items, exhausted=True, scanned_to=position, total=total, local_filters=local_filters
-            )
-    # The scan bound was reached before the page filled: the next page resumes where scanning stopped.
-    return ProviderSlice(
-        items, exhausted=False, scanned_to=position, total=total, local_filters=local_filters
-    )
-
-
-async def gather(thunks: Sequence[Callable[[], Awaitable[_T]]]) -> list[_T]:
-    """Run ``thunks`` concurrently and return their results in order.
-
-    The first ``LiveCallsError`` cancels the rest and is raised as itself, not wrapped in an
-    exception group, so callers keep handling one error tree.
-    """
-    results: list[_T | None] = [None] * len(thunks)
-    failure: LiveCallsError | None = None
-
-    async with anyio.create_task_group() as group:
-
-        async def run(index: int, thunk: Callable[[], Awaitable[_T]]) -> None:
-            nonlocal failure
-            try:
-                results[index] = await thunk()
-            except LiveCallsError as exc:
-                if failure is None:
-                    failure = exc
-                group.cancel_scope.cancel()
-
-        for index, thunk in enumerate(thunks):
-            group.start_soon(run, index, thunk)
-    if failure is not None:
-        raise failure
-    return results  # type: ignore[return-value]  # every slot was filled: no failure
-
-
-class RawPayload(BaseModel):
-    """Base of the adapters' models of provider JSON: fields a provider adds later are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-def parse_direction(raw: str | None) -> Direction | None:
-    """Every provider's direction word (``inbound``, ``INBOUND``, ``outbound-api`` …), or ``None``."""
-    value = (raw or "").strip().lower()
-    if value.startswith("in"):
-        return Direction.INBOUND
-    if value.startswith("out"):
-        return Direction.OUTBOUND
-    return None
-
-
-def parse_epoch_ms(value: float | int | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        # 1e300 ms, Infinity, NaN: the platform's time_t says OSError or OverflowError.
-        raise ValueError("timestamp out of range") from None
-
-
-def parse_naive_utc(value: str | None) -> datetime | None:
-    """Vobiz times (``2014-10-15 09:03:43`` or with microseconds) carry no zone: read as UTC."""
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace(" ", "T"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def parse_local_time(value: str | None, zone: tzinfo) -> datetime | None:
-    """A time written without an offset in ``zone`` (or with one, which wins), as UTC.
-
-    Vobiz writes ``2014-10-15 09:03:43`` (or with microseconds) in the account's own time zone;
-    its stream objects carry an explicit offset such as ``+05:30``.
-    """
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1).replace("Z", "+00:00"))
-    return (parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed).astimezone(UTC)
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _describe(call_id: str) -> str:

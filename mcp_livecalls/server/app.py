@@ -99,15 +99,19 @@ class LiveCallsApp:
         # -- fleet: with LIVECALLS_REDIS_URL, replicas share cache, pacing, memo, bus and pollers.
         if fleet is None and settings.redis_url is not None:
             url = settings.redis_url.get_secret_value()
-            fleet = Fleet(url, prefix=settings.redis_prefix, secrets=settings.secrets())
+            fleet = Fleet(url, prefix=settings.redis_prefix, secrets=settings.fleet_secrets())
         self.fleet = fleet
-        self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = (
-            InMemorySubscriptionBus() if fleet is None else RedisSubscriptionBus(fleet, self._deliver_legacy)
-        )
+        bus = None if fleet is None else RedisSubscriptionBus(fleet, self._deliver_legacy)
+        self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = bus or InMemorySubscriptionBus()
         leases = (
             None
-            if fleet is None
-            else PollLeases(fleet, interval_s=settings.poll_interval_s, clock=lease_clock)
+            if fleet is None or bus is None
+            else PollLeases(
+                fleet,
+                interval_s=settings.poll_interval_s,
+                clock=lease_clock,
+                listening=lambda: bus.confirmed,  # a deaf replica polls for its own subscribers
+            )
         )
         self.watcher = Watcher(
             lambda: self.service,
@@ -164,7 +168,7 @@ class LiveCallsApp:
                 providers,
                 tool_budget_s=policy.tool_budget_s,
                 cache_ttl_s=self.settings.cache_ttl_s,
-                cursors=CursorCodec.from_secrets(self.settings.secrets()),
+                cursors=CursorCodec.from_secrets(self.settings.fleet_secrets()),
                 default_region=self.settings.default_region,
                 **self._fleet_parts(),
             )
@@ -201,10 +205,9 @@ class LiveCallsApp:
         if fleet is None:
             return {}
         return {
-            # A crashed leader's lock expires half way through the tool budget: a waiter then
-            # still has the other half to ask upstream itself.
+            # A leader's lock lives as long as the leader can still take (at most the tool budget).
             "cache": SharedFreshnessCache(
-                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s / 2
+                self.settings.cache_ttl_s, fleet, lock_ttl_s=self.settings.http.tool_budget_s
             ),
             "homes": SharedHomes(fleet),
         }

@@ -6,15 +6,18 @@ compact schemas themselves, see ``mcp_livecalls.core.models``). ``StrictToolServ
 ``MCPServer`` that publishes both in a compact, strict form and refuses what a tool would
 otherwise silently ignore:
 
-* ``tools/list``: descriptions dedented; input schemas without titles, ``null`` defaults or
-  ``anyOf [T, null]`` for arguments that are simply left out, with ``additionalProperties:
-  false``; in every schema, a ``$defs`` entry used once is written where it is used (entries used
-  more than once stay shared). Frameworks that open a session per call, or pass output schemas to
-  the model, pay for every token here each time.
-* ``tools/call``: an argument the tool does not take is an error naming the ones it does (the
-  SDK's arguments model ignores unknown keys, so ``list_active_calls(phone=…)`` would otherwise
-  answer with an unfiltered list that reads as filtered); an argument that fails validation is
-  named with pydantic's message, without its documentation link.
+* ``tools/list``: descriptions dedented; input schemas without titles or ``null`` defaults, every
+  optional argument nullable (``type: [T, "null"]``, or a ``null`` arm in ``anyOf``), and only
+  keywords every function-calling dialect takes (OpenAI strict, google-genai's ``Schema`` and MCP
+  bridge, Anthropic): no ``additionalProperties`` or ``exclusiveMinimum``; in every schema, a
+  ``$defs`` entry used once is written where it is used (entries used more than once stay
+  shared). Frameworks that open a session per call, or pass output schemas to the model, pay for
+  every token here each time.
+* ``tools/call``: ``null`` for an optional argument means "not given" (its default applies);
+  an argument the tool does not take is an error naming the ones it does (the SDK's arguments
+  model ignores unknown keys, so ``list_active_calls(phone=…)`` would otherwise answer with an
+  unfiltered list that reads as filtered); an argument that fails validation is named with
+  pydantic's message, without its documentation link.
 
 Only public ``MCPServer`` methods are overridden (``add_tool``, ``list_tools``, ``call_tool``);
 the SDK itself is not patched.
@@ -38,7 +41,7 @@ from pydantic import ValidationError
 
 from mcp_livecalls.core.models import drop_null_arm
 
-__all__ = ["StrictToolServer", "compact_input_schema", "inline_single_use_defs"]
+__all__ = ["StrictToolServer", "accept_null", "compact_input_schema", "inline_single_use_defs"]
 
 LifespanT = TypeVar("LifespanT")
 
@@ -114,12 +117,14 @@ def inline_single_use_defs(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def compact_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The input schema a client is shown: strict, and nothing in it that says nothing.
+    """The input schema a client is shown: portable, and nothing in it that says nothing.
 
-    Titles go (they repeat the argument names); an argument that defaults to ``None`` is simply
-    left out, so it is published as its plain type without the default; other defaults stay
-    (they say what omitting the argument means). ``additionalProperties: false``: an argument the
-    tool does not take is refused (``StrictToolServer.call_tool``).
+    Titles go (they repeat the argument names); an argument that defaults to ``None`` loses that
+    default (other defaults stay: they say what omitting the argument means). Every optional
+    argument also accepts ``null``, meaning "not given" (``StrictToolServer.call_tool``): strict
+    function calling (OpenAI's) makes every argument required, and a model must still be able
+    to leave one out. No ``additionalProperties: false``: google-genai's MCP bridge (3.x) fails
+    on a boolean there, and an argument the tool does not take is refused at call time anyway.
     """
     published = copy.deepcopy(schema)
     for node in _walk(published):
@@ -128,8 +133,37 @@ def compact_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
         if "default" in prop and prop["default"] is None:
             del prop["default"]
             drop_null_arm(prop)
-    published["additionalProperties"] = False
-    return inline_single_use_defs(published)
+    published.pop("additionalProperties", None)
+    published = inline_single_use_defs(published)
+    required = set(published.get("required", ()))
+    for name, prop in published.get("properties", {}).items():
+        if name not in required:
+            accept_null(prop)
+    return published
+
+
+_ANNOTATIONS = frozenset({"description", "default"})
+
+
+def accept_null(prop: dict[str, Any]) -> None:
+    """Let ``prop`` also accept ``null``, in the form every function-calling dialect reads.
+
+    A plain type becomes ``type: [T, "null"]``; an enum, a ``$ref`` or a union gets a ``null``
+    arm in ``anyOf`` (a ``null`` inside an enum's list is kept as a value by google-genai's
+    converter, and a ``$ref`` cannot carry a type).
+    """
+    kind = prop.get("type")
+    if isinstance(kind, str) and "enum" not in prop:
+        prop["type"] = [kind, "null"]
+    elif isinstance(kind, list):
+        if "null" not in kind:
+            kind.append("null")
+    elif "anyOf" in prop and set(prop) <= _ANNOTATIONS | {"anyOf"}:
+        if {"type": "null"} not in prop["anyOf"]:
+            prop["anyOf"].append({"type": "null"})
+    else:
+        own = {key: prop.pop(key) for key in list(prop) if key not in _ANNOTATIONS}
+        prop["anyOf"] = [own, {"type": "null"}]
 
 
 def _accepted(schema: dict[str, Any]) -> str:
@@ -249,7 +283,8 @@ class StrictToolServer(MCPServer[LifespanT]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[LifespanT, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        """As ``MCPServer.call_tool``, refusing arguments the tool does not take.
+        """As ``MCPServer.call_tool``: ``null`` for an optional argument is leaving it out, and an
+        argument the tool does not take is refused.
 
         Raises:
             ToolError: also for an unknown argument (naming the accepted ones), and for an
@@ -267,6 +302,10 @@ class StrictToolServer(MCPServer[LifespanT]):
                     f"Error executing tool {name}: unknown {which} {', '.join(unknown)}; "
                     f"{name} takes {_accepted(schema)}."
                 )
+            required = set(schema.get("required", ()))
+            arguments = {
+                key: value for key, value in arguments.items() if value is not None or key in required
+            }
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError:

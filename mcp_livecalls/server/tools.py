@@ -31,7 +31,7 @@ from mcp_livecalls.service.polling import poll_until_final
 if TYPE_CHECKING:
     from mcp_livecalls.server.app import LiveCallsApp
 
-__all__ = ["MAX_WAIT_S", "TOOLS"]
+__all__ = ["DEFAULT_WAIT_S", "MAX_WAIT_S", "MIN_WAIT_S", "TOOLS"]
 
 _READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 
@@ -82,7 +82,9 @@ def list_active_calls(server: MCPServer[Any], app: LiveCallsApp) -> None:
     @server.tool(title="List active calls", annotations=_READ_ONLY)
     async def list_active_calls(
         provider: ProviderArg = None,
-        direction: Direction | None = None,
+        direction: Annotated[
+            Direction | None, Field(description="Only inbound or only outbound calls.")
+        ] = None,
         agent_id: Annotated[
             str | None, Field(min_length=1, max_length=128, description="Only calls handled by this agent.")
         ] = None,
@@ -130,12 +132,17 @@ def wait_for_call_state(server: MCPServer[Any], app: LiveCallsApp) -> None:
         provider: ProviderArg = None,
         timeout_s: Annotated[
             float,
-            Field(gt=0, le=MAX_WAIT_S, description="Give up after this many seconds; longer: call again."),
-        ] = 30,
+            Field(
+                ge=MIN_WAIT_S,
+                le=MAX_WAIT_S,
+                description="Give up after this many seconds; longer: call again.",
+            ),
+        ] = DEFAULT_WAIT_S,
     ) -> Annotated[CallToolResult, CallStateWait]:
         """Wait until a call reaches one of the until states (e.g. in_progress before a transfer),
-        ends, or timeout_s passes, whichever comes first. Sends progress while it waits. At most
-        55 s per call (clients time requests out at 60 s): a longer wait is a loop of calls."""
+        ends, or timeout_s passes. Sends progress. Keep timeout_s under your client's request
+        timeout (5 s in the OpenAI Agents SDK and ADK unless raised; 55 at most): wait longer
+        in a loop of calls."""
         with app.tool_errors("wait_for_call_state"):
             wait = await _wait_for_state(app, ctx, call_id, set(until), provider, timeout_s)
             if wait.call is not None:
@@ -156,6 +163,12 @@ MAX_WAIT_S = 55
 """Under the 60 s request timeout of the common clients (the TypeScript SDK, and so Claude
 Desktop, VS Code, the Inspector and mcp-remote, unless a caller opts into resetting it on
 progress): a longer wait is a loop of calls."""
+DEFAULT_WAIT_S = 4
+"""Under the 5 s request timeout of the OpenAI Agents SDK (``client_session_timeout_seconds``) and
+Google ADK (``StdioConnectionParams.timeout``), so a wait works with their defaults; clients that
+wait longer pass a longer ``timeout_s`` (the description says so)."""
+MIN_WAIT_S = 0.1
+"""An inclusive bound (``minimum``): Gemini's ``Schema`` has no ``exclusiveMinimum``."""
 _WAITS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 
 

@@ -16,6 +16,7 @@ provider is handed, so that the local ``number`` filter compares normalized numb
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -51,6 +52,7 @@ from mcp_livecalls.errors import (
     ProviderUnavailable,
 )
 from mcp_livecalls.providers.base import LiveCallsProvider, Positioned, ProviderSlice, call_id_error
+from mcp_livecalls.providers.tasks import gather
 from mcp_livecalls.service.cache import FreshnessCache
 from mcp_livecalls.service.homes import Homes
 from mcp_livecalls.upstream.pacing import is_background
@@ -322,22 +324,8 @@ class LiveCallsService:
         op: Callable[[LiveCallsProvider], Awaitable[_T]],
         deadline: float,
     ) -> list[_Outcome[_T]]:
-        results: dict[ProviderName, _Outcome[_T]] = {}
-        refused: list[LiveCallsError] = []
-
-        async def run(name: ProviderName) -> None:
-            try:
-                results[name] = await self._ask(name, op, deadline)
-            except LiveCallsError as exc:  # raised as itself below, not inside an exception group
-                refused.append(exc)
-                group.cancel_scope.cancel()
-
-        async with anyio.create_task_group() as group:
-            for name in names:
-                group.start_soon(run, name)
-        if refused:
-            raise refused[0]
-        return [results[name] for name in names]
+        # The first error that is not an outcome (raised as itself, not in an exception group) wins.
+        return await gather([functools.partial(self._ask, name, op, deadline) for name in names])
 
 
 def _unsettled(call_id: str, outcomes: Sequence[_Outcome[_T]], budget_s: float) -> str:

@@ -3,7 +3,8 @@
 A collector reads the running app's own counters at scrape time (nothing is counted twice, and
 nothing here runs on the request path): upstream requests by provider and outcome, freshness
 cache hits and misses, shared-lock waits, pacer delays, pollers and watched URIs, open
-sessions, Redis fallback state. Labels are provider names, outcomes and fixed words only —
+sessions, Redis fallback state, whether the fleet's update channel is heard (its listener
+confirmed). Labels are provider names, outcomes and fixed words only —
 never a call id, a number, a URI or a credential.
 
 ``app_of(server)`` (``mcp_livecalls.server.build``) tells which app a server runs; ``http_app``
@@ -24,7 +25,9 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mcp_livecalls.fleet.bus import RedisSubscriptionBus
 from mcp_livecalls.fleet.cache import SharedFreshnessCache
+from mcp_livecalls.fleet.leases import PollLeases
 from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.server.build import app_of
 
@@ -103,15 +106,48 @@ class _AppCollector(Collector):
             "1 while Redis is unreachable and this replica serves from local state.",
             int(fleet is not None and fleet.down),
         )
-        fallbacks = CounterMetricFamily(
-            "livecalls_redis_fallbacks", "Times this replica fell back to local state."
+        yield _counter(
+            "livecalls_redis_fallbacks",
+            "Times this replica fell back to local state.",
+            fleet.fallbacks if fleet is not None else 0,
         )
-        fallbacks.add_metric([], fleet.fallbacks if fleet is not None else 0)
-        yield fallbacks
+        yield from _listener(app)
+
+
+def _listener(app: LiveCallsApp) -> Iterator[Metric]:
+    """The fleet's update channel as this replica hears it (``fleet.bus``), and what it does about it."""
+    bus = app.bus if isinstance(app.bus, RedisSubscriptionBus) else None
+    yield _gauge(
+        "livecalls_redis_listener_confirmed",
+        "1 while this replica hears its own heartbeat on the fleet's update channel in time; 0 while "
+        "it does not (it then polls for its own subscribers) or without Redis.",
+        int(bus is not None and bus.confirmed),
+    )
+    yield _counter(
+        "livecalls_redis_listener_losses",
+        "Times the update channel went deaf and was reconnected.",
+        bus.losses if bus is not None else 0,
+    )
+    leases = app.watcher.leases
+    alone = len(leases.alone) if isinstance(leases, PollLeases) else 0
+    yield _gauge(
+        "livecalls_pollers_alone",
+        "Pollers of this replica asking upstream for its own subscribers while its channel is deaf.",
+        alone,
+    )
+    yield _gauge(
+        "livecalls_redis_foreign_fleet",
+        "1 when another fleet (a different LIVECALLS_FLEET_SECRET) marked this Redis and prefix.",
+        int(app.fleet is not None and app.fleet.foreign),
+    )
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=value)
 
 
 def metrics_endpoint(server: MCPServer[Any], settings: Settings) -> Callable[[Request], Awaitable[Response]]:

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { bounded } from "./bounded.mjs";
 
 const [modules, rawConfig] = process.argv.slice(2);
 const config = JSON.parse(rawConfig);
@@ -24,18 +25,6 @@ const ACTIVE = "livecalls://calls/active";
 
 function errorOf(exc) {
   return { error: `${exc?.name ?? "Error"}: ${exc?.message ?? String(exc)}`.slice(0, 500) };
-}
-
-async function bounded(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** notifications/resources/updated as they arrive, and a bounded wait for the next one. */

@@ -1,7 +1,9 @@
 """Foreign MCP clients, installed once into a cache and reused.
 
-The official Python SDK 1.x (``mcp<2``) goes into its own virtualenv and the official TypeScript
-SDK 1.x (``@modelcontextprotocol/sdk@^1``) into its own ``node_modules``, both under
+The official Python SDK 1.x (``mcp<2``) goes into its own virtualenv, the agent frameworks (OpenAI
+Agents SDK, PydanticAI, google-genai: each needs an ``mcp`` 1.x beside it, so never the project's
+venv) into another, and the official TypeScript SDK 1.x (``@modelcontextprotocol/sdk@^1``) into its
+own ``node_modules``, all under
 ``$XDG_CACHE_HOME/mcp-livecalls/compat/`` (default ``~/.cache/...``), in a directory named after
 the requirement. A directory is used only once its install finished (a marker file says so), so an
 interrupted install is redone, never half-used. ``python tests/compat/install.py`` warms the cache
@@ -20,7 +22,15 @@ from pathlib import Path
 from typing import Final
 
 PYTHON_REQUIREMENT: Final = "mcp<2"
+FRAMEWORK_REQUIREMENTS: Final = (
+    "openai-agents==0.25.0",
+    "pydantic-ai-slim[mcp]==2.78.0",
+    "google-genai==3.6.1",
+)
+"""Pinned: the compatibility suite asserts what these exact versions do with the tools list."""
 TS_REQUIREMENT: Final = "@modelcontextprotocol/sdk@^1"
+OIDC_REQUIREMENT: Final = "oidc-provider@9.13.3"
+"""panva's OpenID Connect / OAuth 2.0 authorization server, run on loopback by the sign-in test."""
 INSTALL_TIMEOUT_S: Final = 300.0
 _MARKER: Final = "install-complete"
 
@@ -78,10 +88,10 @@ def _install_once(target: Path, build: list[tuple[list[str], str]], prepare: str
     return target
 
 
-def python_v1_client() -> Path:
-    """The Python interpreter of a virtualenv holding the official Python SDK 1.x."""
+def _python_venv(*requirements: str) -> Path:
+    """The Python interpreter of a cached virtualenv holding ``requirements``."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    target = _keyed_dir("python", PYTHON_REQUIREMENT, version)
+    target = _keyed_dir("python", *requirements, version)
     # A venv is not relocatable: build it at its final path (the marker still guards half-installs).
     python = target / "bin" / "python"
     if (target / _MARKER).is_file():
@@ -89,12 +99,13 @@ def python_v1_client() -> Path:
     if target.exists():
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    what = " ".join(requirements)
     try:
-        _run([sys.executable, "-m", "venv", str(target)], None, "creating the Python SDK 1.x virtualenv")
+        _run([sys.executable, "-m", "venv", str(target)], None, f"creating a virtualenv for {what}")
         _run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", PYTHON_REQUIREMENT],
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
             None,
-            f"pip install {PYTHON_REQUIREMENT!r}",
+            f"pip install {what!r}",
         )
     except ClientUnavailable:
         shutil.rmtree(target, ignore_errors=True)
@@ -103,28 +114,48 @@ def python_v1_client() -> Path:
     return python
 
 
-def ts_client() -> Path:
-    """A directory whose ``node_modules`` holds the official TypeScript SDK 1.x."""
+def python_v1_client() -> Path:
+    """The Python interpreter of a virtualenv holding the official Python SDK 1.x."""
+    return _python_venv(PYTHON_REQUIREMENT)
+
+
+def frameworks_client() -> Path:
+    """The Python interpreter of a virtualenv holding the agent frameworks (pinned)."""
+    return _python_venv(*FRAMEWORK_REQUIREMENTS)
+
+
+def _node_modules(requirement: str, what: str) -> Path:
+    """A cached directory whose ``node_modules`` holds ``requirement``."""
     node = shutil.which("node")
     npm = shutil.which("npm")
     if node is None or npm is None:
-        raise ClientUnavailable("the TypeScript SDK client needs node and npm on PATH")
-    target = _keyed_dir("node", TS_REQUIREMENT)
+        raise ClientUnavailable(f"{what} needs node and npm on PATH")
+    target = _keyed_dir("node", requirement)
     return _install_once(
         target,
         [
             (
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", TS_REQUIREMENT],
-                f"npm install {TS_REQUIREMENT}",
+                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", requirement],
+                f"npm install {requirement}",
             )
         ],
         prepare='{"name": "mcp-livecalls-compat", "private": true, "type": "module"}\n',
     )
 
 
+def ts_client() -> Path:
+    """A directory whose ``node_modules`` holds the official TypeScript SDK 1.x."""
+    return _node_modules(TS_REQUIREMENT, "the TypeScript SDK client")
+
+
+def oidc_provider() -> Path:
+    """A directory whose ``node_modules`` holds ``oidc-provider`` (the sign-in test's server)."""
+    return _node_modules(OIDC_REQUIREMENT, "the oidc-provider authorization server")
+
+
 def main() -> int:
     failed = False
-    for install in (python_v1_client, ts_client):
+    for install in (python_v1_client, frameworks_client, ts_client, oidc_provider):
         try:
             sys.stderr.write(f"{install.__name__}: {install()}\n")
         except ClientUnavailable as exc:

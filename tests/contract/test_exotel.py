@@ -177,7 +177,7 @@ async def test_version_b_ignoring_offset_is_detected_by_the_repeated_page_and_no
     assert (listed(second), second.exhausted) == (["call_active_002"], True)
     assert (listed(third), third.exhausted) == ([], True)
     assert second.notes == [
-        "exotel: the active-calls API ignored offset and limit; pages were cut here from its answer"
+        "the active-calls API ignored offset and limit; pages were cut here from its answer"
     ]
     assert asked(upstream) == [
         f"{ACTIVE}?limit=1&offset=0",
@@ -216,7 +216,7 @@ async def test_filters_the_answer_ignores_are_applied_here_and_the_page_says_so(
     assert [item.call for item in page.items] == [DOC_CALL_2]
     assert (page.total, page.notes) == (
         None,
-        ["exotel: Exotel's answer ignored the direction/agent_id filter; filtered here"],
+        ["Exotel's answer ignored the direction/agent_id filter; filtered here"],
     )
     assert asked(upstream) == [f"{ACTIVE}?limit=20&offset=0&direction=inbound"]
 
@@ -230,7 +230,7 @@ async def test_version_b_items_cannot_be_filtered_by_direction_and_the_page_says
 
     assert listed(page) == ["call_active_001", "call_active_002"]
     assert page.notes == [
-        "exotel: some calls do not say their direction/agent_id (older API version); kept unfiltered"
+        "some calls do not say their direction/agent_id (older API version); kept unfiltered"
     ]
     assert asked(upstream) == [f"{ACTIVE}?limit=20&offset=0&agent_id=agent_uuid_001&direction=outbound"]
 

@@ -361,73 +361,16 @@ async def test_an_offset_without_a_remembered_key_is_asked_with_skip() -> None:
     assert _bodies(upstream) == [_v3_body(limit=2, skip=2)]
 
 
-async def test_without_v3_the_v2_list_is_asked_once_then_used_and_its_array_read() -> None:
-    upstream = (
-        Upstream()
-        .on("POST", "/v3/list-calls", Answer(404, "Not Found", source="no v3 endpoint on this host"))
-        .on("POST", "/v2/list-calls", fixture("retell", "list_v2_array"))
-    )
+async def test_a_404_from_the_v3_list_is_the_answer_and_no_retired_v2_list_is_asked() -> None:
+    # Retell retired POST /v2/list-calls (SDK on v3 since 2026-05-11; deprecation notice of
+    # 06/15/2026; the deprecated List Calls page: "There is no v2/list-calls").
+    upstream = Upstream().on("POST", "/v3/list-calls", fixture("retell", "not_found_404"))
     async with _adapter(upstream) as adapter:
-        first = await adapter.list_active(ListQuery(agent_id=AGENT), 0, 20)
-        await adapter.list_active(ListQuery(agent_id=AGENT), 0, 20)
+        with pytest.raises(ProviderUnavailable) as caught:
+            await adapter.list_active(ListQuery(agent_id=AGENT), 0, 20)
 
-    expected_first = PHONE_CALL.model_copy(update={"call_id": "0718293a4b5c6d7e8f90a1b2c3d4e5f6"})
-    expected_second = LiveCall(
-        provider=ProviderName("retell"),
-        call_id="18293a4b5c6d7e8f90a1b2c3d4e5f607",
-        status=CallStatus.IN_PROGRESS,
-        provider_status="ongoing",
-        direction=Direction.OUTBOUND,
-        from_number="+14155550199",
-        to_number="+442071838750",
-        started_at=STARTED - timedelta(minutes=1),
-        duration_s=185,
-        agent=Agent(id=AGENT),
-    )
-    assert first == ProviderSlice(
-        items=[Positioned(expected_first, 1), Positioned(expected_second, 2)], exhausted=True, scanned_to=2
-    )
-    v2_body = {
-        "filter_criteria": {"call_status": ["ongoing"], "agent_id": [AGENT]},
-        "limit": 20,
-        "sort_order": "descending",
-    }
-    assert _asked(upstream) == [
-        ("POST", "/v3/list-calls"),
-        ("POST", "/v2/list-calls"),
-        ("POST", "/v2/list-calls"),
-    ]
-    assert _bodies(upstream)[1:] == [v2_body, v2_body]
-
-
-async def test_v2_pages_on_by_the_last_call_id_and_walks_to_an_offset_it_has_no_key_for() -> None:
-    items = load("retell", "list_v2_array")["body"]
-    last_id = items[-1]["call_id"]
-
-    def answer(request: httpx2.Request) -> Answer:
-        body = json.loads(request.content)
-        page = items[: body["limit"]] if "pagination_key" not in body else []
-        return Answer(200, page, source="list_v2_array")
-
-    upstream = (
-        Upstream()
-        .on("POST", "/v3/list-calls", Answer(404, "Not Found", source="no v3 endpoint on this host"))
-        .on("POST", "/v2/list-calls", answer)
-    )
-    async with _adapter(upstream) as adapter:
-        first = await adapter.list_active(ListQuery(), 0, 2)  # remembers the key to offset 2
-        second = await adapter.list_active(ListQuery(), 2, 2)
-    async with _adapter(upstream) as fresh:
-        walked = await fresh.list_active(ListQuery(), 2, 2)  # no key: walks the first 2 to get it
-
-    assert [item.call.call_id for item in first.items] == [item["call_id"] for item in items]
-    assert second.items == walked.items == []
-    assert (second.exhausted, walked.exhausted) == (True, True)
-    keys = [
-        body.get("pagination_key") for body in _bodies(upstream) if "call_status" in body["filter_criteria"]
-    ]
-    assert keys == [None, None, last_id, None, None, last_id]
-    assert [body["limit"] for body in _bodies(upstream)[-2:]] == [2, 2]
+    assert caught.value.status_code == 404
+    assert _asked(upstream) == [("POST", "/v3/list-calls")]
 
 
 async def test_unreadable_items_are_left_out_with_a_note_and_the_rest_keep_their_offsets() -> None:
@@ -446,8 +389,7 @@ async def test_unreadable_items_are_left_out_with_a_note_and_the_rest_keep_their
         scanned_to=4,
         total=4,
         notes=[
-            "retell: left out 2 list entries that could not be read (e.g. bad0item0001); "
-            "the rest of the page stands"
+            "left out 2 list entries that could not be read (e.g. bad0item0001); the rest of the page stands"
         ],
     )
 
@@ -491,3 +433,45 @@ async def test_an_analysis_that_cannot_be_read_costs_only_the_analysis() -> None
 
     assert call.status is CallStatus.ENDED
     assert call.extras == {"disconnection_reason": "user_hangup", "meta.crm_id": "acct-42"}
+
+
+def _with_latency_count(item: dict[str, Any], count: Any) -> dict[str, Any]:
+    latency = {name: dict(stats, num=count) for name, stats in item["latency"].items()}
+    return dict(item, latency=latency)
+
+
+@pytest.mark.parametrize("count", [4.5, -1, "many", None])
+async def test_a_latency_count_retell_types_as_number_costs_only_the_count_never_the_call(count: Any) -> None:
+    # Retell's call object types latency.<name>.num as ``number`` (not integer): 4.5 is schema-valid.
+    document = load("retell", "list_v3_one_page")
+    body = json.loads(json.dumps(document["body"]))
+    body["items"] = [_with_latency_count(body["items"][0], count), body["items"][1]]
+    single = _with_latency_count(load("retell", "get_call_phone_ongoing")["body"], count)
+    upstream = (
+        Upstream()
+        .on("POST", "/v3/list-calls", Answer(200, body, source=document["source"]))
+        .on("GET", f"/v2/get-call/{PHONE_ID}", Answer(200, single, source=document["source"]))
+    )
+    async with _adapter(upstream) as adapter:
+        piece = await adapter.list_active(ListQuery(), 0, 20)
+        call = await adapter.get_call(PHONE_ID)
+        stream = await adapter.get_stream(PHONE_ID)
+
+    uncounted = {name: stats.model_copy(update={"samples": None}) for name, stats in LATENCY.items()}
+    listed_phone = PHONE_CALL.model_copy(update={"transcript": [], "latency": uncounted})
+    assert piece == ProviderSlice(
+        items=[Positioned(listed_phone, 1), Positioned(WEB_CALL, 2)], exhausted=True, scanned_to=2, total=2
+    )
+    assert call == PHONE_CALL.model_copy(update={"latency": uncounted})
+    assert stream.latency == uncounted
+
+
+async def test_a_whole_number_latency_count_written_as_a_float_is_read_as_the_count() -> None:
+    single = _with_latency_count(load("retell", "get_call_phone_ongoing")["body"], 4.0)
+    upstream = Upstream().on(
+        "GET", f"/v2/get-call/{PHONE_ID}", Answer(200, single, source="retell call object")
+    )
+    async with _adapter(upstream) as adapter:
+        call = await adapter.get_call(PHONE_ID)
+
+    assert call == PHONE_CALL

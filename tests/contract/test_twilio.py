@@ -36,6 +36,7 @@ from mcp_livecalls.errors import (
 )
 from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.twilio.adapter import TwilioProvider, TwilioSettings
+from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.upstream.policy import HttpPolicy
 
 pytestmark = pytest.mark.anyio
@@ -399,7 +400,7 @@ async def test_one_list_failing_leaves_the_others_calls_and_says_what_is_missing
     assert listed(page) == [CA5, CA4]
     assert page.total is None
     assert page.notes == [
-        "twilio: the ringing list could not be read, so ringing calls are missing: Twilio had an internal "
+        "the ringing list could not be read, so ringing calls are missing: Twilio had an internal "
         "error (500); try again later. Twilio says: An internal server error has occurred (code 20500)"
     ]
 
@@ -427,28 +428,48 @@ async def test_a_later_page_failing_keeps_the_calls_already_read() -> None:
     assert listed(page) == [CA1]
     assert len(page.notes) == 1
     assert page.notes[0].startswith(
-        "twilio: the in-progress list could be read only to its first 1 calls, so more in-progress calls "
+        "the in-progress list could be read only to its first 1 calls, so more in-progress calls "
         "may be missing"
     )
 
 
-async def test_a_next_page_uri_that_leaves_the_accounts_calls_is_not_followed() -> None:
+def _leaving_next_page() -> Upstream:
+    """An in-progress list whose ``next_page_uri`` points off the account's ``Calls.json``."""
     document = load("twilio", "list_in_progress_page0")
     body = {
         **document["body"],
         "next_page_uri": "https://elsewhere.example/2010-04-01/Accounts/ACx/Calls.json?Page=1",
     }
     upstream = Upstream().on("GET", CALLS, Answer(200, body), params={"Status": "in-progress"})
-    lists(upstream, in_progress="list_queued_empty", ringing="list_queued_empty", queued="list_queued_empty")
+    return lists(
+        upstream, in_progress="list_queued_empty", ringing="list_queued_empty", queued="list_queued_empty"
+    )
+
+
+async def test_a_next_page_uri_that_leaves_the_accounts_calls_is_not_followed() -> None:
+    upstream = _leaving_next_page()
 
     page = await adapter(upstream).list_active(ListQuery(), 0, 20)
 
     assert listed(page) == [CA1]
     assert page.notes == [
-        "twilio: the in-progress list's next_page_uri could not be followed (it leaves the account's "
+        "the in-progress list's next_page_uri could not be followed (it leaves the account's "
         "Calls.json or repeats a page); more in-progress calls may exist"
     ]
     assert len(upstream.requests) == 3
+
+
+async def test_the_service_names_the_provider_once_in_each_note() -> None:
+    upstream = _leaving_next_page()
+    service = LiveCallsService({ProviderName("twilio"): adapter(upstream)}, tool_budget_s=60.0)
+
+    page = await service.list_active_calls(ListQuery())
+
+    assert [call.call_id for call in page.calls] == [CA1]
+    assert page.notes == [
+        "twilio: the in-progress list's next_page_uri could not be followed (it leaves the account's "
+        "Calls.json or repeats a page); more in-progress calls may exist"
+    ]
 
 
 async def test_a_next_page_uri_that_repeats_a_page_stops_the_paging() -> None:
@@ -474,7 +495,7 @@ async def test_an_unreadable_entry_is_left_out_with_a_note_and_the_rest_listed()
     page = await adapter(upstream).list_active(ListQuery(), 0, 20)
 
     assert [item.call for item in page.items] == [QUEUED]
-    assert page.notes == ["twilio: 1 queued call left out: Twilio's entry could not be read"]
+    assert page.notes == ["1 queued call left out: Twilio's entry could not be read"]
 
 
 async def test_a_list_page_none_of_whose_entries_can_be_read_is_a_bad_response() -> None:

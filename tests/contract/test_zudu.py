@@ -536,8 +536,7 @@ async def test_unreadable_list_entries_are_left_out_with_a_note_and_the_rest_kee
         scanned_to=4,
         total=4,
         notes=[
-            "zudu: left out 2 list entries that could not be read (e.g. bad-entry-1); "
-            "the rest of the page stands"
+            "left out 2 list entries that could not be read (e.g. bad-entry-1); the rest of the page stands"
         ],
     )
 

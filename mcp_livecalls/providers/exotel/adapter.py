@@ -40,53 +40,51 @@ or that has no ``response``, is a ``BadResponse`` (a ``404`` in the envelope of 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
-import anyio
 import httpx2
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
 from mcp_livecalls.core.models import (
-    Agent,
-    Bridge,
-    CallLeg,
-    CallStatus,
-    Direction,
-    LegStatus,
     LiveCall,
     ProviderName,
-    Recording,
     StreamDetails,
 )
 from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.errors import (
-    AuthError,
-    BadResponse,
-    CallNotFound,
-    LiveCallsError,
-    ProviderError,
-    RateLimited,
-)
+from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError, RateLimited
 from mcp_livecalls.providers.base import (
     Capabilities,
     EnvSpec,
     LiveCallsProvider,
     ProviderSlice,
-    RawPayload,
     UpstreamPage,
-    parse_direction,
-    parse_iso,
     scan,
 )
+from mcp_livecalls.providers.exotel.legs import (
+    exotel_call_from_stream,
+    exotel_call_with_stream,
+    exotel_leg_status,
+    missing_legs,
+    normalize_exotel_stream,
+)
+from mcp_livecalls.providers.exotel.records import (
+    NOT_LIVE,
+    NOT_OFFERED,
+    exotel_envelope_error,
+    exotel_status,
+    normalize_exotel_active_call,
+    normalize_exotel_active_page,
+    normalize_exotel_call_details,
+)
+from mcp_livecalls.providers.tasks import attempt, both
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
 from mcp_livecalls.upstream.policy import HttpPolicy
-from mcp_livecalls.upstream.translate import EnvelopeError, envelope_failure, find_message
+from mcp_livecalls.upstream.translate import EnvelopeError, find_message
 
 __all__ = [
     "ExotelProvider",
@@ -101,10 +99,10 @@ __all__ = [
     "normalize_exotel_stream",
 ]
 
+
 MAX_PAGE = 100
 """The most calls asked of Exotel in one list request."""
 
-_PROVIDER = ProviderName("exotel").value
 
 DEFAULT_BASE_URL = "https://api.exotel.com"
 
@@ -117,469 +115,6 @@ class ExotelSettings:
     base_url: str = DEFAULT_BASE_URL
     requests_per_minute: float = 200.0
     """Exotel's documented limit for voice APIs, per account; requests are paced under it."""
-
-
-_CALL_STATUS = {
-    "queued": CallStatus.QUEUED,
-    "ringing": CallStatus.RINGING,
-    "in-progress": CallStatus.IN_PROGRESS,
-    "completed": CallStatus.ENDED,
-    "failed": CallStatus.FAILED,
-    "busy": CallStatus.FAILED,
-    "no-answer": CallStatus.FAILED,
-    "canceled": CallStatus.FAILED,
-}
-_LEG_STATUS = {
-    "connected": LegStatus.CONNECTED,
-    "ringing": LegStatus.CONNECTING,
-    "initiated": LegStatus.CONNECTING,
-    "dialing": LegStatus.CONNECTING,
-    "disconnected": LegStatus.DISCONNECTED,
-    "completed": LegStatus.DISCONNECTED,
-    "failed": LegStatus.DISCONNECTED,
-    "busy": LegStatus.DISCONNECTED,
-    "no-answer": LegStatus.DISCONNECTED,
-}
-_PLAIN_DIRECTIONS = {"inbound", "outbound", "outbound-api"}
-"""Direction words that ``Direction`` says in full; any other is kept in ``extras``."""
-_ROLES = ("agent", "customer")
-_NOT_OFFERED = ("transcript", "latency", "cost", "media streams", "caller name")
-
-
-def _word(raw: str | None) -> str:
-    return (raw or "").strip().lower().replace("_", "-")
-
-
-def exotel_status(raw: str | None) -> CallStatus:
-    """A call status word (v3 ``ringing``/``in-progress`` or a v1 word) in the common vocabulary."""
-    return _CALL_STATUS.get(_word(raw), CallStatus.UNKNOWN)
-
-
-def exotel_leg_status(raw: str | None) -> LegStatus:
-    return _LEG_STATUS.get(_word(raw), LegStatus.UNKNOWN)
-
-
-def _seconds(value: float | None) -> int | None:
-    return None if value is None else max(0, int(value))
-
-
-class _AgentDetails(RawPayload):
-    user_id: str | None = None
-    name: str | None = None
-    status: str | None = None
-
-
-class _ActiveCall(RawPayload):
-    call_sid: str = Field(min_length=1)
-    direction: str | None = None
-    status: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
-    start_time: str | None = None
-    duration: float | None = None
-    agent_details: _AgentDetails | None = None
-    recording_enabled: bool | None = None
-
-
-class _ActiveList(RawPayload):
-    active_calls: list[Any] | None = None
-    total_active: int | None = None
-
-
-class _AudioStatus(RawPayload):
-    muted: bool | None = None
-    hold: bool | None = None
-
-
-class _Leg(RawPayload):
-    leg_sid: str | None = None
-    contact_uri: str | None = None
-    direction: str | None = None
-    status: str | None = None
-    network_type: str | None = None
-    audio_status: _AudioStatus | None = None
-
-
-class _Bridge(RawPayload):
-    bridge_sid: str | None = None
-    status: str | None = None
-    created_at: str | None = None
-
-
-class _Recording(RawPayload):
-    enabled: bool | None = None
-    channels: str | None = None
-    duration: float | None = None
-
-
-class _Stream(RawPayload):
-    call_sid: str | None = None
-    status: str | None = None
-    duration: float | None = None
-    legs: list[_Leg] | None = None
-    bridge: _Bridge | None = None
-    recording: _Recording | None = None
-
-
-def exotel_envelope_error(payload: Any) -> EnvelopeError | None:
-    """An error inside Exotel's v3 envelope (``http_code`` 4xx/5xx in a 200 answer), if any."""
-    if not isinstance(payload, dict):
-        return None
-    code = payload.get("http_code")
-    if isinstance(code, str) and code.strip().isdigit():
-        code = int(code)
-    if not isinstance(code, int) or isinstance(code, bool) or code < 400:
-        return None
-    message = _error_message(payload.get("response"))
-    said = " Exotel says: {said}" if message else ""
-    return EnvelopeError(
-        f"Exotel answered 200 with an error inside (http_code {code}).{said}", said=message, status_code=code
-    )
-
-
-def _response(payload: Any, *, call_id: str | None = None) -> dict[str, Any]:
-    """The ``response`` object of Exotel's v3 envelope, refusing an envelope that reports an error.
-
-    Through ``ProviderHTTP`` an error envelope never gets here (the hook raised it, redacted);
-    the normalizers called on their own refuse it the same way."""
-    if not isinstance(payload, dict):
-        raise TypeError("the body is not an object")
-    reported = exotel_envelope_error(payload)
-    if reported is not None:
-        raise envelope_failure(_PROVIDER, reported, call_id=call_id)
-    inner = payload.get("response")
-    if not isinstance(inner, dict):
-        raise BadResponse(_PROVIDER, "Exotel answered without the 'response' object of its v3 envelope.")
-    return inner
-
-
-def _error_message(inner: Any) -> str | None:
-    """``response.error`` or ``response.error_data`` (``message``/``description``), if there."""
-    if not isinstance(inner, dict):
-        return None
-    for key in ("error", "error_data"):
-        error = inner.get(key)
-        if isinstance(error, str) and error:
-            return error
-        if isinstance(error, dict):
-            for field in ("message", "description"):
-                value = error.get(field)
-                if isinstance(value, str) and value:
-                    return value
-    return None
-
-
-def normalize_exotel_active_call(item: Any, *, now: datetime) -> LiveCall:
-    """One item of ``active_calls``. Raises ``ValidationError``/``ValueError`` on garbage."""
-    raw = _ActiveCall.model_validate(item)
-    started = parse_iso(raw.start_time)
-    duration = _seconds(raw.duration)
-    if duration is None and started is not None:
-        duration = max(0, int((now - started).total_seconds()))
-    details = raw.agent_details
-    agent = None
-    if details is not None and (details.user_id or details.name or details.status):
-        agent = Agent(id=details.user_id or None, name=details.name or None, status=details.status or None)
-    extras: dict[str, str | int | float | bool] = {}
-    if raw.direction and _word(raw.direction) not in _PLAIN_DIRECTIONS:
-        # outbound-dial: dialled by a call flow (a Connect applet), not through the API.
-        extras["exotel_direction"] = raw.direction
-    return LiveCall(
-        provider=ProviderName("exotel"),
-        call_id=raw.call_sid,
-        status=exotel_status(raw.status),
-        provider_status=raw.status or None,
-        direction=parse_direction(raw.direction),
-        from_number=raw.from_ or None,
-        to_number=raw.to or None,
-        started_at=started,
-        duration_s=duration,
-        agent=agent,
-        recording=None if raw.recording_enabled is None else Recording(enabled=raw.recording_enabled),
-        extras=extras,
-    )
-
-
-def normalize_exotel_active_page(payload: Any, *, now: datetime) -> tuple[list[LiveCall], int | None]:
-    """The calls of one ``calls/active`` answer and its ``total_active`` (``None`` when absent)."""
-    page = _ActiveList.model_validate(_response(payload))
-    calls = [normalize_exotel_active_call(item, now=now) for item in page.active_calls or []]
-    return calls, page.total_active
-
-
-def _role(leg_sid: str | None) -> str | None:
-    tokens = set(re.split(r"[^a-z]+", (leg_sid or "").lower()))
-    found = [role for role in _ROLES if role in tokens]
-    return found[0] if len(found) == 1 else None
-
-
-def _roles(legs: list[_Leg]) -> list[str | None]:
-    """Each leg's role, or ``None`` where it cannot be told.
-
-    In order: the leg sid names it (the docs' ``leg_agent_001`` / ``leg_customer_001``); of two
-    legs, one named names the other; of two legs, the only one that came in is the customer's
-    (Exotel dials its agents); of two legs both dialled out, the first is the agent's (the docs'
-    order: Exotel dials the agent first, then the customer). Any other shape stays unnamed.
-    """
-    roles = [_role(leg.leg_sid) for leg in legs]
-    if len(legs) != 2 or roles.count(None) == 0:
-        return roles
-    if roles.count(None) == 1:
-        known = next(role for role in roles if role is not None)
-        other = "customer" if known == "agent" else "agent"
-        return [other if role is None else role for role in roles]
-    directions = [parse_direction(leg.direction) for leg in legs]
-    if directions.count(Direction.INBOUND) == 1 and directions.count(Direction.OUTBOUND) == 1:
-        return ["customer" if direction is Direction.INBOUND else "agent" for direction in directions]
-    if directions == [Direction.OUTBOUND, Direction.OUTBOUND]:
-        return ["agent", "customer"]
-    return roles
-
-
-def _leg(raw: _Leg, role: str | None) -> CallLeg:
-    audio = raw.audio_status
-    return CallLeg(
-        leg_id=raw.leg_sid or None,
-        role=role,
-        contact=raw.contact_uri or None,
-        direction=parse_direction(raw.direction),
-        status=exotel_leg_status(raw.status),
-        provider_status=raw.status or None,
-        network=raw.network_type or None,
-        muted=audio.muted if audio else None,
-        on_hold=audio.hold if audio else None,
-    )
-
-
-def normalize_exotel_stream(payload: Any, *, call_id: str) -> StreamDetails:
-    """A ``calls/{call_sid}/stream`` answer. ``call_id`` is the one asked for (and the 404 to raise)."""
-    inner = _response(payload, call_id=call_id)
-    if not isinstance(inner.get("stream"), dict):
-        raise BadResponse(_PROVIDER, "Exotel answered without the 'stream' object for the call.")
-    raw = _Stream.model_validate(inner["stream"])
-    raw_legs = raw.legs or []
-    legs = [_leg(leg, role) for leg, role in zip(raw_legs, _roles(raw_legs), strict=True)]
-    status = exotel_status(raw.status)
-    if status is CallStatus.IN_PROGRESS and any(leg.on_hold for leg in legs):
-        # Exotel has no call-level hold word: a held leg of a call in progress puts the call on hold
-        # (provider_status keeps Exotel's own word).
-        status = CallStatus.ON_HOLD
-    bridge = raw.bridge
-    recording = raw.recording
-    return StreamDetails(
-        provider=ProviderName("exotel"),
-        call_id=raw.call_sid or call_id,
-        status=status,
-        provider_status=raw.status or None,
-        duration_s=_seconds(raw.duration),
-        legs=legs,
-        bridge=None
-        if bridge is None
-        else Bridge(
-            bridge_id=bridge.bridge_sid or None,
-            status=bridge.status or None,
-            created_at=parse_iso(bridge.created_at),
-        ),
-        recording=None
-        if recording is None
-        else Recording(
-            enabled=recording.enabled,
-            channels=recording.channels or None,
-            duration_s=_seconds(recording.duration),
-        ),
-        not_offered=list(_NOT_OFFERED),
-    )
-
-
-def exotel_call_from_stream(details: StreamDetails) -> LiveCall:
-    """The ``LiveCall`` a stream answer tells (see the module docstring for which fields)."""
-    customer = next((leg for leg in details.legs if leg.role == "customer"), None)
-    from_number = to_number = None
-    if customer is not None and customer.direction is Direction.INBOUND:
-        from_number = customer.contact
-    elif customer is not None and customer.direction is Direction.OUTBOUND:
-        to_number = customer.contact
-    return LiveCall(
-        provider=ProviderName("exotel"),
-        call_id=details.call_id,
-        status=details.status or CallStatus.UNKNOWN,
-        provider_status=details.provider_status,
-        from_number=from_number,
-        to_number=to_number,
-        duration_s=details.duration_s,
-        legs=details.legs,
-        recording=details.recording,
-    )
-
-
-class _Customer(RawPayload):
-    number: str | None = None
-
-
-class _AnyAgent(RawPayload):
-    user_id: str | None = None
-    name: str | None = None
-    status: str | None = None
-    contact_uri: str | None = None
-
-
-class _DetailsRecording(RawPayload):
-    available: bool | None = None
-    enabled: bool | None = None
-    url: str | None = None
-
-
-class _CallDetails(RawPayload):
-    sid: str | None = None
-    call_sid: str | None = None
-    state: str | None = None
-    call_state: str | None = None
-    status: str | None = None
-    call_status: str | None = None
-    direction: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
-    customer_details: _Customer | None = None
-    virtual_number: str | None = None
-    start_time: str | None = None
-    duration: float | None = None
-    total_duration: float | None = None
-    agent_details: _AnyAgent | None = None
-    assigned_agent_details: _AnyAgent | None = None
-    recording: _DetailsRecording | None = None
-    recording_url: str | None = None
-    recording_enabled: bool | None = None
-
-
-_STATE_WORDS = {
-    "terminal": CallStatus.ENDED,
-    "ended": CallStatus.ENDED,
-    "closed": CallStatus.ENDED,
-    "active": CallStatus.IN_PROGRESS,
-    "ongoing": CallStatus.IN_PROGRESS,
-    "connected": CallStatus.IN_PROGRESS,
-}
-_NOT_LIVE = frozenset({CallStatus.ENDED, CallStatus.FAILED})
-
-
-def _details_status(raw: _CallDetails) -> tuple[CallStatus, str | None]:
-    """The call's status from ``state``/``status`` (either spelling); an ended state wins."""
-    state_word = raw.state or raw.call_state or None
-    status_word = raw.status or raw.call_status or None
-    state = _STATE_WORDS.get(_word(state_word), exotel_status(state_word))
-    status = exotel_status(status_word)
-    if state in _NOT_LIVE:
-        return state, state_word
-    if status is not CallStatus.UNKNOWN:
-        return status, status_word
-    if state is not CallStatus.UNKNOWN:
-        return state, state_word
-    return CallStatus.UNKNOWN, status_word or state_word
-
-
-def normalize_exotel_call_details(payload: Any, *, call_id: str, now: datetime) -> LiveCall:
-    """A ``calls/{call_sid}`` answer, in whichever spelling family (see the module docstring).
-
-    Raises ``CallNotFound`` for a 404 envelope, ``BadResponse`` for an envelope without
-    ``call_details`` or with nothing that says which call or in what state it is.
-    """
-    inner = _response(payload, call_id=call_id)
-    body = inner.get("call_details")
-    if not isinstance(body, dict):
-        raise BadResponse(_PROVIDER, "Exotel answered without the 'call_details' object for the call.")
-    raw = _CallDetails.model_validate(body)
-    status, word = _details_status(raw)
-    if not (raw.sid or raw.call_sid) and word is None:
-        raise BadResponse(_PROVIDER, "Exotel's call details name neither the call nor its state.")
-    direction = parse_direction(raw.direction)
-    extras: dict[str, str | int | float | bool] = {}
-    if raw.direction and _word(raw.direction) not in _PLAIN_DIRECTIONS:
-        extras["exotel_direction"] = raw.direction
-    from_number, to_number = raw.from_ or None, raw.to or None
-    customer = raw.customer_details.number if raw.customer_details else None
-    if customer and from_number is None and to_number is None:
-        # The customer is the caller of an inbound call and the callee of an outbound one; the
-        # virtual number (Exophone) is the other side.
-        if direction is Direction.INBOUND:
-            from_number, to_number = customer, raw.virtual_number or None
-        elif direction is Direction.OUTBOUND:
-            from_number, to_number = raw.virtual_number or None, customer
-        else:
-            extras["customer_number"] = customer
-    started = parse_iso(raw.start_time)
-    duration = _seconds(raw.duration if raw.duration is not None else raw.total_duration)
-    if duration is None and started is not None and status not in _NOT_LIVE:
-        duration = max(0, int((now - started).total_seconds()))
-    person = raw.agent_details or raw.assigned_agent_details
-    agent = None
-    if person is not None and (person.user_id or person.name or person.status):
-        agent = Agent(id=person.user_id or None, name=person.name or None, status=person.status or None)
-    if person is not None and person.contact_uri:
-        extras["agent_contact"] = person.contact_uri
-    recording = None
-    if raw.recording is not None:
-        enabled = raw.recording.available if raw.recording.available is not None else raw.recording.enabled
-        recording = Recording(enabled=enabled, url=raw.recording.url or None)
-    elif raw.recording_url:
-        recording = Recording(enabled=True, url=raw.recording_url)
-    elif raw.recording_enabled is not None:
-        recording = Recording(enabled=raw.recording_enabled)
-    if recording == Recording():
-        recording = None
-    return LiveCall(
-        provider=ProviderName("exotel"),
-        call_id=raw.call_sid or raw.sid or call_id,
-        status=status,
-        provider_status=word,
-        direction=direction,
-        from_number=from_number,
-        to_number=to_number,
-        started_at=started,
-        duration_s=duration,
-        agent=agent,
-        recording=recording,
-        extras=extras,
-    )
-
-
-def _merged_recording(first: Recording | None, second: Recording | None) -> Recording | None:
-    """Field by field, ``second`` (the stream's) where it says something, else ``first``."""
-    if first is None or second is None:
-        return second if first is None else first
-    return Recording(
-        enabled=second.enabled if second.enabled is not None else first.enabled,
-        channels=second.channels or first.channels,
-        duration_s=second.duration_s if second.duration_s is not None else first.duration_s,
-        url=second.url or first.url,
-    )
-
-
-def exotel_call_with_stream(summary: LiveCall, stream: StreamDetails) -> LiveCall:
-    """A call's summary (details or list item) with what its stream adds: legs, hold, recording.
-
-    The stream's status (which knows hold) and duration win where it says them; numbers, direction,
-    agent and start time come from the summary.
-    """
-    from_stream = exotel_call_from_stream(stream)
-    use_stream_status = stream.status is not None and stream.status is not CallStatus.UNKNOWN
-    return summary.model_copy(
-        update={
-            "status": stream.status if use_stream_status else summary.status,
-            "provider_status": stream.provider_status if use_stream_status else summary.provider_status,
-            "from_number": summary.from_number or from_stream.from_number,
-            "to_number": summary.to_number or from_stream.to_number,
-            "duration_s": stream.duration_s if stream.duration_s is not None else summary.duration_s,
-            "legs": stream.legs,
-            "recording": _merged_recording(summary.recording, stream.recording),
-        }
-    )
-
-
-def _missing_legs(error: ProviderError) -> str:
-    if isinstance(error, CallNotFound):
-        return "legs: Exotel's stream endpoint answered 404 for this call (it describes active calls only)"
-    code = f" ({error.status_code})" if error.status_code else ""
-    return f"legs: Exotel's stream endpoint failed{code}"
 
 
 def _contradicts(call: LiveCall, query: ListQuery) -> bool:
@@ -619,9 +154,6 @@ class _Scan:
 LOOKUP_PAGES = 5
 """Active-list pages a lookup reads at most when call details cannot be read (500 calls)."""
 
-_T = TypeVar("_T")
-_U = TypeVar("_U")
-
 
 class ExotelProvider(LiveCallsProvider):
     name = ProviderName("exotel")
@@ -648,7 +180,7 @@ class ExotelProvider(LiveCallsProvider):
             "legs",
             "recording",
         ),
-        not_offered=_NOT_OFFERED,
+        not_offered=NOT_OFFERED,
     )
 
     def __init__(self, http: ProviderHTTP, *, account_sid: str, now: Callable[[], datetime]) -> None:
@@ -753,7 +285,7 @@ class ExotelProvider(LiveCallsProvider):
             return details
         if isinstance(details, AuthError | RateLimited):
             return details  # the list would answer the same
-        listed = await _attempt(lambda: self._listed(call_id))
+        listed = await attempt(lambda: self._listed(call_id))
         if isinstance(listed, LiveCall):
             if isinstance(details, CallNotFound):
                 self.details_absent = True
@@ -767,22 +299,22 @@ class ExotelProvider(LiveCallsProvider):
     async def _get_call(self, call_id: str) -> LiveCall:
         self.check_call_id(call_id)
         if self.details_absent:
-            summary, stream = await _both(
-                lambda: self._summary(None, call_id), lambda: _attempt(lambda: self._stream(call_id))
+            summary, stream = await both(
+                lambda: self._summary(None, call_id), lambda: attempt(lambda: self._stream(call_id))
             )
         else:
             # Details first: they decide whether the call is live; the stream only adds legs.
-            details, stream = await _both(
-                lambda: _attempt(lambda: self._details(call_id)),
-                lambda: _attempt(lambda: self._stream(call_id)),
+            details, stream = await both(
+                lambda: attempt(lambda: self._details(call_id)),
+                lambda: attempt(lambda: self._stream(call_id)),
             )
             summary = await self._summary(details, call_id)
-        if isinstance(summary, LiveCall) and summary.status not in _NOT_LIVE:
+        if isinstance(summary, LiveCall) and summary.status not in NOT_LIVE:
             if isinstance(stream, StreamDetails):
                 return exotel_call_with_stream(summary, stream)
-            extras = {**summary.extras, "missing": _missing_legs(stream)}
+            extras = {**summary.extras, "missing": missing_legs(stream)}
             return summary.model_copy(update={"extras": extras})
-        if isinstance(stream, StreamDetails) and stream.status not in _NOT_LIVE:
+        if isinstance(stream, StreamDetails) and stream.status not in NOT_LIVE:
             return exotel_call_from_stream(stream)
         raise self._not_live(call_id, summary, stream)
 
@@ -804,14 +336,14 @@ class ExotelProvider(LiveCallsProvider):
 
     async def _get_stream(self, call_id: str) -> StreamDetails:
         self.check_call_id(call_id)
-        stream = await _attempt(lambda: self._stream(call_id))
+        stream = await attempt(lambda: self._stream(call_id))
         if isinstance(stream, StreamDetails):
             return stream
         if isinstance(stream, AuthError | RateLimited):
             raise stream
-        details = None if self.details_absent else await _attempt(lambda: self._details(call_id))
+        details = None if self.details_absent else await attempt(lambda: self._details(call_id))
         summary = await self._summary(details, call_id)
-        if isinstance(summary, LiveCall) and summary.status not in _NOT_LIVE:
+        if isinstance(summary, LiveCall) and summary.status not in NOT_LIVE:
             return StreamDetails(
                 provider=ProviderName("exotel"),
                 call_id=summary.call_id,
@@ -819,7 +351,7 @@ class ExotelProvider(LiveCallsProvider):
                 provider_status=summary.provider_status,
                 duration_s=summary.duration_s,
                 recording=summary.recording,
-                not_offered=[*_NOT_OFFERED, _missing_legs(stream)],
+                not_offered=[*NOT_OFFERED, missing_legs(stream)],
             )
         raise self._not_live(call_id, summary, stream)
 
@@ -850,9 +382,7 @@ class ExotelProvider(LiveCallsProvider):
             calls = calls[position:]
         seen.previous = sids
         if self.offset_ignored:
-            seen.note(
-                "exotel: the active-calls API ignored offset and limit; pages were cut here from its answer"
-            )
+            seen.note("the active-calls API ignored offset and limit; pages were cut here from its answer")
             exhausted = True
         elif total is not None:
             # The total decides: a page shorter than asked may only be Exotel's own page cap.
@@ -863,17 +393,17 @@ class ExotelProvider(LiveCallsProvider):
         for call in calls:
             if _contradicts(call, query):
                 # Exotel did not apply a filter it documents: a gap here keeps offsets in line.
-                seen.note("exotel: Exotel's answer ignored the direction/agent_id filter; filtered here")
+                seen.note("Exotel's answer ignored the direction/agent_id filter; filtered here")
                 total = None
                 kept.append(None)
-            elif call.status in _NOT_LIVE:
+            elif call.status in NOT_LIVE:
                 total = None
                 kept.append(None)  # an ended call is not live, whatever the list says
             else:
                 unknown = _unknown_for(call, query)
                 if unknown:
                     seen.note(
-                        f"exotel: some calls do not say their {'/'.join(unknown)} (older API version); "
+                        f"some calls do not say their {'/'.join(unknown)} (older API version); "
                         "kept unfiltered"
                     )
                 kept.append(call)
@@ -919,35 +449,6 @@ _HOSTS = (
     ("ccm-api.exotel.com", "Singapore"),
     ("ccm-api.in.exotel.com", "Mumbai"),
 )
-
-
-async def _attempt(thunk: Callable[[], Awaitable[_T]]) -> _T | ProviderError:
-    """The thunk's value, or the provider error it raised (a part that failed, kept for later)."""
-    try:
-        return await thunk()
-    except ProviderError as exc:
-        return exc
-
-
-async def _both(first: Callable[[], Awaitable[_T]], second: Callable[[], Awaitable[_U]]) -> tuple[_T, _U]:
-    """Both thunks concurrently, ``first`` started first; neither raises a ``ProviderError``."""
-    results: dict[int, Any] = {}
-    failures: list[LiveCallsError] = []
-
-    async with anyio.create_task_group() as group:
-
-        async def run(index: int, thunk: Callable[[], Awaitable[Any]]) -> None:
-            try:
-                results[index] = await thunk()
-            except LiveCallsError as exc:  # not a provider's answer (a URL that cannot be built)
-                failures.append(exc)
-                group.cancel_scope.cancel()
-
-        group.start_soon(run, 0, first)
-        group.start_soon(run, 1, second)
-    if failures:
-        raise failures[0]
-    return results[0], results[1]
 
 
 ADAPTER = ExotelProvider

@@ -1,7 +1,7 @@
 """Plivo live calls: the API the Vobiz adapter's family is modelled on.
 
-Plivo is the original of Vobiz's API, so this adapter is the family's ``PlivoFamilyProvider``
-with Plivo's host, auth and limits (see ``mcp_livecalls.providers.vobiz.adapter`` for the shared reading):
+Plivo is the original of Vobiz's API, so this adapter is the Account/Call family's ``AccountCallProvider``
+with Plivo's host, auth and limits (see ``mcp_livecalls.providers.families.plivo`` for the shared reading):
 
 - ``https://api.plivo.com/v1/Account/{auth_id}/Call/?status=live`` lists live call UUIDs (plivo-python
   ``live_calls.py``: ``limit`` 1-20, ``offset``; an idle account answers ``{"api_id", "calls": []}``),
@@ -41,7 +41,7 @@ from pydantic import SecretStr
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.providers.base import Capabilities, EnvSpec, RawPayload
-from mcp_livecalls.providers.vobiz.adapter import HttpOptions, PlivoFamilyProvider, VobizProvider
+from mcp_livecalls.providers.families.plivo import FIELDS, NOT_OFFERED, AccountCallProvider, HttpOptions
 from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = ["PlivoProvider", "PlivoSettings", "plivo_call_list"]
@@ -78,7 +78,7 @@ def plivo_call_list(payload: Any) -> list[str]:
     ]
 
 
-class PlivoProvider(PlivoFamilyProvider):
+class PlivoProvider(AccountCallProvider):
     name = ProviderName("plivo")
     credential_vars = ("PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN")
     env = EnvSpec("PLIVO", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"))
@@ -86,8 +86,8 @@ class PlivoProvider(PlivoFamilyProvider):
     call_id_words = "Plivo call_uuid"
     capabilities = Capabilities(
         upstream_filters=(),  # call_direction is sent on the live list, but queued calls are filtered here
-        fields=VobizProvider.capabilities.fields,
-        not_offered=VobizProvider.capabilities.not_offered,
+        fields=FIELDS,
+        not_offered=NOT_OFFERED,
     )
 
     @classmethod

@@ -15,17 +15,16 @@ Choices where the documentation is silent or its sources disagree:
   is not listed; looked up by id it reports ``queued``. A listed entry whose known status is not
   live is left out (the upstream filter should have done so); a status word no document names
   stays in the list as ``unknown`` rather than hidden.
-* Two list endpoints are documented: ``POST /v3/list-calls`` (the SDK since 2026-05) and the
-  older ``POST /v2/list-calls``, which answers a bare array, takes ``filter_criteria`` as plain
-  lists (``{"call_status": ["ongoing"], "agent_id": [...], "direction": [...]}``) and pages by
-  ``pagination_key`` = the last call id of the previous page (exclusive). v3 is asked first; a
-  404 there is asked once of v2, and the endpoint that worked is used from then on. An array
-  answered by either endpoint is read as the v2 shape.
+* One list endpoint: ``POST /v3/list-calls``. The older ``POST /v2/list-calls`` (a bare array,
+  plain filter lists, the last call id as key) is gone: retell-python-sdk moved its ``list`` to
+  v3 on 2026-05-11 (commit 1720325, "feat(api): api update"), Retell's deprecation notice of
+  06/15/2026 ("Legacy list endpoints are deprecated") lists List Calls, and the reference's
+  deprecated List Calls page says there is no ``v2/list-calls``, the successor being v3. So no
+  fallback is asked: a 404 from v3 is the provider's answer (a wrong ``RETELL_BASE_URL``).
 * Offsets: the project pages by upstream offset (``scan``); Retell pages by key. The key that
-  leads to an offset is remembered when a page ends there (v3: the answer's ``pagination_key``;
-  v2: the last call id), per filter and endpoint, so paging on with the cross-provider cursor
-  returns each call once. An offset with no remembered key is asked with v3's documented
-  ``skip``; on v2 (no ``skip``) the keys are walked from the start up to it.
+  leads to an offset is remembered when a page ends there (the answer's ``pagination_key``), per
+  filter, so paging on with the cross-provider cursor returns each call once. An offset with no
+  remembered key is asked with v3's documented ``skip``.
 * ``total`` is only answered when ``include_total`` is sent: it is sent on every v3 request.
 * An unknown call id is answered ``422`` ("Cannot find requested asset under given api key",
   the get-call page's only documented not-found answer) or ``404``: both are ``CallNotFound``.
@@ -56,7 +55,7 @@ from pydantic import SecretStr
 
 from mcp_livecalls.core.models import CallStatus, Cost, Direction, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.errors import BadResponse, CallNotFound, ProviderUnavailable
+from mcp_livecalls.errors import BadResponse, CallNotFound
 from mcp_livecalls.providers.base import (
     Capabilities,
     EnvSpec,
@@ -90,7 +89,6 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://api.retellai.com"
 V3_LIST = "/v3/list-calls"
-V2_LIST = "/v2/list-calls"
 LIVE_FILTER_WORDS = ("ongoing",)
 """The ``call_status`` values the list asks for (the filter refuses ``registered``)."""
 _LISTED_WORDS = frozenset({"ONGOING", "REGISTERED"})
@@ -169,17 +167,11 @@ class _ListPage:
     records: list[Any]
     more: bool
     next_key: str | None
-    """The key that asks for the items after this page (v3's cursor, v2's last call id)."""
+    """The key that asks for the items after this page (the answer's ``pagination_key``)."""
     total: int | None
 
 
 def _read_list(payload: Any, size: int) -> _ListPage:
-    if isinstance(payload, list):  # v2: a bare array; the key is the last call id
-        last = payload[-1] if payload else None
-        key = last.get("call_id") if isinstance(last, dict) else None
-        return _ListPage(
-            payload, more=len(payload) >= size, next_key=key if isinstance(key, str) else None, total=None
-        )
     page = _V3Page.model_validate(payload)
     records = page.items or []
     if page.has_more is not None:
@@ -211,9 +203,8 @@ class RetellProvider(LiveCallsProvider):
     def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
         super().__init__(http)
         self._now = now
-        self._list_path = V3_LIST
-        # (endpoint, agent, direction, offset) -> the pagination key that starts the page there.
-        self._keys: OrderedDict[tuple[str, str | None, str | None, int], str] = OrderedDict()
+        # (agent, direction, offset) -> the pagination key that starts the page there.
+        self._keys: OrderedDict[tuple[str | None, str | None, int], str] = OrderedDict()
 
     @classmethod
     def create(
@@ -260,83 +251,39 @@ class RetellProvider(LiveCallsProvider):
         )
         return stream
 
-    def _body(self, query: ListQuery, size: int, path: str) -> dict[str, Any]:
+    def _body(self, query: ListQuery, size: int) -> dict[str, Any]:
         direction = _direction_word(query.direction)
-        criteria: dict[str, Any]
-        if path == V3_LIST:
-            criteria = {"call_status": {"type": "enum", "op": "in", "value": list(LIVE_FILTER_WORDS)}}
-            if query.agent_id is not None:
-                criteria["agent"] = [{"agent_id": query.agent_id}]
-            if direction is not None:
-                criteria["direction"] = {"type": "enum", "op": "in", "value": [direction]}
-            return {
-                "filter_criteria": criteria,
-                "limit": size,
-                "sort_order": "descending",
-                "include_total": True,
-            }
-        criteria = {"call_status": list(LIVE_FILTER_WORDS)}
+        criteria: dict[str, Any] = {
+            "call_status": {"type": "enum", "op": "in", "value": list(LIVE_FILTER_WORDS)}
+        }
         if query.agent_id is not None:
-            criteria["agent_id"] = [query.agent_id]
+            criteria["agent"] = [{"agent_id": query.agent_id}]
         if direction is not None:
-            criteria["direction"] = [direction]
-        return {"filter_criteria": criteria, "limit": size, "sort_order": "descending"}
+            criteria["direction"] = {"type": "enum", "op": "in", "value": [direction]}
+        return {"filter_criteria": criteria, "limit": size, "sort_order": "descending", "include_total": True}
 
-    async def _list_request(self, query: ListQuery, position: int, size: int) -> _ListPage:
-        """The page that starts at ``position``, from the endpoint that last worked."""
-        paths = (V3_LIST, V2_LIST) if self._list_path == V3_LIST else (V2_LIST,)
-        for path in paths:
-            try:
-                return await self._page_at(path, query, position, size)
-            except ProviderUnavailable as exc:
-                if exc.status_code != 404 or path != V3_LIST:
-                    raise
-                # No v3 list here: the older endpoint, from now on.
-                self._list_path = V2_LIST
-        raise AssertionError("unreachable: the v2 request either answers or raises")  # pragma: no cover
-
-    async def _page_at(self, path: str, query: ListQuery, position: int, size: int) -> _ListPage:
-        key = self._keys.get(self._key_slot(path, query, position))
-        if key is None and position and path == V2_LIST:
-            # v2 has no ``skip``: walk its keys (the last call id of each page) up to ``position``.
-            reached = 0
-            while reached < position:
-                step = min(MAX_PAGE_SIZE, position - reached)
-                page = await self._post(path, query, step, key=key)
-                if not page.records or page.next_key is None:
-                    return _ListPage([], more=False, next_key=None, total=None)
-                reached += len(page.records)
-                key = page.next_key
-                self._remember(path, query, reached, key)
-        skip = position if key is None and path == V3_LIST else 0
-        return await self._post(path, query, size, key=key, skip=skip)
-
-    async def _post(
-        self, path: str, query: ListQuery, size: int, *, key: str | None, skip: int = 0
-    ) -> _ListPage:
-        body = self._body(query, min(size, MAX_PAGE_SIZE), path)
+    async def _page_at(self, query: ListQuery, position: int, size: int, key: str | None) -> _ListPage:
+        """The page that starts at ``position``: by its remembered ``key``, else by ``skip``."""
+        body = self._body(query, min(size, MAX_PAGE_SIZE))
         if key is not None:
             body["pagination_key"] = key
-        elif skip:
-            body["skip"] = skip
+        elif position:
+            body["skip"] = position
         limit = body["limit"]
 
         def parse(payload: Any) -> _ListPage:
             return _read_list(payload, limit)
 
-        page: _ListPage = await self.http.post_json(path, body, parse=parse)
-        self._list_path = path
+        page: _ListPage = await self.http.post_json(V3_LIST, body, parse=parse)
         return page
 
-    def _key_slot(
-        self, path: str, query: ListQuery, position: int
-    ) -> tuple[str, str | None, str | None, int]:
-        return (path, query.agent_id, _direction_word(query.direction), position)
+    def _key_slot(self, query: ListQuery, position: int) -> tuple[str | None, str | None, int]:
+        return (query.agent_id, _direction_word(query.direction), position)
 
-    def _remember(self, path: str, query: ListQuery, position: int, key: str | None) -> None:
+    def _remember(self, query: ListQuery, position: int, key: str | None) -> None:
         if not key or position <= 0:
             return
-        slot = self._key_slot(path, query, position)
+        slot = self._key_slot(query, position)
         self._keys[slot] = key
         self._keys.move_to_end(slot)
         while len(self._keys) > _MAX_KNOWN_KEYS:
@@ -359,16 +306,13 @@ class RetellProvider(LiveCallsProvider):
 
         async def fetch(position: int, count: int) -> UpstreamPage:
             size = max(1, min(count, MAX_PAGE_SIZE))
-            page = await self._list_request(query, position, size)
+            key = self._keys.get(self._key_slot(query, position))
+            page = await self._page_at(query, position, size, key)
             records = page.records[:size]
             consumed_all = size >= len(page.records)
             end = position + len(records)
             if consumed_all and page.more:
-                self._remember(self._list_path, query, end, page.next_key)
-            elif records and self._list_path == V2_LIST:
-                last = records[-1]
-                last_id = last.get("call_id") if isinstance(last, dict) else None
-                self._remember(self._list_path, query, end, last_id if isinstance(last_id, str) else None)
+                self._remember(query, end, page.next_key)
             now = self._now()
             calls, failed = read_entries(self, records, lambda record: self._summary(record, query, now))
             unreadable.extend(failed)

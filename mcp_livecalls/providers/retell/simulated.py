@@ -2,8 +2,8 @@
 
 ``GET /v2/get-call/{call_id}`` answers the call object itself; ``POST /v3/list-calls`` lists
 calls with typed filter conditions, ``limit``, ``skip``, an opaque ``pagination_key`` and
-``include_total``; ``POST /v2/list-calls`` is the older list (plain filter lists, a bare array,
-``pagination_key`` = the last call id, exclusive). Errors are ``{"status": "error", "message"}``.
+``include_total`` (the older ``POST /v2/list-calls`` is not served: Retell retired it, see
+``providers.retell.adapter``). Errors are ``{"status": "error", "message"}``.
 The growing parts of a record (transcript, latency, cost, analysis) come from the Retell-family
 functions of ``simulator.zudu``; Retell's own spellings are written here.
 """
@@ -15,7 +15,7 @@ import binascii
 import json
 import random
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Final, cast
+from typing import Any, ClassVar, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,7 +37,6 @@ __all__ = ["RETELL_FLAVOURS", "RetellSimulation", "retell_record", "retell_statu
 
 RETELL_FLAVOURS: frozenset[str] = frozenset(
     {
-        "retell.v2_list",  # no /v3/list-calls (404): the older /v2/list-calls and its bare array
         "retell.no_total",  # v3 lists answer without total (include_total not honoured)
         "retell.no_has_more",  # v3 lists answer without has_more: a pagination_key on every full page
         "retell.not_found_404",  # an unknown call id is 404 (the NotFound response) rather than 422
@@ -192,30 +191,16 @@ class RetellSimulation(SimulatedProvider):
         return [
             ("/v2/get-call/{call_id}", self.get_call, "GET"),
             ("/v3/list-calls", self.list_v3, "POST"),
-            ("/v2/list-calls", self.list_v2, "POST"),
         ]
 
     @staticmethod
     def records(route: str, payload: Any) -> list[dict[str, Any]]:
-        if isinstance(payload, list):  # v2's bare array
-            return [item for item in payload if isinstance(item, dict)]
         if not isinstance(payload, dict):
             return []
         items = payload.get("items")
         if route == "list_calls" and isinstance(items, list):
             return [item for item in items if isinstance(item, dict)]
         return [payload] if "call_id" in payload else []
-
-    @staticmethod
-    def mutate_envelope(kind: str, route: str, payload: Any) -> bool:
-        if isinstance(payload, list) and kind == "extra_fields":
-            # A bare array has no envelope for the shared fault to add to: only its items change.
-            for item in payload:
-                if isinstance(item, dict):
-                    item["x_sim_extra"] = {"nested": [1, 2, 3], "flag": True}
-                    item["added_in_v9"] = "tolerate me"
-            return True
-        return False
 
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
@@ -266,20 +251,7 @@ class RetellSimulation(SimulatedProvider):
             denied = self._denied(request)
             if denied is not None:
                 return denied
-            if self.sim.flavour("retell.v2_list"):
-                return self.error(404, "Not Found")
             return self._listing(raw, self._v3_answer)
-
-        return await self.sim.serve(request, self.name, "list_calls", answer)
-
-    async def list_v2(self, request: Request) -> Response:
-        raw = await request.body()
-
-        def answer() -> Answer:
-            denied = self._denied(request)
-            if denied is not None:
-                return denied
-            return self._listing(raw, self._v2_answer)
 
         return await self.sim.serve(request, self.name, "list_calls", answer)
 
@@ -352,32 +324,6 @@ class RetellSimulation(SimulatedProvider):
         if query.get("include_total") is True and not self.sim.flavour("retell.no_total"):
             body["total"] = total
         return Answer(200, body)
-
-    def _v2_answer(self, query: dict[str, Any]) -> Answer:
-        criteria = query.get("filter_criteria") or {}
-        if not isinstance(criteria, dict):
-            raise _Refused("filter_criteria")
-        statuses = _plain_list(criteria.get("call_status"), LISTABLE_STATUSES)
-        directions = _plain_list(criteria.get("direction"), frozenset({"inbound", "outbound"}))
-        types = _plain_list(criteria.get("call_type"), frozenset({"web_call", "phone_call"}))
-        agents = _plain_list(criteria.get("agent_id"), None)
-        limit = self._limit(query)
-        descending = query.get("sort_order", "descending") == "descending"
-        calls = self._calls(
-            lambda c, status: _kept(c, status, statuses, directions, types, agents),
-            query.get("sort_order", "descending"),
-        )
-        key = query.get("pagination_key")
-        if key is not None:
-            after = self.sim.population.find(self.name, key) if isinstance(key, str) else None
-            if after is None:
-                raise _Refused("pagination_key")
-            calls = _after(calls, (ms(after.created_ts), after.id), descending)
-        ts = self.sim.now_ts()
-        items = [self._record(c, ts, transcript=True) for c in calls[:limit]]
-        # The documented answer is a bare array; ``Answer`` is typed for objects, the pipeline
-        # serializes either.
-        return Answer(200, cast("dict[str, Any]", items))
 
 
 def _enum_condition(condition: Any, allowed: frozenset[str]) -> frozenset[str] | None:

@@ -36,7 +36,7 @@ Fields: ``start_time``/``end_time``/``date_created`` are RFC 2822 dates (``Tue, 
 ``start_time``, or ``date_created`` before the call is dialled); ``queue_time`` (ms, a string),
 ``answered_by``, ``forwarded_from``, ``parent_call_sid`` (a child leg, e.g. of ``<Dial>``) and a
 direction other than ``inbound``/``outbound-api`` (``outbound-dial``) go to ``extras``. The
-status words are the ones Exotel's v1 API copied from this API (``exotel_status`` reads both).
+status words are the ones Exotel's v1 API copied from this API (``rest_call_status`` reads both).
 Numbers come in E.164 with ``+``; ``client:…`` and ``sip:…`` identities are kept as written.
 
 Errors come as ``{"code": 20404, "message", "more_info", "status"}``: 401 (code 20003) names the
@@ -73,7 +73,7 @@ from mcp_livecalls.providers.base import (
     parse_direction,
     scan,
 )
-from mcp_livecalls.providers.exotel.adapter import exotel_status
+from mcp_livecalls.providers.reading import rest_call_status
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
 from mcp_livecalls.upstream.policy import HttpPolicy
@@ -227,7 +227,7 @@ def twilio_error(payload: Any) -> tuple[int | None, int | None, str | None]:
 def normalize_twilio_call(payload: Any, *, now: datetime) -> LiveCall:
     """One call object (``Calls/{sid}.json`` or an item of ``calls``). Raises on garbage."""
     raw = _Call.model_validate(payload)
-    status = exotel_status(raw.status)
+    status = rest_call_status(raw.status)
     # Not dialled yet (queued): no start_time; the call counts from its creation then.
     started = parse_rfc2822(raw.start_time) or parse_rfc2822(raw.date_created)
     duration = _whole(raw.duration)
@@ -434,7 +434,7 @@ class TwilioProvider(LiveCallsProvider):
                 if not listed.calls and not unreadable:
                     raise
                 listed.notes.append(
-                    f"twilio: the {status} list could be read only to its first {len(listed.calls)} calls, "
+                    f"the {status} list could be read only to its first {len(listed.calls)} calls, "
                     f"so more {status} calls may be missing: {exc}"
                 )
                 break
@@ -445,19 +445,19 @@ class TwilioProvider(LiveCallsProvider):
             following = self._next_page(page.next_page_uri)
             if following is None or tuple(sorted(following.items())) in asked:
                 listed.notes.append(
-                    f"twilio: the {status} list's next_page_uri could not be followed (it leaves the "
+                    f"the {status} list's next_page_uri could not be followed (it leaves the "
                     f"account's Calls.json or repeats a page); more {status} calls may exist"
                 )
                 break
             params = {**following, "Status": status}  # the list it continues, whatever the link says
         else:
             listed.notes.append(
-                f"twilio: the {status} list was read to {MAX_LIST_PAGES} pages ({len(listed.calls)} calls) "
+                f"the {status} list was read to {MAX_LIST_PAGES} pages ({len(listed.calls)} calls) "
                 f"and stopped; more {status} calls may exist"
             )
         if unreadable:
             listed.notes.append(
-                f"twilio: {unreadable} {status} call{'s' if unreadable != 1 else ''} left out: Twilio's "
+                f"{unreadable} {status} call{'s' if unreadable != 1 else ''} left out: Twilio's "
                 "entry could not be read"
             )
         return listed
@@ -485,9 +485,7 @@ class TwilioProvider(LiveCallsProvider):
         seen: set[str] = set()
         for status, found in zip(statuses, lists, strict=True):
             if isinstance(found, ProviderError):
-                notes.append(
-                    f"twilio: the {status} list could not be read, so {status} calls are missing: {found}"
-                )
+                notes.append(f"the {status} list could not be read, so {status} calls are missing: {found}")
                 continue
             notes += found.notes
             for call in found.calls:
@@ -610,7 +608,7 @@ def _statuses_for(query: ListQuery) -> tuple[str, ...]:
         return ()
     if query.status is None:
         return LIVE_STATUSES
-    return tuple(word for word in LIVE_STATUSES if exotel_status(word) is query.status)
+    return tuple(word for word in LIVE_STATUSES if rest_call_status(word) is query.status)
 
 
 def _safe_sid(sid: str) -> bool:

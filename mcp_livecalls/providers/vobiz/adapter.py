@@ -15,38 +15,34 @@ Times without a zone are in the account's Console zone (``VOBIZ_TIMEZONE``, defa
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, ClassVar, Protocol, Self, TypedDict, TypeVar
-from urllib.parse import quote
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx2
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
-from mcp_livecalls.core.catalog import title_of
-from mcp_livecalls.core.models import CallStatus, LiveCall, MediaStream, ProviderName, StreamDetails
-from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderError, ProviderUnavailable
+from mcp_livecalls.core.models import LiveCall, ProviderName
+from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.providers.base import (
     Capabilities,
     EnvSpec,
-    LiveCallsProvider,
-    ProviderSlice,
-    RawPayload,
-    UpstreamPage,
-    gather,
-    parse_direction,
-    parse_local_time,
-    scan,
 )
-from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
-from mcp_livecalls.upstream.translate import NotFoundReply
+from mcp_livecalls.providers.families.plivo import (
+    FIELDS,
+    MAX_LIST_PAGES,
+    NOT_OFFERED,
+    PAGE,
+    AccountCallProvider,
+    HttpOptions,
+)
+from mcp_livecalls.providers.families.plivo_records import (
+    family_status,
+    is_family_error,
+    media_streams,
+    normalize_call,
+    uuid_list,
+)
 
 __all__ = [
     "MAX_LIST_PAGES",
@@ -59,14 +55,25 @@ __all__ = [
     "vobiz_status",
 ]
 
-logger = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
+_VOBIZ = ProviderName("vobiz")
+ZONE_VAR = "VOBIZ_TIMEZONE"
 
-PAGE = 20
-"""UUIDs asked per list request: Plivo's ``limit`` maximum, and Vobiz's documented cap."""
-MAX_LIST_PAGES = 25
-"""List requests per list and per listing at most (500 calls): bounds the work of one tool call."""
+vobiz_status = family_status
+"""Either shape's status word (``ACTIVE`` or ``in-progress``) in the common vocabulary."""
+is_vobiz_error = is_family_error
+_media_streams = media_streams
+_uuid_list = uuid_list
+PlivoFamilyProvider = AccountCallProvider
+"""The family's provider class under its older name (``providers.families.plivo``)."""
+
+
+def normalize_vobiz_call(
+    payload: Any, *, now: datetime, zone: tzinfo = UTC, provider: ProviderName = _VOBIZ
+) -> LiveCall:
+    """One Vobiz call from either documented shape; zone-less times are in ``zone``."""
+    return normalize_call(payload, now=now, zone=zone, provider=provider, zone_var=ZONE_VAR)
+
 
 DEFAULT_BASE_URL = "https://api.vobiz.ai"
 DEFAULT_TIMEZONE = "Asia/Kolkata"
@@ -101,585 +108,7 @@ def vobiz_zone(name: str) -> ZoneInfo:
         ) from None
 
 
-_CALL_STATE = {
-    "QUEUED": CallStatus.QUEUED,
-    "RINGING": CallStatus.RINGING,
-    "EARLY": CallStatus.EARLY_MEDIA,
-    "ACTIVE": CallStatus.IN_PROGRESS,
-    "HELD": CallStatus.ON_HOLD,
-}
-_CALL_STATUS = {
-    "queued": CallStatus.QUEUED,
-    "ringing": CallStatus.RINGING,
-    "early-media": CallStatus.EARLY_MEDIA,
-    "early": CallStatus.EARLY_MEDIA,
-    "in-progress": CallStatus.IN_PROGRESS,
-    "answered": CallStatus.IN_PROGRESS,
-    "active": CallStatus.IN_PROGRESS,
-    "held": CallStatus.ON_HOLD,
-    "on-hold": CallStatus.ON_HOLD,
-    "hold": CallStatus.ON_HOLD,
-    "completed": CallStatus.ENDED,
-    "hangup": CallStatus.ENDED,
-    "busy": CallStatus.FAILED,
-    "no-answer": CallStatus.FAILED,
-    "cancel": CallStatus.FAILED,
-    "canceled": CallStatus.FAILED,
-    "cancelled": CallStatus.FAILED,
-    "timeout": CallStatus.FAILED,
-    "failed": CallStatus.FAILED,
-}
-_NOT_APPLICABLE = {"", "not applicable", "n/a", "none", "null"}
-
-
-def vobiz_status(raw: str | None) -> CallStatus:
-    """Map either shape's status word (``ACTIVE`` or ``in-progress``) to the common vocabulary."""
-    if not raw:
-        return CallStatus.UNKNOWN
-    if raw.upper() in _CALL_STATE:
-        return _CALL_STATE[raw.upper()]
-    return _CALL_STATUS.get(raw.strip().lower().replace("_", "-"), CallStatus.UNKNOWN)
-
-
-def _meaningful(value: str | None) -> str | None:
-    if value is None or value.strip().lower() in _NOT_APPLICABLE:
-        return None
-    return value
-
-
-class _PlivoCall(RawPayload):
-    call_uuid: str
-    call_state: str | None = None
-    call_direction: str | None = None
-    from_number: str | None = None
-    to_number: str | None = None
-    initiation_time: str | None = None
-    answer_time: str | None = None
-    call_duration: int | None = None
-    parent_call_uuid: str | None = None
-    conference_uuid: str | None = None
-    stir_attestation: str | None = None
-    stir_verification: str | None = None
-
-
-class _FlatCall(RawPayload):
-    call_uuid: str
-    call_status: str | None = None
-    direction: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
-    caller_name: str | None = None
-    request_uuid: str | None = None
-    parent_call_uuid: str | None = None
-    session_start: str | None = None
-    stir_attestation: str | None = None
-    stir_verification: str | None = None
-
-
-class _Stream(RawPayload):
-    stream_id: str | None = None
-    status: str | None = None
-    audio_track: str | None = None
-    bidirectional: bool | None = None
-    start_time: str | None = None
-    created_at: str | None = None
-
-
-_FUTURE_TOLERANCE = timedelta(minutes=1)
-_VOBIZ = ProviderName("vobiz")
-
-
-def _clock_note(
-    start: datetime, now: datetime, zone: tzinfo, provider: ProviderName, zone_var: str | None
-) -> str:
-    minutes = int((start - now).total_seconds() // 60)
-    title = title_of(provider.value)
-    advice = (
-        f"set {zone_var} to the {title} Console's zone (or fix this clock)"
-        if zone_var
-        else "check this clock"
-    )
-    return (
-        f"start {minutes // 60}h{minutes % 60:02d}m ahead of this server's clock: {title}'s zone-less "
-        f"times are read as {zone}; {advice}"
-    )
-
-
-def _times(
-    start: datetime | None,
-    answered: datetime | None,
-    given: int | None,
-    now: datetime,
-    zone: tzinfo,
-    provider: ProviderName,
-    zone_var: str | None,
-) -> tuple[int | None, dict[str, str | int | float | bool]]:
-    """``duration_s`` and any clock note. A start in the future means a wrong zone, not a 0 s call."""
-    counted_from = answered or start
-    earliest = min((t for t in (start, answered) if t is not None), default=None)
-    if earliest is not None and earliest - now > _FUTURE_TOLERANCE:
-        note: dict[str, str | int | float | bool] = {
-            "clock_note": _clock_note(earliest, now, zone, provider, zone_var)
-        }
-        return (max(0, given) if given is not None else None), note
-    if given is not None:
-        return max(0, given), {}
-    if counted_from is None:
-        return None, {}
-    return max(0, int((now - counted_from).total_seconds())), {}
-
-
-def normalize_vobiz_call(
-    payload: Any,
-    *,
-    now: datetime,
-    zone: tzinfo = UTC,
-    provider: ProviderName = _VOBIZ,
-    zone_var: str | None = "VOBIZ_TIMEZONE",
-) -> LiveCall:
-    """One call from either documented shape; zone-less times are in ``zone`` (``zone_var``).
-
-    ``provider`` is the Plivo-family member that answered (Vobiz, or Plivo itself).
-
-    Raises ``ValidationError``/``KeyError``/``ValueError`` on garbage.
-    """
-    if not isinstance(payload, dict):
-        raise TypeError("not an object")
-    if "calls" in payload:
-        calls = payload["calls"]
-        if not isinstance(calls, list) or not calls:
-            raise ValueError("empty calls list")
-        plivo = _PlivoCall.model_validate(calls[0])
-        started = parse_local_time(plivo.initiation_time, zone)
-        answered = parse_local_time(plivo.answer_time, zone)
-        duration, extras = _times(started, answered, plivo.call_duration, now, zone, provider, zone_var)
-        if plivo.conference_uuid:
-            extras["conference_uuid"] = plivo.conference_uuid
-        if plivo.parent_call_uuid:
-            extras["parent_call_uuid"] = plivo.parent_call_uuid
-        if _meaningful(plivo.stir_verification):
-            extras["stir_verification"] = str(plivo.stir_verification)
-        return LiveCall(
-            provider=provider,
-            call_id=plivo.call_uuid,
-            status=vobiz_status(plivo.call_state),
-            provider_status=plivo.call_state,
-            direction=parse_direction(plivo.call_direction),
-            from_number=plivo.from_number or None,
-            to_number=plivo.to_number or None,
-            started_at=started,
-            answered_at=answered,
-            duration_s=duration,
-            stir_attestation=_meaningful(plivo.stir_attestation),
-            extras=extras,
-        )
-    flat = _FlatCall.model_validate(payload)
-    started = parse_local_time(flat.session_start, zone)
-    flat_duration, flat_extras = _times(started, None, None, now, zone, provider, zone_var)
-    if flat.request_uuid and flat.request_uuid != flat.call_uuid:
-        flat_extras["request_uuid"] = flat.request_uuid
-    if flat.parent_call_uuid:
-        flat_extras["parent_call_uuid"] = flat.parent_call_uuid
-    if _meaningful(flat.stir_verification):
-        flat_extras["stir_verification"] = str(flat.stir_verification)
-    return LiveCall(
-        provider=provider,
-        call_id=flat.call_uuid,
-        status=vobiz_status(flat.call_status),
-        provider_status=flat.call_status,
-        direction=parse_direction(flat.direction),
-        from_number=flat.from_ or None,
-        to_number=flat.to or None,
-        caller_name=flat.caller_name or None,
-        started_at=started,
-        duration_s=flat_duration,
-        stir_attestation=_meaningful(flat.stir_attestation),
-        extras=flat_extras,
-    )
-
-
-def _uuid_list(payload: Any) -> list[str]:
-    if not isinstance(payload, dict) or not isinstance(payload.get("calls"), list):
-        raise ValueError("no calls list")
-    calls: list[Any] = payload["calls"]
-    if not all(isinstance(item, str) for item in calls):
-        # Not the documented list of UUIDs: reporting "no live calls" would be a lie.
-        raise TypeError("calls is not a list of call UUIDs")
-    return list(calls)
-
-
-def is_vobiz_error(body: Any) -> bool:
-    """Whether ``body`` is one of Vobiz's documented error shapes (not some proxy's 404 page).
-
-    ``{"status": "error", "error": {"code", "message", ...}, ...}`` or the Plivo-style
-    ``{"api_id": "...", "error": "not found"}``.
-    """
-    if not isinstance(body, dict):
-        return False
-    error = body.get("error")
-    if body.get("status") == "error" and isinstance(error, dict):
-        return "code" in error or "message" in error
-    return "api_id" in body and isinstance(error, str)
-
-
-@dataclass
-class _Listed:
-    """One of Vobiz's UUID lists, read page by page."""
-
-    uuids: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Miss:
-    """A path form that did not answer as Vobiz: a 401, or a 404 that is not Vobiz's own."""
-
-    error: ProviderError
-
-
-class HttpOptions(TypedDict, total=False):
-    """A family member's auth and pacing, for ``LiveCallsProvider._provider_http``."""
-
-    headers: Mapping[str, str]
-    auth: tuple[str, str]
-    requests_per_minute: float
-    pacing_burst: float
-
-
-class FamilySettings(Protocol):
-    """What a family member's settings carry (``VobizSettings``, ``PlivoSettings``)."""
-
-    @property
-    def auth_id(self) -> SecretStr: ...
-
-    @property
-    def auth_token(self) -> SecretStr: ...
-
-    @property
-    def base_url(self) -> str: ...
-
-    def zone(self) -> tzinfo:
-        """The zone of the provider's zone-less times."""
-        ...
-
-
-class PlivoFamilyProvider(LiveCallsProvider):
-    """The Plivo-style live-call API (``Account/{auth_id}/Call``), shared by Vobiz and Plivo.
-
-    A member declares its identity (name, settings, capabilities, ``create``) and these hooks.
-    """
-
-    bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+")
-    api_prefix: ClassVar[str] = "/v1"
-    """Where the ``Account/{auth_id}/Call`` paths start on this provider's host (Plivo: ``/v1``)."""
-    path_forms_vary: ClassVar[bool] = False
-    """Whether the provider's sources disagree on the trailing slash (then both forms are tried and
-    a 401 on one may be the path, not the credentials); Plivo's SDKs all write the slash."""
-    zone_var: ClassVar[str | None] = None
-    """The variable naming the zone of the provider's zone-less times (``None``: they are UTC)."""
-
-    def __init__(
-        self,
-        http: ProviderHTTP,
-        *,
-        auth_id: str,
-        now: Callable[[], datetime],
-        zone: tzinfo = UTC,
-    ) -> None:
-        super().__init__(http)
-        self._calls_path = f"{self.api_prefix}/Account/{quote(auth_id, safe='')}/Call"
-        self._now = now
-        self.zone = zone
-        self._slash: dict[str, bool] = {}
-        """Per endpoint kind, whether the trailing-slash form is the one that answered last."""
-
-    @classmethod
-    def create(
-        cls,
-        settings: FamilySettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> Self:
-        auth_id = settings.auth_id.get_secret_value()
-        token = settings.auth_token.get_secret_value()
-        options = cls.http_options(auth_id, token)
-        http = cls._provider_http(
-            client, policy, settings.base_url, secrets=[auth_id, token], pacing=pacing, **options
-        )
-        return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
-
-    @classmethod
-    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
-        """How this member authenticates (headers or basic auth) and paces its requests."""
-        raise NotImplementedError(f"{cls.__name__} declares no auth")
-
-    # -- requests, in whichever path form Vobiz accepts ------------------------------------------
-
-    def path_form(self, kind: str) -> str:
-        """``"/"`` or ``""``: the trailing slash this adapter uses now for ``kind`` of endpoint."""
-        return "/" if self._slash.get(kind, True) else ""
-
-    async def _get(
-        self,
-        kind: str,
-        stem: str,
-        parse: Callable[[Any], _T],
-        params: Mapping[str, str | int] | None = None,
-    ) -> _T | NotFoundReply:
-        """GET ``/Call{stem}`` in the path form that works for ``kind``; learn it on the way.
-
-        Vobiz's own sources disagree on the trailing slash (narrative pages: ``/Call/``,
-        ``/Call/{uuid}/``; OpenAPI and SDK: ``/Call``, ``/Call/{uuid}``) and a form Vobiz does not
-        accept may answer 401. So a 401, or a 404 that is not in Vobiz's error shape, is retried
-        once in the other form, and the form that answered is remembered for ``kind``. Returns the
-        JSON read by ``parse`` (inside ``ProviderHTTP``'s translation), or a ``NotFoundReply``
-        holding Vobiz's own 404 body (the call or list is empty).
-        """
-        slash = self._slash.get(kind, True)
-        first = await self._try(stem, slash, parse, params)
-        if not isinstance(first, _Miss):
-            return first
-        if not self.path_forms_vary:
-            raise first.error if first.error.status_code == 401 else self._wrong_url()
-        second = await self._try(stem, not slash, parse, params)
-        if not isinstance(second, _Miss):
-            self._slash[kind] = not slash
-            logger.info("vobiz: %s answers in the %s form", kind, "slash" if not slash else "no-slash")
-            return second
-        raise self._both_forms_failed(first.error, second.error)
-
-    async def _try(
-        self,
-        stem: str,
-        slash: bool,
-        parse: Callable[[Any], _T],
-        params: Mapping[str, str | int] | None,
-    ) -> _T | NotFoundReply | _Miss:
-        path = f"{self._calls_path}{stem}{'/' if slash else ''}"
-        try:
-            reply = await self.http.get_json(path, params=params, read_404=True, parse=parse)
-        except AuthError as exc:
-            if exc.status_code != 401:
-                raise
-            return _Miss(exc)
-        except ProviderUnavailable as exc:
-            if exc.status_code != 404:
-                raise
-            return _Miss(exc)  # a 404 without a JSON body: not Vobiz's answer
-        if isinstance(reply, NotFoundReply) and not is_vobiz_error(reply.body):
-            return _Miss(self._wrong_url())
-        return reply
-
-    def _wrong_url(self) -> ProviderUnavailable:
-        title = self.title()
-        forms = " on both path forms (with and without the trailing slash)" if self.path_forms_vary else ""
-        return ProviderUnavailable(
-            self.name.value,
-            f"{title} answered 404 without {title}'s error body{forms}: this does not look like the "
-            f"{title} API; check {self.env.base_url_var}.",
-            status_code=404,
-        )
-
-    def _both_forms_failed(self, first: ProviderError, second: ProviderError) -> ProviderError:
-        if 401 in (first.status_code, second.status_code):
-            return AuthError(
-                self.name.value,
-                f"Vobiz rejected the credentials (401): check {' / '.join(self.credential_vars)}. "
-                "Both path forms Vobiz documents were tried (with and without the trailing slash); if "
-                "the credentials are right, Vobiz may be refusing the path form instead (it answers 401 "
-                "to a form it does not accept): check VOBIZ_BASE_URL and report it.",
-                status_code=401,
-            )
-        return self._wrong_url()
-
-    # -- one call ------------------------------------------------------------------------------
-
-    def normalize(self, payload: Any) -> LiveCall:
-        """One call of this provider, read in either documented shape."""
-        return normalize_vobiz_call(
-            payload, now=self._now(), zone=self.zone, provider=self.name, zone_var=self.zone_var
-        )
-
-    async def _get_call(self, call_id: str) -> LiveCall:
-        return await self._ask_call(call_id, likely="live")
-
-    async def _ask_call(self, call_id: str, *, likely: str) -> LiveCall:
-        """Ask with the ``status`` the call most likely has, then the other one.
-
-        Vobiz answers live and queued calls separately (and 404 for the other kind); a listed
-        queued call is asked as queued first, saving a request.
-        """
-        self.check_call_id(call_id)
-        for status in ("live", "queued") if likely == "live" else ("queued", "live"):
-            call = await self._get(
-                "call",
-                f"/{call_id}",
-                self.normalize,
-                {"status": status},
-            )
-            if not isinstance(call, NotFoundReply):
-                return call
-        raise CallNotFound(self.name.value, call_id)
-
-    # -- lists ---------------------------------------------------------------------------------
-
-    def list_params(self, status: str, query: ListQuery) -> dict[str, str | int]:
-        """Filters sent with the ``status`` list besides its paging (Vobiz documents none)."""
-        return {}
-
-    def read_call_list(self, payload: Any) -> list[str]:
-        """The call UUIDs of one list answer."""
-        return _uuid_list(payload)
-
-    async def _list(self, status: str, query: ListQuery) -> _Listed:
-        """Every UUID of the live or queued list, ``limit``/``offset`` page by page (Plivo's
-        paging, which Vobiz does not document: a server that ignores it is detected)."""
-        listed = _Listed()
-        seen: set[str] = set()
-        previous: list[str] | None = None
-        offset = 0
-        for _ in range(MAX_LIST_PAGES):
-            try:
-                params = {
-                    **self.list_params(status, query),
-                    "status": status,
-                    "limit": PAGE,
-                    "offset": offset,
-                }
-                page = await self._get(f"{status}_list", "", self.read_call_list, params)
-                if isinstance(page, NotFoundReply):
-                    # Vobiz's own 404 body for a list: an idle account (no calls), not a wrong URL.
-                    return listed
-            except ProviderError as exc:
-                if not offset:
-                    raise
-                # A later page failing keeps the calls already read; what is missing is said.
-                listed.notes.append(
-                    f"the {status} list could be read only to its first {len(seen)} calls, so more "
-                    f"{status} calls may be missing: {exc}"
-                )
-                return listed
-            fresh = [uuid for uuid in page if uuid not in seen]
-            if page and (page == previous or not fresh):
-                # The same page again: Vobiz ignored offset. Stop rather than list a call twice.
-                if len(page) == PAGE:
-                    listed.notes.append(
-                        f"the {status} list ignored offset, so only its first {len(seen)} calls could be "
-                        f"read; more {status} calls may exist."
-                    )
-                return listed
-            listed.uuids += fresh
-            seen.update(fresh)
-            if len(page) != PAGE:
-                # Fewer: the last page. More: limit was ignored, so the whole rest came at once.
-                return listed
-            previous = page
-            offset += len(page)
-        listed.notes.append(
-            f"the {status} list was read to {MAX_LIST_PAGES} pages ({len(seen)} calls) and stopped; "
-            f"more {status} calls may exist."
-        )
-        return listed
-
-    async def _call_ids(self, query: ListQuery) -> tuple[list[tuple[str, str]], list[str]]:
-        """``(uuid, "live" | "queued")`` for every call Vobiz lists, live first, and notes on what
-        could not be read. One list failing leaves the other's calls (with a note); when the other
-        has none to show, the failure is the answer."""
-
-        async def read(status: str) -> _Listed | ProviderError:
-            try:
-                return await self._list(status, query)
-            except ProviderError as exc:
-                return exc
-
-        live, queued = await gather([lambda: read("live"), lambda: read("queued")])
-        for failed, other in ((live, queued), (queued, live)):
-            if isinstance(failed, ProviderError) and (isinstance(other, ProviderError) or not other.uuids):
-                raise failed  # nothing else to show: the provider failed, not a part of it
-        ids: list[tuple[str, str]] = []
-        notes: list[str] = []
-        seen: set[str] = set()
-        for status, listed in (("live", live), ("queued", queued)):
-            if isinstance(listed, ProviderError):
-                notes.append(f"the {status} list could not be read, so {status} calls are missing: {listed}")
-                continue
-            notes += listed.notes
-            for uuid in listed.uuids:
-                if uuid not in seen and self.accepts_call_id(uuid):
-                    seen.add(uuid)
-                    ids.append((uuid, status))
-        return ids, notes
-
-    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        uuids: list[tuple[str, str]] | None = None
-        notes: list[str] = []
-        failed: list[tuple[str, ProviderError]] = []
-
-        async def fetch(position: int, count: int) -> UpstreamPage:
-            nonlocal uuids
-            if uuids is None:
-                uuids, list_notes = await self._call_ids(query)
-                notes.extend(list_notes)
-            chunk = uuids[position : position + count]
-
-            async def detail(uuid: str, kind: str) -> LiveCall | ProviderError | None:
-                try:
-                    return await self._ask_call(uuid, likely=kind)
-                except CallNotFound:
-                    return None  # ended between the list and the detail request
-                except ProviderError as exc:
-                    return exc  # this call's details only: the others still count
-
-            results = await gather([functools.partial(detail, uuid, kind) for uuid, kind in chunk])
-            errors = [
-                (uuid, r) for (uuid, _), r in zip(chunk, results, strict=True) if isinstance(r, ProviderError)
-            ]
-            if errors and len(errors) == len(chunk):
-                raise errors[0][1]  # every detail failed: the provider failed, not one call
-            failed.extend(errors)
-            calls = [r if isinstance(r, LiveCall) else None for r in results]
-            return UpstreamPage(calls, exhausted=position + count >= len(uuids), total=len(uuids))
-
-        found = await scan(
-            fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
-        )
-        if failed:
-            shown = "; ".join(f"{uuid}: {error}" for uuid, error in failed[:3])
-            more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
-            notes.append(
-                f"{len(failed)} listed call(s) left out, their details could not be read: {shown}{more}"
-            )
-        if not notes:
-            return found
-        return replace(found, notes=notes, total=None)
-
-    # -- streams -------------------------------------------------------------------------------
-
-    async def _get_stream(self, call_id: str) -> StreamDetails:
-        call = await self.get_call(call_id)
-        not_offered = list(self.capabilities.not_offered)
-        streams: list[MediaStream] = []
-        try:
-            found = await self._get("stream", f"/{call_id}/Stream", lambda p: _media_streams(p, self.zone))
-            # Vobiz's own 404: no stream on this call.
-            streams = [] if isinstance(found, NotFoundReply) else found
-        except ProviderError:
-            # The stream list is an optional extra: its absence must not hide the call.
-            not_offered.append("media streams (the Stream endpoint did not answer)")
-        return StreamDetails(
-            provider=self.name,
-            call_id=call.call_id,
-            status=call.status,
-            provider_status=call.provider_status,
-            duration_s=call.duration_s,
-            media_streams=streams,
-            not_offered=not_offered,
-        )
-
-
-class VobizProvider(PlivoFamilyProvider):
+class VobizProvider(AccountCallProvider):
     name = ProviderName("vobiz")
     credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
     env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
@@ -687,54 +116,17 @@ class VobizProvider(PlivoFamilyProvider):
     call_id_words = "Vobiz call_uuid"
     capabilities = Capabilities(
         upstream_filters=(),
-        fields=(
-            "status",
-            "direction",
-            "from_number",
-            "to_number",
-            "caller_name",
-            "started_at",
-            "answered_at",
-            "duration_s",
-            "stir_attestation",
-        ),
-        not_offered=("legs", "bridge", "recording state", "agent", "hold/mute per leg", "latency"),
+        fields=FIELDS,
+        not_offered=NOT_OFFERED,
     )
     api_prefix = "/api/v1"
     path_forms_vary = True
-    zone_var = "VOBIZ_TIMEZONE"
+    zone_var = ZONE_VAR
 
     @classmethod
     def http_options(cls, auth_id: str, token: str) -> HttpOptions:
         """Vobiz authenticates with the ``X-Auth-ID`` / ``X-Auth-Token`` headers."""
         return {"headers": {"X-Auth-ID": auth_id, "X-Auth-Token": token}}
-
-
-def _media_streams(payload: Any, zone: tzinfo = UTC) -> list[MediaStream]:
-    """Current docs: ``{page, per_page, total, objects: [...]}``; an older page: one bare object."""
-    if not isinstance(payload, dict):
-        raise TypeError("not an object")
-    if "objects" in payload:
-        objects = payload["objects"]
-    elif "stream_id" in payload:
-        objects = [payload]
-    else:
-        objects = []
-    if not isinstance(objects, list):
-        raise TypeError("objects is not a list")
-    streams = []
-    for item in objects:
-        raw = _Stream.model_validate(item)
-        streams.append(
-            MediaStream(
-                stream_id=raw.stream_id,
-                status=raw.status,
-                audio_track=raw.audio_track,
-                bidirectional=raw.bidirectional,
-                started_at=parse_local_time(raw.start_time or raw.created_at, zone),
-            )
-        )
-    return streams
 
 
 ADAPTER = VobizProvider

@@ -24,7 +24,9 @@ Choices where the documentation is silent:
 * A list entry that cannot be read is left out with a note in the slice; the rest of the page stands.
   An answer of several entries none of which can be read is a ``BadResponse``, as a whole page is.
 * Transcript, latency and cost are optional (Retell fills them only after the call ends; Zudu's
-  ONGOING example has them).
+  ONGOING example has them). Retell's spec types every ``latency.<name>`` figure, ``num`` (the
+  sample count) included, as ``number``: a figure that cannot be read (a fractional or negative
+  count, a non-number) costs only that figure, never the call.
 * A looked-up call that has ended is answered with status ``ended`` (and its
   ``disconnection_reason``) instead of ``CallNotFound``: Zudu keeps the record, and saying how the
   call ended is more useful than "not live".
@@ -47,14 +49,15 @@ Choices where the documentation is silent:
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import httpx2
-from pydantic import SecretStr
+from pydantic import BeforeValidator, SecretStr
 
 from mcp_livecalls.core.models import (
     Agent,
@@ -140,12 +143,38 @@ def zudu_status(raw: str | None) -> CallStatus:
     return _CALL_STATUS.get(raw.strip().upper(), CallStatus.UNKNOWN)
 
 
+def _finite_or_none(value: Any) -> float | None:
+    """A latency figure (a JSON ``number``, or a numeric string as before), or ``None`` for one
+    that cannot be read."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _count_or_none(value: Any) -> int | None:
+    """A sample count: Retell types ``num`` as ``number``, so ``4.0`` is 4 and a fraction, a negative
+    or a non-number is no count (the field is lost, never the call)."""
+    number = _finite_or_none(value)
+    if number is None or number < 0 or not number.is_integer():
+        return None
+    return int(number)
+
+
+_Figure = Annotated[float | None, BeforeValidator(_finite_or_none)]
+
+
 class _Latency(RawPayload):
-    p50: float | None = None
-    p90: float | None = None
-    p99: float | None = None
-    max: float | None = None
-    num: int | None = None
+    """One ``latency.<name>`` object; each figure that cannot be read is ``None`` on its own."""
+
+    p50: _Figure = None
+    p90: _Figure = None
+    p99: _Figure = None
+    max: _Figure = None
+    num: Annotated[int | None, BeforeValidator(_count_or_none)] = None
 
 
 class _Turn(RawPayload):
@@ -496,8 +525,7 @@ def unreadable_note(provider: LiveCallsProvider, names: list[str]) -> str:
     more = f" (e.g. {shown})" if shown else ""
     entries = "entry" if count == 1 else "entries"
     return provider.http.redact(
-        f"{provider.name.value}: left out {count} list {entries} that could not be read{more}; "
-        "the rest of the page stands"
+        f"left out {count} list {entries} that could not be read{more}; the rest of the page stands"
     )
 
 
