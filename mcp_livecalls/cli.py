@@ -169,7 +169,8 @@ def _serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from mcp_livecalls.server.build import create_server
-        from mcp_livecalls.web.front import http_app, listening_socket, uvicorn_options
+        from mcp_livecalls.web.front import http_app
+        from mcp_livecalls.web.listen import listening_socket, uvicorn_options
 
         server = create_server(settings)
         if args.transport == "stdio":

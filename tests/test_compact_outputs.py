@@ -23,7 +23,8 @@ from mcp_livecalls.core.models import (
     StreamDetails,
     TranscriptTurn,
 )
-from mcp_livecalls.server.render import prepare_page, render_call, render_page, render_stream
+from mcp_livecalls.server.policy import prepare_page
+from mcp_livecalls.server.render import render_call, render_page, render_stream
 from mcp_livecalls.simulator import ManualClock, Simulator
 
 # Five minutes into Zudu's example call (its start_timestamp is 2023-12-20T18:40:00Z).

@@ -37,13 +37,9 @@ from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.logs import RateLimitedLog
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS
-from mcp_livecalls.web.front import (
-    CALLER_STATE_KEY,
-    connection_cap,
-    http_app,
-    listening_socket,
-    uvicorn_options,
-)
+from mcp_livecalls.web.front import http_app
+from mcp_livecalls.web.listen import connection_cap, listening_socket, uvicorn_options
+from mcp_livecalls.web.sessions import CALLER_STATE_KEY
 
 CALLER_A = "127.0.0.1"
 CALLER_B = "127.0.0.2"

@@ -29,7 +29,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import ConfigError, InvalidArgument
 from mcp_livecalls.providers.base import UpstreamPage, scan
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.server.render import mask_number
+from mcp_livecalls.server.policy import mask_number
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 
 PROVIDERS = NAMES

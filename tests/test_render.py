@@ -20,10 +20,9 @@ from mcp_livecalls.core.models import (
     StreamDetails,
     TranscriptTurn,
 )
+from mcp_livecalls.server.policy import mask_number, prepare_call
 from mcp_livecalls.server.render import (
     format_duration,
-    mask_number,
-    prepare_call,
     render_call,
     render_page,
     render_stream,

@@ -25,11 +25,8 @@ from mcp_types import TextContent, TextResourceContents
 from mcp_livecalls.core.catalog import NAMES, title_of
 from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, StreamDetails
 from mcp_livecalls.core.safety import LONG_TEXT_CAP, SHORT_TEXT_CAP, clean_text, is_clean
+from mcp_livecalls.server.policy import Detail, prepare_call, prepare_page, prepare_stream
 from mcp_livecalls.server.render import (
-    Detail,
-    prepare_call,
-    prepare_page,
-    prepare_stream,
     render_call,
     render_page,
     render_stream,

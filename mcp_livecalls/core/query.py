@@ -1,10 +1,17 @@
-"""The query of ``list_active_calls``: filters every layer reads (service, watcher, adapters)."""
+"""The query of ``list_active_calls``: filters every layer reads (service, watcher, adapters).
+
+Number normalisation is the service's step (``LiveCallsService`` picks each provider's
+``NumberStyle``); the query only carries that style to the adapter (``written_by``), because the
+normalizing has to happen inside the adapter's scan: each call is put in E.164 (``prepare``)
+before the local filters compare it and before it counts toward the page's positions, so it
+cannot wait until the slice is back in the service.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mcp_livecalls.core.models import CallStatus, Direction, LiveCall
 from mcp_livecalls.core.phone import DEFAULT_REGION, NumberFilter, NumberStyle
@@ -25,7 +32,12 @@ class ListQuery:
     """A phone number in any written form, or its last 4+ digits (see ``NumberFilter``)."""
     style: NumberStyle | None = None
     """How the provider being asked writes numbers; not a filter. The service sets it per
-    provider, and ``scan`` normalizes each call with it *before* the local filters run."""
+    provider (``written_by``), and ``scan`` normalizes each call with it *before* the local
+    filters run."""
+
+    def written_by(self, style: NumberStyle) -> ListQuery:
+        """This query as handed to a provider that writes numbers in ``style``."""
+        return replace(self, style=style)
 
     def active(self) -> list[str]:
         return [name for name in FILTERS if getattr(self, name) is not None]

@@ -29,8 +29,9 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
-from mcp_livecalls.core.models import LiveCall, StreamDetails
+from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, StreamDetails
 from mcp_livecalls.core.safety import LONG_TEXT_CAP, clean_text
+from mcp_livecalls.core.views import CallerView
 from mcp_livecalls.errors import (
     CallNotFound,
     InvalidArgument,
@@ -44,12 +45,9 @@ from mcp_livecalls.fleet.leases import PollLeases
 from mcp_livecalls.fleet.memo import SharedHomes
 from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.providers.registry import build_providers
-from mcp_livecalls.server.render import (
-    Detail,
-    prepare_call,
-    prepare_stream,
-)
-from mcp_livecalls.service.calls import CursorCodec, LiveCallsService
+from mcp_livecalls.server.policy import Detail, prepare_call, prepare_page, prepare_stream
+from mcp_livecalls.service.calls import LiveCallsService
+from mcp_livecalls.service.paging import CursorCodec
 from mcp_livecalls.service.watch import Subscriptions, Watcher
 from mcp_livecalls.upstream.pacing import SharePacer
 from mcp_livecalls.upstream.redact import LOG_FILTER, Redactor
@@ -127,16 +125,24 @@ class LiveCallsApp:
         self._client: httpx2.AsyncClient | None = None
         self._users = 0
 
-    def shape_call(self, call: LiveCall, detail: Detail) -> LiveCall:
-        """``call`` as every output shows it: numbers masked if set, transcript cut for ``brief``."""
+    def shape_call(self, call: LiveCall, detail: Detail, view: CallerView | None = None) -> LiveCall:
+        """``call`` as every output shows it: numbers masked if set (or if ``view``, the caller's,
+        lacks ``livecalls:pii``), transcript cut for ``brief``."""
         settings = self.settings
-        return prepare_call(call, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns)
+        return prepare_call(
+            call, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns, view=view
+        )
 
-    def shape_stream(self, details: StreamDetails, detail: Detail) -> StreamDetails:
+    def shape_stream(
+        self, details: StreamDetails, detail: Detail, view: CallerView | None = None
+    ) -> StreamDetails:
         settings = self.settings
         return prepare_stream(
-            details, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns
+            details, detail=detail, mask=settings.mask_numbers, turns=settings.transcript_turns, view=view
         )
+
+    def shape_page(self, page: ActiveCallsPage, view: CallerView | None = None) -> ActiveCallsPage:
+        return prepare_page(page, mask=self.settings.mask_numbers, view=view)
 
     @property
     def service(self) -> LiveCallsService:

@@ -3,16 +3,14 @@
 Rules: no nulls or empty fields, no request ids, no repeated keys, one timestamp format
 (``2024-06-15T10:30:00Z``), durations like ``3m12s``, provider extras only when they say
 something, long transcripts cut to the recent turns with a count of what was left out.
-``prepare`` applies the output policy (detail level, number masking, and what the signed-in
-caller may see: ``auth.caller_view``) to the models first, so the structured content and the
-text always agree.
+The models arrive shaped by the output policy (``server.policy``: detail level, number masking,
+what the signed-in caller may see), so the structured content and the text always agree.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal, TypeVar
 
 from mcp_livecalls.core.models import (
     ActiveCallsPage,
@@ -28,17 +26,11 @@ from mcp_livecalls.core.models import (
     StreamDetails,
     TranscriptTurn,
 )
-from mcp_livecalls.core.phone import dialable
-from mcp_livecalls.core.views import caller_view
+from mcp_livecalls.server.policy import Detail
 
 __all__ = [
-    "Detail",
     "format_duration",
     "format_time",
-    "mask_number",
-    "prepare_call",
-    "prepare_page",
-    "prepare_stream",
     "render_call",
     "render_page",
     "render_providers",
@@ -46,99 +38,7 @@ __all__ = [
     "render_wait",
 ]
 
-Detail = Literal["brief", "full"]
-
-BRIEF_EVENTS = 5
 BRIEF_TURN_CHARS = 240
-
-# -- output policy -------------------------------------------------------------------------
-
-
-def mask_number(number: str | None) -> str | None:
-    """Keep only the last 4 digits of the number: ``+919148227303`` → ``…7303``.
-
-    Numbers arrive normalized (E.164, see ``mcp_livecalls.core.phone``); in a URI only its user part
-    counts (``sip:+919148227303@gw.example`` → ``…7303``, not the gateway's digits).
-    """
-    if not number:
-        return number
-    digits = [ch for ch in dialable(number) if ch.isascii() and ch.isdigit()]
-    if len(digits) <= 4:
-        return number
-    return "…" + "".join(digits[-4:])
-
-
-def _mask_leg(leg: CallLeg) -> CallLeg:
-    return leg.model_copy(update={"contact": mask_number(leg.contact)})
-
-
-_M = TypeVar("_M", LiveCall, StreamDetails)
-
-
-def _tail(model: _M, keep_turns: int, keep_events: int | None) -> _M:
-    update: dict[str, object] = {}
-    # Slices from an index, not ``[-keep:]``: keeping 0 must keep nothing (``[-0:]`` is everything).
-    omitted_turns = len(model.transcript) - keep_turns
-    if omitted_turns > 0:
-        update["transcript"] = model.transcript[omitted_turns:]
-        update["transcript_turns_omitted"] = omitted_turns + (model.transcript_turns_omitted or 0)
-    if isinstance(model, StreamDetails) and keep_events is not None:
-        omitted_events = len(model.events) - keep_events
-        if omitted_events > 0:
-            update["events"] = model.events[omitted_events:]
-            update["events_omitted"] = omitted_events + (model.events_omitted or 0)
-    return model.model_copy(update=update) if update else model
-
-
-def _without_pii(model: _M, mask: bool) -> tuple[_M, bool]:
-    """The caller's view applied: without ``livecalls:pii`` numbers are masked and transcripts
-    (and a caller's name) left out, whatever ``mask`` says; with it, ``mask`` decides."""
-    if caller_view().pii:
-        return model, mask
-    update: dict[str, object] = {"transcript": [], "transcript_turns_omitted": None}
-    if isinstance(model, LiveCall):
-        update["caller_name"] = None
-    return model.model_copy(update=update), True
-
-
-def prepare_call(call: LiveCall, *, detail: Detail = "brief", mask: bool = False, turns: int = 6) -> LiveCall:
-    call, mask = _without_pii(call, mask)
-    if detail == "brief":
-        call = _tail(call, turns, None)
-    if mask:
-        call = call.model_copy(
-            update={
-                "from_number": mask_number(call.from_number),
-                "to_number": mask_number(call.to_number),
-                "legs": [_mask_leg(leg) for leg in call.legs],
-            }
-        )
-    return call
-
-
-def prepare_stream(
-    details: StreamDetails, *, detail: Detail = "brief", mask: bool = False, turns: int = 6
-) -> StreamDetails:
-    details, mask = _without_pii(details, mask)
-    if detail == "brief":
-        details = _tail(details, turns, BRIEF_EVENTS)
-    if mask:
-        details = details.model_copy(update={"legs": [_mask_leg(leg) for leg in details.legs]})
-    return details
-
-
-def prepare_page(page: ActiveCallsPage, *, mask: bool = False) -> ActiveCallsPage:
-    """Lists carry summaries: transcripts and events belong to the single-call tools."""
-    calls = [
-        prepare_call(call, detail="brief", mask=mask, turns=0).model_copy(
-            update={"transcript": [], "transcript_turns_omitted": None}
-        )
-        for call in page.calls
-    ]
-    return page.model_copy(update={"calls": calls})
-
-
-# -- small formats -------------------------------------------------------------------------
 
 
 def format_duration(seconds: int | float | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mcp.server import MCPServer
@@ -19,9 +19,9 @@ from mcp_types import (
 from mcp_livecalls.core.catalog import names
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.core.views import CallerView, caller_view
 from mcp_livecalls.errors import InvalidArgument, LiveCallsError
-from mcp_livecalls.server.render import prepare_page
-from mcp_livecalls.service.calls import MAX_LIMIT
+from mcp_livecalls.service.paging import MAX_LIMIT
 
 if TYPE_CHECKING:
     from mcp_livecalls.server.app import LiveCallsApp
@@ -62,38 +62,57 @@ def active_calls_resource(server: MCPServer[Any], app: LiveCallsApp) -> None:
     )
     async def active_calls_resource() -> str:
         with app.resource_errors("livecalls://calls/active"):
-            page = await app.service.list_active_calls(ListQuery(), limit=MAX_LIMIT)
-            return _json(prepare_page(page, mask=app.settings.mask_numbers).structured())
+            view = caller_view()
+            page = await app.service.list_active_calls(ListQuery(), limit=MAX_LIMIT, view=view)
+            return _json(app.shape_page(page, view).structured())
+
+
+_Read = Callable[[str, ProviderName, CallerView], Awaitable[dict[str, Any]]]
+
+
+def _call_template(
+    server: MCPServer[Any], app: LiveCallsApp, suffix: str, about: tuple[str, str, str]
+) -> None:
+    """Register ``livecalls://calls/{provider}/{call_id}<suffix>`` (``about``: name, title,
+    description), read with the caller's view read once; failures are the protocol's resource
+    errors."""
+    name, title, description = about
+
+    async def read_call(call_id: str, provider: ProviderName, view: CallerView) -> dict[str, Any]:
+        call = await app.service.get_live_call(call_id, provider, view=view)
+        return app.shape_call(call, "brief", view).structured()
+
+    async def read_stream(call_id: str, provider: ProviderName, view: CallerView) -> dict[str, Any]:
+        details = await app.service.get_stream_details(call_id, provider, view=view)
+        return app.shape_stream(details, "brief", view).structured()
+
+    read: _Read = read_stream if suffix == "/stream" else read_call
+
+    @server.resource(
+        f"livecalls://calls/{{provider}}/{{call_id}}{suffix}",
+        name=name,
+        title=title,
+        description=description,
+        mime_type="application/json",
+    )
+    async def call_template(provider: str, call_id: str, ctx: Context[Any, Any]) -> str:
+        uri = f"livecalls://calls/{provider}/{call_id}{suffix}"
+        with app.resource_errors(uri, ctx.protocol_version):
+            return _json(await read(call_id, _provider_param(provider), caller_view()))
 
 
 def call_resource(server: MCPServer[Any], app: LiveCallsApp) -> None:
-    @server.resource(
-        "livecalls://calls/{provider}/{call_id}",
-        name="live-call",
-        title="A live call",
-        description="One live call, as get_live_call with detail=brief.",
-        mime_type="application/json",
-    )
-    async def call_resource(provider: str, call_id: str, ctx: Context[Any, Any]) -> str:
-        uri = f"livecalls://calls/{provider}/{call_id}"
-        with app.resource_errors(uri, ctx.protocol_version):
-            call = await app.service.get_live_call(call_id, _provider_param(provider))
-            return _json(app.shape_call(call, "brief").structured())
+    about = ("live-call", "A live call", "One live call, as get_live_call with detail=brief.")
+    _call_template(server, app, "", about)
 
 
 def stream_resource(server: MCPServer[Any], app: LiveCallsApp) -> None:
-    @server.resource(
-        "livecalls://calls/{provider}/{call_id}/stream",
-        name="live-call-stream",
-        title="A live call's stream details",
-        description="Legs, bridge, recording and media detail of one live call, as get_stream_details.",
-        mime_type="application/json",
+    about = (
+        "live-call-stream",
+        "A live call's stream details",
+        "Legs, bridge, recording and media detail of one live call, as get_stream_details.",
     )
-    async def stream_resource(provider: str, call_id: str, ctx: Context[Any, Any]) -> str:
-        uri = f"livecalls://calls/{provider}/{call_id}/stream"
-        with app.resource_errors(uri, ctx.protocol_version):
-            details = await app.service.get_stream_details(call_id, _provider_param(provider))
-            return _json(app.shape_stream(details, "brief").structured())
+    _call_template(server, app, "/stream", about)
 
 
 def completions(server: MCPServer[Any], app: LiveCallsApp) -> None:
@@ -105,15 +124,18 @@ def completions(server: MCPServer[Any], app: LiveCallsApp) -> None:
     ) -> Completion | None:
         """Complete provider names and live call ids for the templates and prompts."""
         prefix = argument.value or ""
+        view = caller_view()
         if argument.name == "provider":
-            values = [p.value for p in app.service.providers if p.value.startswith(prefix)]
+            values = [p.value for p in app.service.visible_to(view) if p.value.startswith(prefix)]
             return Completion(values=values, total=len(values), has_more=False)
         if argument.name != "call_id":
             return None
         chosen = (context.arguments or {}).get("provider") if context else None
         provider = ProviderName(chosen) if chosen in {p.value for p in ProviderName} else None
         try:
-            page = await app.service.list_active_calls(ListQuery(), provider=provider, limit=MAX_LIMIT)
+            page = await app.service.list_active_calls(
+                ListQuery(), provider=provider, limit=MAX_LIMIT, view=view
+            )
         except LiveCallsError:
             return Completion(values=[], total=0, has_more=False)
         ids = [call.call_id for call in page.calls if call.call_id.startswith(prefix)]

@@ -1,4 +1,8 @@
-"""The tools, one constructor each, registered from ``TOOLS`` (``create_server`` registers them)."""
+"""The tools, one constructor each, registered from ``TOOLS`` (``create_server`` registers them).
+
+Each tool call reads the caller's view (``caller_view``) once and hands it to the service and to
+the output policy (``LiveCallsApp.shape_*``), so one request sees one view throughout.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ from mcp_livecalls.core.models import (
     StreamDetails,
 )
 from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.core.views import CallerView, caller_view
 from mcp_livecalls.errors import CallNotFound
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
 from mcp_livecalls.providers.registry import PROVIDERS, titles_offering
-from mcp_livecalls.server.render import prepare_page, render_call, render_page, render_stream, render_wait
-from mcp_livecalls.service.calls import MAX_LIMIT
+from mcp_livecalls.server.render import render_call, render_page, render_stream, render_wait
+from mcp_livecalls.service.paging import MAX_LIMIT
 from mcp_livecalls.service.polling import poll_until_final
 
 if TYPE_CHECKING:
@@ -74,7 +79,8 @@ def get_live_call(server: MCPServer[Any], app: LiveCallsApp) -> None:
         call_id: CallId, provider: ProviderArg = None, detail: DetailArg = "brief"
     ) -> Annotated[CallToolResult, LiveCall]:
         with app.tool_errors("get_live_call"):
-            call = app.shape_call(await app.service.get_live_call(call_id, provider), detail)
+            view = caller_view()
+            call = app.shape_call(await app.service.get_live_call(call_id, provider, view=view), detail, view)
             return result(render_call(call, detail=detail), call.structured())
 
 
@@ -101,9 +107,12 @@ def list_active_calls(server: MCPServer[Any], app: LiveCallsApp) -> None:
         """Calls live right now, newest first, one line each, across every configured provider
         (or one). Filters a provider cannot apply upstream are applied here and said so in notes."""
         with app.tool_errors("list_active_calls"):
+            view = caller_view()
             query = ListQuery(direction=direction, agent_id=agent_id, status=status, number=number)
-            page = await app.service.list_active_calls(query, provider=provider, limit=limit, cursor=cursor)
-            page = prepare_page(page, mask=app.settings.mask_numbers)
+            page = await app.service.list_active_calls(
+                query, provider=provider, limit=limit, cursor=cursor, view=view
+            )
+            page = app.shape_page(page, view)
             return result(render_page(page), page.structured())
 
 
@@ -116,7 +125,9 @@ def get_stream_details(server: MCPServer[Any], app: LiveCallsApp) -> None:
         recording, media streams, telephony ids, latency, recent events, and what the provider
         does not offer."""
         with app.tool_errors("get_stream_details"):
-            details = app.shape_stream(await app.service.get_stream_details(call_id, provider), detail)
+            view = caller_view()
+            details = await app.service.get_stream_details(call_id, provider, view=view)
+            details = app.shape_stream(details, detail, view)
             return result(render_stream(details, detail=detail), details.structured())
 
 
@@ -144,9 +155,10 @@ def wait_for_call_state(server: MCPServer[Any], app: LiveCallsApp) -> None:
         timeout (5 s in the OpenAI Agents SDK and ADK unless raised; 55 at most): wait longer
         in a loop of calls."""
         with app.tool_errors("wait_for_call_state"):
-            wait = await _wait_for_state(app, ctx, call_id, set(until), provider, timeout_s)
+            view = caller_view()
+            wait = await _wait_for_state(app, ctx, call_id, set(until), provider, timeout_s, view)
             if wait.call is not None:
-                wait = wait.model_copy(update={"call": app.shape_call(wait.call, "brief")})
+                wait = wait.model_copy(update={"call": app.shape_call(wait.call, "brief", view)})
             return result(render_wait(wait), wait.structured())
 
 
@@ -179,6 +191,7 @@ async def _wait_for_state(
     until: set[CallStatus],
     provider: ProviderName | None,
     timeout_s: float,
+    view: CallerView,
 ) -> CallStateWait:
     """Poll the call (through the coalescing cache) until it matches, ends, or time runs out.
 
@@ -198,7 +211,7 @@ async def _wait_for_state(
         nonlocal waited
         waited = round(clock() - started, 3)
         with anyio.fail_after(max(0.001, deadline - clock())):
-            return await app.service.get_live_call(call_id, provider)
+            return await app.service.get_live_call(call_id, provider, view=view)
 
     async def seen(call: LiveCall) -> CallStateWait | None:
         nonlocal last, provider

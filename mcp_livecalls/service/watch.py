@@ -33,7 +33,8 @@ from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, ProviderName, S
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, TooManyWatches
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
-from mcp_livecalls.service.calls import MAX_LIMIT, LiveCallsService
+from mcp_livecalls.service.calls import LiveCallsService
+from mcp_livecalls.service.paging import MAX_LIMIT
 from mcp_livecalls.service.polling import poll_until_final
 from mcp_livecalls.upstream.pacing import background_requests
 
