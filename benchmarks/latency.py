@@ -42,7 +42,7 @@ from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS, build_providers
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 __all__ = ["main", "measure"]
 

@@ -36,7 +36,7 @@ from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, Simulator, WallClock, serve_simulator
 from mcp_livecalls.simulator.app import _padding
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 POLICY = HttpPolicy(connect_timeout_s=1.0, read_timeout_s=1.0, request_timeout_s=2.0, tool_budget_s=4.0)
 """Short limits, so hangs resolve within seconds and a soak of a minute sees many of them."""

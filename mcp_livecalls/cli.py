@@ -22,7 +22,7 @@ from mcp_livecalls.config import Settings, provider_env
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.logs import install_log_rate_limit
 from mcp_livecalls.providers.registry import PROVIDERS, titles
-from mcp_livecalls.upstream.client import install_log_redaction
+from mcp_livecalls.upstream.redact import install_log_redaction
 
 logger = logging.getLogger("mcp_livecalls")
 

@@ -23,7 +23,7 @@ from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.service.watch import DEFAULT_MAX_WATCHES, DEFAULT_MAX_WATCHES_PER_SESSION
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 __all__ = [
     "DEFAULT_MAX_WATCHES",

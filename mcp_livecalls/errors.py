@@ -15,7 +15,7 @@ Everything the package raises on purpose is a ``LiveCallsError``::
         └── BadResponse             a body that is not what the provider documents
 
 Foreign exceptions (httpx2, pydantic, json) are translated into this tree in one place,
-``mcp_livecalls.upstream.client``; the server maps each class once to an MCP tool error. Messages are
+``mcp_livecalls.upstream.translate``; the server maps each class once to an MCP tool error. Messages are
 written for a model or a person reading the tool result: they say what happened and what to
 do, name the provider, and never carry a credential, a full URL or a traceback.
 """

@@ -34,13 +34,9 @@ from mcp_livecalls.server.build import create_server
 from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.service.watch import Subscriptions, Watcher
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.upstream.client import (
-    HttpPolicy,
-    ProviderHTTP,
-    RequestPacer,
-    background_requests,
-    is_background,
-)
+from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.pacing import RequestPacer, background_requests, is_background
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -20,7 +20,7 @@ from mcp_livecalls.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from mcp_livecalls.upstream.client import translate_errors
+from mcp_livecalls.upstream.translate import translate_errors
 
 
 def _httpx2_exception_classes() -> list[type[Exception]]:

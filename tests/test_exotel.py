@@ -45,7 +45,8 @@ from mcp_livecalls.providers.exotel.simulated import EXOTEL_FLAVOURS
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.upstream.client import HttpPolicy, envelope_failure, translate_errors
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import envelope_failure, translate_errors
 
 NOW = datetime(2024, 6, 15, 10, 40, 0, tzinfo=UTC)
 NOT_OFFERED = ["transcript", "latency", "cost", "media streams", "caller name"]

@@ -10,6 +10,7 @@ import logging
 import socket
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -34,6 +35,7 @@ from mcp_types import ResourceUpdatedNotification
 from prometheus_client import generate_latest
 
 from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.fleet.cache import SharedFreshnessCache, decode, encode
 from mcp_livecalls.fleet.core import Fleet, as_bytes
@@ -41,7 +43,7 @@ from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.server.app import LiveCallsApp
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import ManualClock, Simulator
-from mcp_livecalls.upstream.client import RequestPacer
+from mcp_livecalls.upstream.pacing import RequestPacer
 from mcp_livecalls.web.metrics import registry_for
 
 pytestmark = pytest.mark.anyio
@@ -305,6 +307,27 @@ async def test_a_providers_rate_limit_reset_pauses_every_replica(redis_url: str)
             await fleet.aclose()
 
     assert 4 < paused <= 5  # the other replica waits for the provider's reset too
+
+
+async def test_each_replica_is_built_pacing_its_providers_account_through_redis(
+    settings: Settings, simulator: Simulator, redis_url: str
+) -> None:
+    exotel = settings.provider(ProviderName("exotel"))
+    assert exotel is not None
+    one_a_minute = {**settings.providers, ProviderName("exotel"): replace(exotel, requests_per_minute=1)}
+    fleet_settings = with_redis(settings, redis_url, providers=one_a_minute)
+    async with start_replicas(2, fleet_settings, simulator) as replicas:
+        pacers = [app.service.providers[ProviderName("exotel")].http.pacer for app, _ in replicas]
+        unpaced = replicas[0][0].service.providers[ProviderName("zudu")].http.pacer
+        first, second = pacers
+        assert isinstance(first, SharedPacer)
+        assert isinstance(second, SharedPacer)
+        taken = await first.try_acquire()
+        wait = await second.try_acquire()
+
+    assert taken == 0.0
+    assert wait > 0  # the other replica's adapter draws from the same bucket of one
+    assert unpaced is None  # Zudu publishes no limit: nothing to share
 
 
 # -- the provider memo --------------------------------------------------------------------------

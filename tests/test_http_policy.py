@@ -28,7 +28,9 @@ from mcp_livecalls.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP, RetryBudget
+from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.policy import HttpPolicy, RetryBudget
+from mcp_livecalls.upstream.translate import EnvelopeError
 
 pytestmark = pytest.mark.anyio
 
@@ -71,6 +73,7 @@ def status(code: int, **headers: str) -> httpx2.Response:
 def provider_http(client: httpx2.AsyncClient, provider: str = "zudu", **policy: Any) -> ProviderHTTP:
     return ProviderHTTP(
         provider=provider,
+        title=provider.capitalize(),
         client=client,
         base_url=f"http://{provider}.test",
         policy=HttpPolicy(**policy),
@@ -553,7 +556,7 @@ async def test_request_log_lines_never_carry_the_credentials_in_urls(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="httpx2")
-    caplog.set_level(logging.DEBUG, logger="mcp_livecalls.upstream.client")
+    caplog.set_level(logging.DEBUG, logger="mcp_livecalls.upstream")
     upstream = Upstream(ok())
     async with client_for(upstream) as client:
         http = provider_http(client)
@@ -587,6 +590,7 @@ async def test_an_error_inside_a_2xx_envelope_is_raised_with_the_providers_words
     async with client_for(upstream) as client:
         http = ProviderHTTP(
             provider="zudu",
+            title="Zudu",
             client=client,
             base_url="http://zudu.test",
             policy=HttpPolicy(),

@@ -36,7 +36,7 @@ from mcp_livecalls.providers.zudu.adapter import (
 )
 from mcp_livecalls.simulator import load_fixture
 from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, mutate_payload
-from mcp_livecalls.upstream.client import translate_errors
+from mcp_livecalls.upstream.translate import translate_errors
 
 _T = TypeVar("_T")
 

@@ -7,7 +7,7 @@ import pytest
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import ProviderName
-from mcp_livecalls.upstream.client import RequestPacer
+from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacer, Pacing, RequestPacer
 
 pytestmark = pytest.mark.anyio
 
@@ -70,3 +70,21 @@ def test_exotel_is_paced_at_its_documented_limit_unless_configured_otherwise() -
     assert default is not None
     assert lowered is not None
     assert (default.requests_per_minute, lowered.requests_per_minute) == (200.0, 50.0)
+
+
+def test_a_provider_is_built_with_its_own_pacer_or_the_one_its_pacing_shares() -> None:
+    shared: list[tuple[RequestPacer, str]] = []
+
+    def share(local: RequestPacer, account: str) -> Pacer:
+        shared.append((local, account))
+        return local
+
+    pacing = Pacing(account="exotel:ACC-SECRET", share=share)
+    paced = pacing.pacer(200, burst=None, background_share=0.5)
+
+    assert LOCAL_PACING.pacer(None, burst=None, background_share=0.5) is None  # no published limit
+    assert isinstance(LOCAL_PACING.pacer(300, burst=60, background_share=0.5), RequestPacer)
+    assert shared == [(paced, "exotel:ACC-SECRET")]  # the fleet wraps the provider's own pacer
+    assert isinstance(paced, RequestPacer)
+    assert paced.capacity == 200
+    assert "ACC-SECRET" not in repr(pacing)  # the account is a credential

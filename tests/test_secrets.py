@@ -41,7 +41,8 @@ from mcp_livecalls.simulator import (
     serve_simulator,
 )
 from mcp_livecalls.simulator.faults import FAULT_KINDS
-from mcp_livecalls.upstream.client import LOG_FILTER, HttpPolicy, Redactor, install_log_redaction
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.redact import LOG_FILTER, Redactor, install_log_redaction
 
 pytestmark = pytest.mark.anyio
 

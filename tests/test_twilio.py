@@ -29,7 +29,7 @@ from mcp_livecalls.providers.twilio.simulated import TWILIO_FLAVOURS
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.population import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -32,7 +32,8 @@ from mcp_livecalls.providers.vobiz.simulated import VOBIZ_FLAVOURS
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.upstream.client import HttpPolicy, translate_errors
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import translate_errors
 
 NOW = datetime(2026, 6, 11, 16, 5, 0, tzinfo=UTC)
 

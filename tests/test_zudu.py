@@ -40,7 +40,8 @@ from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simkit.population import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.upstream.client import HttpPolicy, translate_errors
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import translate_errors
 
 STARTED = datetime(2023, 12, 20, 18, 40, tzinfo=UTC)  # start_timestamp 1703097600000 of the docs
 NOW = STARTED + timedelta(minutes=5, seconds=12)

@@ -16,7 +16,7 @@ import anyio
 import httpx2
 
 from mcp_livecalls.fleet.core import Fleet, FleetUnavailable
-from mcp_livecalls.upstream.client import RequestPacer, is_background
+from mcp_livecalls.upstream.pacing import RequestPacer, is_background
 
 __all__ = ["SharedPacer"]
 

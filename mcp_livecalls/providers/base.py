@@ -51,7 +51,10 @@ from mcp_livecalls.providers.reading import (
 )
 from mcp_livecalls.providers.spec import Capabilities, EnvSetting, EnvSpec
 from mcp_livecalls.providers.tasks import gather
-from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP, find_message
+from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import EnvelopeError, find_message
 
 __all__ = [
     "MAX_CALL_ID_LENGTH",
@@ -118,9 +121,15 @@ class LiveCallsProvider(ABC):
 
     @classmethod
     def create(
-        cls, settings: Any, client: httpx2.AsyncClient, policy: HttpPolicy, now: Callable[[], datetime]
+        cls,
+        settings: Any,
+        client: httpx2.AsyncClient,
+        policy: HttpPolicy,
+        now: Callable[[], datetime],
+        pacing: Pacing = LOCAL_PACING,
     ) -> LiveCallsProvider:
-        """The adapter for ``settings`` (an instance of ``settings_type``), on the shared client."""
+        """The adapter for ``settings`` (an instance of ``settings_type``), on the shared client,
+        its requests paced as ``pacing`` says (``build_providers`` settles it per account)."""
         raise NotImplementedError(f"{cls.__name__} is not built from settings")
 
     @classmethod
@@ -169,13 +178,16 @@ class LiveCallsProvider(ABC):
         pacing_burst: float | None = None,
         not_found_hint: str | None = None,
         credential_vars: Sequence[str] | None = None,
+        pacing: Pacing,
     ) -> ProviderHTTP:
         """This provider's view of the shared client; only auth and secrets differ per provider.
 
         ``credential_vars`` names the variables a 401 points at when they depend on the settings
-        (Twilio's auth token or API key); by default the class's ``credential_vars``."""
+        (Twilio's auth token or API key); by default the class's ``credential_vars``. A provider
+        publishing ``requests_per_minute`` is paced by the pacer ``pacing`` makes."""
         return ProviderHTTP(
             provider=cls.name.value,
+            title=cls.title(),
             client=client,
             base_url=base_url,
             policy=policy,
@@ -184,8 +196,9 @@ class LiveCallsProvider(ABC):
             credential_vars=cls.credential_vars if credential_vars is None else credential_vars,
             base_url_var=cls.env.base_url_var,
             secrets=secrets,
-            requests_per_minute=requests_per_minute,
-            pacing_burst=pacing_burst,
+            pacer=pacing.pacer(
+                requests_per_minute, burst=pacing_burst, background_share=policy.background_share
+            ),
             not_found_hint=not_found_hint,
             envelope_error=cls.envelope_error,
             error_message=cls.error_message,

@@ -17,7 +17,8 @@ import httpx2
 from mcp_livecalls.core.catalog import NAMES, join_words, names, title_of, titles
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.providers.base import LiveCallsProvider
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.pacing import Pacing, SharePacer
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 __all__ = [
     "NAMES",
@@ -59,11 +60,20 @@ def build_providers(
     policy: HttpPolicy,
     client: httpx2.AsyncClient,
     now: Callable[[], datetime],
+    *,
+    share_pacer: SharePacer | None = None,
 ) -> dict[ProviderName, LiveCallsProvider]:
     """One adapter per configured provider (``configured``: each one's settings), all sharing
-    ``client`` and the HTTP ``policy``."""
+    ``client`` and the HTTP ``policy``; with ``share_pacer`` (a fleet's) each provider's pacer is
+    shared by every replica of its rate limit's account."""
     return {
-        cls.name: cls.create(settings, client, policy, now)
+        cls.name: cls.create(
+            settings,
+            client,
+            policy,
+            now,
+            Pacing(account=f"{cls.name.value}:{cls.pacing_account(settings)}", share=share_pacer),
+        )
         for cls in PROVIDERS
         if (settings := configured.get(cls.name)) is not None
     }

@@ -11,7 +11,7 @@ import functools
 import logging
 import ssl
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -29,7 +29,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings
-from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, StreamDetails
 from mcp_livecalls.core.safety import LONG_TEXT_CAP, clean_text
 from mcp_livecalls.core.views import CallerView
 from mcp_livecalls.errors import (
@@ -44,13 +44,13 @@ from mcp_livecalls.fleet.core import Fleet
 from mcp_livecalls.fleet.leases import PollLeases
 from mcp_livecalls.fleet.memo import SharedHomes
 from mcp_livecalls.fleet.pacer import SharedPacer
-from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import build_providers
 from mcp_livecalls.server.policy import Detail, prepare_call, prepare_page, prepare_stream
 from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.service.paging import CursorCodec
 from mcp_livecalls.service.watch import Subscriptions, Watcher
-from mcp_livecalls.upstream.client import LOG_FILTER, Redactor, RequestPacer
+from mcp_livecalls.upstream.pacing import SharePacer
+from mcp_livecalls.upstream.redact import LOG_FILTER, Redactor
 
 __all__ = ["RESOURCE_NOT_FOUND", "LiveCallsApp"]
 
@@ -163,14 +163,20 @@ class LiveCallsApp:
                 headers={"User-Agent": f"mcp-livecalls/{__version__}", "Accept": "application/json"},
                 verify=_tls_context(),
             )
-            providers = build_providers(self.settings.providers, self.settings.http, self._client, self.now)
+            providers = build_providers(
+                self.settings.providers,
+                self.settings.http,
+                self._client,
+                self.now,
+                share_pacer=self._share_pacer(),
+            )
             self._service = LiveCallsService(
                 providers,
                 tool_budget_s=policy.tool_budget_s,
                 cache_ttl_s=self.settings.cache_ttl_s,
                 cursors=CursorCodec.from_secrets(self.settings.fleet_secrets()),
                 default_region=self.settings.default_region,
-                **self._fleet_parts(providers),
+                **self._fleet_parts(),
             )
         self._users += 1
         try:
@@ -192,16 +198,18 @@ class LiveCallsApp:
                 if self.fleet is not None:
                     await self.fleet.aclose()
 
-    def _fleet_parts(self, providers: Mapping[ProviderName, LiveCallsProvider]) -> dict[str, Any]:
-        """With a fleet: the shared cache and memo for the service, shared pacers for the adapters."""
+    def _share_pacer(self) -> SharePacer | None:
+        """With a fleet: each provider's pacer becomes one bucket in Redis per account."""
+        fleet = self.fleet
+        if fleet is None:
+            return None
+        return lambda local, account: SharedPacer(local, fleet, account=account)
+
+    def _fleet_parts(self) -> dict[str, Any]:
+        """With a fleet: the shared cache and memo for the service."""
         fleet = self.fleet
         if fleet is None:
             return {}
-        for name, adapter in providers.items():
-            local = adapter.http.pacer
-            if isinstance(local, RequestPacer):
-                account = adapter.pacing_account(self.settings.providers[name])
-                adapter.http.pacer = SharedPacer(local, fleet, account=f"{name.value}:{account}")
         return {
             # A leader's lock lives as long as the leader can still take (at most the tool budget).
             "cache": SharedFreshnessCache(

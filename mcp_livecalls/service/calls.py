@@ -47,7 +47,7 @@ from mcp_livecalls.service.cache import FreshnessCache
 from mcp_livecalls.service.fanout import Op, Outcome, ask, ask_all, unsettled
 from mcp_livecalls.service.homes import Homes
 from mcp_livecalls.service.paging import DONE, MAX_LIMIT, CursorCodec, fingerprint, merged_page
-from mcp_livecalls.upstream.client import is_background
+from mcp_livecalls.upstream.pacing import is_background
 
 __all__ = ["LiveCallsService"]
 

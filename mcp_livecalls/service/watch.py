@@ -36,7 +36,7 @@ from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
 from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.service.paging import MAX_LIMIT
 from mcp_livecalls.service.polling import poll_until_final
-from mcp_livecalls.upstream.client import background_requests
+from mcp_livecalls.upstream.pacing import background_requests
 
 __all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]
 

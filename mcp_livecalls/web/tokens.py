@@ -27,7 +27,7 @@ from mcp.server.auth.provider import AccessToken
 
 from mcp_livecalls.config import OAuthSettings
 from mcp_livecalls.errors import LiveCallsError
-from mcp_livecalls.upstream.client import translate_errors
+from mcp_livecalls.upstream.translate import translate_errors
 
 __all__ = [
     "ALGORITHMS",

@@ -31,7 +31,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
 from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.exotel.adapter import ExotelProvider, ExotelSettings
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

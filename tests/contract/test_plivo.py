@@ -36,7 +36,8 @@ from mcp_livecalls.errors import (
 )
 from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.plivo.adapter import PlivoProvider, PlivoSettings
-from mcp_livecalls.upstream.client import HttpPolicy, RequestPacer
+from mcp_livecalls.upstream.pacing import RequestPacer
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 from .harness import FIXTURES, Answer, Upstream, fixture, load
 from .test_vobiz import asked, calls_of  # the twin's generic helpers: requests made, calls of a slice

@@ -34,7 +34,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
 from mcp_livecalls.providers.base import Positioned, ProviderSlice
 from mcp_livecalls.providers.retell.adapter import RetellProvider, RetellSettings
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

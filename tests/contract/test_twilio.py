@@ -37,7 +37,7 @@ from mcp_livecalls.errors import (
 from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.twilio.adapter import TwilioProvider, TwilioSettings
 from mcp_livecalls.service.calls import LiveCallsService
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 

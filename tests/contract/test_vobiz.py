@@ -27,7 +27,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderUnavailable
 from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.vobiz.adapter import VobizProvider, VobizSettings
-from mcp_livecalls.upstream.client import HttpPolicy
+from mcp_livecalls.upstream.policy import HttpPolicy
 
 from .harness import FIXTURES, Answer, Upstream, fixture, load
 

@@ -81,12 +81,10 @@ from mcp_livecalls.providers.exotel.records import (
     normalize_exotel_call_details,
 )
 from mcp_livecalls.providers.tasks import attempt, both
-from mcp_livecalls.upstream.client import (
-    EnvelopeError,
-    HttpPolicy,
-    ProviderHTTP,
-    find_message,
-)
+from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import EnvelopeError, find_message
 
 __all__ = [
     "ExotelProvider",
@@ -203,6 +201,7 @@ class ExotelProvider(LiveCallsProvider):
         client: httpx2.AsyncClient,
         policy: HttpPolicy,
         now: Callable[[], datetime],
+        pacing: Pacing = LOCAL_PACING,
     ) -> ExotelProvider:
         sid = settings.account_sid.get_secret_value()
         key = settings.api_key.get_secret_value()
@@ -215,6 +214,7 @@ class ExotelProvider(LiveCallsProvider):
             secrets=[sid, key, token],
             requests_per_minute=settings.requests_per_minute,
             not_found_hint=_hosts_hint(settings.base_url),
+            pacing=pacing,
         )
         return cls(http, account_sid=sid, now=now)
 

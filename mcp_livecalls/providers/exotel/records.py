@@ -28,10 +28,7 @@ from mcp_livecalls.providers.base import (
     parse_iso,
 )
 from mcp_livecalls.providers.reading import rest_call_status
-from mcp_livecalls.upstream.client import (
-    EnvelopeError,
-    envelope_failure,
-)
+from mcp_livecalls.upstream.translate import EnvelopeError, envelope_failure
 
 PROVIDER = ProviderName("exotel").value
 

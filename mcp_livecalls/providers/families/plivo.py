@@ -47,7 +47,10 @@ from mcp_livecalls.providers.families.plivo_records import (
     normalize_call,
     uuid_list,
 )
-from mcp_livecalls.upstream.client import HttpPolicy, NotFoundReply, ProviderHTTP
+from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import NotFoundReply
 
 __all__ = [
     "FIELDS",
@@ -162,11 +165,14 @@ class AccountCallProvider(LiveCallsProvider):
         client: httpx2.AsyncClient,
         policy: HttpPolicy,
         now: Callable[[], datetime],
+        pacing: Pacing = LOCAL_PACING,
     ) -> Self:
         auth_id = settings.auth_id.get_secret_value()
         token = settings.auth_token.get_secret_value()
         options = cls.http_options(auth_id, token)
-        http = cls._provider_http(client, policy, settings.base_url, secrets=[auth_id, token], **options)
+        http = cls._provider_http(
+            client, policy, settings.base_url, secrets=[auth_id, token], pacing=pacing, **options
+        )
         return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
 
     @classmethod

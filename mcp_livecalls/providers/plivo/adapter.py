@@ -42,7 +42,7 @@ from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.providers.base import Capabilities, EnvSpec, RawPayload
 from mcp_livecalls.providers.families.plivo import FIELDS, NOT_OFFERED, AccountCallProvider, HttpOptions
-from mcp_livecalls.upstream.client import EnvelopeError
+from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = ["PlivoProvider", "PlivoSettings", "plivo_call_list"]
 

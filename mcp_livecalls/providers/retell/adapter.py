@@ -81,7 +81,10 @@ from mcp_livecalls.providers.zudu.adapter import (
     unseen_entries,
     zudu_status,
 )
-from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP
+from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = [
     "RETELL",
@@ -222,6 +225,7 @@ class RetellProvider(LiveCallsProvider):
         client: httpx2.AsyncClient,
         policy: HttpPolicy,
         now: Callable[[], datetime],
+        pacing: Pacing = LOCAL_PACING,
     ) -> RetellProvider:
         api_key = settings.api_key.get_secret_value()
         http = cls._provider_http(
@@ -230,6 +234,7 @@ class RetellProvider(LiveCallsProvider):
             settings.base_url,
             headers={"Authorization": f"Bearer {api_key}"},
             secrets=[api_key],
+            pacing=pacing,
         )
         return cls(http, now=now)
 

@@ -75,7 +75,10 @@ from mcp_livecalls.providers.base import (
     scan,
 )
 from mcp_livecalls.providers.reading import rest_call_status
-from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP
+from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = [
     "LIVE_STATUSES",
@@ -340,6 +343,7 @@ class TwilioProvider(LiveCallsProvider):
         client: httpx2.AsyncClient,
         policy: HttpPolicy,
         now: Callable[[], datetime],
+        pacing: Pacing = LOCAL_PACING,
     ) -> TwilioProvider:
         sid = settings.account_sid.get_secret_value()
         secrets = [sid] + [
@@ -355,6 +359,7 @@ class TwilioProvider(LiveCallsProvider):
             secrets=secrets,
             credential_vars=settings.credential_vars(),
             not_found_hint="The account SID is part of every path: check TWILIO_ACCOUNT_SID too.",
+            pacing=pacing,
         )
         return cls(http, account_sid=sid, now=now)
 

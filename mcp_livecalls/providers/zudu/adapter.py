@@ -84,7 +84,10 @@ from mcp_livecalls.providers.base import (
     parse_epoch_ms,
     scan,
 )
-from mcp_livecalls.upstream.client import EnvelopeError, HttpPolicy, ProviderHTTP, envelope_failure
+from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
+from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.upstream.translate import EnvelopeError, envelope_failure
 
 __all__ = [
     "ZUDU",
@@ -683,6 +686,7 @@ class ZuduProvider(LiveCallsProvider):
         client: httpx2.AsyncClient,
         policy: HttpPolicy,
         now: Callable[[], datetime],
+        pacing: Pacing = LOCAL_PACING,
     ) -> ZuduProvider:
         api_key = settings.api_key.get_secret_value()
         api_secret = settings.api_secret.get_secret_value()
@@ -692,6 +696,7 @@ class ZuduProvider(LiveCallsProvider):
             settings.base_url,
             headers={"X-API-KEY": api_key, "X-API-SECRET": api_secret},
             secrets=[api_key, api_secret],
+            pacing=pacing,
         )
         return cls(http, now=now)
 
