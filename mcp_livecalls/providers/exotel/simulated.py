@@ -21,7 +21,7 @@ from __future__ import annotations
 import http
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Final
 
@@ -360,7 +360,15 @@ class ExotelSimulation(SimulatedProvider):
 
         return await self.sim.serve(request, "exotel", "list_calls", answer)
 
-    async def exotel_stream(self, request: Request) -> Response:
+    async def _one_call(
+        self,
+        request: Request,
+        route: str,
+        fixture: Callable[[str], Answer],
+        live: Callable[[str, float], Answer],
+    ) -> Response:
+        """A route about one call (``…/calls/{call_sid}…``): the account's auth, then the documented
+        example (``fixtures``) or the population's answer at the clock's time."""
         sid = str(request.path_params["sid"])
         call_sid = str(request.path_params["call_sid"])
 
@@ -369,36 +377,32 @@ class ExotelSimulation(SimulatedProvider):
             if denied is not None:
                 return denied
             if self.sim.fixtures:
-                return self._exotel_fixture_stream(call_sid)
-            ts = self.sim.now_ts()
-            call = self.sim.population.find("exotel", call_sid)
-            if call is None or call.state_at_ts(ts) not in LIVE_STATES:
-                return self.error(404, f"No active call with sid {call_sid}")
-            if self.sim.flavour("exotel.stream_404_ringing") and call.state_at_ts(ts) not in EXOTEL_ANSWERED:
-                return self.error(404, f"No active stream for call {call_sid}")
-            return Answer(200, self._exotel_envelope({"stream": exotel_stream(call, ts)}))
+                return fixture(call_sid)
+            return live(call_sid, self.sim.now_ts())
 
-        return await self.sim.serve(request, "exotel", "stream", answer)
+        return await self.sim.serve(request, "exotel", route, answer)
+
+    async def exotel_stream(self, request: Request) -> Response:
+        return await self._one_call(request, "stream", self._exotel_fixture_stream, self._live_stream)
+
+    def _live_stream(self, call_sid: str, ts: float) -> Answer:
+        call = self.sim.population.find("exotel", call_sid)
+        if call is None or call.state_at_ts(ts) not in LIVE_STATES:
+            return self.error(404, f"No active call with sid {call_sid}")
+        if self.sim.flavour("exotel.stream_404_ringing") and call.state_at_ts(ts) not in EXOTEL_ANSWERED:
+            return self.error(404, f"No active stream for call {call_sid}")
+        return Answer(200, self._exotel_envelope({"stream": exotel_stream(call, ts)}))
 
     async def exotel_details(self, request: Request) -> Response:
-        sid = str(request.path_params["sid"])
-        call_sid = str(request.path_params["call_sid"])
+        return await self._one_call(request, "get_call", self._exotel_fixture_details, self._live_details)
 
-        def answer() -> Answer:
-            denied = self._exotel_auth(request, sid)
-            if denied is not None:
-                return denied
-            if self.sim.fixtures:
-                return self._exotel_fixture_details(call_sid)
-            ts = self.sim.now_ts()
-            call = self.sim.population.find("exotel", call_sid)
-            if call is None:
-                return self.error(404, f"No call with sid {call_sid}")
-            # A finished call keeps its details (state terminal) for the retention window.
-            details = exotel_call_details(call, ts, alternative=self.sim.flavour("exotel.details_alt"))
-            return Answer(200, self._exotel_envelope({"call_details": details}))
-
-        return await self.sim.serve(request, "exotel", "get_call", answer)
+    def _live_details(self, call_sid: str, ts: float) -> Answer:
+        call = self.sim.population.find("exotel", call_sid)
+        if call is None:
+            return self.error(404, f"No call with sid {call_sid}")
+        # A finished call keeps its details (state terminal) for the retention window.
+        details = exotel_call_details(call, ts, alternative=self.sim.flavour("exotel.details_alt"))
+        return Answer(200, self._exotel_envelope({"call_details": details}))
 
     def _exotel_fixture_details(self, call_sid: str) -> Answer:
         # Not in the docs (the v3 page shows no body): the documented list item, as call details.
