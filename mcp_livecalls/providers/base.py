@@ -7,7 +7,8 @@ asks ``ProviderHTTP`` for JSON) and never renders text. The parts it is built fr
 - ``paging`` (``scan``): upstream pages into a slice at an offset;
 - ``reading`` (``RawPayload``, times, directions): reading the provider's JSON;
 - ``tasks`` (``gather``, ``both``, ``attempt``): parts asked concurrently, the first error wins;
-- ``families/``: what members of one API family share (``families.plivo``: the Account/Call API).
+- ``families/``: what members of one API family share (``families.plivo``: the Account/Call API;
+  ``families.retell`` and ``retell_lists``: the voice-AI call record and its list entries).
 
 How to add a provider ``acme``: a line in ``mcp_livecalls.core.catalog`` and a folder
 ``providers/acme/`` whose ``adapter.py`` ends with ``ADAPTER = AcmeProvider``. The class declares

@@ -5,7 +5,7 @@ One call: ``GET /v2/get-call/{call_id}`` answers the call object itself (no enve
 (``{"call_status": {"type": "enum", "op": "in", "value": ["ongoing"]}, "agent": [{"agent_id"}],
 "direction": {...}}``), ``limit`` (at most 1000), ``sort_order`` and an opaque
 ``pagination_key`` → ``{items, has_more, pagination_key, total}``. The record is read by the
-Retell-family reader shared with Zudu (``providers.zudu``: statuses, transcript, latency,
+Retell-family reader (``providers.families.retell``, shared with Zudu: statuses, transcript, latency,
 cost, storage settings), so both providers read the same fields the same way.
 
 Choices where the documentation is silent or its sources disagree:
@@ -38,7 +38,7 @@ Choices where the documentation is silent or its sources disagree:
   prices): reported as dollars with ``currency: USD``.
 * A looked-up call that has ended is answered with status ``ended`` and its
   ``disconnection_reason``, like Zudu's, rather than ``CallNotFound``.
-* Privacy follows ``data_storage_setting`` as for Zudu (see ``providers.zudu``): sensitive
+* Privacy follows ``data_storage_setting`` as for Zudu (see ``providers.families.retell``): sensitive
   fields are dropped before the record is parsed, ``sensitive_data_hidden`` says so.
   ``call_analysis`` adds only ``call_successful``, ``user_sentiment`` and ``in_voicemail``
   (never the summary or custom data, which are free text).
@@ -69,17 +69,19 @@ from mcp_livecalls.providers.base import (
     UpstreamPage,
     scan,
 )
-from mcp_livecalls.providers.zudu.adapter import (
-    STALLED_NOTE,
+from mcp_livecalls.providers.families.retell import (
+    FAMILY_FIELDS,
     FamilyMember,
-    FirstPages,
-    ZuduProvider,
+    family_status,
     normalize_family_call,
     normalize_family_stream,
+)
+from mcp_livecalls.providers.families.retell_lists import (
+    STALLED_NOTE,
+    FirstPages,
     noting_unreadable,
     read_entries,
     unseen_entries,
-    zudu_status,
 )
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
@@ -114,7 +116,12 @@ def _cents(combined_cost: float) -> Cost:
     return Cost(total=round(combined_cost / 100, 6), currency="USD")
 
 
-RETELL = FamilyMember(ProviderName("retell"), cost=_cents)
+RETELL = FamilyMember(
+    ProviderName("retell"),
+    cost=_cents,
+    # Retell's spec spells the carrier's call id ``twilio_call_sid``.
+    telephony_keys=("call_sid", "conference_sid", "twilio_call_sid"),
+)
 
 
 class _Analysis(RawPayload):
@@ -207,7 +214,7 @@ class RetellProvider(LiveCallsProvider):
     capabilities = Capabilities(
         upstream_filters=("agent_id", "direction"),
         # The Retell-family record's fields (Zudu's), without the event log Retell does not keep.
-        fields=tuple(field for field in ZuduProvider.capabilities.fields if field != "events"),
+        fields=tuple(field for field in FAMILY_FIELDS if field != "events"),
         not_offered=RETELL.not_offered,
     )
 
@@ -305,7 +312,7 @@ class RetellProvider(LiveCallsProvider):
         """A list item, or ``None`` for one the upstream filters should have left out."""
         call = normalize_retell_call(record, now=now)
         word = (call.provider_status or "").strip().upper()
-        if word not in _LISTED_WORDS and zudu_status(word) is not CallStatus.UNKNOWN:
+        if word not in _LISTED_WORDS and family_status(word) is not CallStatus.UNKNOWN:
             return None
         if query.agent_id is not None and (call.agent is None or call.agent.id != query.agent_id):
             return None
