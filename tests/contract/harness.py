@@ -1,6 +1,6 @@
 """Contract tests: the providers' documented answers, typed here, served to the real adapters.
 
-A fixture is ``tests/contract/fixtures/<provider>/<name>.json``::
+A fixture is ``tests/providers/<provider>/fixtures/<name>.json``::
 
     {"source": "<the document, SDK fixture or OpenAPI example it stands for>",
      "status": 200,
@@ -23,9 +23,12 @@ from typing import Any
 
 import httpx2
 
+from mcp_livecalls.core.models import LiveCall
+from mcp_livecalls.providers.paging import ProviderSlice
+
 __all__ = ["Answer", "Upstream", "fixture", "load"]
 
-FIXTURES = Path(__file__).parent / "fixtures"
+PROVIDER_TESTS = Path(__file__).parents[1] / "providers"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Answer:
 
 def load(provider: str, name: str) -> dict[str, Any]:
     """The raw fixture document (``source``, ``status``, ``body``)."""
-    path = FIXTURES / provider / f"{name}.json"
+    path = PROVIDER_TESTS / provider / "fixtures" / f"{name}.json"
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     if not document.get("source"):
         raise AssertionError(f"{path} does not say which document it stands for")
@@ -114,3 +117,14 @@ class Upstream:
 
     def asked(self, path: str) -> list[httpx2.Request]:
         return [request for request in self.requests if request.url.path == path]
+
+
+def asked(upstream: Upstream) -> list[tuple[str, dict[str, str]]]:
+    """Path and query of every request made; none may have missed the documented routes."""
+    assert upstream.unmatched == []
+    return [(request.url.path, dict(request.url.params)) for request in upstream.requests]
+
+
+def calls_of(found: ProviderSlice) -> list[LiveCall]:
+    """The calls of a slice, in order."""
+    return [item.call for item in found.items]

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from contract.harness import PROVIDER_TESTS, Answer, Upstream, asked, calls_of, fixture, load
 from pydantic import SecretStr
 
 from mcp_livecalls.core.models import (
@@ -28,8 +29,6 @@ from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderU
 from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.vobiz.adapter import VobizProvider, VobizSettings
 from mcp_livecalls.upstream.policy import HttpPolicy
-
-from .harness import FIXTURES, Answer, Upstream, fixture, load
 
 pytestmark = pytest.mark.anyio
 
@@ -49,12 +48,6 @@ def provider(upstream: Upstream, *, timezone: str = "Asia/Kolkata", now: datetim
         auth_id=SecretStr(AUTH_ID), auth_token=SecretStr("token-7c1e"), timezone=timezone
     )
     return VobizProvider.create(settings, upstream.client(), HttpPolicy(), lambda: now)
-
-
-def asked(upstream: Upstream) -> list[tuple[str, dict[str, str]]]:
-    """Path and query of every request made; none may have missed the documented routes."""
-    assert upstream.unmatched == []
-    return [(request.url.path, dict(request.url.params)) for request in upstream.requests]
 
 
 def body(name: str) -> Any:
@@ -83,10 +76,6 @@ def flat_call(uuid: str = FLAT_UUID, **changes: Any) -> LiveCall:
         "duration_s": 91,
     }
     return LiveCall(**{**fields, **changes})
-
-
-def calls_of(found: ProviderSlice) -> list[LiveCall]:
-    return [item.call for item in found.items]
 
 
 # -- one call --------------------------------------------------------------------------------------
@@ -455,7 +444,7 @@ async def test_a_failing_stream_list_still_shows_the_call_and_says_streams_are_m
 
 
 def test_every_fixture_says_which_document_it_stands_for() -> None:
-    names = sorted(path.stem for path in (FIXTURES / "vobiz").glob("*.json"))
+    names = sorted(path.stem for path in (PROVIDER_TESTS / "vobiz" / "fixtures").glob("*.json"))
     assert len(names) == 12
     for name in names:
         document = load("vobiz", name)

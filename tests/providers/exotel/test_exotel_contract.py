@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import httpx2
 import pytest
+from contract.harness import Answer, Upstream, fixture
 from pydantic import SecretStr
 
-from contract.harness import Answer, Upstream, fixture
 from mcp_livecalls.core.models import (
     Agent,
     Bridge,

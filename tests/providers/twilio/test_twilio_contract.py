@@ -12,9 +12,9 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
+from contract.harness import Answer, Upstream, fixture, load
 from pydantic import SecretStr
 
-from contract.harness import Answer, Upstream, fixture, load
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import (
     CallLeg,

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from contract.harness import PROVIDER_TESTS, Answer, Upstream, asked, calls_of, fixture, load
 from pydantic import SecretStr
 
 from mcp_livecalls.config import Settings
@@ -38,9 +39,6 @@ from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.plivo.adapter import PlivoProvider, PlivoSettings
 from mcp_livecalls.upstream.pacing import RequestPacer
 from mcp_livecalls.upstream.policy import HttpPolicy
-
-from .harness import FIXTURES, Answer, Upstream, fixture, load
-from .test_vobiz import asked, calls_of  # the twin's generic helpers: requests made, calls of a slice
 
 pytestmark = pytest.mark.anyio
 
@@ -498,7 +496,7 @@ def test_the_account_and_the_basic_auth_pair_are_declared_for_pacing_and_redacti
 
 
 def test_every_fixture_says_which_document_it_stands_for() -> None:
-    names = sorted(path.stem for path in (FIXTURES / "plivo").glob("*.json"))
+    names = sorted(path.stem for path in (PROVIDER_TESTS / "plivo" / "fixtures").glob("*.json"))
     assert len(names) == 15
     for name in names:
         document = load("plivo", name)

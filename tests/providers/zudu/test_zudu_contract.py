@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx2
 import pytest
+from contract.harness import Answer, Upstream, fixture, load
 from pydantic import SecretStr
 
-from contract.harness import Answer, Upstream, fixture, load
 from mcp_livecalls.core.models import (
     Agent,
     CallEvent,

@@ -1,0 +1,1 @@
+"""Each provider's own tests: its contract with the documents, its adapter and its simulated API."""

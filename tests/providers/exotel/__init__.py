@@ -1,0 +1,1 @@
+"""exotel: its own tests (contract fixtures in fixtures/)."""

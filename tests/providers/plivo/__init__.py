@@ -1,0 +1,1 @@
+"""plivo: its own tests (contract fixtures in fixtures/)."""

@@ -1,0 +1,1 @@
+"""retell: its own tests (contract fixtures in fixtures/)."""

@@ -1,0 +1,1 @@
+"""twilio: its own tests (contract fixtures in fixtures/)."""

@@ -1,0 +1,1 @@
+"""vobiz: its own tests (contract fixtures in fixtures/)."""

@@ -1,0 +1,1 @@
+"""zudu: its own tests (contract fixtures in fixtures/)."""
