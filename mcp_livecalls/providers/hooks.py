@@ -21,13 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from mcp_livecalls.core.models import CallStatus, ProviderName
 
 __all__ = [
     "MAX_WEBHOOK_BODY",
     "Refusal",
+    "SecretReader",
     "WebhookEvent",
     "WebhookReader",
     "WebhookRefused",
@@ -36,6 +37,7 @@ __all__ = [
     "hex_hmac",
     "parse_request",
     "same",
+    "without_query",
 ]
 
 MAX_WEBHOOK_BODY = 64 * 1024
@@ -80,9 +82,12 @@ class WebhookRequest:
         return self.headers.get(name.lower())
 
     def param(self, name: str) -> str | None:
-        """The first value of form parameter ``name``."""
+        """The first value of form parameter ``name``, else the JSON body's top-level text ``name``."""
         values = self.form.get(name)
-        return values[0] if values else None
+        if values:
+            return values[0]
+        found = self.json.get(name) if isinstance(self.json, dict) else None
+        return found if isinstance(found, str) else None
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,33 @@ class WebhookReader(ABC):
     def setup(self, url: str) -> str:
         """How to point the provider at ``url``: the console setting or API parameter, in a line."""
 
+    def event(self, call_id: str, dedupe_key: str, **said: Any) -> WebhookEvent:
+        """An event of this provider's: ``apply`` when it signs the body, else ``hint``; ``said``:
+        the rest of ``WebhookEvent``'s fields (``status``, ``provider_status``, ``sequence``, ``at``)."""
+        kind: Literal["apply", "hint"] = "apply" if self.signs_body else "hint"
+        return WebhookEvent(self.provider, call_id, kind, dedupe_key, **said)
+
     def path(self) -> str:
         """The receiver's path for this provider (with the token when it has one)."""
         return f"/webhooks/{self.provider.value}"
+
+
+class SecretReader(WebhookReader):
+    """A reader whose secret is one credential of the provider's settings (named by ``verified_by``)."""
+
+    verified_by: ClassVar[str]
+    """The settings field holding the verification secret (``auth_token``, ``api_key``)."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.verified_by}=***)"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> WebhookReader | None:
+        secret = getattr(settings, cls.verified_by, None)
+        return cls(secret.get_secret_value()) if secret is not None else None
 
 
 def parse_request(
@@ -193,3 +222,9 @@ def same(expected: str, given: str | None) -> bool:
     if given is None:
         return False
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+def without_query(url: str) -> str:
+    """``url`` without its query and fragment (what Plivo V3 and Vobiz sign as the base URL)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
