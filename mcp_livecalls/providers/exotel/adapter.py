@@ -115,6 +115,10 @@ class ExotelSettings:
     base_url: str = DEFAULT_BASE_URL
     requests_per_minute: float = 200.0
     """Exotel's documented limit for voice APIs, per account; requests are paced under it."""
+    webhook_token: str = field(default="", repr=False)
+    """The secret path token of ``/webhooks/exotel/<token>`` (Exotel does not sign its callbacks)."""
+    webhook_sources: str = ""
+    """Addresses allowed to post callbacks, comma-separated (empty: any)."""
 
 
 def _contradicts(call: LiveCall, query: ListQuery) -> bool:
@@ -162,6 +166,7 @@ class ExotelProvider(LiveCallsProvider):
         "EXOTEL",
         DEFAULT_BASE_URL,
         secrets=("account_sid", "api_key", "api_token"),
+        texts=("webhook_token", "webhook_sources"),
         numbers=(("requests_per_minute", 1.0),),
     )
     settings_type = ExotelSettings
