@@ -130,6 +130,8 @@ class Settings:
     """Transcript turns kept in a brief answer (older ones are counted, not shown)."""
     poll_interval_s: float = 2.0
     """How often a subscribed resource is polled upstream for changes."""
+    reconcile_s: float = 30.0
+    """While its provider pushes (webhooks healthy), how often a resource is re-polled (s)."""
     max_watches_per_session: int = DEFAULT_MAX_WATCHES_PER_SESSION
     """Resources one session (or one listen stream) may watch (``LIVECALLS_MAX_WATCHES_PER_SESSION``)."""
     max_watches: int = DEFAULT_MAX_WATCHES
@@ -207,6 +209,7 @@ class Settings:
             default_region=_region(env, "LIVECALLS_DEFAULT_REGION"),
             transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
             poll_interval_s=_number(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
+            reconcile_s=_number(env, "LIVECALLS_RECONCILE_S", 30.0, minimum=MIN_POLL_INTERVAL_S),
             max_watches_per_session=int(
                 _number(env, "LIVECALLS_MAX_WATCHES_PER_SESSION", DEFAULT_MAX_WATCHES_PER_SESSION, minimum=1)
             ),
