@@ -137,6 +137,8 @@ class Settings:
     max_watches: int = DEFAULT_MAX_WATCHES
     """Resources watched (polled) for all clients together (``LIVECALLS_MAX_WATCHES``)."""
     http_token: SecretStr | None = None
+    public_url: str | None = None
+    """The URL providers post webhooks to (``LIVECALLS_PUBLIC_URL``); their signatures cover it."""
     """Bearer token every streamable HTTP request must carry (``LIVECALLS_HTTP_TOKEN``)."""
     allowed_hosts: tuple[str, ...] = ()
     """Host headers accepted when serving HTTP on a non-loopback address (DNS-rebinding guard)."""
@@ -215,6 +217,7 @@ class Settings:
             ),
             max_watches=int(_number(env, "LIVECALLS_MAX_WATCHES", DEFAULT_MAX_WATCHES, minimum=1)),
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
+            public_url=_public_url(env),
             allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
             allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
             oauth=OAuthSettings.from_env(env),
@@ -406,3 +409,13 @@ def _list(env: Mapping[str, str], var: str) -> tuple[str, ...]:
 
 def _flag(env: Mapping[str, str], var: str) -> bool:
     return env.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("LIVECALLS_PUBLIC_URL", "").strip().rstrip("/")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc or parts.query:
+        raise ConfigError("LIVECALLS_PUBLIC_URL must be an http(s) URL without credentials or query.")
+    return url

@@ -121,7 +121,10 @@ class LiveCallsApp:
             reconcile_s=settings.reconcile_s,
         )
         self.pushed = PushedEvents(
-            self.watcher, self.now, reconcile_s=settings.reconcile_s, caches=lambda: self.service.cache
+            self.watcher,
+            self.now,
+            reconcile_s=settings.reconcile_s,
+            caches=lambda: self._service.cache if self._service else None,
         )
         """Verified webhook events in (``web`` receives them); they wake the watcher's pollers."""
         self.subscriptions = Subscriptions(

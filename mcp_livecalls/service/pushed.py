@@ -44,7 +44,7 @@ class PushedEvents:
         now: Callable[[], datetime],
         *,
         reconcile_s: float = 30.0,
-        caches: Callable[[], Forgets] | None = None,
+        caches: Callable[[], Forgets | None] | None = None,
     ) -> None:
         self._watcher = watcher
         self._caches = caches
@@ -70,8 +70,9 @@ class PushedEvents:
             if self._fresh(event):
                 taken += 1
                 self._last[event.provider] = self._now()
-                if self._caches is not None:  # the call's answers and its provider's lists
-                    self._caches().forget(functools.partial(_about, event=event))
+                cache = self._caches() if self._caches is not None else None
+                if cache is not None:  # the call's answers and its provider's lists
+                    cache.forget(functools.partial(_about, event=event))
                 for uri in self.uris(event):
                     self._watcher.wake(uri)
         self.taken += taken
