@@ -148,6 +148,10 @@ class WebhookReader(ABC):
         """The receiver's path for this provider (with the token when it has one)."""
         return f"/webhooks/{self.provider.value}"
 
+    def shown_path(self) -> str:
+        """The path as ``mcp-livecalls webhooks`` prints it: a token is named, never shown."""
+        return self.path()
+
 
 class SecretReader(WebhookReader):
     """A reader whose secret is one credential of the provider's settings (named by ``verified_by``)."""

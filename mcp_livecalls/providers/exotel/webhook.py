@@ -65,6 +65,9 @@ class ExotelWebhook(WebhookReader):
     def path(self) -> str:
         return f"/webhooks/{self.provider.value}/{self._token}"
 
+    def shown_path(self) -> str:
+        return f"/webhooks/{self.provider.value}/<EXOTEL_WEBHOOK_TOKEN>"
+
     def setup(self, url: str) -> str:
         return f"StatusCallback={url} with StatusCallbackEvents[]=terminal and answered (Calls/connect)"
 
