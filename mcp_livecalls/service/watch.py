@@ -102,8 +102,9 @@ class _Poller:
     subscribers: int = 0
     running: bool = False
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-    woken: anyio.Event = field(default_factory=anyio.Event)
+    woken: bool = False
     """Set by ``Watcher.wake`` (a pushed event): the pause ends and the URI is read at once."""
+    pausing: anyio.CancelScope | None = None
 
 
 class Watcher:
@@ -164,7 +165,9 @@ class Watcher:
         poller = self._pollers.get(uri)
         if poller is None:
             return False
-        poller.woken.set()
+        poller.woken = True
+        if poller.pausing is not None:
+            poller.pausing.cancel()
         return True
 
     def interval_for(self, uri: str) -> float:
@@ -178,17 +181,15 @@ class Watcher:
         return max(self.reconcile_s, self.interval_s) if self.pushing(parsed[0]) else self.interval_s
 
     async def _pause(self, uri: str, poller: _Poller) -> None:
-        if not poller.woken.is_set():
-            async with anyio.create_task_group() as group:
-
-                async def sleep() -> None:
+        """Sleep the URI's interval, in the poller's own task, unless ``wake`` ends it sooner."""
+        if not poller.woken:
+            with anyio.CancelScope() as pausing:
+                poller.pausing = pausing
+                try:
                     await self._sleep(self.interval_for(uri))
-                    group.cancel_scope.cancel()
-
-                group.start_soon(sleep)
-                await poller.woken.wait()
-                group.cancel_scope.cancel()
-        poller.woken = anyio.Event()
+                finally:
+                    poller.pausing = None
+        poller.woken = False
 
     def subscribers(self, uri: str) -> int:
         poller = self._pollers.get(uri)
