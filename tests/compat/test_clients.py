@@ -129,7 +129,11 @@ def test_a_malformed_call_id_is_refused_as_a_tool_error(
 def test_resources_list_read_and_templates(compat_runs: Runs, client: str, scenario: str) -> None:
     listed = step(compat_runs, client, scenario, "list_active_calls")["structured"]["calls"]
     resources = step(compat_runs, client, scenario, "resources")
-    assert resources["uris"] == ["livecalls://calls/active", "livecalls://providers"]
+    assert resources["uris"] == [
+        "livecalls://calls/active",
+        "livecalls://providers",
+        "ui://livecalls/board",  # the call board (an MCP App); hosts without Apps ignore it
+    ]
     assert resources["templates"] == [
         "livecalls://calls/{provider}/{call_id}",
         "livecalls://calls/{provider}/{call_id}/stream",
