@@ -1,4 +1,4 @@
-"""The ``mcp-livecalls`` command: serve (stdio or streamable HTTP), demo, simulator.
+"""The ``mcp-livecalls`` command: serve (stdio or streamable HTTP), demo, simulator, webhooks.
 
 Credentials are read only from the environment, never from arguments (``ps`` shows those).
 stdout belongs to the MCP protocol under stdio, so everything else goes to stderr; only
@@ -21,7 +21,7 @@ from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings, provider_env
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.logs import install_log_rate_limit
-from mcp_livecalls.providers.registry import PROVIDERS, titles
+from mcp_livecalls.providers.registry import PROVIDERS, build_readers, titles
 from mcp_livecalls.upstream.redact import install_log_redaction
 
 logger = logging.getLogger("mcp_livecalls")
@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if command == "demo":
             return anyio.run(_demo, args.seed)
+        if command == "webhooks":
+            return _webhooks()
         return _simulator(args)
     except ConfigError as exc:
         sys.stderr.write(f"mcp-livecalls: {exc}\n")
@@ -62,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="show what an assistant sees, against the built-in simulator")
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
 
+    sub.add_parser("webhooks", help="print each configured provider's webhook URL and how to set it")
+
     sim = sub.add_parser("simulator", help=f"run the provider simulator alone ({titles()} APIs)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
@@ -82,6 +86,21 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         "--demo", action="store_true", help="serve the built-in simulator's calls (no credentials needed)"
     )
     parser.add_argument("--seed", type=int, default=7, help="simulator seed with --demo")
+
+
+def _webhooks() -> int:
+    """Per configured provider that pushes: its URL under ``LIVECALLS_PUBLIC_URL`` and the console
+    setting or API parameter that points the provider at it (tokens named, never shown)."""
+    settings = Settings.from_env(os.environ)
+    if settings.public_url is None:
+        raise ConfigError("set LIVECALLS_PUBLIC_URL (the https URL providers reach this server at) first.")
+    readers = build_readers(settings.providers)
+    if not readers:
+        sys.stdout.write("No configured provider has a webhook secret; every provider is polled.\n")
+    for reader in readers.values():
+        url = settings.public_url + reader.shown_path()
+        sys.stdout.write(f"{reader.provider.value}: {url}\n    {reader.setup(url)}\n")
+    return 0
 
 
 def _configure_logging(level: str) -> None:

@@ -130,11 +130,15 @@ class Settings:
     """Transcript turns kept in a brief answer (older ones are counted, not shown)."""
     poll_interval_s: float = 2.0
     """How often a subscribed resource is polled upstream for changes."""
+    reconcile_s: float = 30.0
+    """While its provider pushes (webhooks healthy), how often a resource is re-polled (s)."""
     max_watches_per_session: int = DEFAULT_MAX_WATCHES_PER_SESSION
     """Resources one session (or one listen stream) may watch (``LIVECALLS_MAX_WATCHES_PER_SESSION``)."""
     max_watches: int = DEFAULT_MAX_WATCHES
     """Resources watched (polled) for all clients together (``LIVECALLS_MAX_WATCHES``)."""
     http_token: SecretStr | None = None
+    public_url: str | None = None
+    """The URL providers post webhooks to (``LIVECALLS_PUBLIC_URL``); their signatures cover it."""
     """Bearer token every streamable HTTP request must carry (``LIVECALLS_HTTP_TOKEN``)."""
     allowed_hosts: tuple[str, ...] = ()
     """Host headers accepted when serving HTTP on a non-loopback address (DNS-rebinding guard)."""
@@ -207,11 +211,13 @@ class Settings:
             default_region=_region(env, "LIVECALLS_DEFAULT_REGION"),
             transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
             poll_interval_s=_number(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
+            reconcile_s=_number(env, "LIVECALLS_RECONCILE_S", 30.0, minimum=MIN_POLL_INTERVAL_S),
             max_watches_per_session=int(
                 _number(env, "LIVECALLS_MAX_WATCHES_PER_SESSION", DEFAULT_MAX_WATCHES_PER_SESSION, minimum=1)
             ),
             max_watches=int(_number(env, "LIVECALLS_MAX_WATCHES", DEFAULT_MAX_WATCHES, minimum=1)),
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
+            public_url=_public_url(env),
             allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
             allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
             oauth=OAuthSettings.from_env(env),
@@ -403,3 +409,13 @@ def _list(env: Mapping[str, str], var: str) -> tuple[str, ...]:
 
 def _flag(env: Mapping[str, str], var: str) -> bool:
     return env.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("LIVECALLS_PUBLIC_URL", "").strip().rstrip("/")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc or parts.query:
+        raise ConfigError("LIVECALLS_PUBLIC_URL must be an http(s) URL without credentials or query.")
+    return url

@@ -28,6 +28,8 @@ from starlette.responses import Response
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.catalog import NAMES
+from mcp_livecalls.providers.families.plivo import AccountCallProvider
+from mcp_livecalls.providers.registry import PROVIDERS as REGISTERED
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.population import Provider
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
@@ -37,9 +39,10 @@ pytestmark = pytest.mark.anyio
 
 PROVIDERS: list[Provider] = list(NAMES)
 TOOLS = ["get_live_call", "list_active_calls", "get_stream_details"]
-PLIVO_FAMILY = {"vobiz", "plivo"}
-"""The Plivo family: live and queued lists asked together, a call not found among the live ones
-looked for among the queued, and the provider's own JSON 404 on a list an idle account."""
+PLIVO_FAMILY = {cls.name.value for cls in REGISTERED if issubclass(cls, AccountCallProvider)}
+"""The Plivo family (read from the registry, so a new member is one): live and queued lists asked
+together, a call not found among the live ones looked for among the queued, and the provider's own
+JSON 404 on a list an idle account."""
 PATIENT = HttpPolicy(connect_timeout_s=30, read_timeout_s=30, request_timeout_s=30, tool_budget_s=60)
 """Where a timeout is not the feature: a loaded machine never turns an answer into a timeout."""
 HANGING = {"read_timeout_s": 0.3, "request_timeout_s": 0.5, "tool_budget_s": 2.0}

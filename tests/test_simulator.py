@@ -733,3 +733,18 @@ def test_manual_clock_only_moves_when_told_and_wall_clock_runs_at_its_speed() ->
     b = fast.now()
     assert a.tzinfo is not None
     assert b >= a
+
+
+def test_a_simulated_provider_that_claims_another_providers_route_is_refused_when_the_simulator_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every provider's routes are served side by side: a newcomer copying its family's paths would
+    # otherwise be answered by the other provider (and meet its credentials as a 401).
+    import mcp_livecalls.simulator.app as app
+
+    first = SIMULATED[0]
+    twin = type("TwinSimulated", (first,), {"name": "twin"})
+    monkeypatch.setattr(app, "SIMULATED", (*SIMULATED, twin))
+
+    with pytest.raises(ValueError, match=f"the simulated {first.name} and twin both serve GET "):
+        Simulator()

@@ -24,6 +24,17 @@ How to add a provider ``acme``: a line in ``mcp_livecalls.core.catalog`` and a f
 - three fetches: ``_get_call``, ``_list_active`` (usually ``scan`` over an ``UpstreamPage``
   fetch) and ``_get_stream``. The base vets their answers (``get_call``, ``list_active``,
   ``get_stream``): a call under an id a caller could not use is refused or left out.
+
+A provider that pushes live updates adds ``providers/acme/webhook.py`` ending with
+``READER = AcmeWebhook``, a ``providers.hooks.WebhookReader`` (``providers.registry.READERS``
+finds it; a provider without one, like Zudu, is always polled). The reader declares ``provider``,
+``signs_body`` (its events are applied as data, else they are hints that fetch the call) and
+``path_token`` (the URL carries a secret token instead of a signature); ``from_settings`` takes
+its secret from the adapter's settings (``None``: webhooks stay off); ``read(request, now)``
+verifies a ``WebhookRequest`` exactly as the provider documents it (``same`` compares in constant
+time; ``now`` is the injected clock for time windows) and returns ``WebhookEvent`` values (call id,
+status if known, ``apply`` or ``hint``, a dedupe key) or raises ``WebhookRefused``; ``setup(url)``
+says which console setting or API parameter points the provider at the receiver.
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ from mcp_livecalls.providers.registry import build_providers
 from mcp_livecalls.server.policy import Detail, prepare_call, prepare_page, prepare_stream
 from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.service.paging import CursorCodec
+from mcp_livecalls.service.pushed import PushedEvents
 from mcp_livecalls.service.watch import Subscriptions, Watcher
 from mcp_livecalls.upstream.pacing import SharePacer
 from mcp_livecalls.upstream.redact import LOG_FILTER, Redactor
@@ -117,7 +118,15 @@ class LiveCallsApp:
             interval_s=settings.poll_interval_s,
             sleep=sleep,
             leases=leases,
+            reconcile_s=settings.reconcile_s,
         )
+        self.pushed = PushedEvents(
+            self.watcher,
+            self.now,
+            reconcile_s=settings.reconcile_s,
+            caches=lambda: self._service.cache if self._service else None,
+        )
+        """Verified webhook events in (``web`` receives them); they wake the watcher's pollers."""
         self.subscriptions = Subscriptions(
             self.watcher, max_per_session=settings.max_watches_per_session, max_total=settings.max_watches
         )

@@ -47,6 +47,7 @@ from mcp_livecalls.errors import (
 )
 from mcp_livecalls.providers.registry import PROVIDERS, titles_offering
 from mcp_livecalls.server.app import RESOURCE_NOT_FOUND, LiveCallsApp
+from mcp_livecalls.server.board import board_apps
 from mcp_livecalls.server.prompts import PROMPTS
 from mcp_livecalls.server.resources import RESOURCES
 from mcp_livecalls.server.schemas import StrictToolServer
@@ -126,6 +127,7 @@ def create_server(
         cache_hints={"resources/read": CacheHint(ttl_ms=0)},
         subscriptions=app.bus,
         middleware=[app.redacting, _plain_errors],
+        extensions=[board_apps(settings_.cache_ttl_s)],  # the call board, for hosts with Apps
         **auth,
     )
     _serve_live_updates(server, app)

@@ -29,6 +29,7 @@ from mcp_livecalls.core.views import CallerView, caller_view
 from mcp_livecalls.errors import CallNotFound
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
 from mcp_livecalls.providers.registry import PROVIDERS, titles_offering
+from mcp_livecalls.server.board import board_meta
 from mcp_livecalls.server.render import render_call, render_page, render_stream, render_wait
 from mcp_livecalls.service.paging import MAX_LIMIT
 from mcp_livecalls.service.polling import poll_until_final
@@ -85,7 +86,7 @@ def get_live_call(server: MCPServer[Any], app: LiveCallsApp) -> None:
 
 
 def list_active_calls(server: MCPServer[Any], app: LiveCallsApp) -> None:
-    @server.tool(title="List active calls", annotations=_READ_ONLY)
+    @server.tool(title="List active calls", annotations=_READ_ONLY, meta=board_meta())
     async def list_active_calls(
         provider: ProviderArg = None,
         direction: Annotated[

@@ -92,6 +92,13 @@ class FreshnessCache:
             del self._flights[key]
             flight.done.set()
 
+    def forget(self, stale: Callable[[Hashable], bool]) -> int:
+        """Drop the stored answers whose key ``stale`` picks (a pushed event said they changed)."""
+        keys = [key for key in self._entries if stale(key)]
+        for key in keys:
+            del self._entries[key]
+        return len(keys)
+
     def count_flight(self, key: Hashable) -> None:
         self.upstream_calls += 1
         kind = key[1] if isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], str) else "other"

@@ -102,6 +102,8 @@ class _Poller:
     subscribers: int = 0
     running: bool = False
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    woken: anyio.Event = field(default_factory=anyio.Event)
+    """Set by ``Watcher.wake`` (a pushed event): the pause ends and the URI is read at once."""
 
 
 class Watcher:
@@ -113,8 +115,13 @@ class Watcher:
         interval_s: float,
         sleep: Sleep = anyio.sleep,
         leases: Leases | None = None,
+        reconcile_s: float | None = None,
     ) -> None:
         self._service = service
+        self.reconcile_s = reconcile_s
+        """With webhooks: how often a pushing provider's URIs are re-polled (``LIVECALLS_RECONCILE_S``)."""
+        self.pushing: Callable[[ProviderName], bool] = lambda provider: False
+        """Whether ``provider``'s webhooks are healthy now (``service.pushed.PushedEvents.healthy``)."""
         self.leases = leases
         """With a fleet: only the lease holder among the replicas polls a URI (``fleet.leases``)."""
         self._publish = publish
@@ -151,6 +158,37 @@ class Watcher:
         if poller.subscribers <= 0:
             poller.scope.cancel()
             del self._pollers[uri]
+
+    def wake(self, uri: str) -> bool:
+        """Read ``uri`` now instead of at the end of its pause; ``False`` when nobody watches it."""
+        poller = self._pollers.get(uri)
+        if poller is None:
+            return False
+        poller.woken.set()
+        return True
+
+    def interval_for(self, uri: str) -> float:
+        """The pause between two readings of ``uri``: the reconcile interval while its provider
+        pushes (the active list's while any does), the poll interval otherwise."""
+        if self.reconcile_s is None:
+            return self.interval_s
+        parsed = parse_call_uri(uri)
+        if parsed is None:
+            return self.interval_s  # the list spans every provider, Zudu's polled ones too
+        return max(self.reconcile_s, self.interval_s) if self.pushing(parsed[0]) else self.interval_s
+
+    async def _pause(self, uri: str, poller: _Poller) -> None:
+        if not poller.woken.is_set():
+            async with anyio.create_task_group() as group:
+
+                async def sleep() -> None:
+                    await self._sleep(self.interval_for(uri))
+                    group.cancel_scope.cancel()
+
+                group.start_soon(sleep)
+                await poller.woken.wait()
+                group.cancel_scope.cancel()
+        poller.woken = anyio.Event()
 
     def subscribers(self, uri: str) -> int:
         poller = self._pollers.get(uri)
@@ -196,7 +234,7 @@ class Watcher:
             return True
 
         async def pause() -> None:
-            await self._sleep(self.interval_s)
+            await self._pause(uri, poller)
 
         def failed(exc: Exception) -> None:
             if isinstance(exc, LiveCallsError):

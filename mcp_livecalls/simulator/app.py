@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import random
+import re
 import threading
 import uuid
 from collections import Counter
@@ -390,6 +391,7 @@ class Simulator:
 
     # -- routing ---------------------------------------------------------------------------------
     def _build_app(self) -> Starlette:
+        _refuse_shared_routes(self.simulated.values())
         routes: list[Route] = [route for simulated in self.simulated.values() for route in simulated.routes()]
         routes += [
             Route("/_sim/state", self.sim_state, methods=["GET"]),
@@ -409,3 +411,19 @@ class Simulator:
 
 def _plain_json(status: int, body: dict[str, Any]) -> Response:
     return Response(json_bytes(body), status, media_type="application/json")
+
+
+def _refuse_shared_routes(simulated: Iterable[SimulatedProvider]) -> None:
+    """Every provider's routes are served side by side, so two providers may not claim one route:
+    the first would answer for both (a new provider copying its family's paths would meet the
+    other's credentials as a 401). Raised when the simulator is built, naming both."""
+    owners: dict[tuple[str, str], str] = {}
+    for provider in simulated:
+        for path, _, method in provider.endpoints():
+            shape = (re.sub(r"\{[^}]*\}", "{}", path.rstrip("/")), method)
+            other = owners.setdefault(shape, provider.name)
+            if other != provider.name:
+                raise ValueError(
+                    f"the simulated {other} and {provider.name} both serve {method} {path}: "
+                    "give one of them its own path prefix"
+                )

@@ -23,7 +23,10 @@ from starlette.applications import Starlette
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.errors import ConfigError
+from mcp_livecalls.providers.registry import build_readers
+from mcp_livecalls.server.build import app_of
 from mcp_livecalls.web.guards import BearerGate, SilenceCancelledAnswers
+from mcp_livecalls.web.hooks import WebhookReceiver
 from mcp_livecalls.web.metrics import metrics_endpoint
 from mcp_livecalls.web.oauth import OAuthGate, OAuthVerifier, audit_tool_calls
 from mcp_livecalls.web.sessions import SessionGuard, live_sessions
@@ -86,7 +89,20 @@ def http_app(
     # -- GET /metrics (Prometheus text): behind the bearer token unless LIVECALLS_METRICS_PUBLIC=1.
     app.add_route("/metrics", metrics_endpoint(server, settings), methods=["GET"])
     # -- end /metrics
+    _serve_webhooks(app, server, settings)
     return app
+
+
+def _serve_webhooks(app: Starlette, server: MCPServer[Any], settings: Settings) -> None:
+    """``POST /webhooks/<provider>`` when ``LIVECALLS_PUBLIC_URL`` is set, for each configured
+    provider whose verification secret is known (outside ``/mcp`` and its sign-in)."""
+    live = app_of(server)
+    readers = build_readers(settings.providers)
+    if settings.public_url is None or live is None or not readers:
+        return
+    receiver = WebhookReceiver(readers, lambda: live.pushed, settings.public_url, now=live.now)
+    app.add_route("/webhooks/{provider}", receiver.handle, methods=["POST"])
+    app.add_route("/webhooks/{provider}/{token}", receiver.handle, methods=["POST"])
 
 
 def _withdraw_legacy_subscriptions(server: MCPServer[Any]) -> None:

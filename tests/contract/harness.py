@@ -11,13 +11,17 @@ The fixtures are written from the documents (facts, not copied files), so they c
 adapters against the providers, not against the simulator. ``Upstream`` answers an adapter's
 requests from them through ``httpx2.MockTransport`` and records what the adapter asked, so a
 test can pin both the normalized result (whole-object equality) and the requests made.
+``serve`` puts an ``Upstream`` on a loopback port, for tests that go through the whole server.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,7 @@ import httpx2
 from mcp_livecalls.core.models import LiveCall
 from mcp_livecalls.providers.paging import ProviderSlice
 
-__all__ = ["Answer", "Upstream", "fixture", "load"]
+__all__ = ["Answer", "Upstream", "asked", "calls_of", "fixture", "load", "serve"]
 
 PROVIDER_TESTS = Path(__file__).parents[1] / "providers"
 
@@ -128,3 +132,41 @@ def asked(upstream: Upstream) -> list[tuple[str, dict[str, str]]]:
 def calls_of(found: ProviderSlice) -> list[LiveCall]:
     """The calls of a slice, in order."""
     return [item.call for item in found.items]
+
+
+@contextmanager
+def serve(answering: Callable[[], Upstream]) -> Iterator[str]:
+    """Real HTTP on ``127.0.0.1``: each request is answered by the ``Upstream`` that ``answering``
+    returns then (a test swaps it between examples). Yields the base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            request = httpx2.Request(
+                self.command,
+                f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}",
+                headers=dict(self.headers.items()),
+                content=self.rfile.read(length) if length else b"",
+            )
+            response = answering().handle(request)
+            body = response.content
+            self.send_response(response.status_code)
+            self.send_header("Content-Type", response.headers.get("Content-Type", "application/json"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: a test reads ``Upstream.requests`` instead."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

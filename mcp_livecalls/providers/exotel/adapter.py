@@ -6,7 +6,7 @@ Three endpoints, HTTP basic auth ``api_key:api_token``, the account sid in the p
   the live calls: call sid, direction, status, from, to, start time, duration, agent and whether
   the call is recorded. ``list_active_calls`` reads it page by page (at most 100 per request);
   ``direction`` and ``agent_id`` are filtered upstream, ``status`` locally.
-* ``GET /v3/accounts/{sid}/calls/{call_sid}`` (call details, Beta, no example body published) says
+* ``GET /v3/accounts/{sid}/calls/{call_sid}`` (call details, Beta; examples: see ``records.py``) says
   what one call is. It is read tolerantly across the spellings of Exotel's sibling call-details
   endpoints: ``response.call_details`` with ``sid``/``call_sid``, ``state``/``call_state``
   (``terminal`` = ended), ``status``/``call_status``, ``direction``, ``from``/``to`` or
@@ -115,6 +115,10 @@ class ExotelSettings:
     base_url: str = DEFAULT_BASE_URL
     requests_per_minute: float = 200.0
     """Exotel's documented limit for voice APIs, per account; requests are paced under it."""
+    webhook_token: str = field(default="", repr=False)
+    """The secret path token of ``/webhooks/exotel/<token>`` (Exotel does not sign its callbacks)."""
+    webhook_sources: str = ""
+    """Addresses allowed to post callbacks, comma-separated (empty: any)."""
 
 
 def _contradicts(call: LiveCall, query: ListQuery) -> bool:
@@ -162,6 +166,7 @@ class ExotelProvider(LiveCallsProvider):
         "EXOTEL",
         DEFAULT_BASE_URL,
         secrets=("account_sid", "api_key", "api_token"),
+        texts=("webhook_token", "webhook_sources"),
         numbers=(("requests_per_minute", 1.0),),
     )
     settings_type = ExotelSettings

@@ -1,9 +1,14 @@
 """Exotel (v3) answers read into calls: the envelope, the active list's items, call details.
 
 The envelope is ``{request_id, method, http_code, response}``; a 200 whose ``http_code`` is 400
-or more, or without ``response``, is an error. Call details (Beta, no example body published) are
-read tolerantly across the spellings of Exotel's sibling call-details endpoints (see the adapter's
-docstring). Status words are the REST vocabulary Exotel's v1 API copied from Twilio's.
+or more, or without ``response``, is an error. Call details (Beta) are read tolerantly across the
+spellings of Exotel's sibling call-details endpoints (see the adapter's docstring) and of the v3
+page's own examples (rahulkumar-exo/exotel-docs ``docs/voice-v3/api-reference/call-details.mdx``,
+the page's source): ``state`` ``active``/``terminal`` with ``status`` null while active, times as
+``YYYY-MM-DD HH:mm:ss+05:30``, a placeholder ``end_time`` of 1970-01-01 while live (never read),
+only ``virtual_number`` (no from/to: kept in ``extras``, since its side depends on the flow),
+``total_duration``, and ``recordings: [{url}]``. Status words are the REST vocabulary Exotel's v1
+API copied from Twilio's.
 """
 
 from __future__ import annotations
@@ -197,6 +202,19 @@ class _CallDetails(RawPayload):
     recording: _DetailsRecording | None = None
     recording_url: str | None = None
     recording_enabled: bool | None = None
+    recordings: Any = None
+    """v3 Call Details: an array of ``{url}`` objects (null or incomplete while active)."""
+
+
+def _first_recording_url(recordings: Any) -> str | None:
+    """The first ``url`` of the v3 ``recordings`` array; anything else in it is skipped."""
+    if not isinstance(recordings, list):
+        return None
+    for item in recordings:
+        url = item.get("url") if isinstance(item, dict) else None
+        if isinstance(url, str) and url:
+            return url
+    return None
 
 
 _STATE_WORDS = {
@@ -254,6 +272,10 @@ def normalize_exotel_call_details(payload: Any, *, call_id: str, now: datetime) 
             from_number, to_number = raw.virtual_number or None, customer
         else:
             extras["customer_number"] = customer
+    elif raw.virtual_number and from_number is None and to_number is None:
+        # v3 Call Details names only the ExoPhone: which side it is depends on the flow, so it is
+        # kept as said rather than guessed into from/to.
+        extras["virtual_number"] = raw.virtual_number
     started = parse_iso(raw.start_time)
     duration = seconds(raw.duration if raw.duration is not None else raw.total_duration)
     if duration is None and started is not None and status not in NOT_LIVE:
@@ -268,8 +290,8 @@ def normalize_exotel_call_details(payload: Any, *, call_id: str, now: datetime) 
     if raw.recording is not None:
         enabled = raw.recording.available if raw.recording.available is not None else raw.recording.enabled
         recording = Recording(enabled=enabled, url=raw.recording.url or None)
-    elif raw.recording_url:
-        recording = Recording(enabled=True, url=raw.recording_url)
+    elif raw.recording_url or _first_recording_url(raw.recordings):
+        recording = Recording(enabled=True, url=raw.recording_url or _first_recording_url(raw.recordings))
     elif raw.recording_enabled is not None:
         recording = Recording(enabled=raw.recording_enabled)
     if recording == Recording():

@@ -196,7 +196,9 @@ class AccountCallProvider(LiveCallsProvider):
         """GET ``/Call{stem}`` in the path form that works for ``kind``; learn it on the way.
 
         Vobiz's own sources disagree on the trailing slash (narrative pages: ``/Call/``,
-        ``/Call/{uuid}/``; OpenAPI and SDK: ``/Call``, ``/Call/{uuid}``) and a form Vobiz does not
+        ``/Call/{uuid}/``; the Go SDK: ``/Call``, ``/Call/{uuid}`` for both kinds; the Python SDK's
+        ``live_calls/raw_client.py``: ``/Call`` and ``/Call/{uuid}`` with ``status=live`` but
+        ``/Call/`` and ``/Call/{uuid}/`` with ``status=queued``) and a form Vobiz does not
         accept may answer 401. So a 401, or a 404 that is not in Vobiz's error shape, is retried
         once in the other form, and the form that answered is remembered for ``kind``. Returns the
         JSON read by ``parse`` (inside ``ProviderHTTP``'s translation), or a ``NotFoundReply``
@@ -282,7 +284,7 @@ class AccountCallProvider(LiveCallsProvider):
         self.check_call_id(call_id)
         for status in ("live", "queued") if likely == "live" else ("queued", "live"):
             call = await self._get(
-                "call",
+                f"{status}_call",  # the Python SDK writes the two in different forms
                 f"/{call_id}",
                 self.normalize,
                 {"status": status},

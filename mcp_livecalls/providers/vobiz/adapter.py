@@ -11,6 +11,16 @@ the slice's notes; the rest is listed. Vobiz documents no list filters: all are 
 Where Vobiz's sources disagree the adapter learns at run time: the trailing slash of each kind of
 path (a wrong form may answer 401), and an idle account's list answering Vobiz's own JSON 404.
 Times without a zone are in the account's Console zone (``VOBIZ_TIMEZONE``, default Asia/Kolkata).
+
+Checked against Vobiz's own SDKs (vobiz-ai/Vobiz-Python-SDK f936913, Vobiz-Go-SDK 468ee48):
+X-Auth-ID / X-Auth-Token headers on ``api.vobiz.ai/api/v1/Account/{auth_id}/`` (Go
+``internal/http/client.go``); ``status`` is ``live`` or ``queued`` on lists and gets (Python
+``live_calls/types/*_request_status.py``); lists answer ``{api_id, calls: [uuid]}``, queued "max 20"
+(``list_queued_calls_response.py``); neither SDK sends ``limit``/``offset`` (so the family's paging
+detects a server ignoring them); a queued call has no ``session_start`` (``get_queued_call_response.py``,
+Go ``QueuedCall``); the trailing slash differs per kind (see ``families/plivo.py``, learned per kind).
+The Go SDK's ``LiveCallFilters`` (``call_direction``, ``from_number``, ``to_number``) exist only
+there, so they are applied locally, never sent.
 """
 
 from __future__ import annotations

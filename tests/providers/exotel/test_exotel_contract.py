@@ -8,11 +8,12 @@ whole-object equality and the requests the adapter made.
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 import httpx2
 import pytest
-from contract.harness import Answer, Upstream, fixture
+from contract.harness import Answer, Upstream, fixture, load
 from pydantic import SecretStr
 
 from mcp_livecalls.core.models import (
@@ -332,6 +333,66 @@ async def test_call_details_in_the_sibling_spelling_give_the_same_call() -> None
         extras={"agent_contact": "+911234567890", "missing": MISSING_404},
     )
     assert asked(upstream) == [f"{CALLS}/call_active_001", f"{CALLS}/call_active_001/stream"]
+
+
+V3_SID = "4f0d2c9b7a1e4e6b9c3d5a7f8e2b1c60"
+V3_RECORDING = f"https://recordings.example/{V3_SID}.mp3"
+
+
+def v3_details(name: str, **changes: object) -> Answer:
+    """The v3 call-details page's example ``name``, with ``call_details`` fields changed."""
+    document = load("exotel", name)
+    body = copy.deepcopy(document["body"])
+    body["response"]["call_details"].update(changes)
+    return Answer(document["status"], body, source=document["source"])
+
+
+async def test_the_v3_pages_active_call_is_live_keeps_its_virtual_number_and_ignores_the_1970_end() -> None:
+    """Exotel's v3 Call Details page: an active call has ``status`` null, only a
+    ``virtual_number`` (no from/to) and the placeholder ``end_time`` 1970-01-01."""
+    upstream = (
+        Upstream()
+        .on("GET", f"{CALLS}/{V3_SID}/stream", exotel("stream_404_ringing"))
+        .on("GET", f"{CALLS}/{V3_SID}", exotel("details_v3_active"))
+    )
+
+    call = await adapter(upstream).get_call(V3_SID)
+
+    # state "active" with status null; no from/to; the 1970 end_time is not an end.
+    started = datetime(2024, 6, 15, 10, 35, tzinfo=UTC)  # 16:05:00 +05:30
+    extras = {"virtual_number": "+918047115500", "missing": MISSING_404}
+    assert call == LiveCall.model_validate(
+        {"provider": "exotel", "call_id": V3_SID, "status": "in_progress", "provider_status": "active"}
+        | {"direction": "outbound", "started_at": started, "duration_s": 300, "extras": extras}
+    )
+
+
+async def test_the_v3_pages_recordings_array_gives_the_calls_recording() -> None:
+    """The page's field table: ``recordings`` is an array of objects with ``url``; live calls may
+    carry it (it is 'null or incomplete' while active)."""
+    answer = v3_details("details_v3_active", recordings=[{"url": V3_RECORDING}, {"url": None}, "odd"])
+    upstream = (
+        Upstream()
+        .on("GET", f"{CALLS}/{V3_SID}/stream", exotel("stream_404_ringing"))
+        .on("GET", f"{CALLS}/{V3_SID}", answer)
+    )
+
+    call = await adapter(upstream).get_call(V3_SID)
+
+    assert call.recording == Recording(enabled=True, url=V3_RECORDING)
+
+
+async def test_the_v3_pages_completed_call_is_not_live() -> None:
+    upstream = (
+        Upstream()
+        .on("GET", f"{CALLS}/{V3_SID}/stream", exotel("error_response_error_404"))
+        .on("GET", f"{CALLS}/{V3_SID}", exotel("details_v3_completed"))
+    )
+
+    with pytest.raises(CallNotFound):
+        await adapter(upstream).get_call(V3_SID)
+
+    assert asked(upstream) == [f"{CALLS}/{V3_SID}", f"{CALLS}/{V3_SID}/stream"]
 
 
 async def test_a_ringing_call_whose_stream_answers_404_is_found_ringing_from_its_details() -> None:

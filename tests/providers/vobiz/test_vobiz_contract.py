@@ -137,6 +137,45 @@ async def test_a_queued_call_answers_as_queued_after_the_live_question_gets_vobi
     assert asked(upstream) == [(path, {"status": "live"}), (path, {"status": "queued"})]
 
 
+async def test_the_python_sdks_path_forms_are_learned_per_kind_of_call_and_then_asked_once() -> None:
+    """vobiz-ai/Vobiz-Python-SDK live_calls/raw_client.py: lists ``/Call?status=live`` and
+    ``/Call/?status=queued``, a live call ``/Call/{uuid}?status=live``, a queued one
+    ``/Call/{uuid}/?status=queued``; here each other form answers 401."""
+    queued_uuid = body("queued_call_sdk")["call_uuid"]
+    upstream = Upstream()
+    upstream.on("GET", CALLS, fixture("vobiz", "live_list_short"), params={"status": "live"})
+    upstream.on("GET", LIST, fixture("vobiz", "queued_call_sdk_list"), params={"status": "queued"})
+    upstream.on(
+        "GET", f"{CALLS}/{queued_uuid}/", fixture("vobiz", "queued_call_sdk"), params={"status": "queued"}
+    )
+    for uuid in body("live_list_short")["calls"]:
+        upstream.on("GET", f"{CALLS}/{uuid}", flat_call_for(uuid), params={"status": "live"})
+    for path in (LIST, CALLS):
+        upstream.on("GET", path, fixture("vobiz", "error_unauthorized"))
+    upstream.on("GET", f"{CALLS}/{queued_uuid}", fixture("vobiz", "error_unauthorized"))
+    for uuid in body("live_list_short")["calls"]:
+        upstream.on("GET", f"{CALLS}/{uuid}/", fixture("vobiz", "error_unauthorized"))
+    adapter = provider(upstream)
+
+    await adapter.list_active(ListQuery(), 0, 100)
+    learned = len(upstream.requests)
+    again = await adapter.list_active(ListQuery(), 0, 100)
+
+    listed = {item.call.call_id: item.call for item in again.items}
+    assert list(listed) == [*body("live_list_short")["calls"], queued_uuid]
+    assert listed[queued_uuid].status == CallStatus.QUEUED
+    assert listed[queued_uuid].started_at is None
+    # Learned: two lists and one request per call, none refused.
+    assert len(upstream.requests) - learned == 2 + len(listed)
+    assert [adapter.path_form(kind) for kind in ("live_list", "queued_list", "live_call", "queued_call")] == [
+        "",
+        "/",
+        "",
+        "/",
+    ]
+    assert not upstream.unmatched
+
+
 @pytest.mark.parametrize("shape", ["idle_404_error", "idle_404_plivo"])
 async def test_a_call_vobiz_answers_404_for_in_either_error_shape_is_not_live(shape: str) -> None:
     upstream = Upstream().on("GET", f"{CALLS}/{FLAT_UUID}/", fixture("vobiz", shape))
@@ -185,7 +224,7 @@ async def test_a_401_on_the_slash_form_is_asked_again_without_it_and_that_form_i
 
     assert first == second == flat_call()
     assert [path for path, _ in asked(upstream)] == [slashless + "/", slashless, slashless]
-    assert adapter.path_form("call") == ""
+    assert adapter.path_form("live_call") == ""
 
 
 async def test_a_401_on_both_path_forms_names_the_credentials_and_the_path_form() -> None:
@@ -445,7 +484,7 @@ async def test_a_failing_stream_list_still_shows_the_call_and_says_streams_are_m
 
 def test_every_fixture_says_which_document_it_stands_for() -> None:
     names = sorted(path.stem for path in (PROVIDER_TESTS / "vobiz" / "fixtures").glob("*.json"))
-    assert len(names) == 12
+    assert len(names) == 14
     for name in names:
         document = load("vobiz", name)
         assert document["source"]

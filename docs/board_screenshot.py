@@ -1,0 +1,52 @@
+"""Write docs/board.png: the call board over the simulator's calls, in headless Chromium.
+
+Run from the repository root: ``python docs/board_screenshot.py [--theme dark] [--out PATH]``.
+It uses the browser tests' host page (tests/browser/host.py) and Debian's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import anyio
+from mcp import Client
+from playwright.async_api import async_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mcp_livecalls.cli import simulator_settings  # noqa: E402
+from mcp_livecalls.server.build import create_server  # noqa: E402
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator  # noqa: E402
+from tests.browser.host import start_board  # noqa: E402
+
+
+async def shoot(out: Path, theme: str, chromium: str) -> None:
+    simulator = Simulator(seed=7)
+    with serve_simulator(simulator) as url:
+        server = create_server(simulator_settings(url, DEMO_CREDENTIALS), now=simulator.clock.now)
+        async with Client(server) as client, async_playwright() as driver:
+            browser = await driver.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = await browser.new_page(viewport={"width": 900, "height": 700})
+            await start_board(page, client, theme=theme)
+            frame = page.frame_locator("#app")
+            await frame.locator("tr.call").first.click()
+            await frame.locator("#legs h2").wait_for(timeout=30_000)
+            await page.screenshot(path=str(out))
+            await browser.close()
+    sys.stderr.write(f"wrote {out}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "board.png")
+    parser.add_argument("--theme", choices=["light", "dark"], default="light")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    anyio.run(shoot, args.out, args.theme, args.chromium)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Pushed events wake the pollers of their call at once, through the real MCP client; replays
+change nothing; a pushing provider's resources are re-polled only every reconcile interval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.providers.hooks import WebhookEvent
+from mcp_livecalls.server.app import LiveCallsApp
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
+
+pytestmark = pytest.mark.anyio
+
+
+class Paused:
+    """Pollers' sleep that never ends by itself: only a pushed event can wake a poller."""
+
+    def __init__(self) -> None:
+        self.sleeping = 0
+        self.asked: list[float] = []
+        self._changed = anyio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        self.sleeping += 1
+        self._changed.set()
+        self._changed = anyio.Event()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.sleeping -= 1
+
+    async def until_sleeping(self, count: int) -> None:
+        while self.sleeping < count:
+            changed = self._changed
+            await changed.wait()
+
+
+def _changing_call(simulator: Simulator) -> SimCall:
+    now = simulator.clock.now()
+    return next(
+        call
+        for provider in ("exotel", "vobiz")
+        for call in simulator.population.live(provider)
+        if any(at > now for at, _ in call.schedule)
+    )
+
+
+def _event(call: SimCall, key: str) -> WebhookEvent:
+    return WebhookEvent(ProviderName(call.provider), call.id, "hint", key)
+
+
+async def test_a_pushed_event_is_heard_at_once_and_its_replay_changes_nothing(
+    settings: Settings, simulator: Simulator, clock: ManualClock
+) -> None:
+    paused = Paused()
+    app = LiveCallsApp(settings.with_changes(reconcile_s=30.0), now=simulator.clock.now, sleep=paused.sleep)
+    call = _changing_call(simulator)
+    uri = f"livecalls://calls/{call.provider}/{call.id}"
+    heard: list[Any] = []
+
+    async with (
+        Client(create_server(app=app)) as client,
+        client.listen(resource_subscriptions=[uri]) as updates,
+    ):
+        with anyio.fail_after(30):
+            await paused.until_sleeping(1)  # the first reading is done; no poll would come again
+            clock.set(next(at for at, _ in call.schedule if at > clock.now()))
+            assert app.pushed.take([_event(call, "nonce:1")]) == 1
+            async for update in updates:
+                heard.append(update)
+                break
+            await paused.until_sleeping(1)
+            requests = sum(simulator.requests.values())
+            assert app.pushed.take([_event(call, "nonce:1")]) == 0  # a replay: nothing is read again
+            assert sum(simulator.requests.values()) == requests
+            assert app.pushed.duplicates == 1
+
+    assert [getattr(update, "uri", None) for update in heard] == [uri]
+    assert app.pushed.healthy(ProviderName(call.provider))
+    assert paused.asked[-1] == 30.0  # the provider pushes: the next poll is only the reconcile
+
+
+async def test_a_provider_that_never_pushed_is_polled_at_the_poll_interval(settings: Settings) -> None:
+    app = LiveCallsApp(settings.with_changes(poll_interval_s=2.0, reconcile_s=30.0))
+    provider = next(iter(app.settings.configured))
+
+    assert app.watcher.interval_for(f"livecalls://calls/{provider}/abc") == 2.0
+    assert app.watcher.interval_for("livecalls://calls/active") == 2.0
