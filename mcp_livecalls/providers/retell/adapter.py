@@ -50,11 +50,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx2
 from pydantic import SecretStr
 
 from mcp_livecalls.core.models import CallStatus, Cost, Direction, LiveCall, ProviderName, StreamDetails
@@ -63,7 +62,6 @@ from mcp_livecalls.errors import BadResponse, CallNotFound
 from mcp_livecalls.providers.base import (
     Capabilities,
     EnvSpec,
-    LiveCallsProvider,
     ProviderSlice,
     RawPayload,
     UpstreamPage,
@@ -78,14 +76,11 @@ from mcp_livecalls.providers.families.retell import (
 )
 from mcp_livecalls.providers.families.retell_lists import (
     STALLED_NOTE,
-    FirstPages,
-    noting_unreadable,
     read_entries,
     unseen_entries,
 )
+from mcp_livecalls.providers.families.retell_provider import FamilyProvider
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = [
@@ -205,8 +200,9 @@ class RetellSettings:
     base_url: str = DEFAULT_BASE_URL
 
 
-class RetellProvider(LiveCallsProvider):
+class RetellProvider(FamilyProvider):
     name = ProviderName("retell")
+    member = RETELL
     credential_vars = ("RETELL_API_KEY",)
     env = EnvSpec("RETELL", DEFAULT_BASE_URL, secrets=("api_key",))
     settings_type = RetellSettings
@@ -219,31 +215,14 @@ class RetellProvider(LiveCallsProvider):
     )
 
     def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
-        super().__init__(http)
-        self._now = now
-        self._first_pages = FirstPages()
+        super().__init__(http, now=now)
         # (agent, direction, offset) -> the pagination key that starts the page there.
         self._keys: OrderedDict[tuple[str | None, str | None, int], str] = OrderedDict()
 
     @classmethod
-    def create(
-        cls,
-        settings: RetellSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> RetellProvider:
+    def auth_headers(cls, settings: RetellSettings) -> tuple[dict[str, str], list[str]]:
         api_key = settings.api_key.get_secret_value()
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
-            headers={"Authorization": f"Bearer {api_key}"},
-            secrets=[api_key],
-            pacing=pacing,
-        )
-        return cls(http, now=now)
+        return {"Authorization": f"Bearer {api_key}"}, [api_key]
 
     @classmethod
     def envelope_error(cls, payload: Any) -> EnvelopeError | None:
@@ -365,8 +344,7 @@ class RetellProvider(LiveCallsProvider):
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        found = noting_unreadable(self, found, unreadable)
-        return replace(found, notes=[*notes, *found.notes]) if notes else found
+        return self._closing(found, notes, unreadable)
 
 
 def _direction_word(direction: Direction | None) -> str | None:

@@ -55,7 +55,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-import httpx2
 from pydantic import SecretStr
 
 from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, StreamDetails
@@ -64,7 +63,6 @@ from mcp_livecalls.errors import BadResponse, CallNotFound
 from mcp_livecalls.providers.base import (
     Capabilities,
     EnvSpec,
-    LiveCallsProvider,
     ProviderSlice,
     RawPayload,
     UpstreamPage,
@@ -79,14 +77,11 @@ from mcp_livecalls.providers.families.retell import (
 )
 from mcp_livecalls.providers.families.retell_lists import (
     STALLED_NOTE,
-    FirstPages,
-    noting_unreadable,
     read_entries,
     unseen_entries,
 )
+from mcp_livecalls.providers.families.retell_provider import FamilyProvider
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import EnvelopeError, envelope_failure
 
 __all__ = [
@@ -237,8 +232,9 @@ class ZuduSettings:
     base_url: str = DEFAULT_BASE_URL
 
 
-class ZuduProvider(LiveCallsProvider):
+class ZuduProvider(FamilyProvider):
     name = ProviderName("zudu")
+    member = ZUDU
     credential_vars = ("ZUDU_API_KEY", "ZUDU_API_SECRET")
     env = EnvSpec("ZUDU", DEFAULT_BASE_URL, secrets=("api_key", "api_secret"))
     settings_type = ZuduSettings
@@ -250,34 +246,17 @@ class ZuduProvider(LiveCallsProvider):
     )
 
     def __init__(self, http: ProviderHTTP, *, now: Callable[[], datetime]) -> None:
-        super().__init__(http)
-        self._now = now
+        super().__init__(http, now=now)
         self._filter_form = LIST_PAGE_FORM
-        self._first_pages = FirstPages()
         # Record id -> call_id, as seen side by side in list entries and records: the way back to a
         # call whose record id the single-call path does not take (the documented path id is ``call_id``).
         self._call_ids: OrderedDict[str, str] = OrderedDict()
 
     @classmethod
-    def create(
-        cls,
-        settings: ZuduSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> ZuduProvider:
+    def auth_headers(cls, settings: ZuduSettings) -> tuple[dict[str, str], list[str]]:
         api_key = settings.api_key.get_secret_value()
         api_secret = settings.api_secret.get_secret_value()
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
-            headers={"X-API-KEY": api_key, "X-API-SECRET": api_secret},
-            secrets=[api_key, api_secret],
-            pacing=pacing,
-        )
-        return cls(http, now=now)
+        return {"X-API-KEY": api_key, "X-API-SECRET": api_secret}, [api_key, api_secret]
 
     async def _record(self, call_id: str, read: Callable[[Any], _T]) -> _T:
         """``read`` of the call's record (inside ``ProviderHTTP``'s translation), by the id given or,
@@ -411,8 +390,7 @@ class ZuduProvider(LiveCallsProvider):
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        found = noting_unreadable(self, found, unreadable)
-        return replace(found, notes=[*notes, *found.notes]) if notes else found
+        return self._closing(found, notes, unreadable)
 
 
 ADAPTER = ZuduProvider
