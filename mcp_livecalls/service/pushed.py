@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.core.models import ProviderName, ProvidersOverview
 from mcp_livecalls.providers.hooks import WebhookEvent
 from mcp_livecalls.service.wakes import Wake, applied
 from mcp_livecalls.service.watch import ACTIVE_URI, Watcher
@@ -83,6 +83,8 @@ class PushedEvents:
         self._sequence: dict[tuple[ProviderName, str], int] = {}
         self._last: dict[ProviderName, datetime] = {}
         self._waits: dict[str, set[Wake]] = {}
+        self.receiving: dict[ProviderName, str] = {}
+        """The providers whose webhooks this server receives, with the path (``web`` sets it)."""
         self.taken = 0
         self.duplicates = 0
         self.stale = 0
@@ -93,6 +95,21 @@ class PushedEvents:
         """Whether ``provider`` pushed an event within the last two reconcile intervals."""
         last = self._last.get(provider)
         return last is not None and self._now() - last <= timedelta(seconds=2 * self.reconcile_s)
+
+    def describe(self, overview: ProvidersOverview) -> ProvidersOverview:
+        """``overview`` saying, per configured provider, whether it pushes or is polled."""
+        infos = [
+            info.model_copy(
+                update={
+                    "updates": "pushed" if self.healthy(info.name) else "polled",
+                    "webhook": self.receiving.get(info.name),
+                }
+            )
+            if info.configured
+            else info
+            for info in overview.providers
+        ]
+        return overview.model_copy(update={"providers": infos})
 
     async def take(self, events: Iterable[WebhookEvent]) -> int:
         """Take each new event (updating and waking what watches its call, telling the fleet);
