@@ -1,5 +1,14 @@
 """Exotel (v3) ``calls/{call_sid}/stream`` answers: legs, their roles, bridge and recording, and a
 call's summary merged with what its stream adds.
+
+Legs come from the stream only. Exotel documents two other leg sources, neither used here:
+``GET /v3/accounts/{sid}/calls/{call_sid}/legs`` (developer.exotel.com, voice-v3 "Call Legs
+(Beta)": enabled per account on request to Exotel; its ``response`` holds the call ``sid`` and
+``from`` / ``to`` arrays of leg blocks, users' legs on one side and the customer's on the other),
+and the v1 ``Calls/{CallSid}/Legs`` (support.exotel.com "Leg details API"), which answers only for
+*completed* calls, so it is not a live source. The stream's leg words follow the active-stream
+page's example (``connected``; network ``pstn``; ``audio_status {muted, hold}``); other leg
+statuses are the v1 call words, mapped below, anything else ``unknown``.
 """
 
 from __future__ import annotations
