@@ -35,7 +35,14 @@ VOBIZ_FLAT = "2ded13fe-4f9b-4958-9bfb-093ea2f29f91"
 EXOTEL = "call_active_001"
 ZUDU = "550e8400-e29b-41d4-a716-446655440000"
 
-SEED_CALLS = [("vobiz", VOBIZ_PLIVO), ("vobiz", VOBIZ_FLAT), ("exotel", EXOTEL), ("zudu", ZUDU)]
+TELNYX = "v3-MdI91X4lWFEs7IgbBEOT9M4AigoY08M0WWZFISt1Yw2axZ_IiE4pqg"
+SEED_CALLS = [
+    ("vobiz", VOBIZ_PLIVO),
+    ("vobiz", VOBIZ_FLAT),
+    ("exotel", EXOTEL),
+    ("zudu", ZUDU),
+    ("telnyx", TELNYX),
+]
 FORBIDDEN = ("null", "None", "api_id", "request_id", "requestId", "req_xyz789", "req_stream_001")
 
 
@@ -86,6 +93,7 @@ GET_LIVE_CALL = {
         "transcript:\n"
         " assistant: Hello, thank you for calling. How can I help you today?"
     ),
+    TELNYX: f"[telnyx] {TELNYX} in_progress 50s",
 }
 
 GET_STREAM_DETAILS = {
@@ -117,6 +125,7 @@ GET_STREAM_DETAILS = {
         " assistant: Hello, thank you for calling. How can I help you today?\n"
         "not offered: legs, bridge, hold/mute per leg"
     ),
+    TELNYX: f"[telnyx] {TELNYX} in_progress 50s",
 }
 
 LIST_ACTIVE_CALLS = {
@@ -136,6 +145,7 @@ LIST_ACTIVE_CALLS = {
         "[zudu] 550e8400-e29b-41d4-a716-446655440000 in_progress inbound +1234567890→+0987654321 5m00s "
         "agent-123 rec"
     ),
+    "telnyx": f"1 live call\n[telnyx] {TELNYX} in_progress 50s",
 }
 
 
@@ -174,13 +184,14 @@ async def test_the_list_across_providers_is_the_same_lines_newest_first(client: 
     text = await _text(client, "list_active_calls", {})
 
     lines = text.splitlines()
-    assert lines[0] == "5 live calls"
+    assert lines[0] == "6 live calls"
     every_line = {line for listing in LIST_ACTIVE_CALLS.values() for line in listing.splitlines()[1:]}
     assert set(lines[1:]) == every_line
     assert [line.split()[1] for line in lines[1:]] == [
         VOBIZ_FLAT,  # 2026-06-11
         "call_active_002",  # 2024-06-15T10:35
         EXOTEL,  # 2024-06-15T10:30
+        TELNYX,  # 50 s before NOW (its list counts from now)
         ZUDU,  # 2023-12-20
         VOBIZ_PLIVO,  # 2014-10-15
     ]

@@ -449,7 +449,7 @@ async def test_unsafe_call_ids_are_refused_before_any_request(
 
 
 BAD_LIST_ARGUMENTS: list[dict[str, Any]] = [
-    {"provider": "telnyx"},
+    {"provider": "bandwidth"},
     {"provider": "VOBIZ"},
     {"provider": ""},
     {"direction": "sideways"},

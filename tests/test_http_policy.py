@@ -70,7 +70,9 @@ def status(code: int, **headers: str) -> httpx2.Response:
     return httpx2.Response(code, headers=headers, json={"message": f"status {code}"})
 
 
-def provider_http(client: httpx2.AsyncClient, provider: str = "zudu", **policy: Any) -> ProviderHTTP:
+def provider_http(
+    client: httpx2.AsyncClient, provider: str = "zudu", *, auth: httpx2.Auth | None = None, **policy: Any
+) -> ProviderHTTP:
     return ProviderHTTP(
         provider=provider,
         title=provider.capitalize(),
@@ -81,6 +83,7 @@ def provider_http(client: httpx2.AsyncClient, provider: str = "zudu", **policy: 
         credential_vars=("ZUDU_API_KEY", "ZUDU_API_SECRET"),
         base_url_var="ZUDU_BASE_URL",
         secrets=[SECRET_KEY, SECRET_TOKEN],
+        auth=auth,
     )
 
 
@@ -606,3 +609,31 @@ async def test_an_error_inside_a_2xx_envelope_is_raised_with_the_providers_words
     assert caught.value.message.startswith("Zudu answered with an error: key ")
     assert caught.value.message.endswith(" is not valid.")
     assert parsed == []  # the adapter's parse never saw the error envelope
+
+
+class _CountingBearer(httpx2.Auth):
+    """Signs each request with a token of its own, as a JWT-minting auth does."""
+
+    def __init__(self) -> None:
+        self.minted = 0
+
+    def auth_flow(self, request: httpx2.Request):  # type: ignore[no-untyped-def]
+        self.minted += 1
+        request.headers["Authorization"] = f"Bearer token-{self.minted}"
+        yield request
+
+
+async def test_an_auth_object_signs_every_request_afresh_instead_of_one_fixed_header() -> None:
+    seen: list[str] = []
+
+    async def upstream(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.headers.get("authorization", ""))
+        return ok()
+
+    signer = _CountingBearer()
+    async with client_for(upstream) as client:
+        http = provider_http(client, auth=signer)
+        await fetch(http)
+        await fetch(http)
+
+    assert seen == ["Bearer token-1", "Bearer token-2"]

@@ -28,11 +28,21 @@ from mcp_livecalls.core.phone import NumberFilter, NumberStyle
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import ConfigError, InvalidArgument
 from mcp_livecalls.providers.base import UpstreamPage, scan
+from mcp_livecalls.providers.registry import PROVIDERS as ADAPTERS
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.server.policy import mask_number
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 
 PROVIDERS = NAMES
+NUMBERED = tuple(cls.name.value for cls in ADAPTERS if "from_number" in cls.capabilities.fields)
+"""The providers whose calls carry numbers (Telnyx's active calls carry ids and a duration only)."""
+
+
+def _unnumbered(call: SimCall) -> bool:
+    """A call no number is shown for: a web call, or a call of a provider that writes none."""
+    return call.web_call or call.provider not in NUMBERED
+
+
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 VOBIZ = NumberStyle("IN", bare_digits_international=True)
 PLUS = NumberStyle("IN")
@@ -277,7 +287,7 @@ def _sim_call(simulator: Simulator, provider: str, call_id: str) -> SimCall:
 
 def _numbers(call: SimCall, *, legs: bool = False) -> list[str]:
     """A call's from and to (a list shows these); with ``legs`` also an Exotel agent's contact."""
-    if call.web_call:
+    if _unnumbered(call):
         return []
     numbers = [call.from_number, call.to_number]
     if legs and call.provider == "exotel" and call.agent is not None:
@@ -328,7 +338,7 @@ async def test_listed_numbers_are_e164_for_every_provider_in_text_and_structured
     assert len(page["calls"]) == len(listed)
     for listed in page["calls"]:
         call = _sim_call(simulator, listed["provider"], listed["call_id"])
-        if call.web_call:  # a Zudu web call has no numbers at all
+        if _unnumbered(call):  # a Zudu web call has no numbers at all, nor has a Telnyx call
             assert "from_number" not in listed
             continue
         assert (listed["from_number"], listed["to_number"]) == (call.from_number, call.to_number)
@@ -352,7 +362,7 @@ async def test_single_call_tools_show_numbers_and_leg_contacts_in_e164(
             assert not stream.is_error, _text(stream)
             live, details = got.structured_content or {}, stream.structured_content or {}
             shown = {key: live[key] for key in ("from_number", "to_number") if key in live}
-            assert bool(shown) is not call.web_call  # Exotel's single call knows only the customer's side
+            assert bool(shown) is not _unnumbered(call)  # Exotel's single call knows only the customer's side
             for key, number in shown.items():
                 assert number == getattr(call, key)
                 assert number in _text(got)
@@ -372,7 +382,7 @@ async def test_the_last_four_digits_find_exactly_the_calls_with_a_number_ending_
     client: Client, simulator: Simulator
 ) -> None:
     listed = await _listed(client, simulator)
-    for provider in PROVIDERS:
+    for provider in NUMBERED:
         target = next(call for call in listed[provider] if _numbers(call))
         tail = target.from_number[-4:]
 
@@ -399,7 +409,7 @@ async def test_a_whole_number_written_like_plus_91_97_finds_exactly_its_calls(
     client: Client, simulator: Simulator
 ) -> None:
     listed = await _listed(client, simulator)
-    for provider in PROVIDERS:
+    for provider in NUMBERED:
         target = next(call for call in listed[provider] if _numbers(call))
         customer = target.from_number if target.direction == "inbound" else target.to_number
 
@@ -475,7 +485,7 @@ async def test_masking_shows_the_last_four_digits_of_the_e164_number_for_every_p
 
     for listed in page["calls"]:
         call = _sim_call(simulator, listed["provider"], listed["call_id"])
-        if call.web_call:
+        if _unnumbered(call):
             continue
         masked = ("…" + call.from_number[-4:], "…" + call.to_number[-4:])
         assert (listed["from_number"], listed["to_number"]) == masked

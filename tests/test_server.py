@@ -182,7 +182,7 @@ async def test_call_times_are_whole_seconds(client: Client, simulator: Simulator
 
 
 async def test_an_unknown_provider_or_out_of_range_limit_is_a_tool_error(client: Client) -> None:
-    bad_provider = await client.call_tool("list_active_calls", {"provider": "telnyx"})
+    bad_provider = await client.call_tool("list_active_calls", {"provider": "bandwidth"})
     bad_limit = await client.call_tool("list_active_calls", {"limit": 1000})
 
     assert bad_provider.is_error

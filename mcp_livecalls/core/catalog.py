@@ -19,6 +19,7 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
     ("plivo", "Plivo"),
     ("retell", "Retell AI"),
     ("twilio", "Twilio"),
+    ("telnyx", "Telnyx"),
 )
 """``(name, title)`` per provider, in the order every listing follows: one line a provider."""
 

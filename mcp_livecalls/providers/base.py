@@ -193,7 +193,7 @@ class LiveCallsProvider(ABC):
         *,
         secrets: Sequence[str],
         headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
+        auth: tuple[str, str] | httpx2.Auth | None = None,
         requests_per_minute: float | None = None,
         pacing_burst: float | None = None,
         not_found_hint: str | None = None,

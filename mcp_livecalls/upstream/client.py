@@ -77,7 +77,7 @@ class ProviderHTTP:
         base_url: str,
         policy: HttpPolicy,
         headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
+        auth: tuple[str, str] | httpx2.Auth | None = None,
         credential_vars: Sequence[str],
         base_url_var: str,
         secrets: Sequence[str],
@@ -97,7 +97,8 @@ class ProviderHTTP:
         self.policy = policy
         self._client = client
         self._headers = dict(headers or {})
-        self._auth = httpx2.BasicAuth(*auth) if auth else None
+        # A pair is HTTP basic auth; an ``httpx2.Auth`` signs each request itself (a fresh JWT).
+        self._auth = httpx2.BasicAuth(*auth) if isinstance(auth, tuple) else auth
         self._limiter = anyio.CapacityLimiter(policy.max_concurrency)
         # Pollers hold at most their share of the slots (and of the places in the queue for them).
         share = min(1.0, max(0.0, policy.background_share))
@@ -106,7 +107,7 @@ class ProviderHTTP:
         self.outcomes: Counter[str] = Counter()
         """Upstream requests by outcome (``2xx``, ``4xx``, ``429``, ``5xx``, ``error``), for ``/metrics``."""
         # The basic-auth header carries ``key:token`` in base64: the pair is a secret of its own.
-        self.redact = Redactor(secrets, pairs=[auth] if auth else [])
+        self.redact = Redactor(secrets, pairs=[auth] if isinstance(auth, tuple) else [])
         LOG_FILTER.register(self.redact)
         self._reader = AnswerReader(
             provider=provider,

@@ -52,7 +52,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -71,11 +71,10 @@ from mcp_livecalls.providers.base import (
     PageGuard,
     ProviderSlice,
     RawPayload,
-    UpstreamPage,
     gather,
     parse_direction,
-    scan,
 )
+from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.providers.reading import rest_call_status
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
@@ -287,14 +286,6 @@ def _calls_page(payload: Any, *, now: datetime) -> _Page:
     return _Page(calls, len(page.calls) - len(calls), page.next_page_uri or None)
 
 
-@dataclass
-class _Listed:
-    """One status list, read page by page, and what is partial about it."""
-
-    calls: list[LiveCall] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 def _leg(raw: _Participant) -> CallLeg:
     return CallLeg(
         leg_id=raw.call_sid,
@@ -421,9 +412,9 @@ class TwilioProvider(LiveCallsProvider):
             return None
         return dict(parse_qsl(parts.query, keep_blank_values=True))
 
-    async def _list(self, status: str) -> _Listed:
+    async def _list(self, status: str) -> Listed:
         """Every call of one status list, along ``next_page_uri`` (at most ``MAX_LIST_PAGES``)."""
-        listed = _Listed()
+        listed = Listed()
         guard = PageGuard(max_pages=MAX_LIST_PAGES, list_name=f"the {status} list", calls=f"{status} calls")
         params: dict[str, str | int] = {"Status": status, "PageSize": str(PAGE_SIZE)}
         guard.follows(tuple(sorted(params.items())))
@@ -468,51 +459,25 @@ class TwilioProvider(LiveCallsProvider):
         """The lists of ``statuses`` joined in that order, each call once, and the notes.
 
         One list failing leaves the others' calls; when none has any to show, its failure is the
-        answer."""
-        if not statuses:
-            return [], []
-
-        async def read(status: str) -> _Listed | ProviderError:
-            try:
-                return await self._list(status)
-            except ProviderError as exc:
-                return exc
-
-        lists = await gather([functools.partial(read, status) for status in statuses])
-        failures = [found for found in lists if isinstance(found, ProviderError)]
-        if failures and all(isinstance(found, ProviderError) or not found.calls for found in lists):
-            raise failures[0]
-        calls: list[LiveCall] = []
-        notes: list[str] = []
-        seen: set[str] = set()
-        for status, found in zip(statuses, lists, strict=True):
-            if isinstance(found, ProviderError):
-                notes.append(f"the {status} list could not be read, so {status} calls are missing: {found}")
-                continue
-            notes += found.notes
-            for call in found.calls:
-                # Moved on between the requests (in both lists), or ended: listed once, live only.
-                if call.call_id not in seen and call.status not in _NOT_LIVE:
-                    seen.add(call.call_id)
-                    calls.append(call)
-        return calls, notes
+        answer. A call that moved on between the requests (in both lists) is listed once; an ended
+        one not at all."""
+        return await join_lists(
+            statuses,
+            self._list,
+            missing=lambda status, error: (
+                f"the {status} list could not be read, so {status} calls are missing: {error}"
+            ),
+            keep=lambda call: call.status not in _NOT_LIVE,
+        )
 
     async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        joined: list[LiveCall] | None = None
-        notes: list[str] = []
-
-        async def fetch(position: int, count: int) -> UpstreamPage:
-            nonlocal joined
-            if joined is None:
-                joined, list_notes = await self._live_calls(_statuses_for(query))
-                notes.extend(list_notes)
-            chunk: list[LiveCall | None] = list(joined[position : position + count])
-            return UpstreamPage(chunk, exhausted=position + count >= len(joined), total=len(joined))
-
-        found = await scan(
-            fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
+        return await scan_joined(
+            functools.partial(self._live_calls, _statuses_for(query)),
+            query=query,
+            local_filters=self.local_filters(query),
+            offset=offset,
+            limit=limit,
         )
-        return replace(found, notes=notes, total=None) if notes else found
 
     # -- legs, from conferences ----------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Everything about telnyx: its adapter (``adapter``), simulated API (``simulated``), webhooks."""
