@@ -544,15 +544,15 @@ def test_latency_fault_delays_then_answers_normally() -> None:
         assert time.perf_counter() - started >= 0.3
 
 
-def test_hang_fault_never_answers_and_does_not_block_shutdown() -> None:
+def test_hang_fault_never_answers_and_does_not_block_shutdown(caplog: pytest.LogCaptureFixture) -> None:
     sim = Simulator()
     sim.faults.inject(Fault(kind="hang", provider="vobiz"))
-    started = time.perf_counter()
-    with running(sim, timeout=0.3) as client:
-        with pytest.raises(httpx2.ReadTimeout):
-            client.get(f"{VOBIZ}/", params={"status": "live"}, headers=VOBIZ_HEADERS)
+    with caplog.at_level(logging.WARNING), running(sim, timeout=30) as client:
+        with pytest.raises(httpx2.ReadTimeout):  # a hang never answers: any timeout ends it
+            client.get(f"{VOBIZ}/", params={"status": "live"}, headers=VOBIZ_HEADERS, timeout=0.3)
         assert zudu_list(client).status_code == 200
-    assert time.perf_counter() - started < 3.0
+    # The server's thread stopped within its bounded join (it warns when it does not).
+    assert [r.getMessage() for r in caplog.records if "did not stop" in r.getMessage()] == []
 
 
 def test_reset_fault_cuts_the_body_short_and_the_client_sees_a_transport_error() -> None:
@@ -672,11 +672,11 @@ def test_the_simulator_writes_nothing_to_stdout_and_logs_no_error_for_intended_f
     sim = Simulator()
     sim.faults.inject(Fault(kind="reset", times=1))
     sim.faults.inject(Fault(kind="hang", times=1))
-    with caplog.at_level(logging.DEBUG), running(sim, timeout=0.2) as client:
+    with caplog.at_level(logging.DEBUG), running(sim, timeout=30) as client:
         with pytest.raises(httpx2.TransportError):
             client.get(f"{VOBIZ}/", params={"status": "live"}, headers=VOBIZ_HEADERS)
         with pytest.raises(httpx2.ReadTimeout):
-            client.get(f"{VOBIZ}/", params={"status": "live"}, headers=VOBIZ_HEADERS)
+            client.get(f"{VOBIZ}/", params={"status": "live"}, headers=VOBIZ_HEADERS, timeout=0.2)
         assert vobiz_live_ids(client)
     out, _ = capfd.readouterr()
     assert out == ""

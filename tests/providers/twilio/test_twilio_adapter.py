@@ -41,7 +41,8 @@ FLAVOUR_SETS = [
     *(pytest.param((flavour,), id=flavour.split(".")[1]) for flavour in sorted(TWILIO_FLAVOURS)),
     pytest.param(tuple(sorted(TWILIO_FLAVOURS)), id="all"),
 ]
-FAST = HttpPolicy(connect_timeout_s=0.5, read_timeout_s=0.3, request_timeout_s=0.5, tool_budget_s=3)
+PATIENT = HttpPolicy(connect_timeout_s=30, read_timeout_s=30, request_timeout_s=30, tool_budget_s=60)
+"""No fault here is a hang: timeouts far above any loopback answer, so a busy machine changes no verdict."""
 
 
 def flavoured(flavours: tuple[str, ...] = (), **changes: Any) -> Simulator:
@@ -306,13 +307,13 @@ async def test_every_fault_gets_a_clear_answer_and_the_next_request_succeeds(
 ) -> None:
     simulator, base_url = served
     call_id = simulator.population.live("twilio")[0].id
-    async with Client(create_server(settings_at(base_url, http=FAST), now=simulator.clock.now)) as client:
+    async with Client(create_server(settings_at(base_url, http=PATIENT), now=simulator.clock.now)) as client:
 
         async def ask(tool: str) -> CallToolResult:
             arguments: dict[str, Any] = {"provider": "twilio"}
             if tool != "list_active_calls":
                 arguments["call_id"] = call_id
-            with anyio.fail_after(FAST.tool_budget_s + 3):
+            with anyio.fail_after(PATIENT.tool_budget_s + 30):
                 return await client.call_tool(tool, arguments)
 
         simulator.faults.inject(fault.model_copy(update={"provider": "twilio"}))
@@ -350,7 +351,7 @@ async def test_a_twilio_echoing_the_credentials_leaks_them_nowhere(
     call_id = simulator.population.live("twilio")[0].id
     secrets = [TOKEN, ACCOUNT, f"{ACCOUNT}:{TOKEN}"]
     forms = {form.lower() for value in secrets for form in (value, base64.b64encode(value.encode()).decode())}
-    async with Client(create_server(settings_at(base_url, http=FAST), now=simulator.clock.now)) as client:
+    async with Client(create_server(settings_at(base_url, http=PATIENT), now=simulator.clock.now)) as client:
         simulator.faults.inject(Fault(kind="credential_echo", provider="twilio", echo=echo, status_code=503))
         results = [
             await client.call_tool("list_active_calls", {"provider": "twilio"}),
