@@ -326,7 +326,7 @@ def test_exotel_hold_and_mute_flags_follow_the_schedule() -> None:
 
 def test_exotel_active_list_round_trips_to_stream_details() -> None:
     documented = set(load_fixture("exotel_stream")["response"]["stream"])
-    with running(Simulator(live_calls=30)) as client:
+    with running(Simulator(live_calls=12, providers=("exotel",))) as client:
         body = exotel_active(client).json()
         assert body["http_code"] == 200
         assert body["method"] == "GET"

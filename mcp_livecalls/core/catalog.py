@@ -20,6 +20,7 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
     ("retell", "Retell AI"),
     ("twilio", "Twilio"),
     ("telnyx", "Telnyx"),
+    ("vonage", "Vonage"),
 )
 """``(name, title)`` per provider, in the order every listing follows: one line a provider."""
 

@@ -226,7 +226,7 @@ class TelnyxProvider(LiveCallsProvider):
     credential_vars = ("TELNYX_API_KEY",)
     env = EnvSpec("TELNYX", DEFAULT_BASE_URL, secrets=("api_key",), texts=("connection_ids", "public_key"))
     settings_type = TelnyxSettings
-    call_id_words = "Telnyx call_control_id (v3-…)"
+    call_id_words = "Telnyx v3-… id"
     capabilities = Capabilities(
         upstream_filters=(), fields=("status", "started_at", "duration_s"), not_offered=NOT_OFFERED
     )

@@ -1,0 +1,1 @@
+"""Everything about vonage: its adapter (``adapter``), simulated API (``simulated``), webhooks."""
