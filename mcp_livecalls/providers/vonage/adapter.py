@@ -40,7 +40,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
-import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, SecretStr
@@ -146,6 +145,8 @@ class VonageJwt(httpx2.Auth):
                 "jti": str(uuid.uuid4()),
                 "exp": issued + TOKEN_LIFETIME_S,
             }
+            import jwt  # here, not at import: serving stdio with no Vonage loads no JWT library
+
             self._token = jwt.encode(claims, self._key, algorithm="RS256", headers={"typ": "JWT"})
             self._expires = issued + TOKEN_LIFETIME_S
         return self._token
