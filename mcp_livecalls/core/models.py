@@ -309,6 +309,7 @@ class CallStateWait(_Model):
 class ProviderInfo(_Model):
     name: ProviderName
     configured: bool
+    call_id: str | None = Field(default=None, description="What the tools take as this provider's call id.")
     base_url: str | None = None
     tools: list[str] = Field(default_factory=list)
     upstream_filters: list[str] = Field(default_factory=list)

@@ -126,7 +126,7 @@ class LiveCallsProvider(ABC):
     settings_type: ClassVar[Callable[..., Any]]
     """The settings dataclass, made from the fields of ``env`` (``base_url`` included)."""
     call_id_words: ClassVar[str]
-    """What the provider calls a call id, for the tools' argument description (``Vobiz call_uuid``)."""
+    """What the provider calls a call id (``Vobiz call_uuid``), shown in ``livecalls://providers``."""
     bare_digits_international: ClassVar[bool] = False
     """The provider writes numbers as E.164 digits without ``+`` (Vobiz, Plivo): bare digits
     are then read as international first (see ``mcp_livecalls.core.phone``)."""
@@ -282,6 +282,7 @@ class LiveCallsProvider(ABC):
         return ProviderInfo(
             name=self.name,
             configured=True,
+            call_id=self.call_id_words,
             base_url=self.http.base_url,
             tools=["get_live_call", "list_active_calls", "get_stream_details"],
             upstream_filters=list(self.capabilities.upstream_filters),

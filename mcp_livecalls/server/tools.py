@@ -28,7 +28,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.core.views import CallerView, caller_view
 from mcp_livecalls.errors import CallNotFound
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
-from mcp_livecalls.providers.registry import PROVIDERS, titles_offering
+from mcp_livecalls.providers.registry import titles_offering
 from mcp_livecalls.server.board import board_meta
 from mcp_livecalls.server.render import render_call, render_page, render_stream, render_wait
 from mcp_livecalls.service.paging import MAX_LIMIT
@@ -47,7 +47,8 @@ CallId = Annotated[
     Field(
         min_length=1,
         max_length=MAX_CALL_ID_LENGTH,
-        description=f"The provider's call id ({', '.join(cls.call_id_words for cls in PROVIDERS)}).",
+        # The same words for any number of providers: each one's id is named in livecalls://providers.
+        description="The provider's own call id, as list_active_calls shows it.",
     ),
 ]
 ProviderArg = Annotated[
