@@ -15,13 +15,17 @@ from collections.abc import Callable
 
 import anyio
 
-from benchmarks import fleet, latency, polling, scale, tokens
+from benchmarks import fleet, latency, polling, scale, startup, tokens
 from benchmarks.common import print_table, quiet_logs
 from mcp_livecalls import __version__
 
 __all__ = ["main"]
 
-PARTS = ("tokens", "latency", "polling", "fleet", "scale")
+PARTS = ("startup", "tokens", "latency", "polling", "fleet", "scale")
+
+
+def _startup() -> dict[str, bool]:
+    return startup.report(startup.measure())
 
 
 def _tokens() -> dict[str, bool]:
@@ -45,6 +49,7 @@ def _scale() -> dict[str, bool]:
 
 
 RUNNERS: dict[str, Callable[[], dict[str, bool]]] = {
+    "startup": _startup,
     "tokens": _tokens,
     "latency": _latency,
     "polling": _polling,

@@ -184,17 +184,19 @@ def _serve(args: argparse.Namespace) -> int:
             if not settings.configured:
                 raise ConfigError(_no_provider_message())
         logger.info("providers: %s", ", ".join(settings.configured))
-        # Loaded once the settings hold: a configuration error answers without the MCP server SDK.
-        import uvicorn
-
+        # Loaded once the settings hold: a configuration error answers without the MCP server SDK,
+        # and stdio never loads the HTTP front (uvicorn, sign-in, metrics, redis).
         from mcp_livecalls.server.build import create_server
-        from mcp_livecalls.web.front import http_app
-        from mcp_livecalls.web.listen import listening_socket, uvicorn_options
 
         server = create_server(settings)
         if args.transport == "stdio":
             server.run("stdio")
             return 0
+        import uvicorn
+
+        from mcp_livecalls.web.front import http_app
+        from mcp_livecalls.web.listen import listening_socket, uvicorn_options
+
         app = http_app(server, settings, host=args.host, stateless=args.stateless)
         # Guarded protocol (header-read timeout, connection cap), short keep-alive, no spoofable
         # X-Forwarded-For: see uvicorn_options. The socket listens before the line below is

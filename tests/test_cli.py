@@ -65,3 +65,39 @@ def test_the_demo_shows_calls_from_every_provider_and_a_clear_error(
         assert f"[{provider}] " in out
     assert "> get_stream_details" in out
     assert "it is not live (it may have ended)" in out
+
+
+_REPORT_MODULES_AT_EXIT = """
+import atexit, runpy, sys
+watched = ("redis", "jwt", "mcp_livecalls.web", "mcp_livecalls.fleet", "mcp_livecalls.simulator")
+atexit.register(
+    lambda: sys.stderr.write(
+        "LOADED " + " ".join(w for w in watched if any(m == w or m.startswith(w + ".") for m in sys.modules))
+        + "\\n"
+    )
+)
+sys.argv = ["mcp-livecalls", "serve"]
+runpy.run_module("mcp_livecalls.cli", run_name="__main__")
+"""
+
+
+def test_serving_over_stdio_loads_neither_redis_nor_sign_in_nor_the_http_front_nor_the_simulator() -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "VOBIZ_AUTH_ID": "MA1", "VOBIZ_AUTH_TOKEN": "tok-1"}
+    initialize = (
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+    )
+
+    result = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", _REPORT_MODULES_AT_EXIT],
+        input=initialize,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+    assert '"result"' in result.stdout.splitlines()[0]  # it answered initialize, then stdin closed
+    loaded = [line for line in result.stderr.splitlines() if line.startswith("LOADED")]
+    assert loaded == ["LOADED "]

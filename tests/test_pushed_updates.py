@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from mcp_livecalls.config import Settings
-from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.core.models import CallStatus, ProviderName
 from mcp_livecalls.providers.hooks import WebhookEvent
 from mcp_livecalls.server.app import LiveCallsApp
 from mcp_livecalls.server.build import create_server
@@ -73,13 +73,13 @@ async def test_a_pushed_event_is_heard_at_once_and_its_replay_changes_nothing(
         with anyio.fail_after(30):
             await paused.until_sleeping(1)  # the first reading is done; no poll would come again
             clock.set(next(at for at, _ in call.schedule if at > clock.now()))
-            assert app.pushed.take([_event(call, "nonce:1")]) == 1
+            assert await app.pushed.take([_event(call, "nonce:1")]) == 1
             async for update in updates:
                 heard.append(update)
                 break
             await paused.until_sleeping(1)
             requests = sum(simulator.requests.values())
-            assert app.pushed.take([_event(call, "nonce:1")]) == 0  # a replay: nothing is read again
+            assert await app.pushed.take([_event(call, "nonce:1")]) == 0  # a replay: nothing is read again
             assert sum(simulator.requests.values()) == requests
             assert app.pushed.duplicates == 1
 
@@ -94,3 +94,89 @@ async def test_a_provider_that_never_pushed_is_polled_at_the_poll_interval(setti
 
     assert app.watcher.interval_for(f"livecalls://calls/{provider}/abc") == 2.0
     assert app.watcher.interval_for("livecalls://calls/active") == 2.0
+
+
+def _talking_call(simulator: Simulator, provider: str) -> SimCall:
+    now = simulator.clock.now()
+    return next(call for call in simulator.population.live(provider) if call.state_at(now) == "in_progress")
+
+
+def _signed(call: SimCall, key: str, status: CallStatus) -> WebhookEvent:
+    """An event as a reader of a provider that signs the body makes it (data, not a hint)."""
+    return WebhookEvent(ProviderName(call.provider), call.id, "apply", key, status=status)
+
+
+async def test_a_signed_event_is_applied_to_the_watched_call_without_an_upstream_request(
+    settings: Settings, simulator: Simulator
+) -> None:
+    paused = Paused()
+    app = LiveCallsApp(settings.with_changes(reconcile_s=30.0), now=simulator.clock.now, sleep=paused.sleep)
+    call = _talking_call(simulator, "twilio")
+    uri = f"livecalls://calls/twilio/{call.id}"
+
+    async with (
+        Client(create_server(app=app)) as client,
+        client.listen(resource_subscriptions=[uri]) as updates,
+    ):
+        with anyio.fail_after(30):
+            await paused.until_sleeping(1)
+            requests = sum(simulator.requests.values())
+            assert await app.pushed.take([_signed(call, "signature:a", CallStatus.ON_HOLD)]) == 1
+            heard = await anext(aiter(updates))
+            await paused.until_sleeping(1)
+
+    assert getattr(heard, "uri", None) == uri
+    assert sum(simulator.requests.values()) == requests  # the event was the reading
+    assert (app.watcher.applied, app.watcher.upstream_polls) == (1, 1)
+
+
+async def test_a_waiting_wait_for_call_state_returns_when_a_signed_event_ends_the_call(
+    settings: Settings, simulator: Simulator
+) -> None:
+    paused = Paused()
+    app = LiveCallsApp(settings, now=simulator.clock.now, sleep=paused.sleep)
+    call = _talking_call(simulator, "retell")
+    answers: list[Any] = []
+
+    async with Client(create_server(app=app)) as client:
+
+        async def wait() -> None:
+            args = {"call_id": call.id, "provider": "retell", "until": ["ended"], "timeout_s": 55}
+            answers.append(await client.call_tool("wait_for_call_state", args))
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(wait)
+                await paused.until_sleeping(1)  # read once, now pausing: no poll would come
+                requests = sum(simulator.requests.values())
+                assert await app.pushed.take([_signed(call, "retell:ended", CallStatus.ENDED)]) == 1
+
+    [answer] = answers
+    assert answer.structured_content["outcome"] == "reached"
+    assert answer.structured_content["call"]["status"] == "ended"
+    assert sum(simulator.requests.values()) == requests
+
+
+async def test_a_hint_makes_a_waiting_wait_for_call_state_read_the_call_at_once(
+    settings: Settings, simulator: Simulator, clock: ManualClock
+) -> None:
+    paused = Paused()
+    app = LiveCallsApp(settings, now=simulator.clock.now, sleep=paused.sleep)
+    call = _changing_call(simulator)
+    answers: list[Any] = []
+
+    async with Client(create_server(app=app)) as client:
+
+        async def wait() -> None:
+            args = {"call_id": call.id, "provider": call.provider, "until": ["ended"], "timeout_s": 55}
+            answers.append(await client.call_tool("wait_for_call_state", args))
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(wait)
+                await paused.until_sleeping(1)
+                clock.set(call.ended_at)
+                assert await app.pushed.take([_event(call, "nonce:end")]) == 1
+
+    [answer] = answers
+    assert answer.structured_content["outcome"] == "ended"  # read at once: gone from the live calls

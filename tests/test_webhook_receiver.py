@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import TextResourceContents
 from pydantic import SecretStr
 from retell.lib.webhook_auth import symmetric
 
@@ -24,9 +27,12 @@ PUBLIC = "https://hooks.example"
 PROVIDER = ProviderName("retell")
 
 
+TOKEN = "receiver-test-token-1b2c"
+
+
 @pytest.fixture
 def url(settings: Settings, simulator: Simulator) -> Iterator[str]:
-    gated = settings.with_changes(http_token=SecretStr("receiver-test-token-1b2c"), public_url=PUBLIC)
+    gated = settings.with_changes(http_token=SecretStr(TOKEN), public_url=PUBLIC)
     server = create_server(gated, now=simulator.clock.now)
     with serve_asgi(http_app(server, gated, host="127.0.0.1"), name="mcp-http") as served:
         yield served
@@ -96,3 +102,31 @@ def test_a_flood_from_one_address_is_refused_before_any_work_and_recovers_with_t
     assert allowed.count(True) == int(FLOOD_BURST)
     assert not receiver._flooding("198.51.100.9")
     assert not receiver._flooding("203.0.113.1")  # another address has its own allowance
+
+
+async def test_the_providers_resource_says_which_providers_push_and_which_are_polled(
+    url: str, settings: Settings, simulator: Simulator
+) -> None:
+    async def updates() -> dict[str, tuple[str | None, str | None]]:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+            Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
+        ):
+            read = await client.read_resource("livecalls://providers")
+        contents = read.contents[0]
+        assert isinstance(contents, TextResourceContents)
+        listed = json.loads(contents.text)["providers"]
+        return {p["name"]: (p.get("updates"), p.get("webhook")) for p in listed if p["configured"]}
+
+    before = await updates()
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            f"{url}/webhooks/retell", content=BODY, headers=_signed(settings, simulator, BODY)
+        )
+    after = await updates()
+
+    assert response.status_code == 204
+    assert before["retell"] == ("polled", "/webhooks/retell")
+    assert after["retell"] == ("pushed", "/webhooks/retell")
+    assert after["zudu"] == ("polled", None)  # Zudu has no live webhooks
+    assert after["exotel"][0] == "polled"

@@ -315,6 +315,14 @@ class ProviderInfo(_Model):
     local_filters: list[str] = Field(default_factory=list)
     fields: list[str] = Field(default_factory=list)
     not_offered: list[str] = Field(default_factory=list)
+    updates: Literal["pushed", "polled"] | None = Field(
+        default=None,
+        description="How live updates are found: pushed (its webhooks arrive, polling only "
+        "reconciles) or polled (every poll interval).",
+    )
+    webhook: str | None = Field(
+        default=None, description="The path its webhooks are received on, when they are (HTTP only)."
+    )
 
 
 class ProvidersOverview(_Model):

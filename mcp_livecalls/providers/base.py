@@ -52,7 +52,14 @@ from mcp_livecalls.core.catalog import title_of
 from mcp_livecalls.core.models import LiveCall, ProviderInfo, ProviderName, StreamDetails
 from mcp_livecalls.core.query import FILTERS, ListQuery
 from mcp_livecalls.errors import BadResponse, InvalidArgument
-from mcp_livecalls.providers.paging import MAX_SCAN_PAGES, Positioned, ProviderSlice, UpstreamPage, scan
+from mcp_livecalls.providers.paging import (
+    MAX_SCAN_PAGES,
+    PageGuard,
+    Positioned,
+    ProviderSlice,
+    UpstreamPage,
+    scan,
+)
 from mcp_livecalls.providers.reading import (
     RawPayload,
     parse_direction,
@@ -75,6 +82,7 @@ __all__ = [
     "EnvSetting",
     "EnvSpec",
     "LiveCallsProvider",
+    "PageGuard",
     "Positioned",
     "ProviderSlice",
     "RawPayload",

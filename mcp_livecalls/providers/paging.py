@@ -4,18 +4,20 @@ Upstream paging differs per provider (UUID list, offset/limit, 0-based pages, cu
 gives them one shape: from an upstream *offset*, collect up to ``limit`` calls that pass the
 filters the provider could not apply itself, remembering for each call the upstream offset just
 after it. The aggregator pages across providers with those offsets, so no call is skipped or
-repeated.
+repeated. ``PageGuard`` is the one rule for when an upstream list's own paging must stop: a cursor
+it gave before, a page that adds no call not listed already, or a bound on pages; each stop is
+said once in ``notes`` (in plain words: the service puts the provider's name in front).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 from mcp_livecalls.core.models import LiveCall
 from mcp_livecalls.core.query import ListQuery
 
-__all__ = ["MAX_SCAN_PAGES", "Positioned", "ProviderSlice", "UpstreamPage", "scan"]
+__all__ = ["MAX_SCAN_PAGES", "PageGuard", "Positioned", "ProviderSlice", "UpstreamPage", "scan"]
 
 MAX_SCAN_PAGES = 10
 """Upstream pages one list call reads at most while filtering locally (bounds the work)."""
@@ -48,6 +50,77 @@ class UpstreamPage:
     """One entry per upstream item; ``None`` for an item that vanished (ended between requests)."""
     exhausted: bool
     total: int | None = None
+
+
+class PageGuard:
+    """One upstream list read page by page, and when its paging stops.
+
+    ``page()`` before each request (``False``, with a note, once ``max_pages`` were asked);
+    ``follows(cursor)`` before following a next-page cursor (``False``, with a note, for one
+    given before); ``fresh(ids)`` for each page's call ids (which are new; a page with ids none of
+    which is new stops the list, with a note). ``list_name`` and ``calls`` word the notes (``the
+    in-progress list``, ``in-progress calls``); the provider's name is never in them.
+    """
+
+    def __init__(self, *, max_pages: int, list_name: str = "the list", calls: str = "live calls") -> None:
+        self.max_pages = max_pages
+        self.list_name = list_name
+        self.calls = calls
+        self.notes: list[str] = []
+        self.seen: set[str] = set()
+        """The call ids listed so far."""
+        self.stopped = False
+        self._cursors: set[Hashable] = set()
+        self._pages = 0
+
+    def page(self) -> bool:
+        """Whether another page may be asked; at the bound the list stops with a note."""
+        if self.stopped:
+            return False
+        if self._pages >= self.max_pages:
+            return self._stop(
+                f"{self.list_name} was read to {self.max_pages} pages ({len(self.seen)} calls) and "
+                f"stopped; more {self.calls} may exist"
+            )
+        self._pages += 1
+        return True
+
+    def follows(self, cursor: Hashable, *, known: bool = False) -> bool:
+        """Whether to follow ``cursor``: not when it was given before (or ``known`` says it leads
+        back to a page already read)."""
+        if known or cursor in self._cursors:
+            return self._stop(
+                f"{self.list_name} gave a next-page cursor it had given before (a repeated cursor); "
+                f"paging stopped there, so more {self.calls} may exist"
+            )
+        self._cursors.add(cursor)
+        return True
+
+    def fresh(self, ids: Sequence[str | None], *, known: bool = False) -> list[bool]:
+        """For each id of a page, whether it is new (``None``, no id: left to the reader). A page
+        with ids none of which is new, or one ``known`` to be a page read before (a first page
+        again, in a later request), adds nothing: the list stops with a note."""
+        new: list[bool] = []
+        added: set[str] = set()
+        for one in ids:
+            new.append(one is None or (one not in self.seen and one not in added))
+            if one is not None:
+                added.add(one)
+        named = [is_new for one, is_new in zip(ids, new, strict=True) if one is not None]
+        if named and (known or not any(named)):
+            self._stop(
+                f"a page of {self.list_name} repeated calls already listed (it added nothing); "
+                f"paging stopped there, so more {self.calls} may exist"
+            )
+            return [False] * len(ids)
+        self.seen |= added
+        return new
+
+    def _stop(self, note: str) -> bool:
+        self.stopped = True
+        if note not in self.notes:
+            self.notes.append(note)
+        return False
 
 
 async def scan(

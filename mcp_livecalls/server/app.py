@@ -14,7 +14,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import httpx2
@@ -38,12 +38,6 @@ from mcp_livecalls.errors import (
     LiveCallsError,
     ProviderError,
 )
-from mcp_livecalls.fleet.bus import RedisSubscriptionBus
-from mcp_livecalls.fleet.cache import SharedFreshnessCache
-from mcp_livecalls.fleet.core import Fleet
-from mcp_livecalls.fleet.leases import PollLeases
-from mcp_livecalls.fleet.memo import SharedHomes
-from mcp_livecalls.fleet.pacer import SharedPacer
 from mcp_livecalls.providers.registry import build_providers
 from mcp_livecalls.server.policy import Detail, prepare_call, prepare_page, prepare_stream
 from mcp_livecalls.service.calls import LiveCallsService
@@ -52,6 +46,11 @@ from mcp_livecalls.service.pushed import PushedEvents
 from mcp_livecalls.service.watch import Subscriptions, Watcher
 from mcp_livecalls.upstream.pacing import SharePacer
 from mcp_livecalls.upstream.redact import LOG_FILTER, Redactor
+
+if TYPE_CHECKING:  # the fleet parts (and redis) load only when LIVECALLS_REDIS_URL is set
+    from mcp_livecalls.fleet.bus import RedisSubscriptionBus
+    from mcp_livecalls.fleet.core import Fleet
+    from mcp_livecalls.fleet.leases import PollLeases
 
 __all__ = ["RESOURCE_NOT_FOUND", "LiveCallsApp"]
 
@@ -96,22 +95,17 @@ class LiveCallsApp:
         )  # every output passes it (redacting())
         LOG_FILTER.register(self.redact)
         # -- fleet: with LIVECALLS_REDIS_URL, replicas share cache, pacing, memo, bus and pollers.
+        # Their modules (and redis) are imported only then: a lone server starts without them.
         if fleet is None and settings.redis_url is not None:
+            from mcp_livecalls.fleet.core import Fleet
+
             url = settings.redis_url.get_secret_value()
             fleet = Fleet(url, prefix=settings.redis_prefix, secrets=settings.fleet_secrets())
         self.fleet = fleet
-        bus = None if fleet is None else RedisSubscriptionBus(fleet, self._deliver_legacy)
-        self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = bus or InMemorySubscriptionBus()
-        leases = (
-            None
-            if fleet is None or bus is None
-            else PollLeases(
-                fleet,
-                interval_s=settings.poll_interval_s,
-                clock=lease_clock,
-                listening=lambda: bus.confirmed,  # a deaf replica polls for its own subscribers
-            )
-        )
+        self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = InMemorySubscriptionBus()
+        leases: PollLeases | None = None
+        if fleet is not None:
+            self.bus, leases = self._fleet_bus(fleet, lease_clock)
         self.watcher = Watcher(
             lambda: self.service,
             self._publish,
@@ -190,7 +184,7 @@ class LiveCallsApp:
         self._users += 1
         try:
             async with anyio.create_task_group() as pollers:
-                if isinstance(self.bus, RedisSubscriptionBus):
+                if not isinstance(self.bus, InMemorySubscriptionBus):
                     pollers.start_soon(self.bus.run)  # one reader per app, whichever group runs it
                 self.watcher.bind(pollers)
                 try:
@@ -207,11 +201,29 @@ class LiveCallsApp:
                 if self.fleet is not None:
                     await self.fleet.aclose()
 
+    def _fleet_bus(
+        self, fleet: Fleet, lease_clock: Callable[[], float] | None
+    ) -> tuple[RedisSubscriptionBus, PollLeases]:
+        """With a fleet: the Redis subscription bus and the pollers' leases."""
+        from mcp_livecalls.fleet.bus import RedisSubscriptionBus
+        from mcp_livecalls.fleet.leases import PollLeases
+
+        bus = RedisSubscriptionBus(fleet, self._deliver_legacy)
+        leases = PollLeases(
+            fleet,
+            interval_s=self.settings.poll_interval_s,
+            clock=lease_clock,
+            listening=lambda: bus.confirmed,  # a deaf replica polls for its own subscribers
+        )
+        return bus, leases
+
     def _share_pacer(self) -> SharePacer | None:
         """With a fleet: each provider's pacer becomes one bucket in Redis per account."""
         fleet = self.fleet
         if fleet is None:
             return None
+        from mcp_livecalls.fleet.pacer import SharedPacer
+
         return lambda local, account: SharedPacer(local, fleet, account=account)
 
     def _fleet_parts(self) -> dict[str, Any]:
@@ -219,6 +231,9 @@ class LiveCallsApp:
         fleet = self.fleet
         if fleet is None:
             return {}
+        from mcp_livecalls.fleet.cache import SharedFreshnessCache
+        from mcp_livecalls.fleet.memo import SharedHomes
+
         return {
             # A leader's lock lives as long as the leader can still take (at most the tool budget).
             "cache": SharedFreshnessCache(

@@ -45,11 +45,12 @@ def providers_resource(server: MCPServer[Any], app: LiveCallsApp) -> None:
         "livecalls://providers",
         name="providers",
         title="Configured providers",
-        description="Which providers are configured and what each supports (tools, filters, fields).",
+        description="Which providers are configured, what each supports (tools, filters, fields), "
+        "and whether its live updates are pushed (webhooks) or polled.",
         mime_type="application/json",
     )
     def providers_resource() -> str:
-        return _json(app.service.overview().structured())
+        return _json(app.pushed.describe(app.service.overview()).structured())
 
 
 def active_calls_resource(server: MCPServer[Any], app: LiveCallsApp) -> None:

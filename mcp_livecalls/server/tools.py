@@ -33,6 +33,7 @@ from mcp_livecalls.server.board import board_meta
 from mcp_livecalls.server.render import render_call, render_page, render_stream, render_wait
 from mcp_livecalls.service.paging import MAX_LIMIT
 from mcp_livecalls.service.polling import poll_until_final
+from mcp_livecalls.service.wakes import applied
 
 if TYPE_CHECKING:
     from mcp_livecalls.server.app import LiveCallsApp
@@ -196,6 +197,10 @@ async def _wait_for_state(
 ) -> CallStateWait:
     """Poll the call (through the coalescing cache) until it matches, ends, or time runs out.
 
+    A pushed event about the call ends a pause at once (``LiveCallsApp.pushed``): an event the
+    provider signed is the next reading itself, any other makes it now. While the provider
+    pushes, the pauses are the reconcile interval (the events do the waking).
+
     Runs in the request's own task: when the client cancels the request (or its connection or
     listen stream goes), the SDK cancels this task and the polling stops with it; nothing else
     keeps polling for a request nobody waits for.
@@ -211,6 +216,10 @@ async def _wait_for_state(
     async def read() -> LiveCall:
         nonlocal waited
         waited = round(clock() - started, 3)
+        event = wake.take()
+        pushed = applied(last, event) if event is not None and last is not None else None
+        if pushed is not None:
+            return pushed
         with anyio.fail_after(max(0.001, deadline - clock())):
             return await app.service.get_live_call(call_id, provider, view=view)
 
@@ -233,10 +242,12 @@ async def _wait_for_state(
         remaining = deadline - clock()
         if remaining <= 0:
             return CallStateWait(outcome="timeout", waited_s=round(clock() - started, 3), call=last)
-        await app.sleep(min(interval, remaining))
+        every = max(app.pushed.reconcile_s, interval) if app.pushed.healthy(last.provider) else interval
+        await wake.pause(app.sleep, min(every, remaining))
         return None
 
-    try:
-        return await poll_until_final(read, seen=seen, ended=ended, gone=gone, pause=pause)
-    except TimeoutError:
-        return CallStateWait(outcome="timeout", waited_s=waited, call=last)
+    with app.pushed.waiting(call_id) as wake:
+        try:
+            return await poll_until_final(read, seen=seen, ended=ended, gone=gone, pause=pause)
+        except TimeoutError:
+            return CallStateWait(outcome="timeout", waited_s=waited, call=last)

@@ -99,6 +99,19 @@ class FreshnessCache:
             del self._entries[key]
         return len(keys)
 
+    def patch(self, pick: Callable[[Hashable], bool], change: Callable[[Any], Any | None]) -> int:
+        """Replace the stored answers whose key ``pick`` picks with ``change(answer)`` (a pushed
+        event the provider signed), keeping their expiry; ``None`` drops the answer."""
+        keys = [key for key in self._entries if pick(key)]
+        for key in keys:
+            entry = self._entries[key]
+            value = change(entry.value)
+            if value is None:
+                del self._entries[key]
+            else:
+                self._entries[key] = _Entry(value, entry.expires_at)
+        return len(keys)
+
     def count_flight(self, key: Hashable) -> None:
         self.upstream_calls += 1
         kind = key[1] if isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], str) else "other"

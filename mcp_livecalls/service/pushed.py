@@ -1,27 +1,38 @@
-"""Pushed events into the live state: a verified webhook event wakes the pollers of its call.
+"""Pushed events into the live state: a verified webhook event updates its call at once.
 
 The receiver (``web``) verifies a request with the provider's reader (``providers.hooks``) and
 hands the events here. Each event is taken once per dedupe key (a replay or a provider's retry
-changes nothing), an event older than one already taken for its call (its ``sequence``) is left
-out, and the rest wake the watcher's pollers of the call, its stream and the active list, which
-read them at once and notify subscribers when they changed. While a provider's events keep
-arriving it is *healthy*: its watched resources are re-polled only every reconcile interval
-(``Watcher.interval_for``); a provider quiet for two reconcile intervals is polled as before.
+changes nothing; in a fleet, once for every replica: ``claim``), and an event older than one
+already taken for its call (its ``sequence``) is left out. A taken event
+
+* updates the call's cached answers: an ``apply`` event with a status (the provider signed the
+  body) is written into them, anything else (a hint) drops them, and the provider's cached lists
+  are dropped either way;
+* wakes the watcher's pollers of the call, its stream and the active list, and every
+  ``wait_for_call_state`` waiting for the call (``waiting``): an ``apply`` event is their next
+  reading, with no upstream request (``service.wakes``); a hint makes them read upstream now;
+* in a fleet, goes to the other replicas (``share``), which take it as their own (``heard``).
+
+While a provider's events keep arriving it is *healthy*: its watched resources are re-polled only
+every reconcile interval (``Watcher.interval_for``); a provider quiet for two reconcile intervals
+is polled as before.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.core.models import ProviderName, ProvidersOverview
 from mcp_livecalls.providers.hooks import WebhookEvent
+from mcp_livecalls.service.wakes import Wake, applied
 from mcp_livecalls.service.watch import ACTIVE_URI, Watcher
 
-__all__ = ["DEDUPE_KEYS", "PushedEvents"]
+__all__ = ["DEDUPE_KEYS", "DEDUPE_WINDOW", "PushedEvents"]
 
 DEDUPE_KEYS = 10_000
 """Dedupe keys remembered (oldest forgotten first): replays inside a provider's retry window."""
@@ -29,14 +40,29 @@ DEDUPE_WINDOW = timedelta(hours=1)
 """How long a dedupe key is remembered."""
 
 
-class Forgets(Protocol):
+class Answers(Protocol):
     """A cache of answers (``service.cache.FreshnessCache``)."""
 
     def forget(self, stale: Callable[[Hashable], bool]) -> int: ...
 
+    def patch(self, pick: Callable[[Hashable], bool], change: Callable[[Any], Any | None]) -> int: ...
+
+
+@runtime_checkable
+class SharedAnswers(Protocol):
+    """A cache whose answers the fleet shares (``fleet.cache.SharedFreshnessCache``)."""
+
+    async def drop(self, keys: Iterable[Hashable]) -> None: ...
+
+
+Claim = Callable[[str], Awaitable[bool]]
+"""Whether a dedupe key is new for the whole fleet (it is claimed then)."""
+Share = Callable[[WebhookEvent], Awaitable[None]]
+"""Hand a taken event to the fleet's other replicas."""
+
 
 class PushedEvents:
-    """Takes verified events once each and wakes what watches their calls."""
+    """Takes verified events once each and updates, or wakes, what watches their calls."""
 
     def __init__(
         self,
@@ -44,18 +70,25 @@ class PushedEvents:
         now: Callable[[], datetime],
         *,
         reconcile_s: float = 30.0,
-        caches: Callable[[], Forgets | None] | None = None,
+        caches: Callable[[], Answers | None] | None = None,
     ) -> None:
         self._watcher = watcher
         self._caches = caches
         """The service's cache of answers, as it is now (the service is built when the server runs)."""
         self._now = now
         self.reconcile_s = reconcile_s
+        self.claim: Claim | None = None
+        self.share: Share | None = None
         self._seen: OrderedDict[str, datetime] = OrderedDict()
         self._sequence: dict[tuple[ProviderName, str], int] = {}
         self._last: dict[ProviderName, datetime] = {}
+        self._waits: dict[str, set[Wake]] = {}
+        self.receiving: dict[ProviderName, str] = {}
+        """The providers whose webhooks this server receives, with the path (``web`` sets it)."""
         self.taken = 0
         self.duplicates = 0
+        self.stale = 0
+        """Events left out because a newer one (``sequence``) was already taken for the call."""
         watcher.pushing = self.healthy
 
     def healthy(self, provider: ProviderName) -> bool:
@@ -63,20 +96,72 @@ class PushedEvents:
         last = self._last.get(provider)
         return last is not None and self._now() - last <= timedelta(seconds=2 * self.reconcile_s)
 
-    def take(self, events: Iterable[WebhookEvent]) -> int:
-        """Take each new event (waking its call's pollers); how many were new."""
+    def describe(self, overview: ProvidersOverview) -> ProvidersOverview:
+        """``overview`` saying, per configured provider, whether it pushes or is polled."""
+        infos = [
+            info.model_copy(
+                update={
+                    "updates": "pushed" if self.healthy(info.name) else "polled",
+                    "webhook": self.receiving.get(info.name),
+                }
+            )
+            if info.configured
+            else info
+            for info in overview.providers
+        ]
+        return overview.model_copy(update={"providers": infos})
+
+    async def take(self, events: Iterable[WebhookEvent]) -> int:
+        """Take each new event (updating and waking what watches its call, telling the fleet);
+        how many were new."""
         taken = 0
         for event in events:
-            if self._fresh(event):
-                taken += 1
-                self._last[event.provider] = self._now()
-                cache = self._caches() if self._caches is not None else None
-                if cache is not None:  # the call's answers and its provider's lists
-                    cache.forget(functools.partial(_about, event=event))
-                for uri in self.uris(event):
-                    self._watcher.wake(uri)
-        self.taken += taken
+            if not self._fresh(event):
+                continue
+            if self.claim is not None and not await self.claim(_dedupe(event)):
+                self.duplicates += 1  # another replica took it first
+                continue
+            taken += 1
+            await self._update(event)
+            if self.share is not None:
+                await self.share(event)
         return taken
+
+    async def heard(self, event: WebhookEvent) -> bool:
+        """An event another replica took: the same update here (once, as any event)."""
+        if not self._fresh(event):
+            return False
+        await self._update(event)
+        return True
+
+    @contextmanager
+    def waiting(self, call_id: str) -> Iterator[Wake]:
+        """A ``Wake`` that events about ``call_id`` end (``wait_for_call_state``'s pauses)."""
+        wake = Wake()
+        self._waits.setdefault(call_id, set()).add(wake)
+        try:
+            yield wake
+        finally:
+            waits = self._waits.get(call_id)
+            if waits is not None:
+                waits.discard(wake)
+                if not waits:
+                    del self._waits[call_id]
+
+    async def _update(self, event: WebhookEvent) -> None:
+        self.taken += 1
+        self._last[event.provider] = self._now()
+        cache = self._caches() if self._caches is not None else None
+        if cache is not None:
+            cache.forget(functools.partial(_listed, event=event))
+            change = functools.partial(_changed, event=event)
+            cache.patch(functools.partial(_about, event=event), change)
+            if isinstance(cache, SharedAnswers):
+                await cache.drop(_keys(event))
+        for uri in self.uris(event):
+            self._watcher.wake(uri, event)
+        for wake in list(self._waits.get(event.call_id, ())):
+            wake.wake(event)
 
     @staticmethod
     def uris(event: WebhookEvent) -> list[str]:
@@ -87,7 +172,7 @@ class PushedEvents:
         now = self._now()
         while self._seen and (len(self._seen) >= DEDUPE_KEYS or now - _oldest(self._seen) > DEDUPE_WINDOW):
             self._seen.popitem(last=False)
-        key = f"{event.provider.value}:{event.dedupe_key}"
+        key = _dedupe(event)
         if key in self._seen:
             self.duplicates += 1
             return False
@@ -95,18 +180,38 @@ class PushedEvents:
         if event.sequence is not None:
             call = (event.provider, event.call_id)
             if event.sequence <= self._sequence.get(call, -1):
+                self.stale += 1
                 return False  # out of order: a newer state was already taken
             self._sequence[call] = event.sequence
         return True
+
+
+def _dedupe(event: WebhookEvent) -> str:
+    return f"{event.provider.value}:{event.dedupe_key}"
 
 
 def _oldest(seen: OrderedDict[str, datetime]) -> datetime:
     return next(iter(seen.values()))
 
 
+def _keys(event: WebhookEvent) -> list[Hashable]:
+    """The cache keys of the call's answers (``service.calls._key``), a poller's too."""
+    plain = [(event.provider, kind, event.call_id) for kind in ("call", "stream")]
+    return [*plain, *((*key, "background") for key in plain)]
+
+
+def _listed(key: Hashable, event: WebhookEvent) -> bool:
+    """Whether a cache key (``(provider, kind, ...)``) is one of the event's provider's lists."""
+    return isinstance(key, tuple) and len(key) > 2 and key[0] == event.provider and key[1] == "list"
+
+
 def _about(key: Hashable, event: WebhookEvent) -> bool:
-    """Whether a cache key (``(provider, kind, call id or list query, ...)``) is the event's call
-    or one of its provider's lists."""
-    if not (isinstance(key, tuple) and len(key) > 2 and key[0] == event.provider):
-        return False
-    return bool(key[1] == "list" or key[2] == event.call_id)
+    """Whether a cache key is one of the event's call's answers."""
+    return isinstance(key, tuple) and len(key) > 2 and key[0] == event.provider and key[2] == event.call_id
+
+
+def _changed(value: Any, event: WebhookEvent) -> Any | None:
+    """A cached answer as the event says it is now; ``None`` (drop it) for a hint."""
+    if event.kind != "apply":
+        return None
+    return applied(value, event)

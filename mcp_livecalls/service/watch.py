@@ -33,9 +33,11 @@ from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, ProviderName, S
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import CallNotFound, InvalidArgument, LiveCallsError, TooManyWatches
 from mcp_livecalls.providers.base import MAX_CALL_ID_LENGTH
+from mcp_livecalls.providers.hooks import WebhookEvent
 from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.service.paging import MAX_LIMIT
 from mcp_livecalls.service.polling import poll_until_final
+from mcp_livecalls.service.wakes import Wake, applied
 from mcp_livecalls.upstream.pacing import background_requests
 
 __all__ = ["ACTIVE_URI", "SessionKey", "Subscriptions", "Watcher", "parse_call_uri"]
@@ -102,9 +104,8 @@ class _Poller:
     subscribers: int = 0
     running: bool = False
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-    woken: bool = False
-    """Set by ``Watcher.wake`` (a pushed event): the pause ends and the URI is read at once."""
-    pausing: anyio.CancelScope | None = None
+    wake: Wake = field(default_factory=Wake)
+    """Ended by ``Watcher.wake`` (a pushed event): the URI is read (or the event applied) at once."""
 
 
 class Watcher:
@@ -131,6 +132,8 @@ class Watcher:
         self._pollers: dict[str, _Poller] = {}
         self._groups: list[TaskGroup] = []
         self.upstream_polls = 0
+        self.applied = 0
+        """Readings that were a pushed event applied to the last state (no upstream request)."""
 
     @staticmethod
     def watchable(uri: str) -> bool:
@@ -160,14 +163,13 @@ class Watcher:
             poller.scope.cancel()
             del self._pollers[uri]
 
-    def wake(self, uri: str) -> bool:
-        """Read ``uri`` now instead of at the end of its pause; ``False`` when nobody watches it."""
+    def wake(self, uri: str, event: WebhookEvent | None = None) -> bool:
+        """Read ``uri`` now instead of at the end of its pause (or apply ``event``, when it is
+        data: ``service.wakes``); ``False`` when nobody watches it."""
         poller = self._pollers.get(uri)
         if poller is None:
             return False
-        poller.woken = True
-        if poller.pausing is not None:
-            poller.pausing.cancel()
+        poller.wake.wake(event)
         return True
 
     def interval_for(self, uri: str) -> float:
@@ -179,17 +181,6 @@ class Watcher:
         if parsed is None:
             return self.interval_s  # the list spans every provider, Zudu's polled ones too
         return max(self.reconcile_s, self.interval_s) if self.pushing(parsed[0]) else self.interval_s
-
-    async def _pause(self, uri: str, poller: _Poller) -> None:
-        """Sleep the URI's interval, in the poller's own task, unless ``wake`` ends it sooner."""
-        if not poller.woken:
-            with anyio.CancelScope() as pausing:
-                poller.pausing = pausing
-                try:
-                    await self._sleep(self.interval_for(uri))
-                finally:
-                    poller.pausing = None
-        poller.woken = False
 
     def subscribers(self, uri: str) -> int:
         poller = self._pollers.get(uri)
@@ -207,6 +198,7 @@ class Watcher:
 
     async def _poll(self, uri: str, poller: _Poller) -> None:
         previous: Hashable | None = None
+        last: LiveCall | StreamDetails | ActiveCallsPage | None = None
         first = True
         took_over = False
 
@@ -216,15 +208,21 @@ class Watcher:
                 # Another replica polls. Taking over later, this one cannot know what the last
                 # leader saw: it announces its first reading (a spare update, never a missed one).
                 first, took_over = True, True
+                poller.wake.take()  # what woke a follower is in the leader's reading
                 await self._sleep(self.leases.follow_s)
+            event = poller.wake.take()
+            state = applied(last, event) if event is not None and last is not None and not took_over else None
+            if state is not None:
+                self.applied += 1  # the provider signed it: no upstream request
+                return state
             return await self._read(uri)
 
         async def seen(state: LiveCall | StreamDetails | ActiveCallsPage) -> None:
-            nonlocal previous, first, took_over
+            nonlocal previous, last, first, took_over
             current = fingerprint(state)
             if took_over or (not first and current != previous):
                 await self._publish(uri)
-            previous, first, took_over = current, False, False
+            previous, last, first, took_over = current, state, False, False
 
         async def ended(state: LiveCall | StreamDetails | ActiveCallsPage) -> bool:
             return True  # the change to ended was the final update
@@ -235,7 +233,7 @@ class Watcher:
             return True
 
         async def pause() -> None:
-            await self._pause(uri, poller)
+            await poller.wake.pause(self._sleep, self.interval_for(uri))
 
         def failed(exc: Exception) -> None:
             if isinstance(exc, LiveCallsError):

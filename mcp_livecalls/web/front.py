@@ -101,6 +101,7 @@ def _serve_webhooks(app: Starlette, server: MCPServer[Any], settings: Settings) 
     if settings.public_url is None or live is None or not readers:
         return
     receiver = WebhookReceiver(readers, lambda: live.pushed, settings.public_url, now=live.now)
+    live.pushed.receiving = {name: reader.shown_path() for name, reader in readers.items()}
     app.add_route("/webhooks/{provider}", receiver.handle, methods=["POST"])
     app.add_route("/webhooks/{provider}/{token}", receiver.handle, methods=["POST"])
 

@@ -93,5 +93,5 @@ class WebhookReceiver:
                 return Response(status_code=400)
             logger.warning("webhook refused for %s: %s", reader.provider.value, refused.detail or "signature")
             return Response(status_code=403)
-        self._pushed().take(events)
+        await self._pushed().take(events)
         return Response(status_code=204)

@@ -57,9 +57,11 @@ from mcp_livecalls.core.models import (
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError, RateLimited
 from mcp_livecalls.providers.base import (
+    MAX_SCAN_PAGES,
     Capabilities,
     EnvSpec,
     LiveCallsProvider,
+    PageGuard,
     ProviderSlice,
     UpstreamPage,
     scan,
@@ -149,6 +151,8 @@ class _Scan:
 
     previous: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    guard: PageGuard = field(default_factory=lambda: PageGuard(max_pages=MAX_SCAN_PAGES))
+    """The calls listed so far in this run: a page that adds none of its own stops it."""
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -394,9 +398,13 @@ class ExotelProvider(LiveCallsProvider):
             exhausted = not calls or position + len(calls) >= total
         else:
             exhausted = len(calls) < count
+        fresh = seen.guard.fresh([call.call_id for call in calls])
+        exhausted = exhausted or seen.guard.stopped
         kept: list[LiveCall | None] = []
-        for call in calls:
-            if _contradicts(call, query):
+        for call, new in zip(calls, fresh, strict=True):
+            if not new:
+                kept.append(None)  # listed already in this run (a page that repeats)
+            elif _contradicts(call, query):
                 # Exotel did not apply a filter it documents: a gap here keeps offsets in line.
                 seen.note("Exotel's answer ignored the direction/agent_id filter; filtered here")
                 total = None
@@ -423,7 +431,8 @@ class ExotelProvider(LiveCallsProvider):
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        return replace(found, notes=seen.notes) if seen.notes else found
+        notes = [*seen.notes, *seen.guard.notes]
+        return replace(found, notes=notes) if notes else found
 
 
 def _repeats(sids: list[str], earlier: list[str] | None) -> bool:

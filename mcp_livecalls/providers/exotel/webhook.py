@@ -5,9 +5,10 @@ developer.exotel.com/docs/voice-v1/api-reference/status-callback, advanced-confi
 ``StatusCallback`` per call (Calls/connect) with ``StatusCallbackEvents[]`` terminal / answered;
 parameters ``CallSid``, ``Status``, ``DateUpdated`` (extended: ``EventType`` …); no signature is
 documented, only IP allow-listing. So the URL is ``/webhooks/exotel/<EXOTEL_WEBHOOK_TOKEN>``
-(compared in constant time), ``EXOTEL_WEBHOOK_SOURCES`` optionally lists the addresses allowed,
-and, the body being unsigned, a callback is a hint: the call is fetched upstream, its status not
-applied.
+(compared in constant time), ``EXOTEL_WEBHOOK_SOURCES`` optionally lists the addresses allowed.
+Only Exotel (and whoever else was given the secret URL) can post there, so a callback on the token
+path is taken as data, like a signed body: its ``Status`` is applied (issue #20, "Exotel-with-
+token"). Without a status word the callback is a hint (the call is fetched upstream).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.core.models import CallStatus, ProviderName
+from mcp_livecalls.providers.exotel.records import exotel_status
 from mcp_livecalls.providers.hooks import WebhookEvent, WebhookReader, WebhookRefused, WebhookRequest, same
 
 __all__ = ["MIN_TOKEN_LENGTH", "READER", "ExotelWebhook"]
@@ -28,7 +30,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
 class ExotelWebhook(WebhookReader):
     provider = ProviderName("exotel")
-    signs_body = False
+    signs_body = True
+    """Not signed, but only a holder of the secret path token can post: trusted as if signed."""
     path_token = True
 
     def __init__(self, token: str, sources: frozenset[str] = frozenset()) -> None:
@@ -56,9 +59,13 @@ class ExotelWebhook(WebhookReader):
             return []
         status = request.param("Status")
         updated = request.param("DateUpdated") or ""
+        said = exotel_status(status) if status else None
         return [
             self.event(
-                call_id, f"{call_id}:{status}:{updated}", provider_status=request.param("EventType") or status
+                call_id,
+                f"{call_id}:{status}:{updated}",
+                status=said if said is not CallStatus.UNKNOWN else None,
+                provider_status=request.param("EventType") or status,
             )
         ]
 

@@ -36,6 +36,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError, ProviderUnavailable
 from mcp_livecalls.providers.base import (
     LiveCallsProvider,
+    PageGuard,
     ProviderSlice,
     UpstreamPage,
     gather,
@@ -307,10 +308,9 @@ class AccountCallProvider(LiveCallsProvider):
         """Every UUID of the live or queued list, ``limit``/``offset`` page by page (Plivo's
         paging, which Vobiz does not document: a server that ignores it is detected)."""
         listed = _Listed()
-        seen: set[str] = set()
-        previous: list[str] | None = None
+        guard = PageGuard(max_pages=MAX_LIST_PAGES, list_name=f"the {status} list", calls=f"{status} calls")
         offset = 0
-        for _ in range(MAX_LIST_PAGES):
+        while guard.page():
             try:
                 params = {
                     **self.list_params(status, query),
@@ -327,30 +327,18 @@ class AccountCallProvider(LiveCallsProvider):
                     raise
                 # A later page failing keeps the calls already read; what is missing is said.
                 listed.notes.append(
-                    f"the {status} list could be read only to its first {len(seen)} calls, so more "
-                    f"{status} calls may be missing: {exc}"
+                    f"the {status} list could be read only to its first {len(guard.seen)} calls, so "
+                    f"more {status} calls may be missing: {exc}"
                 )
                 return listed
-            fresh = [uuid for uuid in page if uuid not in seen]
-            if page and (page == previous or not fresh):
-                # The same page again: Vobiz ignored offset. Stop rather than list a call twice.
-                if len(page) == PAGE:
-                    listed.notes.append(
-                        f"the {status} list ignored offset, so only its first {len(seen)} calls could be "
-                        f"read; more {status} calls may exist."
-                    )
-                return listed
-            listed.uuids += fresh
-            seen.update(fresh)
-            if len(page) != PAGE:
+            # The same calls again: the server ignored offset. Stop rather than list a call twice.
+            fresh = guard.fresh(page)
+            listed.uuids += [uuid for uuid, new in zip(page, fresh, strict=True) if new]
+            if guard.stopped or len(page) != PAGE:
                 # Fewer: the last page. More: limit was ignored, so the whole rest came at once.
-                return listed
-            previous = page
+                break
             offset += len(page)
-        listed.notes.append(
-            f"the {status} list was read to {MAX_LIST_PAGES} pages ({len(seen)} calls) and stopped; "
-            f"more {status} calls may exist."
-        )
+        listed.notes += guard.notes
         return listed
 
     async def _call_ids(self, query: ListQuery) -> tuple[list[tuple[str, str]], list[str]]:

@@ -9,10 +9,9 @@ from dataclasses import replace
 from typing import Any
 
 from mcp_livecalls.core.models import LiveCall
-from mcp_livecalls.providers.base import LiveCallsProvider, ProviderSlice
+from mcp_livecalls.providers.base import LiveCallsProvider, PageGuard, ProviderSlice
 
 __all__ = [
-    "STALLED_NOTE",
     "FirstPages",
     "noting_unreadable",
     "read_entries",
@@ -50,20 +49,13 @@ def read_entries(
     return calls, [_entry_name(provider, record) for record, _ in failed]
 
 
-def unseen_entries(records: list[Any], seen: set[str]) -> list[Any]:
+def unseen_entries(records: list[Any], guard: PageGuard, *, known: bool = False) -> list[Any]:
     """``records`` with each call already listed in this scan (by ``id``, else ``call_id``)
-    replaced by ``None``, so its slot keeps the offsets; ``seen`` learns the rest. A record without
-    a readable id is kept as it is (``read_entries`` judges it)."""
-    fresh: list[Any] = []
-    for record in records:
-        key = _entry_id(record)
-        if key is not None and key in seen:
-            fresh.append(None)
-            continue
-        if key is not None:
-            seen.add(key)
-        fresh.append(record)
-    return fresh
+    replaced by ``None``, so its slot keeps the offsets. A page that adds nothing (or is ``known``:
+    a first page again) stops ``guard``'s list with its note. A record without a readable id is
+    kept as it is (``read_entries`` judges it)."""
+    fresh = guard.fresh([_entry_id(record) for record in records], known=known)
+    return [record if new else None for record, new in zip(records, fresh, strict=True)]
 
 
 def _entry_id(record: Any) -> str | None:
@@ -90,13 +82,6 @@ class FirstPages:
                 self._ids.popitem(last=False)
             return False
         return bool(ids) and self._ids.get(slot) == ids
-
-
-STALLED_NOTE = (
-    "a page of {title}'s list repeated calls already listed (it added nothing); paging stopped "
-    "there, so more live calls may exist"
-)
-"""The note when a list page adds no call: ``{title}`` is the provider's title."""
 
 
 def _entry_name(provider: LiveCallsProvider, record: Any) -> str:

@@ -60,8 +60,10 @@ from mcp_livecalls.core.models import CallStatus, Cost, Direction, LiveCall, Pro
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import BadResponse, CallNotFound
 from mcp_livecalls.providers.base import (
+    MAX_SCAN_PAGES,
     Capabilities,
     EnvSpec,
+    PageGuard,
     ProviderSlice,
     RawPayload,
     UpstreamPage,
@@ -74,11 +76,7 @@ from mcp_livecalls.providers.families.retell import (
     normalize_family_call,
     normalize_family_stream,
 )
-from mcp_livecalls.providers.families.retell_lists import (
-    STALLED_NOTE,
-    read_entries,
-    unseen_entries,
-)
+from mcp_livecalls.providers.families.retell_lists import read_entries, unseen_entries
 from mcp_livecalls.providers.families.retell_provider import FamilyProvider
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError
@@ -101,10 +99,6 @@ MAX_PAGE_SIZE = 1000
 """The largest ``limit`` Retell takes."""
 _MAX_KNOWN_KEYS = 4096
 _ANALYSIS_FIELDS = ("call_successful", "user_sentiment", "in_voicemail")
-_REPEATED_KEY_NOTE = (
-    "Retell's list answered a pagination_key it had already given (a repeated cursor); paging "
-    "stopped there, so more live calls may exist"
-)
 
 
 def _cents(combined_cost: float) -> Cost:
@@ -304,16 +298,9 @@ class RetellProvider(FamilyProvider):
         agent, direction = query.agent_id, _direction_word(query.direction)
         return any(slot[:2] == (agent, direction) and known == key for slot, known in self._keys.items())
 
-    def _repeated_cursor(self, query: ListQuery, asked: str | None, page: _ListPage) -> bool:
-        """Whether the page's ``pagination_key`` leads back: the key it was asked with, or one that
-        already leads to an offset of this filter's list."""
-        key = page.next_key
-        return key is not None and (key == asked or self._known_key(query, key))
-
     async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         unreadable: list[str] = []
-        notes: list[str] = []
-        seen: set[str] = set()
+        guard = PageGuard(max_pages=MAX_SCAN_PAGES)
 
         async def fetch(position: int, count: int) -> UpstreamPage:
             size = max(1, min(count, MAX_PAGE_SIZE))
@@ -321,30 +308,25 @@ class RetellProvider(FamilyProvider):
             page = await self._page_at(query, position, size, key)
             records = page.records[:size]
             consumed_all = size >= len(page.records)
-            fresh = unseen_entries(records, seen)
-            stop = None
             slot = (query.agent_id, _direction_word(query.direction), size)
             again = self._first_pages.starts_over(slot, position == 0, page.records)
-            if again:
-                fresh = [None] * len(fresh)  # the first page again: its calls were listed already
-            if again or (page.more and records and not any(record is not None for record in fresh)):
-                stop = STALLED_NOTE.format(title=self.title())
-            elif page.more and self._repeated_cursor(query, key, page):
-                stop = _REPEATED_KEY_NOTE
-            elif consumed_all and page.more:
-                self._remember(query, position + len(records), page.next_key)
-            if stop is not None:
-                notes.append(stop)
+            fresh = unseen_entries(records, guard, known=again)  # the first page again: listed already
+            following = page.next_key
+            if not guard.stopped and page.more and following is not None:
+                # A key that leads back: the one asked with, or one leading to an earlier offset.
+                back = following == key or self._known_key(query, following)
+                if guard.follows(following, known=back) and consumed_all:
+                    self._remember(query, position + len(records), following)
             now = self._now()
             entries, failed = read_entries(self, fresh, lambda r: self._summary(r, query, now))
             unreadable.extend(failed)
-            more = page.more and stop is None
+            more = page.more and not guard.stopped
             return UpstreamPage(entries, exhausted=consumed_all and not more, total=page.total)
 
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        return self._closing(found, notes, unreadable)
+        return self._closing(found, guard.notes, unreadable)
 
 
 def _direction_word(direction: Direction | None) -> str | None:

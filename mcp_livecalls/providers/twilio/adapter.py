@@ -13,8 +13,9 @@ advice for production). Base ``https://api.twilio.com``.
   ``ringing`` to ``in-progress`` between the requests shows in both answers: the first wins). The
   upstream offset of the cross-provider cursor is the position in that joined list. One list
   failing leaves the others' calls listed (the page's ``notes`` say which part is missing); a
-  ``next_page_uri`` that leaves the account's ``Calls.json`` or repeats a page is not followed,
-  and a page whose calls were all listed already ends its list (both with a note). Twilio's list filters
+  ``next_page_uri`` that leaves the account's ``Calls.json`` is not followed, and the shared
+  ``PageGuard`` ends a list at a repeated page link or a page whose calls were all listed
+  already (each with a note). Twilio's list filters
   (``From``, ``To``, ``StartTime``) do not match this server's (either side, last digits,
   direction, agent), so every filter is applied here; a ``status`` filter asks only its own list
   (none for a status Twilio never lists, such as ``on_hold``), and an ``agent_id`` filter asks
@@ -67,6 +68,7 @@ from mcp_livecalls.providers.base import (
     Capabilities,
     EnvSpec,
     LiveCallsProvider,
+    PageGuard,
     ProviderSlice,
     RawPayload,
     gather,
@@ -413,11 +415,11 @@ class TwilioProvider(LiveCallsProvider):
     async def _list(self, status: str) -> Listed:
         """Every call of one status list, along ``next_page_uri`` (at most ``MAX_LIST_PAGES``)."""
         listed = Listed()
+        guard = PageGuard(max_pages=MAX_LIST_PAGES, list_name=f"the {status} list", calls=f"{status} calls")
         params: dict[str, str | int] = {"Status": status, "PageSize": str(PAGE_SIZE)}
-        asked: set[tuple[tuple[str, str | int], ...]] = set()  # every value a string
+        guard.follows(tuple(sorted(params.items())))
         unreadable = 0
-        for _ in range(MAX_LIST_PAGES):
-            asked.add(tuple(sorted(params.items())))
+        while guard.page():
             try:
                 page = await self.http.get_json(
                     self._calls_json, params=params, parse=lambda p: _calls_page(p, now=self._now())
@@ -430,31 +432,22 @@ class TwilioProvider(LiveCallsProvider):
                     f"so more {status} calls may be missing: {exc}"
                 )
                 break
-            known = {call.call_id for call in listed.calls}
-            fresh = [call for call in page.calls if call.call_id not in known]
-            if page.calls and not fresh:
-                listed.notes.append(
-                    f"a page of the {status} list repeated calls already listed (it added nothing); "
-                    f"paging stopped there, so more {status} calls may exist"
-                )
-                break
-            listed.calls += fresh
+            fresh = guard.fresh([call.call_id for call in page.calls])
+            listed.calls += [call for call, new in zip(page.calls, fresh, strict=True) if new]
             unreadable += page.unreadable
-            if page.next_page_uri is None:
+            if guard.stopped or page.next_page_uri is None:
                 break
             following = self._next_page(page.next_page_uri)
-            if following is None or tuple(sorted(following.items())) in asked:
+            if following is None:
                 listed.notes.append(
                     f"the {status} list's next_page_uri could not be followed (it leaves the "
-                    f"account's Calls.json or repeats a page); more {status} calls may exist"
+                    f"account's Calls.json); more {status} calls may exist"
                 )
                 break
+            if not guard.follows(tuple(sorted(following.items()))):
+                break
             params = {**following, "Status": status}  # the list it continues, whatever the link says
-        else:
-            listed.notes.append(
-                f"the {status} list was read to {MAX_LIST_PAGES} pages ({len(listed.calls)} calls) "
-                f"and stopped; more {status} calls may exist"
-            )
+        listed.notes += guard.notes
         if unreadable:
             listed.notes.append(
                 f"{unreadable} {status} call{'s' if unreadable != 1 else ''} left out: Twilio's "

@@ -61,8 +61,10 @@ from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, Stream
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import BadResponse, CallNotFound
 from mcp_livecalls.providers.base import (
+    MAX_SCAN_PAGES,
     Capabilities,
     EnvSpec,
+    PageGuard,
     ProviderSlice,
     RawPayload,
     UpstreamPage,
@@ -75,11 +77,7 @@ from mcp_livecalls.providers.families.retell import (
     normalize_family_call,
     normalize_family_stream,
 )
-from mcp_livecalls.providers.families.retell_lists import (
-    STALLED_NOTE,
-    read_entries,
-    unseen_entries,
-)
+from mcp_livecalls.providers.families.retell_lists import read_entries, unseen_entries
 from mcp_livecalls.providers.families.retell_provider import FamilyProvider
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError, envelope_failure
@@ -352,8 +350,7 @@ class ZuduProvider(FamilyProvider):
 
     async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         unreadable: list[str] = []
-        notes: list[str] = []
-        seen: set[str] = set()
+        guard = PageGuard(max_pages=MAX_SCAN_PAGES)
 
         async def fetch(position: int, count: int) -> UpstreamPage:
             # Item offsets onto 0-based pages of ``size``: the window [position, position + count)
@@ -365,11 +362,10 @@ class ZuduProvider(FamilyProvider):
                 answer = await self._list_request(query, page, size)
                 rest = answer.records[skip:]
                 wanted = count - len(records)
-                taken = unseen_entries(rest[:wanted], seen)
                 again = self._first_pages.starts_over((query.agent_id, size), page == 0, answer.records)
-                if again or (taken and all(record is None for record in taken)):
+                taken = unseen_entries(rest[:wanted], guard, known=again)
+                if guard.stopped:
                     # The page repeats calls already listed (a server ignoring ``page``): stop.
-                    notes.append(STALLED_NOTE.format(title=self.title()))
                     answer, consumed_all = replace(answer, more=False), True
                     break
                 records.extend(taken)
@@ -390,7 +386,7 @@ class ZuduProvider(FamilyProvider):
         found = await scan(
             fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
         )
-        return self._closing(found, notes, unreadable)
+        return self._closing(found, guard.notes, unreadable)
 
 
 ADAPTER = ZuduProvider

@@ -187,6 +187,29 @@ async def test_version_b_ignoring_offset_is_detected_by_the_repeated_page_and_no
     ]
 
 
+async def test_a_page_whose_calls_were_all_listed_already_ends_the_list_with_a_note() -> None:
+    # Exotel's own paging runs in a loop: the page at offset 6 repeats calls of earlier pages.
+    record = load("exotel", "active_version_a")["body"]["response"]["active_calls"][0]
+    pages = {"0": ["c1", "c2", "c3"], "3": ["c4", "c5", "c6"], "6": ["c2", "c4", "c5"]}
+
+    def looping(request: httpx2.Request) -> Answer:
+        sids = pages.get(request.url.params["offset"], [])
+        calls = [{**record, "call_sid": sid} for sid in sids]
+        return Answer(200, {"http_code": 200, "response": {"active_calls": calls, "total_active": 9}})
+
+    upstream = Upstream().on("GET", ACTIVE, looping)
+
+    page = await adapter(upstream).list_active(ListQuery(), 0, 20)
+
+    assert listed(page) == ["c1", "c2", "c3", "c4", "c5", "c6"]
+    assert page.exhausted
+    assert page.notes == [
+        "a page of the list repeated calls already listed (it added nothing); paging stopped there, so "
+        "more live calls may exist"
+    ]
+    assert asked(upstream) == [f"{ACTIVE}?limit=20&offset={offset}" for offset in (0, 3, 6)]
+
+
 async def test_a_page_that_starts_over_at_the_first_call_is_cut_here_and_paging_stops() -> None:
     # A version that honours limit but not offset: every request answers the first page.
     def first_page_only(request: httpx2.Request) -> Answer:

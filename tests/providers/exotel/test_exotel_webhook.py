@@ -1,4 +1,4 @@
-"""Exotel's webhook reader: a secret path token and an optional source allow-list; hints only."""
+"""Exotel's webhook reader: a secret path token and an optional source allow-list; its status applied."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import SecretStr
 
+from mcp_livecalls.core.models import CallStatus
 from mcp_livecalls.providers.exotel.adapter import ExotelSettings
 from mcp_livecalls.providers.exotel.webhook import ExotelWebhook
 from mcp_livecalls.providers.hooks import WebhookRefused, parse_request
@@ -24,7 +25,7 @@ def _request(token: str | None, remote: str = "198.51.100.7"):  # type: ignore[n
     return parse_request("POST", url, headers, BODY, remote=remote, path_token=token)
 
 
-def test_a_callback_on_the_token_path_is_a_hint_to_fetch_the_call() -> None:
+def test_a_callback_on_the_token_path_is_applied_with_its_status() -> None:
     reader = ExotelWebhook.from_settings(SETTINGS)
     assert reader is not None
 
@@ -32,8 +33,8 @@ def test_a_callback_on_the_token_path_is_a_hint_to_fetch_the_call() -> None:
 
     assert (event.call_id, event.kind, event.status, event.provider_status) == (
         "ex-1",
-        "hint",
-        None,
+        "apply",
+        CallStatus.ENDED,
         "completed",
     )
     assert reader.path() == f"/webhooks/exotel/{TOKEN}"

@@ -502,3 +502,21 @@ def test_every_fixture_says_which_document_it_stands_for() -> None:
         document = load("plivo", name)
         assert document["source"]
         assert isinstance(document["status"], int)
+
+
+async def test_a_list_that_ignores_offset_stops_at_the_repeated_page_and_says_so() -> None:
+    upstream = DetailRoutes()
+    upstream.on("GET", LIST, plivo("live_list_full"), params={"status": "live"})  # every offset alike
+    upstream.on("GET", LIST, plivo("idle_list"), params={"status": "queued"})
+
+    found = await provider(upstream).list_active(ListQuery(), 0, 100)
+
+    assert calls_of(found) == [sdk_call(uuid) for uuid in uuids("live_list_full")]
+    assert found.notes == [
+        "a page of the live list repeated calls already listed (it added nothing); paging stopped there, "
+        "so more live calls may exist"
+    ]
+    live = [
+        params["offset"] for path, params in asked(upstream) if path == LIST and params["status"] == "live"
+    ]
+    assert live == ["0", "20"]

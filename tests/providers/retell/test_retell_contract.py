@@ -512,7 +512,7 @@ async def test_a_pagination_key_answered_again_stops_the_paging_with_a_note() ->
     assert pages == 1
     assert len(upstream.requests) == 2
     assert notes == [
-        "a page of Retell AI's list repeated calls already listed (it added nothing); paging stopped "
+        "a page of the list repeated calls already listed (it added nothing); paging stopped "
         "there, so more live calls may exist"
     ]
 
@@ -538,7 +538,7 @@ async def test_keys_that_lead_back_to_an_earlier_page_stop_the_paging_and_each_c
         "key-3",
     ]
     assert notes == [
-        "Retell's list answered a pagination_key it had already given (a repeated cursor); paging "
+        "the list gave a next-page cursor it had given before (a repeated cursor); paging "
         "stopped there, so more live calls may exist"
     ]
 

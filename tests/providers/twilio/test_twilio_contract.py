@@ -454,7 +454,7 @@ async def test_a_next_page_uri_that_leaves_the_accounts_calls_is_not_followed() 
     assert listed(page) == [CA1]
     assert page.notes == [
         "the in-progress list's next_page_uri could not be followed (it leaves the account's "
-        "Calls.json or repeats a page); more in-progress calls may exist"
+        "Calls.json); more in-progress calls may exist"
     ]
     assert len(upstream.requests) == 3
 
@@ -468,7 +468,7 @@ async def test_the_service_names_the_provider_once_in_each_note() -> None:
     assert [call.call_id for call in page.calls] == [CA1]
     assert page.notes == [
         "twilio: the in-progress list's next_page_uri could not be followed (it leaves the account's "
-        "Calls.json or repeats a page); more in-progress calls may exist"
+        "Calls.json); more in-progress calls may exist"
     ]
 
 

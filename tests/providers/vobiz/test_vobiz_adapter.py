@@ -268,7 +268,8 @@ async def test_when_offset_is_ignored_the_first_page_is_listed_once_and_the_rest
     assert listed[:20] == live[:20]
     assert len(listed) == len(set(listed))
     assert found.notes == [
-        "the live list ignored offset, so only its first 20 calls could be read; more live calls may exist."
+        "a page of the live list repeated calls already listed (it added nothing); paging stopped there, "
+        "so more live calls may exist"
     ]
     assert found.total is None
 

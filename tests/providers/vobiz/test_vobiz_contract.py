@@ -312,7 +312,8 @@ async def test_a_page_that_repeats_means_offset_is_ignored_no_call_is_listed_twi
 
     assert calls_of(found) == [flat_call(uuid) for uuid in live_uuids("live_list_full")]
     assert found.notes == [
-        "the live list ignored offset, so only its first 20 calls could be read; more live calls may exist."
+        "a page of the live list repeated calls already listed (it added nothing); paging stopped there, "
+        "so more live calls may exist"
     ]
     live_lists = [params for path, params in asked(upstream) if path == LIST and params["status"] == "live"]
     assert [params["offset"] for params in live_lists] == ["0", "20"]  # then it stops

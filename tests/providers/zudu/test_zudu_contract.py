@@ -566,7 +566,7 @@ async def test_a_server_that_ignores_page_ends_the_list_at_the_first_repeat_with
     assert [item.call.call_id for item in wide.items] == ids
     assert wide.exhausted
     assert wide.notes == [
-        "a page of Zudu's list repeated calls already listed (it added nothing); paging stopped there, "
+        "a page of the list repeated calls already listed (it added nothing); paging stopped there, "
         "so more live calls may exist"
     ]
     assert [item.call.call_id for item in piece.items] == ids
