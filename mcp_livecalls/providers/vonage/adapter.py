@@ -40,7 +40,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
-import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, SecretStr
@@ -57,6 +56,7 @@ from mcp_livecalls.providers.base import (
     parse_direction,
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
+from mcp_livecalls.providers.paging import PageGuard
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
 from mcp_livecalls.upstream.policy import HttpPolicy
@@ -146,6 +146,8 @@ class VonageJwt(httpx2.Auth):
                 "jti": str(uuid.uuid4()),
                 "exp": issued + TOKEN_LIFETIME_S,
             }
+            import jwt  # here, not at import: serving without Vonage never loads PyJWT (start-up)
+
             self._token = jwt.encode(claims, self._key, algorithm="RS256", headers={"typ": "JWT"})
             self._expires = issued + TOKEN_LIFETIME_S
         return self._token
@@ -316,9 +318,10 @@ class VonageProvider(LiveCallsProvider):
     async def _list(self, status: str) -> Listed:
         """One status list along its ``_links.next`` (at most ``MAX_LIST_PAGES`` pages)."""
         listed = Listed()
-        index, asked, unreadable = 0, set[int](), 0
-        for _ in range(MAX_LIST_PAGES):
-            asked.add(index)
+        guard = PageGuard(max_pages=MAX_LIST_PAGES, list_name=f"the {status} list", calls=f"{status} calls")
+        index, unreadable = 0, 0
+        guard.follows(index)
+        while guard.page():
             params: dict[str, str | int] = {"status": status, "page_size": PAGE_SIZE, "order": "desc"}
             if index:
                 params["record_index"] = index
@@ -333,25 +336,13 @@ class VonageProvider(LiveCallsProvider):
                     f"the {status} list could be read only to {len(listed.calls)} calls: {exc}"
                 )
                 break
-            known = {call.call_id for call in listed.calls}
-            fresh = [call for call in calls if call.call_id not in known]
+            fresh = guard.fresh([call.call_id for call in calls])
+            listed.calls += [call for call, new in zip(calls, fresh, strict=True) if new]
             unreadable += skipped
-            if calls and not fresh:
-                listed.notes.append(
-                    f"a page of the {status} list repeated calls already listed; paging stopped"
-                )
-                break
-            listed.calls += fresh
-            if following is None:
-                break
-            if following in asked:
-                listed.notes.append(f"the {status} list's next link leads back; paging stopped")
+            if guard.stopped or following is None or not guard.follows(following):
                 break
             index = following
-        else:
-            listed.notes.append(
-                f"the {status} list was read to {MAX_LIST_PAGES} pages and stopped; more may exist"
-            )
+        listed.notes += guard.notes
         if unreadable:
             listed.notes.append(
                 f"{unreadable} {status} call{'s' if unreadable != 1 else ''} left out: unreadable"

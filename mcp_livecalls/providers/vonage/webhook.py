@@ -18,8 +18,6 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
-
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.providers.hooks import WebhookEvent, WebhookReader, WebhookRefused, WebhookRequest, same
 from mcp_livecalls.providers.vonage.adapter import parse_vonage_time, vonage_status
@@ -48,6 +46,8 @@ class VonageWebhook(WebhookReader):
         scheme, _, token = (request.header("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise WebhookRefused("signature", "no bearer JWT")
+        import jwt  # here, not at import: the registry loads every reader when the server starts
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 token.strip(),
