@@ -62,6 +62,7 @@ from mcp_livecalls.providers.base import (
     parse_iso,
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
+from mcp_livecalls.providers.paging import PageGuard
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
 from mcp_livecalls.upstream.policy import HttpPolicy
@@ -331,12 +332,13 @@ class TelnyxProvider(LiveCallsProvider):
     async def _list(self, connection_id: str) -> Listed:
         """Every active call of one connection, page after page (at most ``MAX_LIST_PAGES``)."""
         listed = Listed()
+        where = f"connection {connection_id}"
+        guard = PageGuard(max_pages=MAX_LIST_PAGES, list_name=f"the list of {where}", calls="calls")
         path = f"/v2/connections/{connection_id}/active_calls"
         params: dict[str, str | int] = {"page[size]": PAGE_SIZE}
-        asked: set[tuple[tuple[str, str | int], ...]] = set()
+        guard.follows(tuple(sorted(params.items())))
         unreadable, number = 0, 1
-        for _ in range(MAX_LIST_PAGES):
-            asked.add(tuple(sorted(params.items())))
+        while guard.page():
             try:
                 page = await self.http.get_json(
                     path,
@@ -347,20 +349,12 @@ class TelnyxProvider(LiveCallsProvider):
                 if not listed.calls and not unreadable:
                     raise
                 listed.notes.append(
-                    f"connection {connection_id} could be read only to its first {len(listed.calls)} calls: "
-                    f"{exc}"
+                    f"{where} could be read only to its first {len(listed.calls)} calls: {exc}"
                 )
                 break
-            known = {call.call_id for call in listed.calls}
-            fresh = [call for call in page.calls if call.call_id not in known]
+            fresh = guard.fresh([call.call_id for call in page.calls])
+            listed.calls += [call for call, new in zip(page.calls, fresh, strict=True) if new]
             unreadable += page.unreadable
-            if page.calls and not fresh:
-                listed.notes.append(
-                    f"a page of connection {connection_id} repeated calls already listed; "
-                    "paging stopped there"
-                )
-                break
-            listed.calls += fresh
             if page.after is not None:
                 following: dict[str, str | int] = {"page[size]": PAGE_SIZE, "page[after]": page.after}
             elif page.number is not None:
@@ -368,21 +362,13 @@ class TelnyxProvider(LiveCallsProvider):
                 following = {"page[size]": PAGE_SIZE, "page[number]": number}
             else:
                 break
-            if tuple(sorted(following.items())) in asked:
-                listed.notes.append(
-                    f"connection {connection_id}'s next page leads back; paging stopped there"
-                )
+            if guard.stopped or not guard.follows(tuple(sorted(following.items()))):
                 break
             params = following
-        else:
-            listed.notes.append(
-                f"connection {connection_id} was read to {MAX_LIST_PAGES} pages ({len(listed.calls)} calls) "
-                "and stopped; more may exist"
-            )
+        listed.notes += guard.notes
         if unreadable:
             listed.notes.append(
-                f"{unreadable} call{'s' if unreadable != 1 else ''} of connection {connection_id} "
-                "left out: unreadable"
+                f"{unreadable} call{'s' if unreadable != 1 else ''} of {where} left out: unreadable"
             )
         return listed
 
