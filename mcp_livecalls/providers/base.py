@@ -16,7 +16,8 @@ How to add a provider ``acme``: a line in ``mcp_livecalls.core.catalog`` and a f
 - the spec: ``name``, ``env`` (an ``EnvSpec``: prefix, default URL, credential fields),
   ``settings_type`` (a dataclass of those fields and ``base_url``), ``capabilities``,
   ``call_id_words`` and, when numbers come without ``+``, ``bare_digits_international``;
-- the wire: ``create`` builds the adapter on ``_provider_http`` (base URL, auth, secrets, pacing);
+- the wire: ``wire`` (a ``Wire``: auth, secrets, pacing) and ``built`` (the adapter on its
+  ``ProviderHTTP``), which the base's ``create`` joins;
   ``pacing_account`` and ``redaction_pairs`` when the provider has a per-account limit or joins
   credentials in basic auth; 401s point at ``credential_vars`` (by default ``env``'s secrets);
 - the error dialect: ``envelope_error`` (an error inside a 2xx answer) and ``error_message`` (the
@@ -44,7 +45,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx2
 
@@ -87,6 +88,7 @@ __all__ = [
     "ProviderSlice",
     "RawPayload",
     "UpstreamPage",
+    "Wire",
     "call_id_error",
     "gather",
     "parse_direction",
@@ -112,6 +114,23 @@ def call_id_error(
         f"call_id must be 1-{max_length} characters of letters, digits, '-' or '_'{where}; "
         f"got {_describe(call_id)}."
     )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Wire:
+    """How one provider's requests travel, declared by its adapter's ``wire``.
+
+    ``secrets`` are redacted from every answer, error and log; ``credential_vars`` names the
+    variables a 401 points at when they depend on the settings (Twilio's auth token or API key;
+    by default the class's ``credential_vars``)."""
+
+    secrets: Sequence[str]
+    headers: Mapping[str, str] | None = None
+    auth: tuple[str, str] | httpx2.Auth | None = None
+    requests_per_minute: float | None = None
+    pacing_burst: float | None = None
+    not_found_hint: str | None = None
+    credential_vars: Sequence[str] | None = None
 
 
 class LiveCallsProvider(ABC):
@@ -147,9 +166,21 @@ class LiveCallsProvider(ABC):
         policy: HttpPolicy,
         now: Callable[[], datetime],
         pacing: Pacing = LOCAL_PACING,
-    ) -> LiveCallsProvider:
+    ) -> Self:
         """The adapter for ``settings`` (an instance of ``settings_type``), on the shared client,
-        its requests paced as ``pacing`` says (``build_providers`` settles it per account)."""
+        its requests paced as ``pacing`` says (``build_providers`` settles it per account): the
+        provider's ``wire`` makes its ``ProviderHTTP``, ``built`` the adapter on it."""
+        http = cls._provider_http(client, policy, settings.base_url, cls.wire(settings), pacing=pacing)
+        return cls.built(settings, http, now)
+
+    @classmethod
+    def wire(cls, settings: Any) -> Wire:
+        """How this provider's requests travel for ``settings``: auth, secrets, pacing, hints."""
+        raise NotImplementedError(f"{cls.__name__} declares no wire")
+
+    @classmethod
+    def built(cls, settings: Any, http: ProviderHTTP, now: Callable[[], datetime]) -> Self:
+        """The adapter on its ``http``, with what else it keeps of ``settings``."""
         raise NotImplementedError(f"{cls.__name__} is not built from settings")
 
     @classmethod
@@ -186,40 +217,26 @@ class LiveCallsProvider(ABC):
 
     @classmethod
     def _provider_http(
-        cls,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        base_url: str,
-        *,
-        secrets: Sequence[str],
-        headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | httpx2.Auth | None = None,
-        requests_per_minute: float | None = None,
-        pacing_burst: float | None = None,
-        not_found_hint: str | None = None,
-        credential_vars: Sequence[str] | None = None,
-        pacing: Pacing,
+        cls, client: httpx2.AsyncClient, policy: HttpPolicy, base_url: str, wire: Wire, *, pacing: Pacing
     ) -> ProviderHTTP:
-        """This provider's view of the shared client; only auth and secrets differ per provider.
+        """This provider's view of the shared client; only its ``wire`` differs per provider.
 
-        ``credential_vars`` names the variables a 401 points at when they depend on the settings
-        (Twilio's auth token or API key); by default the class's ``credential_vars``. A provider
-        publishing ``requests_per_minute`` is paced by the pacer ``pacing`` makes."""
+        A provider publishing ``requests_per_minute`` is paced by the pacer ``pacing`` makes."""
         return ProviderHTTP(
             provider=cls.name.value,
             title=cls.title(),
             client=client,
             base_url=base_url,
             policy=policy,
-            headers=headers,
-            auth=auth,
-            credential_vars=cls.credential_vars if credential_vars is None else credential_vars,
+            headers=wire.headers,
+            auth=wire.auth,
+            credential_vars=cls.credential_vars if wire.credential_vars is None else wire.credential_vars,
             base_url_var=cls.env.base_url_var,
-            secrets=secrets,
+            secrets=wire.secrets,
             pacer=pacing.pacer(
-                requests_per_minute, burst=pacing_burst, background_share=policy.background_share
+                wire.requests_per_minute, burst=wire.pacing_burst, background_share=policy.background_share
             ),
-            not_found_hint=not_found_hint,
+            not_found_hint=wire.not_found_hint,
             envelope_error=cls.envelope_error,
             error_message=cls.error_message,
         )

@@ -43,10 +43,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
-import httpx2
 from pydantic import SecretStr
 
 from mcp_livecalls.core.models import (
@@ -64,6 +63,7 @@ from mcp_livecalls.providers.base import (
     PageGuard,
     ProviderSlice,
     UpstreamPage,
+    Wire,
     scan,
 )
 from mcp_livecalls.providers.exotel.legs import (
@@ -84,8 +84,6 @@ from mcp_livecalls.providers.exotel.records import (
 )
 from mcp_livecalls.providers.tasks import attempt, both
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import EnvelopeError, find_message
 
 __all__ = [
@@ -204,28 +202,18 @@ class ExotelProvider(LiveCallsProvider):
         """Learned: call details answered 404 for a call the active list shows (no such endpoint)."""
 
     @classmethod
-    def create(
-        cls,
-        settings: ExotelSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> ExotelProvider:
-        sid = settings.account_sid.get_secret_value()
-        key = settings.api_key.get_secret_value()
-        token = settings.api_token.get_secret_value()
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
+    def wire(cls, settings: ExotelSettings) -> Wire:
+        key, token = settings.api_key.get_secret_value(), settings.api_token.get_secret_value()
+        return Wire(
             auth=(key, token),
-            secrets=[sid, key, token],
+            secrets=[settings.account_sid.get_secret_value(), key, token],
             requests_per_minute=settings.requests_per_minute,
             not_found_hint=_hosts_hint(settings.base_url),
-            pacing=pacing,
         )
-        return cls(http, account_sid=sid, now=now)
+
+    @classmethod
+    def built(cls, settings: ExotelSettings, http: ProviderHTTP, now: Callable[[], datetime]) -> Self:
+        return cls(http, account_sid=settings.account_sid.get_secret_value(), now=now)
 
     @classmethod
     def envelope_error(cls, payload: Any) -> EnvelopeError | None:

@@ -2,7 +2,7 @@
 
 Plivo's API is the original and Vobiz's follows it; what they share is read here, and each member
 (``providers/vobiz``, ``providers/plivo``) declares only what differs: its name, settings,
-capabilities, auth and pacing (``http_options``), where its paths start (``api_prefix``), whether
+capabilities, auth and pacing (``wire``), where its paths start (``api_prefix``), whether
 its sources disagree on the trailing slash (``path_forms_vary``), the variable naming the zone of
 its zone-less times (``zone_var``), list filters and list reading (``list_params``,
 ``read_call_list``), and its error dialect.
@@ -25,10 +25,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
-from typing import Any, ClassVar, Protocol, Self, TypedDict, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 from urllib.parse import quote
 
-import httpx2
 from pydantic import SecretStr
 
 from mcp_livecalls.core.models import LiveCall, MediaStream, StreamDetails
@@ -49,8 +48,6 @@ from mcp_livecalls.providers.families.plivo_records import (
     uuid_list,
 )
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import NotFoundReply
 
 __all__ = [
@@ -60,7 +57,6 @@ __all__ = [
     "PAGE",
     "AccountCallProvider",
     "FamilySettings",
-    "HttpOptions",
 ]
 
 logger = logging.getLogger(__name__)
@@ -101,15 +97,6 @@ class _Miss:
     """A path form that did not answer as Vobiz: a 401, or a 404 that is not Vobiz's own."""
 
     error: ProviderError
-
-
-class HttpOptions(TypedDict, total=False):
-    """A family member's auth and pacing, for ``LiveCallsProvider._provider_http``."""
-
-    headers: Mapping[str, str]
-    auth: tuple[str, str]
-    requests_per_minute: float
-    pacing_burst: float
 
 
 class FamilySettings(Protocol):
@@ -160,26 +147,8 @@ class AccountCallProvider(LiveCallsProvider):
         """Per endpoint kind, whether the trailing-slash form is the one that answered last."""
 
     @classmethod
-    def create(
-        cls,
-        settings: FamilySettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> Self:
-        auth_id = settings.auth_id.get_secret_value()
-        token = settings.auth_token.get_secret_value()
-        options = cls.http_options(auth_id, token)
-        http = cls._provider_http(
-            client, policy, settings.base_url, secrets=[auth_id, token], pacing=pacing, **options
-        )
-        return cls(http, auth_id=auth_id, now=now, zone=settings.zone())
-
-    @classmethod
-    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
-        """How this member authenticates (headers or basic auth) and paces its requests."""
-        raise NotImplementedError(f"{cls.__name__} declares no auth")
+    def built(cls, settings: FamilySettings, http: ProviderHTTP, now: Callable[[], datetime]) -> Self:
+        return cls(http, auth_id=settings.auth_id.get_secret_value(), now=now, zone=settings.zone())
 
     # -- requests, in whichever path form Vobiz accepts ------------------------------------------
 

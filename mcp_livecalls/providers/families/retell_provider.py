@@ -1,26 +1,21 @@
 """What the Retell family's adapters share as a class: the clock, the first pages seen, building
-on the wire from a member's auth headers, and closing a list slice with its notes.
+the adapter on a member's wire, and closing a list slice with its notes.
 
-A member declares ``member`` (its ``FamilyMember``) and ``auth_headers`` (the headers and the
+A member declares ``member`` (its ``FamilyMember``) and ``wire`` (its headers and the
 secrets they carry); everything else it reads or asks differently stays in its own folder.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-import httpx2
-
 from mcp_livecalls.providers.base import LiveCallsProvider, ProviderSlice
 from mcp_livecalls.providers.families.retell import FamilyMember
 from mcp_livecalls.providers.families.retell_lists import FirstPages, noting_unreadable
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
 
 __all__ = ["FamilyProvider"]
 
@@ -37,23 +32,7 @@ class FamilyProvider(LiveCallsProvider):
         self._first_pages = FirstPages()
 
     @classmethod
-    @abstractmethod
-    def auth_headers(cls, settings: Any) -> tuple[dict[str, str], list[str]]:
-        """The headers that sign a request with ``settings``' credentials, and those credentials."""
-
-    @classmethod
-    def create(
-        cls,
-        settings: Any,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> Self:
-        headers, secrets = cls.auth_headers(settings)
-        http = cls._provider_http(
-            client, policy, settings.base_url, headers=headers, secrets=secrets, pacing=pacing
-        )
+    def built(cls, settings: Any, http: ProviderHTTP, now: Callable[[], datetime]) -> Self:
         return cls(http, now=now)
 
     def _closing(self, found: ProviderSlice, notes: list[str], unreadable: list[str]) -> ProviderSlice:

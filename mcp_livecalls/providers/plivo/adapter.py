@@ -40,8 +40,8 @@ from pydantic import SecretStr
 
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.providers.base import Capabilities, EnvSpec, RawPayload
-from mcp_livecalls.providers.families.plivo import FIELDS, NOT_OFFERED, AccountCallProvider, HttpOptions
+from mcp_livecalls.providers.base import Capabilities, EnvSpec, RawPayload, Wire
+from mcp_livecalls.providers.families.plivo import FIELDS, NOT_OFFERED, AccountCallProvider
 from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = ["PlivoProvider", "PlivoSettings", "plivo_call_list"]
@@ -91,9 +91,15 @@ class PlivoProvider(AccountCallProvider):
     )
 
     @classmethod
-    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
+    def wire(cls, settings: PlivoSettings) -> Wire:
         """HTTP basic ``auth_id:auth_token``, paced under 300 requests per 5 s."""
-        return {"auth": (auth_id, token), "requests_per_minute": REQUESTS_PER_MINUTE, "pacing_burst": BURST}
+        auth_id, token = settings.auth_id.get_secret_value(), settings.auth_token.get_secret_value()
+        return Wire(
+            auth=(auth_id, token),
+            secrets=[auth_id, token],
+            requests_per_minute=REQUESTS_PER_MINUTE,
+            pacing_burst=BURST,
+        )
 
     @classmethod
     def pacing_account(cls, settings: PlivoSettings) -> str:

@@ -67,6 +67,7 @@ from mcp_livecalls.providers.base import (
     ProviderSlice,
     RawPayload,
     UpstreamPage,
+    Wire,
     scan,
 )
 from mcp_livecalls.providers.families.retell import (
@@ -214,9 +215,9 @@ class RetellProvider(FamilyProvider):
         self._keys: OrderedDict[tuple[str | None, str | None, int], str] = OrderedDict()
 
     @classmethod
-    def auth_headers(cls, settings: RetellSettings) -> tuple[dict[str, str], list[str]]:
+    def wire(cls, settings: RetellSettings) -> Wire:
         api_key = settings.api_key.get_secret_value()
-        return {"Authorization": f"Bearer {api_key}"}, [api_key]
+        return Wire(headers={"Authorization": f"Bearer {api_key}"}, secrets=[api_key])
 
     @classmethod
     def envelope_error(cls, payload: Any) -> EnvelopeError | None:

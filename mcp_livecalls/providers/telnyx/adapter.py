@@ -45,9 +45,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
-import httpx2
 from pydantic import Field, SecretStr
 
 from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, StreamDetails
@@ -59,13 +58,12 @@ from mcp_livecalls.providers.base import (
     LiveCallsProvider,
     ProviderSlice,
     RawPayload,
+    Wire,
     parse_iso,
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.providers.paging import PageGuard
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import EnvelopeError, find_message
 
 __all__ = [
@@ -249,24 +247,16 @@ class TelnyxProvider(LiveCallsProvider):
         self._now = now
 
     @classmethod
-    def create(
-        cls,
-        settings: TelnyxSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> TelnyxProvider:
+    def wire(cls, settings: TelnyxSettings) -> Wire:
         key = settings.api_key.get_secret_value()
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
+        return Wire(
             headers={"Authorization": f"Bearer {key}"},
             secrets=[key],
             not_found_hint="Active calls are read per connection: check TELNYX_CONNECTION_IDS too.",
-            pacing=pacing,
         )
+
+    @classmethod
+    def built(cls, settings: TelnyxSettings, http: ProviderHTTP, now: Callable[[], datetime]) -> Self:
         kept, invalid = settings.connections()
         return cls(http, connections=kept, invalid=len(invalid), now=now)
 

@@ -55,10 +55,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import httpx2
 from pydantic import Field, SecretStr
 
 from mcp_livecalls.core.models import CallLeg, CallStatus, LegStatus, LiveCall, ProviderName, StreamDetails
@@ -71,14 +70,13 @@ from mcp_livecalls.providers.base import (
     PageGuard,
     ProviderSlice,
     RawPayload,
+    Wire,
     gather,
     parse_direction,
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.providers.reading import rest_call_status
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = [
@@ -330,31 +328,18 @@ class TwilioProvider(LiveCallsProvider):
         self._now = now
 
     @classmethod
-    def create(
-        cls,
-        settings: TwilioSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> TwilioProvider:
-        sid = settings.account_sid.get_secret_value()
-        secrets = [sid] + [
-            value.get_secret_value()
-            for value in (settings.auth_token, settings.api_key, settings.api_secret)
-            if value is not None
-        ]
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
+    def wire(cls, settings: TwilioSettings) -> Wire:
+        given = (settings.account_sid, settings.auth_token, settings.api_key, settings.api_secret)
+        return Wire(
             auth=settings.basic_auth(),
-            secrets=secrets,
+            secrets=[value.get_secret_value() for value in given if value is not None],
             credential_vars=settings.credential_vars(),
             not_found_hint="The account SID is part of every path: check TWILIO_ACCOUNT_SID too.",
-            pacing=pacing,
         )
-        return cls(http, account_sid=sid, now=now)
+
+    @classmethod
+    def built(cls, settings: TwilioSettings, http: ProviderHTTP, now: Callable[[], datetime]) -> Self:
+        return cls(http, account_sid=settings.account_sid.get_secret_value(), now=now)
 
     @classmethod
     def envelope_error(cls, payload: Any) -> EnvelopeError | None:

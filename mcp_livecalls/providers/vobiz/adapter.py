@@ -37,6 +37,7 @@ from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.providers.base import (
     Capabilities,
     EnvSpec,
+    Wire,
 )
 from mcp_livecalls.providers.families.plivo import (
     FIELDS,
@@ -44,7 +45,6 @@ from mcp_livecalls.providers.families.plivo import (
     NOT_OFFERED,
     PAGE,
     AccountCallProvider,
-    HttpOptions,
 )
 from mcp_livecalls.providers.families.plivo_records import (
     family_status,
@@ -134,9 +134,10 @@ class VobizProvider(AccountCallProvider):
     zone_var = ZONE_VAR
 
     @classmethod
-    def http_options(cls, auth_id: str, token: str) -> HttpOptions:
+    def wire(cls, settings: VobizSettings) -> Wire:
         """Vobiz authenticates with the ``X-Auth-ID`` / ``X-Auth-Token`` headers."""
-        return {"headers": {"X-Auth-ID": auth_id, "X-Auth-Token": token}}
+        auth_id, token = settings.auth_id.get_secret_value(), settings.auth_token.get_secret_value()
+        return Wire(headers={"X-Auth-ID": auth_id, "X-Auth-Token": token}, secrets=[auth_id, token])
 
 
 ADAPTER = VobizProvider

@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -53,12 +53,11 @@ from mcp_livecalls.providers.base import (
     LiveCallsProvider,
     ProviderSlice,
     RawPayload,
+    Wire,
     parse_direction,
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
-from mcp_livecalls.upstream.policy import HttpPolicy
 
 __all__ = ["LIVE_STATUSES", "VonageJwt", "VonageProvider", "VonageSettings", "normalize_vonage_call"]
 
@@ -248,26 +247,15 @@ class VonageProvider(LiveCallsProvider):
         self._now = now
 
     @classmethod
-    def create(
-        cls,
-        settings: VonageSettings,
-        client: httpx2.AsyncClient,
-        policy: HttpPolicy,
-        now: Callable[[], datetime],
-        pacing: Pacing = LOCAL_PACING,
-    ) -> VonageProvider:
+    def wire(cls, settings: VonageSettings) -> Wire:
         application = settings.application_id.get_secret_value()
         secrets = [application, settings.private_key.get_secret_value()]
         if settings.signature_secret:
             secrets.append(settings.signature_secret)
-        http = cls._provider_http(
-            client,
-            policy,
-            settings.base_url,
-            auth=VonageJwt(application, settings.key()),
-            secrets=secrets,
-            pacing=pacing,
-        )
+        return Wire(auth=VonageJwt(application, settings.key()), secrets=secrets)
+
+    @classmethod
+    def built(cls, settings: VonageSettings, http: ProviderHTTP, now: Callable[[], datetime]) -> Self:
         return cls(http, now=now)
 
     @classmethod

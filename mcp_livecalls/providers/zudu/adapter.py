@@ -68,6 +68,7 @@ from mcp_livecalls.providers.base import (
     ProviderSlice,
     RawPayload,
     UpstreamPage,
+    Wire,
     scan,
 )
 from mcp_livecalls.providers.families.retell import (
@@ -251,10 +252,10 @@ class ZuduProvider(FamilyProvider):
         self._call_ids: OrderedDict[str, str] = OrderedDict()
 
     @classmethod
-    def auth_headers(cls, settings: ZuduSettings) -> tuple[dict[str, str], list[str]]:
+    def wire(cls, settings: ZuduSettings) -> Wire:
         api_key = settings.api_key.get_secret_value()
         api_secret = settings.api_secret.get_secret_value()
-        return {"X-API-KEY": api_key, "X-API-SECRET": api_secret}, [api_key, api_secret]
+        return Wire(headers={"X-API-KEY": api_key, "X-API-SECRET": api_secret}, secrets=[api_key, api_secret])
 
     async def _record(self, call_id: str, read: Callable[[Any], _T]) -> _T:
         """``read`` of the call's record (inside ``ProviderHTTP``'s translation), by the id given or,
