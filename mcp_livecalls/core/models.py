@@ -284,6 +284,19 @@ class StreamDetails(_Model):
         default_factory=list, description="What the provider's API does not offer for a live call."
     )
 
+    @classmethod
+    def of_call(cls, call: LiveCall, **media: Any) -> StreamDetails:
+        """What ``call``'s summary says of its media (status, duration), with ``media`` added or
+        overriding it (legs, streams, ``not_offered`` …)."""
+        summary = {
+            "provider": call.provider,
+            "call_id": call.call_id,
+            "status": call.status,
+            "provider_status": call.provider_status,
+            "duration_s": call.duration_s,
+        }
+        return cls(**{**summary, **media})
+
 
 class ProviderFailure(_Model):
     provider: ProviderName

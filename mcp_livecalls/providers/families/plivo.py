@@ -395,12 +395,8 @@ class AccountCallProvider(LiveCallsProvider):
         except ProviderError:
             # The stream list is an optional extra: its absence must not hide the call.
             not_offered.append("media streams (the Stream endpoint did not answer)")
-        return StreamDetails(
-            provider=self.name,
-            call_id=call.call_id,
-            status=call.status,
-            provider_status=call.provider_status,
-            duration_s=call.duration_s,
+        return StreamDetails.of_call(
+            call,
             media_streams=streams,
             not_offered=not_offered,
         )

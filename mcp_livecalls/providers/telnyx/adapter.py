@@ -309,12 +309,8 @@ class TelnyxProvider(LiveCallsProvider):
         live call. What is not offered is said once, by ``livecalls://providers`` (this line is
         already ~30 % of Telnyx's JSON, its id alone ~40 tokens), not on every call."""
         call = await self.get_call(call_id)
-        return StreamDetails(
-            provider=self.name,
-            call_id=call.call_id,
-            status=call.status,
-            provider_status=call.provider_status,
-            duration_s=call.duration_s,
+        return StreamDetails.of_call(
+            call,
         )
 
     # -- the active lists ----------------------------------------------------------------------

@@ -540,12 +540,9 @@ class TwilioProvider(LiveCallsProvider):
         parent = call.extras.get("parent_call_sid")
         if isinstance(parent, str):
             ids["parent_call_sid"] = parent
-        return StreamDetails(
-            provider=self.name,
-            call_id=call.call_id,
+        return StreamDetails.of_call(
+            call,
             status=status,
-            provider_status=call.provider_status,
-            duration_s=call.duration_s,
             legs=[_leg(participant) for participant in participants],
             telephony_ids=ids,
             not_offered=[*_NOT_OFFERED, *missing],

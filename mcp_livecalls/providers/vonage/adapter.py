@@ -281,12 +281,8 @@ class VonageProvider(LiveCallsProvider):
 
     async def _get_stream(self, call_id: str) -> StreamDetails:
         call = await self.get_call(call_id)
-        return StreamDetails(
-            provider=self.name,
-            call_id=call.call_id,
-            status=call.status,
-            provider_status=call.provider_status,
-            duration_s=call.duration_s,
+        return StreamDetails.of_call(
+            call,
         )
 
     def _page(self, payload: Any) -> tuple[list[LiveCall], int, int | None]:
