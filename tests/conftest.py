@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -59,3 +60,32 @@ def server(settings: Settings, simulator: Simulator) -> MCPServer[object]:
 async def client(server: MCPServer[object]) -> AsyncIterator[Client]:
     async with Client(server) as connected:
         yield connected
+
+
+# -- a real Redis, for the fleet tests -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """The developer's Redis (``LIVECALLS_TEST_REDIS_URL``) or one of our own; in CI never a skip."""
+    from fleet_support import DEFAULT_TEST_REDIS_URL, RedisProcess, answers, missing_redis, redis_binary
+
+    url = os.environ.get("LIVECALLS_TEST_REDIS_URL", "").strip() or DEFAULT_TEST_REDIS_URL
+    if answers(url):
+        yield url
+        return
+    binary = redis_binary()
+    if binary is None:
+        missing_redis(f"no Redis answers at {url} and no redis-server binary is installed")
+        return
+    with RedisProcess(binary) as own:
+        yield own.url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """That Redis, emptied for this test."""
+    from fleet_support import flush
+
+    flush(redis_server_url)
+    return redis_server_url

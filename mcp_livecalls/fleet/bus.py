@@ -16,6 +16,12 @@ a reader that has heard no heartbeat for ``heard_within_s`` is *deaf*: ``confirm
 (the poll leases then let this replica poll for its own subscribers, see ``leases``), it logs
 once, and it reconnects on a new connection. Each heartbeat also renews the fleet's mark on its
 Redis (``Fleet.check_mark``).
+
+Pushed webhook events travel too (``share``; ``service.pushed``): the replica that received one
+claims its dedupe key for the fleet (``claim``: ``SET NX``, so a provider's retry landing on
+another replica changes nothing) and shares it; every other replica hands it to ``on_event``,
+which updates and wakes what watches the call there. Whichever replica polls the call (its
+lease holder) then publishes the one ``ResourceUpdated`` every subscriber hears.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ __all__ = ["RedisSubscriptionBus"]
 logger = logging.getLogger("mcp_livecalls.fleet")
 
 OnRemote = Callable[[str], Awaitable[None]]
+OnEvent = Callable[[dict[str, Any]], Awaitable[object]]
+
+CLAIM_S = 3600
+"""How long a claimed webhook dedupe key is kept (``service.pushed.DEDUPE_WINDOW``)."""
 
 
 class RedisSubscriptionBus:
@@ -46,6 +56,8 @@ class RedisSubscriptionBus:
     ) -> None:
         self.fleet = fleet
         self.on_remote = on_remote
+        self.on_event: OnEvent | None = None
+        """Where a pushed event another replica shared goes (``PushedEvents.heard``)."""
         self.channel = fleet.key("bus")
         self._beats = fleet.key("beat", fleet.replica_id)
         self._local = InMemorySubscriptionBus()
@@ -80,6 +92,21 @@ class RedisSubscriptionBus:
             await self.fleet.run(lambda r: r.publish(self.channel, message))
         except FleetUnavailable:
             return  # other replicas miss this one; their own pollers take over (see leases)
+
+    async def share(self, event: dict[str, Any]) -> None:
+        """Send a pushed event (``service.pushed.event_data``) to the other replicas."""
+        message = json.dumps({"from": self.fleet.replica_id, "event": event})
+        with contextlib.suppress(FleetUnavailable):  # the others' reconcile polls catch up
+            await self.fleet.run(lambda r: r.publish(self.channel, message))
+
+    async def claim(self, dedupe_key: str) -> bool:
+        """Whether ``dedupe_key`` is new to the fleet (claimed now); ``True`` without Redis (the
+        replica's own dedupe still holds)."""
+        key = self.fleet.key("hook", self.fleet.hashed(dedupe_key))
+        try:
+            return bool(await self.fleet.run(lambda r: r.set(key, b"1", nx=True, ex=CLAIM_S)))
+        except FleetUnavailable:
+            return True
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Read the channel until cancelled, reconnecting after failures; one reader per bus."""
@@ -169,10 +196,19 @@ class RedisSubscriptionBus:
     async def _deliver(self, message: dict[str, Any]) -> None:
         try:
             data = json.loads(message["data"])
-            sender, uri = data["from"], data["uri"]
-        except (ValueError, KeyError, TypeError):
+            sender, uri = data["from"], data.get("uri")
+        except (ValueError, KeyError, TypeError, AttributeError):
             return
-        if sender == self.fleet.replica_id or not isinstance(uri, str):
+        if sender == self.fleet.replica_id:
+            return
+        event = data.get("event")
+        if isinstance(event, dict) and self.on_event is not None:
+            try:
+                await self.on_event(event)
+            except Exception:  # a bad event must not stop the reader
+                logger.exception("taking a pushed event from the fleet failed; reading on")
+            return
+        if not isinstance(uri, str):
             return
         self.received += 1
         await self._local.publish(ResourceUpdated(uri=uri))

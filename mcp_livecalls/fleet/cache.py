@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from functools import partial
 from typing import Any, TypeVar
 
@@ -105,6 +105,14 @@ class SharedFreshnessCache(FreshnessCache):
         finally:
             del self._flights[key]
             flight.done.set()
+
+    async def drop(self, keys: Iterable[Hashable]) -> None:
+        """Remove the fleet's stored answers for ``keys`` (a pushed event said they changed);
+        nothing when Redis is away (they expire within ``ttl_s``)."""
+        names = [self.fleet.key("cache", self.fleet.hashed(repr(key))) for key in keys]
+        if names:
+            with contextlib.suppress(FleetUnavailable):
+                await self.fleet.run(lambda r: r.delete(*names))
 
     async def _upstream(self, key: Hashable, fetch: Callable[[], Awaitable[_T]]) -> _T:
         self.count_flight(key)

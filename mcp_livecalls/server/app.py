@@ -104,8 +104,10 @@ class LiveCallsApp:
         self.fleet = fleet
         self.bus: InMemorySubscriptionBus | RedisSubscriptionBus = InMemorySubscriptionBus()
         leases: PollLeases | None = None
+        shared: RedisSubscriptionBus | None = None
         if fleet is not None:
-            self.bus, leases = self._fleet_bus(fleet, lease_clock)
+            shared, leases = self._fleet_bus(fleet, lease_clock)
+            self.bus = shared
         self.watcher = Watcher(
             lambda: self.service,
             self._publish,
@@ -121,6 +123,9 @@ class LiveCallsApp:
             caches=lambda: self._service.cache if self._service else None,
         )
         """Verified webhook events in (``web`` receives them); they wake the watcher's pollers."""
+        if shared is not None:  # in a fleet: each event once for every replica, heard by all
+            self.pushed.claim, self.pushed.share = shared.claim, shared.share
+            shared.on_event = self.pushed.heard
         self.subscriptions = Subscriptions(
             self.watcher, max_per_session=settings.max_watches_per_session, max_total=settings.max_watches
         )

@@ -27,12 +27,12 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from mcp_livecalls.core.models import ProviderName, ProvidersOverview
+from mcp_livecalls.core.models import CallStatus, ProviderName, ProvidersOverview
 from mcp_livecalls.providers.hooks import WebhookEvent
 from mcp_livecalls.service.wakes import Wake, applied
 from mcp_livecalls.service.watch import ACTIVE_URI, Watcher
 
-__all__ = ["DEDUPE_KEYS", "DEDUPE_WINDOW", "PushedEvents"]
+__all__ = ["DEDUPE_KEYS", "DEDUPE_WINDOW", "PushedEvents", "event_data", "event_from"]
 
 DEDUPE_KEYS = 10_000
 """Dedupe keys remembered (oldest forgotten first): replays inside a provider's retry window."""
@@ -57,7 +57,7 @@ class SharedAnswers(Protocol):
 
 Claim = Callable[[str], Awaitable[bool]]
 """Whether a dedupe key is new for the whole fleet (it is claimed then)."""
-Share = Callable[[WebhookEvent], Awaitable[None]]
+Share = Callable[[dict[str, Any]], Awaitable[None]]
 """Hand a taken event to the fleet's other replicas."""
 
 
@@ -124,12 +124,13 @@ class PushedEvents:
             taken += 1
             await self._update(event)
             if self.share is not None:
-                await self.share(event)
+                await self.share(event_data(event))
         return taken
 
-    async def heard(self, event: WebhookEvent) -> bool:
-        """An event another replica took: the same update here (once, as any event)."""
-        if not self._fresh(event):
+    async def heard(self, data: dict[str, Any]) -> bool:
+        """An event another replica took (``event_data``): the same update here, once."""
+        event = event_from(data)
+        if event is None or not self._fresh(event):
             return False
         await self._update(event)
         return True
@@ -215,3 +216,39 @@ def _changed(value: Any, event: WebhookEvent) -> Any | None:
     if event.kind != "apply":
         return None
     return applied(value, event)
+
+
+def event_data(event: WebhookEvent) -> dict[str, Any]:
+    """``event`` as JSON-ready data, for the fleet's bus."""
+    return {
+        "provider": event.provider.value,
+        "call_id": event.call_id,
+        "kind": event.kind,
+        "dedupe_key": event.dedupe_key,
+        "status": event.status.value if event.status is not None else None,
+        "provider_status": event.provider_status,
+        "sequence": event.sequence,
+        "at": event.at.isoformat() if event.at is not None else None,
+    }
+
+
+def event_from(data: dict[str, Any]) -> WebhookEvent | None:
+    """The event ``event_data`` wrote; ``None`` for anything else (left out)."""
+    try:
+        kind = data["kind"]
+        call_id, key = data["call_id"], data["dedupe_key"]
+        if kind not in ("apply", "hint") or not isinstance(call_id, str) or not isinstance(key, str):
+            return None
+        status, said, sequence, at = data["status"], data["provider_status"], data["sequence"], data["at"]
+        return WebhookEvent(
+            ProviderName(data["provider"]),
+            call_id,
+            kind,
+            key,
+            status=CallStatus(status) if status is not None else None,
+            provider_status=said if isinstance(said, str) else None,
+            sequence=sequence if isinstance(sequence, int) else None,
+            at=datetime.fromisoformat(at) if isinstance(at, str) else None,
+        )
+    except (KeyError, ValueError, TypeError):
+        return None
