@@ -1,8 +1,9 @@
 """Headless Chromium (Debian's ``chromium``, installed by ``.ci/run``) driven by Playwright.
 
 Playwright never downloads a browser here: it launches ``/usr/bin/chromium`` (or
-``LIVECALLS_CHROMIUM``). Outside CI a missing Chromium or Playwright skips these tests with the
-reason; under ``CI=true`` it is a failure.
+``LIVECALLS_CHROMIUM``), once per test session (each test gets its own context and page).
+Outside CI a missing Chromium or Playwright skips these tests with the reason; under ``CI=true``
+it is a failure.
 """
 
 from __future__ import annotations
@@ -27,8 +28,14 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[Any]:
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Session-wide, so the one browser below lives on one event loop for every test."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
     reason = _unavailable()
     if reason is not None:
         if os.environ.get("CI") == "true":
@@ -37,11 +44,24 @@ async def page() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as driver:
-        browser = await driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        launched = await driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            context = await browser.new_context(viewport={"width": 900, "height": 900})
-            opened = await context.new_page()
-            opened.set_default_timeout(30_000)  # generous bounds: a busy machine changes no verdict
-            yield opened
+            yield launched
         finally:
-            await browser.close()
+            await launched.close()
+
+
+@pytest.fixture
+def viewport() -> dict[str, int]:
+    return {"width": 900, "height": 900}
+
+
+@pytest.fixture
+async def page(browser: Any, viewport: dict[str, int]) -> AsyncIterator[Any]:
+    context = await browser.new_context(viewport=viewport)
+    try:
+        opened = await context.new_page()
+        opened.set_default_timeout(30_000)  # generous bounds: a busy machine changes no verdict
+        yield opened
+    finally:
+        await context.close()

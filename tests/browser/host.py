@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mcp import Client
 from mcp_types import CallToolResult
 
 HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>test host</title>
@@ -53,7 +52,7 @@ def tool_result_json(result: CallToolResult) -> str:
     return json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
-async def start_board(page: Any, client: Client, *, theme: str = "light") -> None:
+async def start_board(page: Any, client: Any, *, theme: str = "light") -> None:
     """Open the host page, bind its tool calls to ``client``, and render the board in it with the
     first ``list_active_calls`` answer, as a host does after the model called the tool."""
 
@@ -63,6 +62,6 @@ async def start_board(page: Any, client: Client, *, theme: str = "light") -> Non
     await page.expose_function("livecallsCall", call)
     await page.set_content(host_page(theme))
     resource = await client.read_resource("ui://livecalls/board")
-    html = resource.contents[0].text  # type: ignore[union-attr]
+    html = resource.contents[0].text
     first = json.loads(tool_result_json(await client.call_tool("list_active_calls", {"limit": 100})))
     await page.evaluate("([html, result]) => window.startApp(html, result)", [html, first])
