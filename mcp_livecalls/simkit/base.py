@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mcp_livecalls.simkit.examples import load_example
-from mcp_livecalls.simkit.population import CallShape
+from mcp_livecalls.simkit.generate import CallShape
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
