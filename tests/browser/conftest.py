@@ -1,7 +1,7 @@
 """Headless Chromium (Debian's ``chromium``, installed by ``.ci/run``) driven by Playwright.
 
 Playwright never downloads a browser here: it launches ``/usr/bin/chromium`` (or
-``LIVECALLS_CHROMIUM``), once per test session (each test gets its own context and page).
+``LIVECALLS_CHROMIUM``), once per test file (each test gets its own context and page).
 Outside CI a missing Chromium or Playwright skips these tests with the reason; under ``CI=true``
 it is a failure.
 """
@@ -28,13 +28,15 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
-    """Session-wide, so the one browser below lives on one event loop for every test."""
+    """Module-wide, so the one browser below lives on one event loop for a file's tests. Not
+    session-wide: anyio's runner would then stay current in the worker's thread after the browser
+    tests, and a later test's ``anyio.run`` would find a loop already running."""
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
     reason = _unavailable()
     if reason is not None:
