@@ -53,14 +53,13 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, Self
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
-from mcp_livecalls.core.models import CallLeg, CallStatus, LegStatus, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import CallNotFound, ProviderError
 from mcp_livecalls.providers.base import (
@@ -69,13 +68,23 @@ from mcp_livecalls.providers.base import (
     LiveCallsProvider,
     PageGuard,
     ProviderSlice,
-    RawPayload,
     Wire,
     gather,
-    parse_direction,
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.providers.reading import rest_call_status
+from mcp_livecalls.providers.twilio.records import (
+    NOT_LIVE,
+    ConferencesPage,
+    Participant,
+    ParticipantsPage,
+    calls_page,
+    leg_of,
+    normalize_twilio_call,
+    parse_rfc2822,
+    twilio_error,
+    twilio_leg_status,
+)
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError
 
@@ -108,17 +117,6 @@ PARTICIPANTS_PAGE = 250
 """Participants asked per conference: Twilio's documented maximum for one conference."""
 
 _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
-_NOT_LIVE = frozenset({CallStatus.ENDED, CallStatus.FAILED})
-_PLAIN_DIRECTIONS = {"inbound", "outbound-api"}
-_LEG_STATUS = {
-    "queued": LegStatus.CONNECTING,
-    "connecting": LegStatus.CONNECTING,
-    "ringing": LegStatus.CONNECTING,
-    "connected": LegStatus.CONNECTED,
-    "complete": LegStatus.DISCONNECTED,
-    "completed": LegStatus.DISCONNECTED,
-    "failed": LegStatus.DISCONNECTED,
-}
 _NOT_OFFERED = ("agent", "recording state", "bridge", "transcript", "latency", "cost", "media streams")
 
 
@@ -143,156 +141,6 @@ class TwilioSettings:
         if self.api_key is not None and self.api_secret is not None:
             return ("TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_ACCOUNT_SID")
         return ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
-
-
-def parse_rfc2822(value: str | None) -> datetime | None:
-    """``Tue, 31 Aug 2010 20:36:29 +0000`` as UTC; an ISO 8601 time is read too."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def twilio_leg_status(raw: str | None) -> LegStatus:
-    return _LEG_STATUS.get((raw or "").strip().lower(), LegStatus.UNKNOWN)
-
-
-def _whole(value: str | float | None) -> int | None:
-    """Twilio's number-as-string fields (``"15"``, ``"1000"``), or a number; ``None`` when absent."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return max(0, int(float(value)))
-
-
-class _Call(RawPayload):
-    sid: str = Field(min_length=1)
-    parent_call_sid: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
-    status: str | None = None
-    direction: str | None = None
-    start_time: str | None = None
-    date_created: str | None = None
-    duration: str | float | None = None
-    answered_by: str | None = None
-    caller_name: str | None = None
-    forwarded_from: str | None = None
-    queue_time: str | float | None = None
-
-
-class _CallsPage(RawPayload):
-    calls: list[Any]
-    next_page_uri: str | None = None
-
-
-class _Conference(RawPayload):
-    sid: str = Field(min_length=1)
-    status: str | None = None
-
-
-class _ConferencesPage(RawPayload):
-    conferences: list[_Conference]
-    next_page_uri: str | None = None
-
-
-class _Participant(RawPayload):
-    call_sid: str = Field(min_length=1)
-    label: str | None = None
-    muted: bool | None = None
-    hold: bool | None = None
-    coaching: bool | None = None
-    status: str | None = None
-
-
-class _ParticipantsPage(RawPayload):
-    participants: list[_Participant]
-
-
-def twilio_error(payload: Any) -> tuple[int | None, int | None, str | None]:
-    """``(code, status, message)`` of Twilio's error body, ``None`` for what it does not say."""
-    if not isinstance(payload, dict):
-        return None, None, None
-    code, status, message = payload.get("code"), payload.get("status"), payload.get("message")
-    return (
-        code if isinstance(code, int) and not isinstance(code, bool) else None,
-        status if isinstance(status, int) and not isinstance(status, bool) else None,
-        message if isinstance(message, str) and message else None,
-    )
-
-
-def normalize_twilio_call(payload: Any, *, now: datetime) -> LiveCall:
-    """One call object (``Calls/{sid}.json`` or an item of ``calls``). Raises on garbage."""
-    raw = _Call.model_validate(payload)
-    status = rest_call_status(raw.status)
-    # Not dialled yet (queued): no start_time; the call counts from its creation then.
-    started = parse_rfc2822(raw.start_time) or parse_rfc2822(raw.date_created)
-    duration = _whole(raw.duration)
-    if duration is None and started is not None and status not in _NOT_LIVE:
-        duration = max(0, int((now - started).total_seconds()))
-    extras: dict[str, str | int | float | bool] = {}
-    word = (raw.direction or "").strip().lower()
-    if word and word not in _PLAIN_DIRECTIONS:
-        extras["twilio_direction"] = raw.direction or word  # outbound-dial: a leg dialled by <Dial>
-    if raw.parent_call_sid:
-        extras["parent_call_sid"] = raw.parent_call_sid
-    if raw.answered_by:
-        extras["answered_by"] = raw.answered_by
-    if raw.forwarded_from:
-        extras["forwarded_from"] = raw.forwarded_from
-    queued_ms = _whole(raw.queue_time)
-    if queued_ms:
-        extras["queue_time_ms"] = queued_ms
-    return LiveCall(
-        provider=ProviderName("twilio"),
-        call_id=raw.sid,
-        status=status,
-        provider_status=raw.status or None,
-        direction=parse_direction(raw.direction),
-        from_number=raw.from_ or None,
-        to_number=raw.to or None,
-        caller_name=raw.caller_name or None,
-        started_at=started,
-        duration_s=duration,
-        extras=extras,
-    )
-
-
-@dataclass(frozen=True)
-class _Page:
-    """One ``Calls.json`` answer read item by item: the calls, the items left out, where next."""
-
-    calls: list[LiveCall]
-    unreadable: int
-    next_page_uri: str | None
-
-
-def _calls_page(payload: Any, *, now: datetime) -> _Page:
-    page = _CallsPage.model_validate(payload)
-    calls: list[LiveCall] = []
-    first: ValueError | TypeError | OverflowError | None = None
-    for item in page.calls:
-        try:
-            calls.append(normalize_twilio_call(item, now=now))
-        except (ValueError, TypeError, OverflowError) as exc:  # pydantic's ValidationError is a ValueError
-            first = first or exc  # one entry Twilio wrote badly: the others are still listed
-    if first is not None and not calls:
-        raise first  # not one entry readable: the answer is not what Twilio documents
-    return _Page(calls, len(page.calls) - len(calls), page.next_page_uri or None)
-
-
-def _leg(raw: _Participant) -> CallLeg:
-    return CallLeg(
-        leg_id=raw.call_sid,
-        role=raw.label or ("coach" if raw.coaching else None),
-        status=twilio_leg_status(raw.status),
-        provider_status=raw.status or None,
-        muted=raw.muted,
-        on_hold=raw.hold,
-    )
 
 
 class TwilioProvider(LiveCallsProvider):
@@ -384,7 +232,7 @@ class TwilioProvider(LiveCallsProvider):
             call_id=call_id,
             parse=lambda payload: normalize_twilio_call(payload, now=self._now()),
         )
-        if call.status in _NOT_LIVE:
+        if call.status in NOT_LIVE:
             raise CallNotFound(self.name.value, call_id)
         return call
 
@@ -407,7 +255,7 @@ class TwilioProvider(LiveCallsProvider):
         while guard.page():
             try:
                 page = await self.http.get_json(
-                    self._calls_json, params=params, parse=lambda p: _calls_page(p, now=self._now())
+                    self._calls_json, params=params, parse=lambda p: calls_page(p, now=self._now())
                 )
             except ProviderError as exc:
                 if not listed.calls and not unreadable:
@@ -452,7 +300,7 @@ class TwilioProvider(LiveCallsProvider):
             missing=lambda status, error: (
                 f"the {status} list could not be read, so {status} calls are missing: {error}"
             ),
-            keep=lambda call: call.status not in _NOT_LIVE,
+            keep=lambda call: call.status not in NOT_LIVE,
         )
 
     async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
@@ -472,19 +320,19 @@ class TwilioProvider(LiveCallsProvider):
             page = await self.http.get_json(
                 f"{self._account_path}/Conferences.json",
                 params={"Status": "in-progress", "PageSize": MAX_CONFERENCES},
-                parse=_ConferencesPage.model_validate,
+                parse=ConferencesPage.model_validate,
             )
         except ProviderError as exc:
             return exc
         sids = [conference.sid for conference in page.conferences if _safe_sid(conference.sid)]
         return sids[:MAX_CONFERENCES], bool(page.next_page_uri) or len(sids) > MAX_CONFERENCES
 
-    async def _participants(self, conference_sid: str) -> list[_Participant] | ProviderError:
+    async def _participants(self, conference_sid: str) -> list[Participant] | ProviderError:
         try:
             page = await self.http.get_json(
                 f"{self._account_path}/Conferences/{conference_sid}/Participants.json",
                 params={"PageSize": PARTICIPANTS_PAGE},
-                parse=_ParticipantsPage.model_validate,
+                parse=ParticipantsPage.model_validate,
             )
         except ProviderError as exc:
             return exc
@@ -492,7 +340,7 @@ class TwilioProvider(LiveCallsProvider):
 
     async def _legs(
         self, call_id: str, conferences: tuple[list[str], bool] | ProviderError
-    ) -> tuple[str | None, list[_Participant], list[str]]:
+    ) -> tuple[str | None, list[Participant], list[str]]:
         """The conference the call is in, its participants, and what could not be read."""
         if isinstance(conferences, ProviderError):
             return None, [], [f"legs: Twilio's conference list failed ({_code(conferences)})"]
@@ -543,7 +391,7 @@ class TwilioProvider(LiveCallsProvider):
         return StreamDetails.of_call(
             call,
             status=status,
-            legs=[_leg(participant) for participant in participants],
+            legs=[leg_of(participant) for participant in participants],
             telephony_ids=ids,
             not_offered=[*_NOT_OFFERED, *missing],
         )
