@@ -31,7 +31,7 @@ from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.providers.families.plivo import AccountCallProvider
 from mcp_livecalls.providers.registry import PROVIDERS as REGISTERED
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simkit.population import Provider
+from mcp_livecalls.simkit.calls import Provider
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.upstream.policy import HttpPolicy
 

@@ -31,7 +31,7 @@ from mcp_livecalls.errors import AuthError, LiveCallsError
 from mcp_livecalls.providers.registry import NAMES, build_providers, provider_class
 from mcp_livecalls.providers.registry import PROVIDERS as PROVIDERS_BY_CLASS
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simkit.population import Provider
+from mcp_livecalls.simkit.calls import Provider
 from mcp_livecalls.simulator import (
     DEMO_CREDENTIALS,
     Fault,

@@ -14,7 +14,7 @@ import httpx2
 import pytest
 
 from mcp_livecalls.core.catalog import NAMES
-from mcp_livecalls.simkit.population import CallState, Provider
+from mcp_livecalls.simkit.calls import CallState, Provider
 from mcp_livecalls.simulator import (
     DEMO_CREDENTIALS,
     Fault,

@@ -31,7 +31,7 @@ from mcp_livecalls.server.render import (
     render_page,
     render_stream,
 )
-from mcp_livecalls.simkit.population import Provider
+from mcp_livecalls.simkit.calls import Provider
 from mcp_livecalls.simulator import Fault, Simulator
 
 STARTED = datetime(2024, 6, 15, 10, 30, tzinfo=UTC)

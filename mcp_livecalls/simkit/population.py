@@ -30,21 +30,11 @@ from typing import Final, Literal, get_args
 
 from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.simkit.calls import (
-    LIVE_STATES,
     RETENTION_S,
-    Agent,
     CallState,
     Provider,
     SimCall,
-    ToolEntry,
-    Turn,
-    VoiceDetails,
-    business_number,
-    customer_number,
-    indian_mobile,
     random_hex,
-    random_person,
-    random_uuid,
     to_us,
 )
 from mcp_livecalls.simkit.clock import Clock, ManualClock
@@ -59,24 +49,9 @@ from mcp_livecalls.simkit.generate import (
 )
 
 __all__ = [
-    "LIVE_STATES",
     "PROVIDERS",
-    "RETENTION_S",
-    "Agent",
     "CallShape",
-    "CallState",
     "Population",
-    "Provider",
-    "SimCall",
-    "ToolEntry",
-    "Turn",
-    "VoiceDetails",
-    "business_number",
-    "customer_number",
-    "indian_mobile",
-    "random_hex",
-    "random_person",
-    "random_uuid",
 ]
 
 PROVIDERS: Final[tuple[Provider, ...]] = NAMES

@@ -26,9 +26,10 @@ Example::
         sim.clock.advance(30)  # the calls move on
 """
 
+from mcp_livecalls.simkit.calls import SimCall
 from mcp_livecalls.simkit.clock import Clock, ManualClock, WallClock
 from mcp_livecalls.simkit.examples import load_fixture
-from mcp_livecalls.simkit.population import Population, SimCall
+from mcp_livecalls.simkit.population import Population
 from mcp_livecalls.simulator.app import Simulator, VobizShape
 from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials
 from mcp_livecalls.simulator.faults import Fault, Faults

@@ -47,8 +47,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from mcp_livecalls.simkit.base import Answer, SimulatedProvider, json_bytes
+from mcp_livecalls.simkit.calls import LIVE_STATES, Provider
 from mcp_livecalls.simkit.clock import Clock, ManualClock
-from mcp_livecalls.simkit.population import LIVE_STATES, PROVIDERS, Population, Provider
+from mcp_livecalls.simkit.population import PROVIDERS, Population
 from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials
 from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, Fault, Faults, credential_echo, mutate_payload
 from mcp_livecalls.simulator.flavours import check_flavours

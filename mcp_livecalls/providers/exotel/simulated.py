@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, basic_pair, int_param, same_pair
-from mcp_livecalls.simkit.population import (
+from mcp_livecalls.simkit.calls import (
     LIVE_STATES,
     Agent,
     CallState,

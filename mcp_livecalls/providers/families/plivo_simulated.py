@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_livecalls.simkit.base import HUGE_ID, Answer, Endpoint, SimulatedProvider, int_param
-from mcp_livecalls.simkit.population import LIVE_STATES, Agent, CallState, SimCall, random_person, random_uuid
+from mcp_livecalls.simkit.calls import LIVE_STATES, Agent, CallState, SimCall, random_person, random_uuid
 
 __all__ = ["PAGE_MAX", "QUEUED_MAX", "AccountCallSimulation", "call_object", "flat_call", "stream_objects"]
 

@@ -13,7 +13,7 @@ import math
 import random
 from typing import Any, Final
 
-from mcp_livecalls.simkit.population import Agent, SimCall, ToolEntry, Turn, random_hex
+from mcp_livecalls.simkit.calls import Agent, SimCall, ToolEntry, Turn, random_hex
 from mcp_livecalls.simkit.scripts import VOICE_AGENT_NAMES
 
 __all__ = [

@@ -19,7 +19,7 @@ from starlette.requests import Request
 
 from mcp_livecalls.providers.families.plivo_simulated import AccountCallSimulation, flat_call
 from mcp_livecalls.simkit.base import Answer, basic_pair, same_pair
-from mcp_livecalls.simkit.population import SimCall
+from mcp_livecalls.simkit.calls import SimCall
 
 __all__ = ["PLIVO_FLAVOURS", "PlivoSimulation"]
 

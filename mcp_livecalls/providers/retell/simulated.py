@@ -30,7 +30,7 @@ from mcp_livecalls.providers.families.retell_simulated import (
     voice_agents,
 )
 from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, same
-from mcp_livecalls.simkit.population import Agent, SimCall, random_hex
+from mcp_livecalls.simkit.calls import Agent, SimCall, random_hex
 from mcp_livecalls.simkit.render import ms
 
 __all__ = ["RETELL_FLAVOURS", "RetellSimulation", "retell_record", "retell_status"]

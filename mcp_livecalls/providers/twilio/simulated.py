@@ -41,14 +41,7 @@ from mcp_livecalls.simkit.base import (
     int_param,
     same,
 )
-from mcp_livecalls.simkit.population import (
-    Agent,
-    CallState,
-    SimCall,
-    business_number,
-    random_hex,
-    random_person,
-)
+from mcp_livecalls.simkit.calls import Agent, CallState, SimCall, business_number, random_hex, random_person
 
 __all__ = ["TWILIO_FLAVOURS", "TwilioSimulation"]
 

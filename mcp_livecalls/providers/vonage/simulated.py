@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_livecalls.simkit.base import HUGE_ID, Answer, Endpoint, SimulatedProvider, int_param
-from mcp_livecalls.simkit.population import Agent, CallState, SimCall, random_uuid
+from mcp_livecalls.simkit.calls import Agent, CallState, SimCall, random_uuid
 from mcp_livecalls.simkit.render import iso_time_ms
 
 __all__ = ["SMALL_PAGE", "VONAGE_FLAVOURS", "VonageSimulation"]

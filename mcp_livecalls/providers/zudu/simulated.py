@@ -35,7 +35,7 @@ from mcp_livecalls.providers.families.retell_simulated import (
     storage_setting as stored_setting,
 )
 from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, same
-from mcp_livecalls.simkit.population import Agent, SimCall, random_hex, random_uuid
+from mcp_livecalls.simkit.calls import Agent, SimCall, random_hex, random_uuid
 from mcp_livecalls.simkit.render import ms
 
 __all__ = [

@@ -23,7 +23,7 @@ from mcp_livecalls.errors import AuthError, CallNotFound
 from mcp_livecalls.providers.retell.adapter import RetellProvider, RetellSettings
 from mcp_livecalls.providers.retell.simulated import RETELL_FLAVOURS, retell_status
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simkit.population import SimCall
+from mcp_livecalls.simkit.calls import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.simulator.faults import FAULT_KINDS, Fault
 from mcp_livecalls.upstream.policy import HttpPolicy

@@ -27,7 +27,7 @@ from mcp_livecalls.errors import AuthError, CallNotFound
 from mcp_livecalls.providers.twilio.adapter import TwilioProvider, TwilioSettings
 from mcp_livecalls.providers.twilio.simulated import TWILIO_FLAVOURS
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simkit.population import SimCall
+from mcp_livecalls.simkit.calls import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.upstream.policy import HttpPolicy
 

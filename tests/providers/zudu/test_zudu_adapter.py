@@ -37,8 +37,8 @@ from mcp_livecalls.providers.zudu.adapter import (
     zudu_status,
 )
 from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.calls import SimCall
 from mcp_livecalls.simkit.examples import load_fixture
-from mcp_livecalls.simkit.population import SimCall
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import translate_errors
