@@ -34,6 +34,8 @@ from mcp_livecalls.upstream.translate import EnvelopeError
 
 pytestmark = pytest.mark.anyio
 
+WAIT_S = 30.0
+"""Every wait here is bounded by this, far above what it takes (the upstream is in memory)."""
 SECRET_KEY = "key-5e8c1d7f"
 SECRET_TOKEN = "token-9a2b4c6d"
 
@@ -91,7 +93,7 @@ def client_for(
 
 
 async def fetch(http: ProviderHTTP, *, call_id: str | None = None, post: bool = False) -> Any:
-    with anyio.fail_after(10):
+    with anyio.fail_after(WAIT_S):
         if post:
             return await http.post_json("/api/calls", {"page": 0})
         return await http.get_json("/api/calls/abc", call_id=call_id)
@@ -496,7 +498,7 @@ async def test_requests_in_flight_per_provider_are_bounded() -> None:
             for _ in range(10):
                 group.start_soon(fetch, vobiz)
                 group.start_soon(fetch, exotel)
-            with anyio.fail_after(5):
+            with anyio.fail_after(WAIT_S):
                 await gate.full.wait()
             for _ in range(20):
                 await anyio.lowlevel.checkpoint()
@@ -512,7 +514,7 @@ async def test_cancelling_a_request_cancels_the_upstream_exchange_and_frees_its_
         http = provider_http(client, max_concurrency=1)
         async with anyio.create_task_group() as group:
             group.start_soon(fetch, http)
-            with anyio.fail_after(5):
+            with anyio.fail_after(WAIT_S):
                 await gate.full.wait()
             group.cancel_scope.cancel()
 
@@ -560,7 +562,7 @@ async def test_request_log_lines_never_carry_the_credentials_in_urls(
     upstream = Upstream(ok())
     async with client_for(upstream) as client:
         http = provider_http(client)
-        with anyio.fail_after(5):
+        with anyio.fail_after(WAIT_S):
             await http.get_json(f"/v3/accounts/{SECRET_KEY}/calls/active")
 
     lines = [record.getMessage() for record in caplog.records]
