@@ -34,7 +34,7 @@ from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import SimCall, Simulator
 
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
-_READY_WITHIN_S = 10.0
+_READY_WITHIN_S = 60.0
 
 
 def answers(url: str) -> bool:
@@ -48,7 +48,7 @@ def answers(url: str) -> bool:
 
 
 def flush(url: str) -> None:
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=30)
     try:
         client.flushdb()
     finally:
@@ -145,12 +145,12 @@ class FakeTime:
         wake = anyio.Event()
         self._sleepers.append(wake)
         self.sleeps += 1
-        self._signal()
+        self.changed()
         try:
             await wake.wait()
         finally:
             self._sleepers.remove(wake)
-            self._signal()
+            self.changed()
 
     @property
     def sleeping(self) -> int:
@@ -173,7 +173,8 @@ class FakeTime:
         self.nudge(seconds)
         await self.until(lambda: self.sleeps >= target)
 
-    def _signal(self) -> None:
+    def changed(self) -> None:
+        """Wake every ``until`` to look at its condition again (for conditions sleeps do not change)."""
         self._changed.set()
         self._changed = anyio.Event()
 

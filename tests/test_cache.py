@@ -10,6 +10,9 @@ from mcp_livecalls.service.cache import FreshnessCache
 
 pytestmark = pytest.mark.anyio
 
+WAIT_S = 30.0
+"""Every wait here is bounded by this, far above what it takes (no time passes in these tests)."""
+
 
 class FakeClock:
     def __init__(self) -> None:
@@ -35,7 +38,7 @@ async def test_concurrent_askers_share_one_upstream_request() -> None:
     async def ask() -> None:
         answers.append(await cache.get("k", fetch))
 
-    with anyio.fail_after(30):
+    with anyio.fail_after(WAIT_S):
         async with anyio.create_task_group() as group:
             for _ in range(50):
                 group.start_soon(ask)
@@ -91,7 +94,7 @@ async def test_a_cancelled_request_does_not_strand_the_requests_waiting_on_it() 
         return "fresh"
 
     result: list[str] = []
-    with anyio.fail_after(30):
+    with anyio.fail_after(WAIT_S):
         async with anyio.create_task_group() as group:
             leader_scope = anyio.CancelScope()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -17,9 +17,14 @@ import anyio
 import httpx2
 import pytest
 from fleet_support import (
+    DEFAULT_TEST_REDIS_URL,
     FakeTime,
     RedisProcess,
+    answers,
+    flush,
+    missing_redis,
     own_redis_process,
+    redis_binary,
     ringing_call,
     start_replicas,
     with_redis,
@@ -44,9 +49,33 @@ from mcp_livecalls.web.metrics import registry_for
 pytestmark = pytest.mark.anyio
 
 POLL_S = 0.2
+WAIT_S = 30.0
+"""Every wait in this file is bounded by this, far above what it takes (milliseconds)."""
 
 
 # -- a real Redis ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    import os
+
+    url = os.environ.get("LIVECALLS_TEST_REDIS_URL", "").strip() or DEFAULT_TEST_REDIS_URL
+    if answers(url):
+        yield url
+        return
+    binary = redis_binary()
+    if binary is None:
+        missing_redis(f"no Redis answers at {url} and no redis-server binary is installed")
+        return
+    with RedisProcess(binary) as own:
+        yield own.url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    flush(redis_server_url)
+    return redis_server_url
 
 
 @pytest.fixture
@@ -144,7 +173,7 @@ async def test_a_crashed_leaders_lock_expires_and_a_waiter_asks_upstream_itself(
         return "fresh"
 
     try:
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             value = await cache.get(("zudu", "call", "c-9"), fetch)
     finally:
         await fleet.aclose()
@@ -198,7 +227,7 @@ async def test_a_leader_whose_replica_fell_back_mid_flight_still_hands_its_answe
         answers[name] = await cache.get(key, fetch)
 
     try:
-        with anyio.fail_after(20):  # the lock lives 60 s: a waiter left to sit it out fails here
+        with anyio.fail_after(WAIT_S):  # the lock lives 60 s: a waiter left to sit it out fails here
             async with anyio.create_task_group() as group:
                 group.start_soon(ask, "leader", leader, lead)
                 await leading.wait()
@@ -334,15 +363,15 @@ async def test_a_listener_on_one_replica_hears_an_update_the_poller_on_another_f
     async with start_replicas(2, fleet_settings, simulator, time=time) as replicas:
         (app_a, client_a), (app_b, client_b) = replicas
         async with client_b.listen(resource_subscriptions=[uri]):
-            with anyio.fail_after(30):
+            with anyio.fail_after(WAIT_S):
                 await time.until(lambda: time.sleeping == 1)  # B polled first: B leads
             async with client_a.listen(resource_subscriptions=[uri]) as heard_on_a:
-                with anyio.fail_after(30):
+                with anyio.fail_after(WAIT_S):
                     await time.until(lambda: time.sleeping == 2)  # A follows
                     polls_a = app_a.watcher.upstream_polls
                     clock.set(next(at for at, _ in call.schedule if at > clock.now()))
                     time.nudge(POLL_S)  # B's next poll sees the change (which may end the call)
-                with anyio.fail_after(30):
+                with anyio.fail_after(WAIT_S):
                     event = await heard_on_a.__aiter__().__anext__()
 
     assert getattr(event, "uri", None) == uri
@@ -368,13 +397,13 @@ async def test_a_legacy_subscriber_on_one_replica_hears_an_update_the_poller_on_
     async with start_replicas(2, fleet_settings, simulator, time=time) as replicas:
         (app_a, _), (_, client_b) = replicas
         async with client_b.listen(resource_subscriptions=[uri]):
-            with anyio.fail_after(30):
+            with anyio.fail_after(WAIT_S):
                 await time.until(lambda: time.sleeping == 1)  # B leads
             async with Client(create_server(app=app_a), mode="legacy", message_handler=on_message) as legacy:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # resources/subscribe is deprecated in 2026-07-28
                     await legacy.subscribe_resource(uri)
-                with anyio.fail_after(30):
+                with anyio.fail_after(WAIT_S):
                     await time.until(lambda: time.sleeping == 2)  # A follows
                     clock.set(next(at for at, _ in call.schedule if at > clock.now()))
                     time.nudge(POLL_S)
@@ -393,10 +422,10 @@ async def test_when_the_leading_poller_dies_another_replica_polls_within_two_int
     async with start_replicas(2, fleet_settings, simulator, time=time) as replicas:
         (app_a, client_a), (app_b, client_b) = replicas
         async with client_b.listen(resource_subscriptions=[uri]):
-            with anyio.fail_after(30):
+            with anyio.fail_after(WAIT_S):
                 await time.until(lambda: time.sleeping == 1)
             async with client_a.listen(resource_subscriptions=[uri]) as heard_on_a:
-                with anyio.fail_after(30):
+                with anyio.fail_after(WAIT_S):
                     await time.until(lambda: time.sleeping == 2)
                     for _ in range(3):  # steady state: B polls, A follows
                         await time.tick(POLL_S)
@@ -424,6 +453,23 @@ async def test_when_the_leading_poller_dies_another_replica_polls_within_two_int
     assert getattr(event, "uri", None) == uri
 
 
+def _count_resignations(time: FakeTime, *apps: LiveCallsApp) -> list[str]:
+    """The URIs the pollers of ``apps`` resigned, each noted once its resignation is done."""
+    resigned: list[str] = []
+    for app in apps:
+        leases = app.watcher.leases
+        assert leases is not None
+        resign = leases.resign
+
+        async def resign_and_note(uri: str, resign: Callable[[str], Awaitable[None]] = resign) -> None:
+            await resign(uri)
+            resigned.append(uri)
+            time.changed()
+
+        leases.resign = resign_and_note  # type: ignore[method-assign]
+    return resigned
+
+
 async def test_when_no_replica_has_a_subscriber_left_nobody_polls(
     settings: Settings, simulator: Simulator, redis_url: str
 ) -> None:
@@ -437,10 +483,12 @@ async def test_when_no_replica_has_a_subscriber_left_nobody_polls(
             client_a.listen(resource_subscriptions=[uri]),
             client_b.listen(resource_subscriptions=[uri]),
         ):
-            with anyio.fail_after(30):
+            with anyio.fail_after(WAIT_S):
                 await time.until(lambda: time.sleeping == 2)
-        with anyio.fail_after(30):
-            await time.until(lambda: time.sleeping == 0)
+            resigned = _count_resignations(time, app_a, app_b)
+        with anyio.fail_after(WAIT_S):
+            # A poller resigns after its last sleep ends, over the network: wait for both.
+            await time.until(lambda: len(resigned) == 2)
         fleet = app_a.fleet
         assert fleet is not None
         lease = await fleet.redis.exists(fleet.key("lease", fleet.hashed(uri)))
@@ -478,7 +526,7 @@ async def test_redis_stopped_mid_run_fails_no_tool_call_and_sharing_resumes_when
             answers_while_down = []
             for _ in range(3):
                 for client in (first, second):
-                    with anyio.fail_after(30):
+                    with anyio.fail_after(WAIT_S):
                         answers_while_down.append(await client.call_tool("get_live_call", arguments))
                     answers_while_down.append(await client.call_tool("list_active_calls", {}))
         warned = [r for r in caplog.records if "unreachable" in r.getMessage()]
@@ -516,7 +564,7 @@ async def test_a_redis_that_accepts_but_never_answers_fails_no_tool_call(
         app = LiveCallsApp(with_redis(settings, url), now=simulator.clock.now)
         with caplog.at_level(logging.WARNING, logger="mcp_livecalls.fleet"):
             async with Client(create_server(app=app)) as client:
-                with anyio.fail_after(30):
+                with anyio.fail_after(WAIT_S):
                     results = [
                         await client.call_tool("get_live_call", {"call_id": call.id}),
                         await client.call_tool("list_active_calls", {}),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from time import monotonic
 from typing import Any
 
 import anyio
@@ -57,6 +58,19 @@ def _listener_state(app: LiveCallsApp) -> float:
 
 
 # -- a half-open partition ----------------------------------------------------------------------
+
+
+class SteppedClock:
+    """A monotonic clock that stands still until ``advance`` moves it."""
+
+    def __init__(self) -> None:
+        self.now = monotonic()  # a reading taken on the real clock stays in its past
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 async def _next_change_is_heard(
@@ -127,6 +141,10 @@ async def test_after_a_half_open_partition_heals_every_replicas_subscribers_hear
             (app_b, client_b), (app_a, client_a) = replicas
             bus_a = app_a.bus
             assert isinstance(bus_a, RedisSubscriptionBus)
+            # A's deafness is counted on a clock that moves only when the test says the silence
+            # lasted long enough: a busy machine's slow heartbeat never makes A deaf too soon.
+            silence = SteppedClock()
+            bus_a._clock = silence
             async with (
                 client_b.listen(resource_subscriptions=[ACTIVE_URI]) as stream_b,
                 client_a.listen(resource_subscriptions=[ACTIVE_URI]) as stream_a,
@@ -141,6 +159,7 @@ async def test_after_a_half_open_partition_heals_every_replicas_subscribers_hear
 
                 with caplog.at_level(logging.WARNING, logger="mcp_livecalls.fleet"):
                     proxy.cut()
+                    silence.advance(cut_off.heard_within_s + 1)  # A has heard nothing since
                     with anyio.fail_after(60):
                         await bus_a.wait_confirmed(False)  # A found itself deaf
                     states.append(("cut", _listener_state(app_a), _listener_state(app_b)))

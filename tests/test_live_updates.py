@@ -33,6 +33,8 @@ from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 pytestmark = pytest.mark.anyio
 
 POLL_S = 0.2
+WAIT_S = 30.0
+"""Every wait here is bounded by this, far above what it takes (time is fake; work is milliseconds)."""
 
 
 class FakeTime:
@@ -195,7 +197,7 @@ async def test_a_subscriber_hears_of_a_state_change_at_the_next_poll_and_not_bef
     events: list[Any] = []
 
     async with watching.listen(resource_subscriptions=[uri]) as subscription:
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             await fake_time.until(lambda: fake_time.sleeping == 1)  # the first poll is done
             await fake_time.next_poll()  # nothing changed: nothing is sent
             clock.set(_next_change(call, clock.now()))
@@ -220,7 +222,7 @@ async def test_many_subscribers_share_one_upstream_poller(
         second.listen(resource_subscriptions=[uri, uri]),
     ):
         assert app.watcher.subscribers(uri) == 2
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             await fake_time.until(lambda: fake_time.sleeping == 1)
             before = app.watcher.upstream_polls
             for _ in range(4):
@@ -239,7 +241,7 @@ async def test_the_end_of_a_call_is_the_final_update(
     uri = f"livecalls://calls/vobiz/{call.id}"
 
     async with watching.listen(resource_subscriptions=[uri]) as subscription:
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             await fake_time.until(lambda: fake_time.sleeping == 1)
             clock.set(call.ended_at)
             fake_time.tick()
@@ -260,7 +262,7 @@ async def test_legacy_resources_subscribe_gets_resource_updated_notifications(
 
     async with _legacy(watched_server, updates) as legacy:
         await _subscribe(legacy, uri)
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             await fake_time.until(lambda: fake_time.sleeping == 1)
             await fake_time.next_poll()
             assert updates.uris == []
@@ -286,7 +288,7 @@ async def test_a_repeated_legacy_subscribe_gives_one_update_per_change(
         for _ in range(3):
             await _subscribe(legacy, uri)
         assert app.watcher.subscribers(uri) == 1
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             await fake_time.until(lambda: fake_time.sleeping == 1)
             clock.set(_next_change(call, clock.now()))
             fake_time.tick()
@@ -310,7 +312,7 @@ async def test_after_a_legacy_unsubscribe_upstream_polling_stops(
 
     async with _legacy(watched_server, Updates()) as legacy:
         await _subscribe(legacy, uri)
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             await fake_time.until(lambda: fake_time.sleeping == 1)
             await fake_time.next_poll()
             polling = _upstream(simulator)
@@ -335,7 +337,7 @@ async def test_a_legacy_client_that_disconnects_stops_its_polling_and_is_forgott
     async with _legacy(watched_server, Updates()) as legacy:
         for uri in uris:
             await _subscribe(legacy, uri)
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             await fake_time.until(lambda: fake_time.sleeping == 2)
         assert len(app.subscriptions) == 1
     polling = _upstream(simulator)
@@ -353,11 +355,11 @@ async def test_closing_a_listen_stream_stops_its_polling(
 ) -> None:
     async with Client(watched_server) as client:
         async with client.listen(resource_subscriptions=["livecalls://calls/active"]):
-            with anyio.fail_after(30):
+            with anyio.fail_after(WAIT_S):
                 await fake_time.until(lambda: fake_time.sleeping == 1)
                 await fake_time.next_poll()
         polling = _upstream(simulator)
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             await fake_time.until(lambda: fake_time.cancelled == 1)
         fake_time.tick()
         await anyio.lowlevel.checkpoint()
@@ -383,7 +385,7 @@ async def test_wait_for_call_state_returns_once_the_call_is_answered(
         if call.answered_at is not None:
             clock.set(call.answered_at)  # the callee picks up while we wait
 
-    with anyio.fail_after(30):
+    with anyio.fail_after(WAIT_S):
         result = await waiting.call_tool(
             "wait_for_call_state",
             {"call_id": call.id, "until": ["in_progress"], "timeout_s": 5},
@@ -403,7 +405,7 @@ async def test_wait_for_call_state_never_waits_past_its_timeout(
 ) -> None:
     call = simulator.population.live("zudu")[0]
 
-    with anyio.fail_after(30):
+    with anyio.fail_after(WAIT_S):
         result = await waiting.call_tool(
             "wait_for_call_state", {"call_id": call.id, "until": ["failed"], "timeout_s": 55}
         )
@@ -469,7 +471,7 @@ async def test_cancelling_a_wait_stops_its_upstream_polling_at_once(
     route = ("zudu", "get_call")
 
     async with Client(watched_server) as client:
-        with anyio.fail_after(30):
+        with anyio.fail_after(WAIT_S):
             async with anyio.create_task_group() as group:
                 group.start_soon(
                     partial(
@@ -509,7 +511,7 @@ async def test_a_bug_while_polling_does_not_take_the_server_down(
         zudu = app.service.providers[ProviderName("zudu")]
         app.service.providers[ProviderName("zudu")] = Broken(zudu.http, now=app.now)
         async with client.listen(resource_subscriptions=[uri]):
-            with anyio.fail_after(30):
+            with anyio.fail_after(WAIT_S):
                 await fake_time.until(lambda: fake_time.sleeping == 1)
                 await fake_time.next_poll()  # failed twice, and polls on
             still_serving = await client.call_tool("list_active_calls", {"provider": "vobiz"})

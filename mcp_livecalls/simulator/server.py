@@ -26,7 +26,7 @@ __all__ = ["run_simulator_forever", "serve_simulator"]
 
 logger = logging.getLogger(__name__)
 
-_START_TIMEOUT_S = 10.0
+_START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 5.0
 
 
