@@ -34,8 +34,6 @@ from mcp_livecalls.upstream.translate import EnvelopeError
 
 pytestmark = pytest.mark.anyio
 
-WAIT_S = 30.0
-"""Every wait here is bounded by this, far above what it takes (the upstream is in memory)."""
 SECRET_KEY = "key-5e8c1d7f"
 SECRET_TOKEN = "token-9a2b4c6d"
 
@@ -72,7 +70,9 @@ def status(code: int, **headers: str) -> httpx2.Response:
     return httpx2.Response(code, headers=headers, json={"message": f"status {code}"})
 
 
-def provider_http(client: httpx2.AsyncClient, provider: str = "zudu", **policy: Any) -> ProviderHTTP:
+def provider_http(
+    client: httpx2.AsyncClient, provider: str = "zudu", *, auth: httpx2.Auth | None = None, **policy: Any
+) -> ProviderHTTP:
     return ProviderHTTP(
         provider=provider,
         title=provider.capitalize(),
@@ -83,6 +83,7 @@ def provider_http(client: httpx2.AsyncClient, provider: str = "zudu", **policy: 
         credential_vars=("ZUDU_API_KEY", "ZUDU_API_SECRET"),
         base_url_var="ZUDU_BASE_URL",
         secrets=[SECRET_KEY, SECRET_TOKEN],
+        auth=auth,
     )
 
 
@@ -93,7 +94,7 @@ def client_for(
 
 
 async def fetch(http: ProviderHTTP, *, call_id: str | None = None, post: bool = False) -> Any:
-    with anyio.fail_after(WAIT_S):
+    with anyio.fail_after(30):
         if post:
             return await http.post_json("/api/calls", {"page": 0})
         return await http.get_json("/api/calls/abc", call_id=call_id)
@@ -498,7 +499,7 @@ async def test_requests_in_flight_per_provider_are_bounded() -> None:
             for _ in range(10):
                 group.start_soon(fetch, vobiz)
                 group.start_soon(fetch, exotel)
-            with anyio.fail_after(WAIT_S):
+            with anyio.fail_after(30):
                 await gate.full.wait()
             for _ in range(20):
                 await anyio.lowlevel.checkpoint()
@@ -514,7 +515,7 @@ async def test_cancelling_a_request_cancels_the_upstream_exchange_and_frees_its_
         http = provider_http(client, max_concurrency=1)
         async with anyio.create_task_group() as group:
             group.start_soon(fetch, http)
-            with anyio.fail_after(WAIT_S):
+            with anyio.fail_after(30):
                 await gate.full.wait()
             group.cancel_scope.cancel()
 
@@ -562,7 +563,7 @@ async def test_request_log_lines_never_carry_the_credentials_in_urls(
     upstream = Upstream(ok())
     async with client_for(upstream) as client:
         http = provider_http(client)
-        with anyio.fail_after(WAIT_S):
+        with anyio.fail_after(30):
             await http.get_json(f"/v3/accounts/{SECRET_KEY}/calls/active")
 
     lines = [record.getMessage() for record in caplog.records]
@@ -608,3 +609,31 @@ async def test_an_error_inside_a_2xx_envelope_is_raised_with_the_providers_words
     assert caught.value.message.startswith("Zudu answered with an error: key ")
     assert caught.value.message.endswith(" is not valid.")
     assert parsed == []  # the adapter's parse never saw the error envelope
+
+
+class _CountingBearer(httpx2.Auth):
+    """Signs each request with a token of its own, as a JWT-minting auth does."""
+
+    def __init__(self) -> None:
+        self.minted = 0
+
+    def auth_flow(self, request: httpx2.Request):  # type: ignore[no-untyped-def]
+        self.minted += 1
+        request.headers["Authorization"] = f"Bearer token-{self.minted}"
+        yield request
+
+
+async def test_an_auth_object_signs_every_request_afresh_instead_of_one_fixed_header() -> None:
+    seen: list[str] = []
+
+    async def upstream(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.headers.get("authorization", ""))
+        return ok()
+
+    signer = _CountingBearer()
+    async with client_for(upstream) as client:
+        http = provider_http(client, auth=signer)
+        await fetch(http)
+        await fetch(http)
+
+    assert seen == ["Bearer token-1", "Bearer token-2"]
