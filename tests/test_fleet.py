@@ -17,14 +17,9 @@ import anyio
 import httpx2
 import pytest
 from fleet_support import (
-    DEFAULT_TEST_REDIS_URL,
     FakeTime,
     RedisProcess,
-    answers,
-    flush,
-    missing_redis,
     own_redis_process,
-    redis_binary,
     ringing_call,
     start_replicas,
     with_redis,
@@ -54,28 +49,6 @@ WAIT_S = 30.0
 
 
 # -- a real Redis ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def redis_server_url() -> Iterator[str]:
-    import os
-
-    url = os.environ.get("LIVECALLS_TEST_REDIS_URL", "").strip() or DEFAULT_TEST_REDIS_URL
-    if answers(url):
-        yield url
-        return
-    binary = redis_binary()
-    if binary is None:
-        missing_redis(f"no Redis answers at {url} and no redis-server binary is installed")
-        return
-    with RedisProcess(binary) as own:
-        yield own.url
-
-
-@pytest.fixture
-def redis_url(redis_server_url: str) -> str:
-    flush(redis_server_url)
-    return redis_server_url
 
 
 @pytest.fixture
