@@ -186,6 +186,15 @@ def with_redis(settings: Settings, redis_url: str, **changes: Any) -> Settings:
     return settings.with_changes(redis_url=SecretStr(redis_url), **changes)
 
 
+def patient(fleet: Fleet) -> Fleet:
+    """``fleet`` waiting up to 30 s on a healthy Redis and a minute for a heartbeat, so that only a
+    test's own cut makes a replica fall back (the 0.5 s socket timeout that detects a dead Redis
+    in production also fires on a machine busy enough; see test_fleet_faults for the real cut)."""
+    fleet.socket_timeout_s = fleet.op_deadline_s = 30.0
+    fleet.heard_within_s = 60.0
+    return fleet
+
+
 @asynccontextmanager
 async def start_replicas(
     count: int,
@@ -198,8 +207,8 @@ async def start_replicas(
     """``count`` separate servers (one app each, with ``settings`` or its own of a list) with a
     client each, all on one Redis; each returns once its update channel is confirmed.
 
-    Fleets the apps build themselves give their channel a minute to answer a heartbeat: a busy
-    machine must not make a replica poll alone where a test counts who polls."""
+    Fleets the apps build themselves are ``patient``: a busy machine must not make a replica
+    poll or fetch alone where a test counts who polls or fetches."""
     async with AsyncExitStack() as stack:
         replicas: list[tuple[LiveCallsApp, Client]] = []
         for index in range(count):
@@ -213,7 +222,7 @@ async def start_replicas(
                 **extra,
             )
             if not fleets and app.fleet is not None:
-                app.fleet.heard_within_s = 60.0
+                patient(app.fleet)
             client = await stack.enter_async_context(Client(create_server(app=app)))
             assert isinstance(app.bus, RedisSubscriptionBus)
             with anyio.fail_after(30):

@@ -24,6 +24,7 @@ from fleet_support import (
     Heard,
     RedisProcess,
     own_redis_process,
+    patient,
     start_replicas,
     with_redis,
     zudu_call,
@@ -129,7 +130,7 @@ async def test_after_a_half_open_partition_heals_every_replicas_subscribers_hear
     # A reaches Redis through the proxy and hears its heartbeat every 50 ms (deaf after 6 s of
     # silence); B is connected directly and gives its channel a minute.
     cut_off = Fleet(proxy.url, secrets=secrets, retry_after_s=0.2, heartbeat_s=0.05, heard_within_s=6.0)
-    direct = Fleet(own_redis.url, secrets=secrets, heard_within_s=60.0)
+    direct = patient(Fleet(own_redis.url, secrets=secrets))
     fleet_settings = with_redis(settings, own_redis.url, poll_interval_s=POLL_S)
     states: list[tuple[str, float, float]] = []
     heard_a, heard_b = Heard(), Heard()
