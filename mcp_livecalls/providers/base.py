@@ -69,7 +69,7 @@ from mcp_livecalls.providers.reading import (
     parse_local_time,
     parse_naive_utc,
 )
-from mcp_livecalls.providers.spec import Capabilities, EnvSetting, EnvSpec
+from mcp_livecalls.providers.spec import CALL_FIELDS, Capabilities, EnvSetting, EnvSpec
 from mcp_livecalls.providers.tasks import gather
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
@@ -77,6 +77,7 @@ from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import EnvelopeError, find_message
 
 __all__ = [
+    "CALL_FIELDS",
     "MAX_CALL_ID_LENGTH",
     "MAX_SCAN_PAGES",
     "Capabilities",

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Capabilities", "EnvSetting", "EnvSpec"]
+__all__ = ["CALL_FIELDS", "Capabilities", "EnvSetting", "EnvSpec"]
+
+CALL_FIELDS = ("status", "direction", "from_number", "to_number", "started_at", "duration_s")
+"""The normalized fields a call record of any phone provider fills; a provider adds its own."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from starlette.requests import Request
@@ -36,6 +37,7 @@ __all__ = [
     "Host",
     "SimulatedProvider",
     "basic_pair",
+    "demo_account",
     "int_param",
     "json_bytes",
     "same",
@@ -77,6 +79,11 @@ def int_param(raw: str | None, default: int) -> int | None:
         return int(raw)
     except ValueError:
         return None
+
+
+def demo_account(**fields: str) -> Mapping[str, str]:
+    """A simulated provider's ``demo_settings``, by the adapter's settings field (read-only)."""
+    return MappingProxyType(fields)
 
 
 def same(a: str, b: str) -> bool:

@@ -56,6 +56,7 @@ from mcp_livecalls.core.models import (
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError, RateLimited
 from mcp_livecalls.providers.base import (
+    CALL_FIELDS,
     MAX_SCAN_PAGES,
     Capabilities,
     EnvSpec,
@@ -176,17 +177,7 @@ class ExotelProvider(LiveCallsProvider):
     max_call_id_length = 64
     capabilities = Capabilities(
         upstream_filters=("direction", "agent_id"),
-        fields=(
-            "status",
-            "direction",
-            "from_number",
-            "to_number",
-            "started_at",
-            "duration_s",
-            "agent",
-            "legs",
-            "recording",
-        ),
+        fields=(*CALL_FIELDS, "agent", "legs", "recording"),
         not_offered=NOT_OFFERED,
     )
 

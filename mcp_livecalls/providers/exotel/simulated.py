@@ -21,14 +21,22 @@ from __future__ import annotations
 import http
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, basic_pair, int_param, same_pair
+from mcp_livecalls.simkit.base import (
+    Answer,
+    Endpoint,
+    SimulatedProvider,
+    basic_pair,
+    demo_account,
+    int_param,
+    same_pair,
+)
 from mcp_livecalls.simkit.calls import (
     LIVE_STATES,
     Agent,
@@ -202,11 +210,9 @@ def exotel_stream(call: SimCall, ts: float) -> dict[str, Any]:
 class ExotelSimulation(SimulatedProvider):
     name = "exotel"
     flavours = EXOTEL_FLAVOURS
-    demo_settings: ClassVar[Mapping[str, str]] = {
-        "account_sid": "simulator1",
-        "api_key": "sim-exotel-key",
-        "api_token": "sim-exotel-token",
-    }
+    demo_settings = demo_account(
+        account_sid="simulator1", api_key="sim-exotel-key", api_token="sim-exotel-token"
+    )
     outbound_share = 0.6
     mute_share = 0.25
 

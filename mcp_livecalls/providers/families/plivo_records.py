@@ -5,7 +5,7 @@ the error bodies and the stream list, times read in the member's zone. See ``fam
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -63,33 +63,48 @@ def _meaningful(value: str | None) -> str | None:
     return value
 
 
-class _ListedShapeCall(RawPayload):
+class _ShapeCall(RawPayload):
+    """A call in either documented shape, under one set of names (a shape's spelling is the alias)."""
+
     call_uuid: str
-    call_state: str | None = None
-    call_direction: str | None = None
+    parent_call_uuid: str | None = None
+    stir_attestation: str | None = None
+    stir_verification: str | None = None
+
+    def ids(self) -> dict[str, str | None]:
+        """The record's other ids, shown in ``extras`` when set."""
+        return {"parent_call_uuid": self.parent_call_uuid}
+
+
+class _ListedShapeCall(_ShapeCall):
+    state: str | None = Field(default=None, alias="call_state")
+    direction: str | None = Field(default=None, alias="call_direction")
     from_number: str | None = None
     to_number: str | None = None
-    initiation_time: str | None = None
-    answer_time: str | None = None
-    call_duration: int | None = None
-    parent_call_uuid: str | None = None
+    started: str | None = Field(default=None, alias="initiation_time")
+    answered: str | None = Field(default=None, alias="answer_time")
+    duration: int | None = Field(default=None, alias="call_duration")
     conference_uuid: str | None = None
-    stir_attestation: str | None = None
-    stir_verification: str | None = None
+    caller_name: ClassVar[None] = None
+
+    def ids(self) -> dict[str, str | None]:
+        return {"conference_uuid": self.conference_uuid, **super().ids()}
 
 
-class _FlatCall(RawPayload):
-    call_uuid: str
-    call_status: str | None = None
+class _FlatCall(_ShapeCall):
+    state: str | None = Field(default=None, alias="call_status")
     direction: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
+    from_number: str | None = Field(default=None, alias="from")
+    to_number: str | None = Field(default=None, alias="to")
     caller_name: str | None = None
+    started: str | None = Field(default=None, alias="session_start")
     request_uuid: str | None = None
-    parent_call_uuid: str | None = None
-    session_start: str | None = None
-    stir_attestation: str | None = None
-    stir_verification: str | None = None
+    answered: ClassVar[None] = None
+    duration: ClassVar[None] = None
+
+    def ids(self) -> dict[str, str | None]:
+        request_uuid = self.request_uuid if self.request_uuid != self.call_uuid else None
+        return {"request_uuid": request_uuid, **super().ids()}
 
 
 class _Stream(RawPayload):
@@ -160,56 +175,33 @@ def normalize_call(
     """
     if not isinstance(payload, dict):
         raise TypeError("not an object")
+    shape: _ListedShapeCall | _FlatCall
     if "calls" in payload:
         calls = payload["calls"]
         if not isinstance(calls, list) or not calls:
             raise ValueError("empty calls list")
-        legacy = _ListedShapeCall.model_validate(calls[0])
-        started = parse_local_time(legacy.initiation_time, zone)
-        answered = parse_local_time(legacy.answer_time, zone)
-        duration, extras = _times(started, answered, legacy.call_duration, now, zone, provider, zone_var)
-        if legacy.conference_uuid:
-            extras["conference_uuid"] = legacy.conference_uuid
-        if legacy.parent_call_uuid:
-            extras["parent_call_uuid"] = legacy.parent_call_uuid
-        if _meaningful(legacy.stir_verification):
-            extras["stir_verification"] = str(legacy.stir_verification)
-        return LiveCall(
-            provider=provider,
-            call_id=legacy.call_uuid,
-            status=family_status(legacy.call_state),
-            provider_status=legacy.call_state,
-            direction=parse_direction(legacy.call_direction),
-            from_number=legacy.from_number or None,
-            to_number=legacy.to_number or None,
-            started_at=started,
-            answered_at=answered,
-            duration_s=duration,
-            stir_attestation=_meaningful(legacy.stir_attestation),
-            extras=extras,
-        )
-    flat = _FlatCall.model_validate(payload)
-    started = parse_local_time(flat.session_start, zone)
-    flat_duration, flat_extras = _times(started, None, None, now, zone, provider, zone_var)
-    if flat.request_uuid and flat.request_uuid != flat.call_uuid:
-        flat_extras["request_uuid"] = flat.request_uuid
-    if flat.parent_call_uuid:
-        flat_extras["parent_call_uuid"] = flat.parent_call_uuid
-    if _meaningful(flat.stir_verification):
-        flat_extras["stir_verification"] = str(flat.stir_verification)
+        shape = _ListedShapeCall.model_validate(calls[0])
+    else:
+        shape = _FlatCall.model_validate(payload)
+    started, answered = parse_local_time(shape.started, zone), parse_local_time(shape.answered, zone)
+    duration, extras = _times(started, answered, shape.duration, now, zone, provider, zone_var)
+    extras.update({key: value for key, value in shape.ids().items() if value})
+    if _meaningful(shape.stir_verification):
+        extras["stir_verification"] = str(shape.stir_verification)
     return LiveCall(
         provider=provider,
-        call_id=flat.call_uuid,
-        status=family_status(flat.call_status),
-        provider_status=flat.call_status,
-        direction=parse_direction(flat.direction),
-        from_number=flat.from_ or None,
-        to_number=flat.to or None,
-        caller_name=flat.caller_name or None,
+        call_id=shape.call_uuid,
+        status=family_status(shape.state),
+        provider_status=shape.state,
+        direction=parse_direction(shape.direction),
+        from_number=shape.from_number or None,
+        to_number=shape.to_number or None,
+        caller_name=shape.caller_name or None,
         started_at=started,
-        duration_s=flat_duration,
-        stir_attestation=_meaningful(flat.stir_attestation),
-        extras=flat_extras,
+        answered_at=answered,
+        duration_s=duration,
+        stir_attestation=_meaningful(shape.stir_attestation),
+        extras=extras,
     )
 
 

@@ -38,6 +38,7 @@ from mcp_livecalls.core.models import (
     TranscriptTurn,
 )
 from mcp_livecalls.providers.reading import RawPayload, parse_direction, parse_epoch_ms
+from mcp_livecalls.providers.spec import CALL_FIELDS
 
 __all__ = [
     "FAMILY_FIELDS",
@@ -293,12 +294,7 @@ class FamilyMember:
 
 
 FAMILY_FIELDS = (
-    "status",
-    "direction",
-    "from_number",
-    "to_number",
-    "started_at",
-    "duration_s",
+    *CALL_FIELDS,
     "agent",
     "recording",
     "latency",

@@ -11,14 +11,13 @@ every error is ``{"api_id", "error"}``. The live list applies Plivo's ``call_dir
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC
-from typing import Any, ClassVar
+from typing import Any
 
 from starlette.requests import Request
 
 from mcp_livecalls.providers.families.plivo_simulated import AccountCallSimulation, flat_call
-from mcp_livecalls.simkit.base import Answer, basic_pair, same_pair
+from mcp_livecalls.simkit.base import Answer, basic_pair, demo_account, same_pair
 from mcp_livecalls.simkit.calls import SimCall
 
 __all__ = ["PLIVO_FLAVOURS", "PlivoSimulation"]
@@ -40,10 +39,7 @@ def _digits(number: str) -> str:
 class PlivoSimulation(AccountCallSimulation):
     name = "plivo"
     flavours = PLIVO_FLAVOURS
-    demo_settings: ClassVar[Mapping[str, str]] = {
-        "auth_id": "MAPLIVOSIMULATOR0001",
-        "auth_token": "sim-plivo-token",
-    }
+    demo_settings = demo_account(auth_id="MAPLIVOSIMULATOR0001", auth_token="sim-plivo-token")
     api_prefix = "/v1"
 
     # Calls (``dress``), the flat single call and paging (limit 1-20 and offset, as plivo-python's

@@ -56,29 +56,18 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from mcp_livecalls.core.models import CallStatus, Cost, Direction, LiveCall, ProviderName, StreamDetails
+from mcp_livecalls.core.models import Cost, Direction, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import BadResponse, CallNotFound
-from mcp_livecalls.providers.base import (
-    MAX_SCAN_PAGES,
-    Capabilities,
-    EnvSpec,
-    PageGuard,
-    ProviderSlice,
-    RawPayload,
-    UpstreamPage,
-    Wire,
-    scan,
-)
+from mcp_livecalls.providers.base import Capabilities, EnvSpec, PageGuard, RawPayload, Wire
 from mcp_livecalls.providers.families.retell import (
     FAMILY_FIELDS,
     FamilyMember,
-    family_status,
     normalize_family_call,
     normalize_family_stream,
 )
-from mcp_livecalls.providers.families.retell_lists import read_entries, unseen_entries
-from mcp_livecalls.providers.families.retell_provider import FamilyProvider
+from mcp_livecalls.providers.families.retell_lists import unseen_entries
+from mcp_livecalls.providers.families.retell_provider import FamilyProvider, FamilyRecords
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError
 
@@ -94,8 +83,6 @@ DEFAULT_BASE_URL = "https://api.retellai.com"
 V3_LIST = "/v3/list-calls"
 LIVE_FILTER_WORDS = ("ongoing",)
 """The ``call_status`` values the list asks for (the filter refuses ``registered``)."""
-_LISTED_WORDS = frozenset({"ONGOING", "REGISTERED"})
-"""Known status words kept in a list answer (any other known word is not live)."""
 MAX_PAGE_SIZE = 1000
 """The largest ``limit`` Retell takes."""
 _MAX_KNOWN_KEYS = 4096
@@ -282,15 +269,13 @@ class RetellProvider(FamilyProvider):
         while len(self._keys) > _MAX_KNOWN_KEYS:
             self._keys.popitem(last=False)
 
+    def _read_summary(self, record: Any, now: datetime) -> LiveCall:
+        return normalize_retell_call(record, now=now)
+
     def _summary(self, record: Any, query: ListQuery, now: datetime) -> LiveCall | None:
-        """A list item, or ``None`` for one the upstream filters should have left out."""
-        call = normalize_retell_call(record, now=now)
-        word = (call.provider_status or "").strip().upper()
-        if word not in _LISTED_WORDS and family_status(word) is not CallStatus.UNKNOWN:
-            return None
-        if query.agent_id is not None and (call.agent is None or call.agent.id != query.agent_id):
-            return None
-        if query.direction is not None and call.direction not in (query.direction, None):
+        """The family's list entry, also left out when its direction is not the one asked for."""
+        call = super()._summary(record, query, now)
+        if call is not None and query.direction is not None and call.direction not in (query.direction, None):
             return None
         return call
 
@@ -299,35 +284,25 @@ class RetellProvider(FamilyProvider):
         agent, direction = query.agent_id, _direction_word(query.direction)
         return any(slot[:2] == (agent, direction) and known == key for slot, known in self._keys.items())
 
-    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        unreadable: list[str] = []
-        guard = PageGuard(max_pages=MAX_SCAN_PAGES)
-
-        async def fetch(position: int, count: int) -> UpstreamPage:
-            size = max(1, min(count, MAX_PAGE_SIZE))
-            key = self._keys.get(self._key_slot(query, position))
-            page = await self._page_at(query, position, size, key)
-            records = page.records[:size]
-            consumed_all = size >= len(page.records)
-            slot = (query.agent_id, _direction_word(query.direction), size)
-            again = self._first_pages.starts_over(slot, position == 0, page.records)
-            fresh = unseen_entries(records, guard, known=again)  # the first page again: listed already
-            following = page.next_key
-            if not guard.stopped and page.more and following is not None:
-                # A key that leads back: the one asked with, or one leading to an earlier offset.
-                back = following == key or self._known_key(query, following)
-                if guard.follows(following, known=back) and consumed_all:
-                    self._remember(query, position + len(records), following)
-            now = self._now()
-            entries, failed = read_entries(self, fresh, lambda r: self._summary(r, query, now))
-            unreadable.extend(failed)
-            more = page.more and not guard.stopped
-            return UpstreamPage(entries, exhausted=consumed_all and not more, total=page.total)
-
-        found = await scan(
-            fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
-        )
-        return self._closing(found, guard.notes, unreadable)
+    async def _fetch_records(
+        self, query: ListQuery, guard: PageGuard, position: int, count: int
+    ) -> FamilyRecords:
+        size = max(1, min(count, MAX_PAGE_SIZE))
+        key = self._keys.get(self._key_slot(query, position))
+        page = await self._page_at(query, position, size, key)
+        records = page.records[:size]
+        consumed_all = size >= len(page.records)
+        slot = (query.agent_id, _direction_word(query.direction), size)
+        again = self._first_pages.starts_over(slot, position == 0, page.records)
+        fresh = unseen_entries(records, guard, known=again)  # the first page again: listed already
+        following = page.next_key
+        if not guard.stopped and page.more and following is not None:
+            # A key that leads back: the one asked with, or one leading to an earlier offset.
+            back = following == key or self._known_key(query, following)
+            if guard.follows(following, known=back) and consumed_all:
+                self._remember(query, position + len(records), following)
+        more = page.more and not guard.stopped
+        return FamilyRecords(fresh, exhausted=consumed_all and not more, total=page.total)
 
 
 def _direction_word(direction: Direction | None) -> str | None:

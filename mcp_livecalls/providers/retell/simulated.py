@@ -14,8 +14,8 @@ import base64
 import binascii
 import json
 import random
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +29,7 @@ from mcp_livecalls.providers.families.retell_simulated import (
     storage_setting,
     voice_agents,
 )
-from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, same
+from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, demo_account, same
 from mcp_livecalls.simkit.calls import Agent, SimCall, random_hex
 from mcp_livecalls.simkit.render import ms
 
@@ -169,7 +169,7 @@ class _Refused(Exception):
 class RetellSimulation(SimulatedProvider):
     name = "retell"
     flavours = RETELL_FLAVOURS
-    demo_settings: ClassVar[Mapping[str, str]] = {"api_key": "key_demo_retell_5f2c9a0e7b13"}
+    demo_settings = demo_account(api_key="key_demo_retell_5f2c9a0e7b13")
     web_call_share = 0.2
     holds = False
 

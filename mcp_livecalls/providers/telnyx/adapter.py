@@ -52,17 +52,10 @@ from pydantic import Field, SecretStr
 from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import BadResponse, CallNotFound, ProviderError
-from mcp_livecalls.providers.base import (
-    Capabilities,
-    EnvSpec,
-    LiveCallsProvider,
-    ProviderSlice,
-    RawPayload,
-    Wire,
-    parse_iso,
-)
+from mcp_livecalls.providers.base import Capabilities, EnvSpec, LiveCallsProvider, ProviderSlice, Wire
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.providers.paging import PageGuard
+from mcp_livecalls.providers.reading import RawPayload, parse_iso
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError, find_message
 

@@ -28,13 +28,20 @@ import base64
 import json
 import math
 import random
-from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_livecalls.simkit.base import HUGE_ID, Answer, Endpoint, SimulatedProvider, int_param, same
+from mcp_livecalls.simkit.base import (
+    HUGE_ID,
+    Answer,
+    Endpoint,
+    SimulatedProvider,
+    demo_account,
+    int_param,
+    same,
+)
 from mcp_livecalls.simkit.calls import Agent, SimCall, random_uuid
 from mcp_livecalls.simkit.render import iso_time_ms
 
@@ -110,10 +117,9 @@ def telnyx_status(call: SimCall, ts: float) -> dict[str, Any]:
 class TelnyxSimulation(SimulatedProvider):
     name = "telnyx"
     flavours = TELNYX_FLAVOURS
-    demo_settings: ClassVar[Mapping[str, str]] = {
-        "api_key": "KEYsimTelnyx0123456789abcdef",
-        "connection_ids": "1293384261075731461,1293384261075731499",
-    }
+    demo_settings = demo_account(
+        api_key="KEYsimTelnyx0123456789abcdef", connection_ids="1293384261075731461,1293384261075731499"
+    )
     outbound_share = 0.5
 
     @classmethod

@@ -17,7 +17,6 @@ Its documented examples, verbatim in ``examples/`` (answered by ``Simulator(fixt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, tzinfo
 from typing import Any, ClassVar, Final
 from zoneinfo import ZoneInfo
@@ -25,7 +24,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 
 from mcp_livecalls.providers.families.plivo_simulated import AccountCallSimulation
-from mcp_livecalls.simkit.base import ERROR_CODES, Answer, same_pair
+from mcp_livecalls.simkit.base import ERROR_CODES, Answer, demo_account, same_pair
 from mcp_livecalls.simkit.render import iso_time_ms
 
 __all__ = ["VOBIZ_FLAVOURS", "VobizSimulation"]
@@ -52,11 +51,7 @@ VOBIZ_FLAVOURS: frozenset[str] = frozenset(
 class VobizSimulation(AccountCallSimulation):
     name = "vobiz"
     flavours = VOBIZ_FLAVOURS
-    demo_settings: ClassVar[Mapping[str, str]] = {
-        "auth_id": "MA_SIMULATOR0001",
-        "auth_token": "sim-vobiz-token",
-        "timezone": "UTC",
-    }
+    demo_settings = demo_account(auth_id="MA_SIMULATOR0001", auth_token="sim-vobiz-token", timezone="UTC")
     """``timezone`` is not a credential: the simulated account's Console zone (times written in UTC)."""
     api_prefix = "/api/v1"
     fixture_ids: ClassVar[tuple[str, ...]] = (FIXTURE_VOBIZ_PLIVO_UUID, FIXTURE_VOBIZ_FLAT_UUID)

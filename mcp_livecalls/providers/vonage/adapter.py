@@ -48,6 +48,7 @@ from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, Stream
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import CallNotFound, ConfigError, ProviderError
 from mcp_livecalls.providers.base import (
+    CALL_FIELDS,
     Capabilities,
     EnvSpec,
     LiveCallsProvider,
@@ -238,7 +239,7 @@ class VonageProvider(LiveCallsProvider):
     bare_digits_international = True
     capabilities = Capabilities(
         upstream_filters=(),
-        fields=("status", "direction", "from_number", "to_number", "started_at", "duration_s"),
+        fields=CALL_FIELDS,
         not_offered=NOT_OFFERED,
     )
 

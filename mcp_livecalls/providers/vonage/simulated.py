@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import jwt
@@ -31,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_livecalls.simkit.base import HUGE_ID, Answer, Endpoint, SimulatedProvider, int_param
+from mcp_livecalls.simkit.base import HUGE_ID, Answer, Endpoint, SimulatedProvider, demo_account, int_param
 from mcp_livecalls.simkit.calls import Agent, CallState, SimCall, random_uuid
 from mcp_livecalls.simkit.render import iso_time_ms
 
@@ -140,10 +139,9 @@ def vonage_call(call: SimCall, ts: float, *, plain: bool = False) -> dict[str, A
 class VonageSimulation(SimulatedProvider):
     name = "vonage"
     flavours = VONAGE_FLAVOURS
-    demo_settings: ClassVar[Mapping[str, str]] = {
-        "application_id": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
-        "private_key": DEMO_PRIVATE_KEY,
-    }
+    demo_settings = demo_account(
+        application_id="aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", private_key=DEMO_PRIVATE_KEY
+    )
 
     @classmethod
     def agents(cls, rng: random.Random, slots: int) -> tuple[Agent, ...]:

@@ -60,17 +60,7 @@ from pydantic import SecretStr
 from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import BadResponse, CallNotFound
-from mcp_livecalls.providers.base import (
-    MAX_SCAN_PAGES,
-    Capabilities,
-    EnvSpec,
-    PageGuard,
-    ProviderSlice,
-    RawPayload,
-    UpstreamPage,
-    Wire,
-    scan,
-)
+from mcp_livecalls.providers.base import Capabilities, EnvSpec, PageGuard, RawPayload, Wire
 from mcp_livecalls.providers.families.retell import (
     FAMILY_FIELDS,
     FamilyMember,
@@ -78,8 +68,8 @@ from mcp_livecalls.providers.families.retell import (
     normalize_family_call,
     normalize_family_stream,
 )
-from mcp_livecalls.providers.families.retell_lists import read_entries, unseen_entries
-from mcp_livecalls.providers.families.retell_provider import FamilyProvider
+from mcp_livecalls.providers.families.retell_lists import unseen_entries
+from mcp_livecalls.providers.families.retell_provider import FamilyProvider, FamilyRecords
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError, envelope_failure
 
@@ -335,59 +325,37 @@ class ZuduProvider(FamilyProvider):
             status_code=400,
         )
 
+    def _read_summary(self, record: Any, now: datetime) -> LiveCall:
+        return normalize_zudu_call(record, now=now)
+
     def _summary(self, record: Any, query: ListQuery, now: datetime) -> LiveCall | None:
-        """A list entry, or ``None`` for one the upstream filters should have left out.
+        self._learn_ids(record)
+        return super()._summary(record, query, now)
 
-        A status word no document mentions stays in the list as ``unknown`` (the raw word kept):
-        Zudu answered it to a query for live calls, and hiding it would under-report them.
-        """
-        call = normalize_zudu_call(record, now=now)
-        word = (call.provider_status or "").strip().upper()
-        if word not in LIVE_CALL_STATUSES and family_status(word) is not CallStatus.UNKNOWN:
-            return None
-        if query.agent_id is not None and (call.agent is None or call.agent.id != query.agent_id):
-            return None
-        return call
-
-    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        unreadable: list[str] = []
-        guard = PageGuard(max_pages=MAX_SCAN_PAGES)
-
-        async def fetch(position: int, count: int) -> UpstreamPage:
-            # Item offsets onto 0-based pages of ``size``: the window [position, position + count)
-            # starts ``skip`` items into ``page`` and may run into the next page(s).
-            size = max(1, min(count, MAX_PAGE_SIZE))
-            page, skip = divmod(position, size)
-            records: list[Any] = []
-            while True:
-                answer = await self._list_request(query, page, size)
-                rest = answer.records[skip:]
-                wanted = count - len(records)
-                again = self._first_pages.starts_over((query.agent_id, size), page == 0, answer.records)
-                taken = unseen_entries(rest[:wanted], guard, known=again)
-                if guard.stopped:
-                    # The page repeats calls already listed (a server ignoring ``page``): stop.
-                    answer, consumed_all = replace(answer, more=False), True
-                    break
-                records.extend(taken)
-                consumed_all = len(rest) <= wanted
-                if len(records) >= count or not answer.more or not answer.records:
-                    break
-                page, skip = page + 1, 0
-            now = self._now()
-
-            def read(record: Any) -> LiveCall | None:
-                self._learn_ids(record)
-                return self._summary(record, query, now)
-
-            calls, failed = read_entries(self, records, read)
-            unreadable.extend(failed)
-            return UpstreamPage(calls, exhausted=consumed_all and not answer.more, total=answer.total)
-
-        found = await scan(
-            fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
-        )
-        return self._closing(found, guard.notes, unreadable)
+    async def _fetch_records(
+        self, query: ListQuery, guard: PageGuard, position: int, count: int
+    ) -> FamilyRecords:
+        # Item offsets onto 0-based pages of ``size``: the window [position, position + count)
+        # starts ``skip`` items into ``page`` and may run into the next page(s).
+        size = max(1, min(count, MAX_PAGE_SIZE))
+        page, skip = divmod(position, size)
+        records: list[Any] = []
+        while True:
+            answer = await self._list_request(query, page, size)
+            rest = answer.records[skip:]
+            wanted = count - len(records)
+            again = self._first_pages.starts_over((query.agent_id, size), page == 0, answer.records)
+            taken = unseen_entries(rest[:wanted], guard, known=again)
+            if guard.stopped:
+                # The page repeats calls already listed (a server ignoring ``page``): stop.
+                answer, consumed_all = replace(answer, more=False), True
+                break
+            records.extend(taken)
+            consumed_all = len(rest) <= wanted
+            if len(records) >= count or not answer.more or not answer.records:
+                break
+            page, skip = page + 1, 0
+        return FamilyRecords(records, exhausted=consumed_all and not answer.more, total=answer.total)
 
 
 ADAPTER = ZuduProvider

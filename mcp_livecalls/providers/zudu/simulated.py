@@ -17,8 +17,7 @@ import http
 import json
 import math
 import random
-from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +33,7 @@ from mcp_livecalls.providers.families.retell_simulated import (
 from mcp_livecalls.providers.families.retell_simulated import (
     storage_setting as stored_setting,
 )
-from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, same
+from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, demo_account, same
 from mcp_livecalls.simkit.calls import Agent, SimCall, random_hex, random_uuid
 from mcp_livecalls.simkit.render import ms
 
@@ -214,7 +213,7 @@ def zudu_record(
 class ZuduSimulation(SimulatedProvider):
     name = "zudu"
     flavours = ZUDU_FLAVOURS
-    demo_settings: ClassVar[Mapping[str, str]] = {"api_key": "sk_simulator", "api_secret": "s3cr3t_simulator"}
+    demo_settings = demo_account(api_key="sk_simulator", api_secret="s3cr3t_simulator")
     web_call_share = 0.15
     holds = False
 
