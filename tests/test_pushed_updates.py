@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from pushed_support import Paused
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import CallStatus, ProviderName
@@ -17,30 +18,6 @@ from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
 
 pytestmark = pytest.mark.anyio
-
-
-class Paused:
-    """Pollers' sleep that never ends by itself: only a pushed event can wake a poller."""
-
-    def __init__(self) -> None:
-        self.sleeping = 0
-        self.asked: list[float] = []
-        self._changed = anyio.Event()
-
-    async def sleep(self, seconds: float) -> None:
-        self.asked.append(seconds)
-        self.sleeping += 1
-        self._changed.set()
-        self._changed = anyio.Event()
-        try:
-            await anyio.sleep_forever()
-        finally:
-            self.sleeping -= 1
-
-    async def until_sleeping(self, count: int) -> None:
-        while self.sleeping < count:
-            changed = self._changed
-            await changed.wait()
 
 
 def _changing_call(simulator: Simulator) -> SimCall:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -43,6 +44,26 @@ class ManualClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._now = _as_utc(start) if start is not None else DEFAULT_START
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after every ``advance`` or ``set`` (in the thread that moved the clock:
+        the simulator's pusher wakes its own loop from there); the function returned stops it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def stop() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return stop
+
+    def _moved(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
 
     def now(self) -> datetime:
         with self._lock:
@@ -54,13 +75,16 @@ class ManualClock:
             raise ValueError("a ManualClock only moves forward with advance(); use set() to go back")
         with self._lock:
             self._now += timedelta(seconds=seconds)
-            return self._now
+            now = self._now
+        self._moved()
+        return now
 
     def set(self, dt: datetime) -> None:
         """Jump to ``dt`` (any aware datetime, converted to UTC)."""
         value = _as_utc(dt)
         with self._lock:
             self._now = value
+        self._moved()
 
     def __repr__(self) -> str:
         return f"ManualClock({self.now().isoformat()})"

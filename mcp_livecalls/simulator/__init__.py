@@ -33,7 +33,7 @@ from mcp_livecalls.simkit.population import Population
 from mcp_livecalls.simulator.app import Simulator, VobizShape
 from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials
 from mcp_livecalls.simulator.faults import Fault, Faults
-from mcp_livecalls.simulator.server import run_simulator_forever, serve_asgi, serve_simulator
+from mcp_livecalls.simulator.server import loopback_socket, run_simulator_forever, serve_asgi, serve_simulator
 
 __all__ = [
     "DEMO_CREDENTIALS",
@@ -48,6 +48,7 @@ __all__ = [
     "VobizShape",
     "WallClock",
     "load_fixture",
+    "loopback_socket",
     "run_simulator_forever",
     "serve_asgi",
     "serve_simulator",

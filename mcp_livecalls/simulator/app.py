@@ -53,6 +53,7 @@ from mcp_livecalls.simkit.population import PROVIDERS, Population
 from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCredentials
 from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, Fault, Faults, credential_echo, mutate_payload
 from mcp_livecalls.simulator.flavours import check_flavours
+from mcp_livecalls.simulator.push import Pusher
 from mcp_livecalls.simulator.registry import SIMULATED
 
 __all__ = ["Served", "Simulator", "VobizShape"]
@@ -178,6 +179,8 @@ class Simulator:
         self._ids = random.Random(seed ^ 0x5EED)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._shutdown: anyio.Event | None = None
+        self.pusher = Pusher(self.population, self.clock, self.credentials, seed)
+        """The signed status callbacks, once told where to post them (``pusher.push_to(url)``)."""
         self.simulated: dict[str, SimulatedProvider] = {cls.name: cls(self) for cls in SIMULATED}
         """One simulated API per provider of the registry (``simulator/<name>.py``)."""
         self.app = self._build_app()
@@ -217,7 +220,10 @@ class Simulator:
             self._loop = asyncio.get_running_loop()
             self._shutdown = event
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(self.pusher.run)
+                yield
+                tasks.cancel_scope.cancel()
         finally:
             event.set()
             with self._lock:

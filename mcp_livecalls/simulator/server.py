@@ -22,7 +22,7 @@ import uvicorn
 from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.simulator.app import Simulator
 
-__all__ = ["run_simulator_forever", "serve_simulator"]
+__all__ = ["loopback_socket", "run_simulator_forever", "serve_asgi", "serve_simulator"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +98,9 @@ def serve_simulator(sim: Simulator) -> Iterator[str]:
         yield url
 
 
-@contextlib.contextmanager
-def serve_asgi(app: Any, *, on_stop: Callable[[], None] = lambda: None, name: str = "asgi") -> Iterator[str]:
-    """Serve any ASGI ``app`` on ``127.0.0.1`` (a free port) in a daemon thread; yields its base URL.
-
-    Tests serve the MCP server's streamable HTTP app this way too. ``on_stop`` runs when the
-    server is told to stop (the simulator releases held requests there).
-    """
+def loopback_socket() -> socket.socket:
+    """A socket listening on ``127.0.0.1`` (a free port), for ``serve_asgi``: a test that must
+    know its server's URL before it builds the app (a public URL signatures cover) opens it first."""
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
     # TCP, and without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -114,6 +110,28 @@ def serve_asgi(app: Any, *, on_stop: Callable[[], None] = lambda: None, name: st
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+@contextlib.contextmanager
+def serve_asgi(
+    app: Any,
+    *,
+    on_stop: Callable[[], None] = lambda: None,
+    name: str = "asgi",
+    sock: socket.socket | None = None,
+) -> Iterator[str]:
+    """Serve any ASGI ``app`` on ``127.0.0.1`` (a free port, or ``sock``: ``loopback_socket``) in a
+    daemon thread; yields its base URL.
+
+    Tests serve the MCP server's streamable HTTP app this way too. ``on_stop`` runs when the
+    server is told to stop (the simulator releases held requests there).
+    """
+    sock = sock if sock is not None else loopback_socket()
+    try:
         port = sock.getsockname()[1]
         server = _QuickStopServer(_config(app))
         failure: list[BaseException] = []

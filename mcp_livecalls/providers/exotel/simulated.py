@@ -99,7 +99,7 @@ def exotel_active_item(call: SimCall, ts: float) -> dict[str, Any]:
 IST = timezone(timedelta(hours=5, minutes=30))
 
 
-def _ist_time(ts: float) -> str:
+def ist_time(ts: float) -> str:
     """ISO 8601 in India's zone: ``2024-06-15T16:00:00+05:30`` (the sibling call-details spelling)."""
     return datetime.fromtimestamp(ts, IST).isoformat(timespec="seconds")
 
@@ -140,7 +140,7 @@ def exotel_call_details(call: SimCall, ts: float, *, alternative: bool = False) 
         "direction": call.native_direction,
         "customer_details": {"number": customer},
         "virtual_number": virtual,
-        "start_time": _ist_time(call.created_ts),
+        "start_time": ist_time(call.created_ts),
         "total_duration": math.floor(call.elapsed_s(min(ts, call.end_ts))),
         "assigned_agent_details": None
         if agent is None or call.agent is None

@@ -1,0 +1,233 @@
+"""Every delivery fault of the simulator's pushed callbacks, through a real MCP client over
+streamable HTTP: the server at a public URL the simulator posts Twilio's signed callbacks to, a
+resource subscription, and ``wait_for_call_state``. The pollers' sleep is the test's (``Paused``):
+no upstream poll comes unless the test lets its interval pass, so each update heard was pushed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from pushed_support import Paused
+
+from mcp_livecalls.cli import simulator_settings
+from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.server.app import LiveCallsApp
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simkit.callbacks import Change
+from mcp_livecalls.simulator import (
+    DEMO_CREDENTIALS,
+    ManualClock,
+    SimCall,
+    Simulator,
+    loopback_socket,
+    serve_asgi,
+    serve_simulator,
+)
+from mcp_livecalls.simulator.push import Delivery, PushFaults
+from mcp_livecalls.web.front import http_app
+
+pytestmark = pytest.mark.anyio
+
+RECONCILE_S = 30.0
+TWILIO = ProviderName("twilio")
+STATUS = {"ringing": "ringing", "in_progress": "in_progress", "on_hold": "on_hold", "ended": "ended"}
+
+
+@dataclass
+class World:
+    simulator: Simulator
+    app: LiveCallsApp
+    paused: Paused
+    url: str
+
+
+@pytest.fixture
+def world(clock: ManualClock) -> Iterator[World]:
+    simulator = Simulator(seed=5, clock=clock, live_calls=8, providers=("twilio",))
+    with serve_simulator(simulator) as sim_url:
+        sock = loopback_socket()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        settings = simulator_settings(sim_url, simulator.pusher.credentials(DEMO_CREDENTIALS))
+        # cache_ttl_s=0: a reading after the reconcile interval goes upstream, whatever the wall clock
+        settings = settings.with_changes(public_url=url, reconcile_s=RECONCILE_S, cache_ttl_s=0)
+        paused = Paused()
+        app = LiveCallsApp(settings, now=clock.now, sleep=paused.sleep)
+        served = http_app(create_server(app=app), settings, host="127.0.0.1")
+        with serve_asgi(served, name="mcp-http", sock=sock):
+            simulator.pusher.push_to(url)
+            yield World(simulator, app, paused, url)
+
+
+@asynccontextmanager
+async def _client(world: World) -> AsyncIterator[Client]:
+    async with (
+        httpx2.AsyncClient(timeout=httpx2.Timeout(5.0, read=60.0)) as http,
+        Client(streamable_http_client(f"{world.url}/mcp", http_client=http)) as client,
+    ):
+        yield client
+
+
+def _sequenced(change: Change) -> bool:
+    """Whether Twilio numbers the change's callback (call progress, not a conference's hold)."""
+    return change.state in ("ringing", "in_progress", "ended") and change.before != "on_hold"
+
+
+def _upcoming(world: World, count: int, *, sequenced: tuple[int, ...] = ()) -> tuple[SimCall, list[Change]]:
+    """A call with ``count`` changes to come that Twilio calls back about, those at the places
+    ``sequenced`` numbered (and so seen in its REST answers too, unlike a hold). The clock moves
+    on (in steps the pusher posts at) until the population has one."""
+    simulator = world.simulator
+    for _ in range(120):
+        now = simulator.clock.now()
+        for call in simulator.population.visible("twilio"):
+            schedule = call.schedule
+            changes = [
+                Change(call, state, schedule[i - 1][1], at, i)
+                for i, (at, state) in enumerate(schedule)
+                if at > now and state != "early_media"
+            ][:count]
+            if len(changes) == count and all(_sequenced(changes[place]) for place in sequenced):
+                return call, changes
+        assert isinstance(simulator.clock, ManualClock)
+        simulator.clock.advance(5)
+    raise AssertionError("no call of the simulator has the changes this test needs")
+
+
+async def _settled(world: World) -> list[Delivery]:
+    return await anyio.to_thread.run_sync(world.simulator.pusher.settled, 30.0)
+
+
+def _uri(call: SimCall) -> str:
+    return f"livecalls://calls/twilio/{call.id}"
+
+
+async def test_a_delayed_event_still_arrives_and_ends_a_waiting_wait_for_call_state(
+    world: World, clock: ManualClock
+) -> None:
+    call, [change, *_] = _upcoming(world, 1)
+    answers: list[Any] = []
+    world.simulator.pusher.faults = PushFaults(delay_s=0.2)
+
+    async with _client(world) as client:
+
+        async def wait() -> None:
+            until = [STATUS[change.state]]
+            args = {"call_id": call.id, "provider": "twilio", "until": until, "timeout_s": 55}
+            answers.append(await client.call_tool("wait_for_call_state", args))
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(wait)
+                await world.paused.until_sleeping(1)  # read once, now pausing: no poll would come
+                clock.set(change.at)
+
+    [answer] = answers
+    assert answer.structured_content["outcome"] in ("reached", "ended")
+    ends = {"ended", "failed"}  # an unanswered call's end may be a failure (busy, no answer)
+    assert answer.structured_content["call"]["status"] in (
+        ends if change.state == "ended" else {STATUS[change.state]}
+    )
+    assert world.app.pushed.taken >= 1
+
+
+async def _heard(updates: Any) -> str | None:
+    update = await anext(aiter(updates))
+    return getattr(update, "uri", None)
+
+
+async def test_a_duplicated_event_notifies_once(world: World, clock: ManualClock) -> None:
+    call, [first, sentinel] = _upcoming(world, 2)
+    world.simulator.pusher.faults = PushFaults(duplicate=True)
+
+    async with _client(world) as client, client.listen(resource_subscriptions=[_uri(call)]) as updates:
+        with anyio.fail_after(30):
+            await world.paused.until_sleeping(1)
+            clock.set(first.at)
+            heard = [await _heard(updates)]
+            deliveries = await _settled(world)  # the duplicate was answered: it was taken or not
+            clock.set(sentinel.at)  # a change after it: the next update heard is for this one
+            heard.append(await _heard(updates))
+
+    ours = [d for d in deliveries if d.callback.call_id == call.id and d.callback.change == first]
+    assert [d.status for d in ours] == [204, 204]  # the same request twice, both accepted
+    assert heard == [_uri(call), _uri(call)]
+    assert world.app.watcher.applied == 2  # one reading per change, none for the duplicate
+    assert world.app.pushed.duplicates >= 1
+
+
+async def test_an_older_event_arriving_late_does_not_roll_the_state_back(
+    world: World, clock: ManualClock
+) -> None:
+    call, [older, newer, sentinel] = _upcoming(world, 3, sequenced=(0, 1))
+    world.simulator.pusher.faults = PushFaults(reorder=True)
+
+    async with _client(world) as client, client.listen(resource_subscriptions=[_uri(call)]) as updates:
+        with anyio.fail_after(30):
+            await world.paused.until_sleeping(1)
+            clock.set(newer.at)  # both changes in one look, sent newest first
+            heard = [await _heard(updates)]
+            deliveries = await _settled(world)
+            world.simulator.pusher.faults = PushFaults()
+            clock.set(sentinel.at)
+            heard.append(await _heard(updates))
+
+    ours = [d.callback.change for d in deliveries if d.callback.change in (older, newer)]
+    assert ours == [newer, older]  # the older one did arrive, after the newer
+    assert heard == [_uri(call), _uri(call)]
+    assert world.app.watcher.applied == 2  # the newer state, then the sentinel: no step back
+    assert world.app.pushed.stale >= 1
+
+
+async def test_a_dropped_event_is_caught_by_the_reconcile_poll(world: World, clock: ManualClock) -> None:
+    call, [warm, dropped] = _upcoming(world, 2, sequenced=(1,))
+
+    async with _client(world) as client, client.listen(resource_subscriptions=[_uri(call)]) as updates:
+        with anyio.fail_after(30):
+            await world.paused.until_sleeping(1)
+            clock.set(warm.at)  # an event arrives: Twilio pushes, so polling becomes the reconciler
+            await _heard(updates)
+            await world.paused.until_sleeping(1)
+            world.simulator.pusher.faults = PushFaults(drop=1.0)
+            clock.set(dropped.at)
+            deliveries = await _settled(world)
+            polls, pause = world.app.watcher.upstream_polls, world.paused.asked[-1]
+            world.paused.release()  # the reconcile interval passes (the test's clock)
+            heard = await _heard(updates)
+
+    assert [d.dropped for d in deliveries if d.callback.change == dropped] == [True]
+    assert pause == RECONCILE_S  # the poll that caught it was the reconcile
+    assert world.app.watcher.upstream_polls == polls + 1
+    assert heard == _uri(call)
+
+
+async def test_a_wrongly_signed_event_is_refused_and_changes_nothing(
+    world: World, clock: ManualClock
+) -> None:
+    call, [refused, sentinel] = _upcoming(world, 2)
+    before = len(await _settled(world)), world.app.pushed.taken
+    world.simulator.pusher.faults = PushFaults(wrong_signature=True)
+
+    async with _client(world) as client, client.listen(resource_subscriptions=[_uri(call)]) as updates:
+        with anyio.fail_after(30):
+            await world.paused.until_sleeping(1)
+            clock.set(refused.at)
+            deliveries = await _settled(world)
+            taken = world.app.pushed.taken
+            world.simulator.pusher.faults = PushFaults()
+            clock.set(sentinel.at)
+            heard = await _heard(updates)  # the first update heard is the sentinel's
+
+    wrong = deliveries[before[0] :]
+    assert wrong
+    assert {d.status for d in wrong} == {403}
+    assert taken == before[1]
+    assert heard == _uri(call)
+    assert world.app.watcher.applied == 1  # the sentinel's event only
