@@ -52,6 +52,12 @@ def tool_result_json(result: CallToolResult) -> str:
     return json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
+async def run_clock(page: Any, seconds: float) -> None:
+    """Let ``seconds`` pass on the page's test clock, firing every timer due meanwhile (the
+    board's refresh, its ticking times) in order."""
+    await page.clock.run_for(round(seconds * 1000))
+
+
 async def start_board(page: Any, client: Any, *, theme: str = "light") -> None:
     """Open the host page, bind its tool calls to ``client``, and render the board in it with the
     first ``list_active_calls`` answer, as a host does after the model called the tool."""
