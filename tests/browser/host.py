@@ -11,8 +11,10 @@ which the test binds to a real MCP client of the real server.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from mcp_types import CallToolResult
 
 HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>test host</title>
@@ -56,6 +58,16 @@ async def run_clock(page: Any, seconds: float) -> None:
     """Let ``seconds`` pass on the page's test clock, firing every timer due meanwhile (the
     board's refresh, its ticking times) in order."""
     await page.clock.run_for(round(seconds * 1000))
+
+
+async def run_clock_until(page: Any, seconds: float, done: Callable[[], Awaitable[bool]]) -> None:
+    """Run the page's clock ``seconds`` at a time until ``done()`` (bounded: 30 s of wall time).
+
+    One step can fall short: a refresh still waiting on the server when the step ends sets its
+    next timer after it, past the step. The board shows what time brought a step or two later."""
+    with anyio.fail_after(30):
+        while not await done():
+            await run_clock(page, seconds)
 
 
 async def start_board(page: Any, client: Any, *, theme: str = "light") -> None:

@@ -17,7 +17,7 @@ from mcp import Client
 from mcp_livecalls.server.board import REFRESH_FLOOR_S
 from mcp_livecalls.simulator import Fault, ManualClock, Simulator
 
-from .host import run_clock, start_board
+from .host import run_clock_until, start_board
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +64,10 @@ async def test_a_hold_appears_after_the_simulator_puts_a_call_on_hold(
     clock.advance(call.created_ts + (call.holds[0][0] + call.holds[0][1]) / 2 - now)
 
     # The next refresh (no sooner than the freshness floor) re-reads the open call's legs.
-    await run_clock(page, REFRESH_FLOOR_S)
+    async def held() -> bool:
+        return "on hold" in await legs.inner_text()
+
+    await run_clock_until(page, REFRESH_FLOOR_S, held)
     await legs.locator("li", has_text="on hold").wait_for()
 
 
