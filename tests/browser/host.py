@@ -3,9 +3,10 @@
 It speaks the app side's bridge as the ext-apps spec words it (JSON-RPC 2.0 over ``postMessage``:
 ``ui/initialize`` answered with a ``hostContext`` theme, ``ui/notifications/initialized``,
 ``ui/notifications/tool-result`` with the bound tool's result, ``tools/call`` proxied to the
-server). Hand-written: the official ``@modelcontextprotocol/ext-apps`` AppBridge would need an npm
-bundler step that this suite does not have yet. Tool calls go through ``window.livecallsCall``,
-which the test binds to a real MCP client of the real server.
+server). Tool calls go through ``window.livecallsCall``, which the test binds to a real MCP client
+of the real server: in memory, so a test can serve them as a chosen caller or through a planted
+upstream, and choose the host context. The official host (``official.py``, ext-apps's AppBridge)
+renders the board over HTTP in ``test_board_official.py``.
 """
 
 from __future__ import annotations
