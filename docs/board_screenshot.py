@@ -22,6 +22,9 @@ from mcp_livecalls.server.build import create_server  # noqa: E402
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator  # noqa: E402
 from tests.browser.host import start_board  # noqa: E402
 
+PAINTED = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+"""Resolves once the frame has painted at its new size (two animation frames)."""
+
 
 async def shoot(out: Path, theme: str, chromium: str) -> None:
     simulator = Simulator(seed=7)
@@ -32,8 +35,17 @@ async def shoot(out: Path, theme: str, chromium: str) -> None:
             page = await browser.new_page(viewport={"width": 900, "height": 700})
             await start_board(page, client, theme=theme)
             frame = page.frame_locator("#app")
-            await frame.locator("tr.call").first.click()
-            await frame.locator("#legs h2").wait_for(timeout=30_000)
+            # A call with legs to show (an agent's outbound call), opened as a person would.
+            await frame.locator("tr.call", has_text="agent").first.click()
+            await frame.locator("#legs ul.legs li").first.wait_for(timeout=30_000)
+            # The whole board, not the host's fixed-height frame: the frame grows to its content.
+            height = await frame.locator("html").evaluate("(html) => html.scrollHeight")
+            await page.evaluate("(h) => { document.getElementById('app').style.height = h + 'px'; }", height)
+            # A viewport as tall as the board (a full-page shot would leave the sandboxed frame's
+            # content clipped to the first viewport).
+            await page.set_viewport_size({"width": 900, "height": height})
+            await frame.locator("html").evaluate("() => window.scrollTo(0, 0)")  # the click scrolled it
+            await frame.locator("html").evaluate(PAINTED)
             await page.screenshot(path=str(out))
             await browser.close()
     sys.stderr.write(f"wrote {out}\n")

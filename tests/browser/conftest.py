@@ -2,12 +2,17 @@
 
 Playwright never downloads a browser here: it launches ``/usr/bin/chromium`` (or
 ``LIVECALLS_CHROMIUM``), once per test file (each test gets its own context and page).
+The page's timers and ``Date`` run on Playwright's test clock (``page.clock``): a test that needs
+the board's next refresh or a ticking time runs the clock past it (``host.run_clock``) instead of
+waiting out the refresh floor in wall time. The clock is not paused (Playwright's own waits in the
+page need its frames to keep coming), so tests assert only what time can bring, never its absence.
 Outside CI a missing Chromium or Playwright skips these tests with the reason; under ``CI=true``
 it is a failure.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -16,6 +21,8 @@ from typing import Any
 import pytest
 
 CHROMIUM = os.environ.get("LIVECALLS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+PAGE_EPOCH = dt.datetime(2026, 1, 26, 9, 0, tzinfo=dt.UTC)
+"""Where the page's test clock starts (the board reads no wall date, only differences)."""
 
 
 def _unavailable() -> str | None:
@@ -62,6 +69,7 @@ def viewport() -> dict[str, int]:
 async def page(browser: Any, viewport: dict[str, int]) -> AsyncIterator[Any]:
     context = await browser.new_context(viewport=viewport)
     try:
+        await context.clock.install(time=PAGE_EPOCH)
         opened = await context.new_page()
         opened.set_default_timeout(30_000)  # generous bounds: a busy machine changes no verdict
         yield opened

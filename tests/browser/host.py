@@ -3,16 +3,19 @@
 It speaks the app side's bridge as the ext-apps spec words it (JSON-RPC 2.0 over ``postMessage``:
 ``ui/initialize`` answered with a ``hostContext`` theme, ``ui/notifications/initialized``,
 ``ui/notifications/tool-result`` with the bound tool's result, ``tools/call`` proxied to the
-server). Hand-written: the official ``@modelcontextprotocol/ext-apps`` AppBridge would need an npm
-bundler step that this suite does not have yet. Tool calls go through ``window.livecallsCall``,
-which the test binds to a real MCP client of the real server.
+server). Tool calls go through ``window.livecallsCall``, which the test binds to a real MCP client
+of the real server: in memory, so a test can serve them as a chosen caller or through a planted
+upstream, and choose the host context. The official host (``official.py``, ext-apps's AppBridge)
+renders the board over HTTP in ``test_board_official.py``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from mcp_types import CallToolResult
 
 HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>test host</title>
@@ -50,6 +53,22 @@ def host_page(theme: str = "light") -> str:
 def tool_result_json(result: CallToolResult) -> str:
     """A tool result as the wire carries it (camelCase, no nulls)."""
     return json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+async def run_clock(page: Any, seconds: float) -> None:
+    """Let ``seconds`` pass on the page's test clock, firing every timer due meanwhile (the
+    board's refresh, its ticking times) in order."""
+    await page.clock.run_for(round(seconds * 1000))
+
+
+async def run_clock_until(page: Any, seconds: float, done: Callable[[], Awaitable[bool]]) -> None:
+    """Run the page's clock ``seconds`` at a time until ``done()`` (bounded: 30 s of wall time).
+
+    One step can fall short: a refresh still waiting on the server when the step ends sets its
+    next timer after it, past the step. The board shows what time brought a step or two later."""
+    with anyio.fail_after(30):
+        while not await done():
+            await run_clock(page, seconds)
 
 
 async def start_board(page: Any, client: Any, *, theme: str = "light") -> None:

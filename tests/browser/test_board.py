@@ -2,7 +2,8 @@
 the real server over a real MCP client, the simulator behind it.
 
 Every wait is bounded by Playwright's generous 30 s default (``conftest.page``); time in the
-simulator moves only when a test says so (``ManualClock``).
+simulator moves only when a test says so (``ManualClock``), and so does time in the page
+(Playwright's clock, ``host.run_clock``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from mcp_livecalls.server.board import REFRESH_FLOOR_S
 from mcp_livecalls.simulator import Fault, ManualClock, Simulator
 
-from .host import start_board
+from .host import run_clock_until, start_board
 
 pytestmark = pytest.mark.anyio
 
@@ -62,6 +64,10 @@ async def test_a_hold_appears_after_the_simulator_puts_a_call_on_hold(
     clock.advance(call.created_ts + (call.holds[0][0] + call.holds[0][1]) / 2 - now)
 
     # The next refresh (no sooner than the freshness floor) re-reads the open call's legs.
+    async def held() -> bool:
+        return "on hold" in await legs.inner_text()
+
+    await run_clock_until(page, REFRESH_FLOOR_S, held)
     await legs.locator("li", has_text="on hold").wait_for()
 
 

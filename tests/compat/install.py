@@ -8,6 +8,10 @@ own ``node_modules``, all under
 the requirement. A directory is used only once its install finished (a marker file says so), so an
 interrupted install is redone, never half-used. ``python tests/compat/install.py`` warms the cache
 (``.ci/run`` does this before the tests).
+
+The browser tests' official MCP Apps host (``@modelcontextprotocol/ext-apps``'s AppBridge over the
+TypeScript client 2.x) is installed the same way, then bundled by esbuild into one script
+(:func:`ext_apps_host`); its directory is keyed by the host's source too, so an edit rebuilds it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ FRAMEWORK_REQUIREMENTS: Final = (
 TS_REQUIREMENT: Final = "@modelcontextprotocol/sdk@^1"
 OIDC_REQUIREMENT: Final = "oidc-provider@9.13.3"
 """panva's OpenID Connect / OAuth 2.0 authorization server, run on loopback by the sign-in test."""
+EXT_APPS_REQUIREMENTS: Final = (
+    "@modelcontextprotocol/ext-apps@^2.0.4",
+    "@modelcontextprotocol/client@^2.4.0",
+    "@modelcontextprotocol/core@^2.4.0",
+    "zod@^4.2.0",
+    "esbuild@^0.28.2",
+)
+"""ext-apps 2.x and its peers (the client and core SDK 2.x, zod 4), and the bundler."""
+HOST_ENTRY: Final = Path(__file__).resolve().parents[1] / "browser" / "official_host.mjs"
 INSTALL_TIMEOUT_S: Final = 300.0
 _MARKER: Final = "install-complete"
 
@@ -63,15 +76,16 @@ def _run(args: list[str], cwd: Path | None, what: str) -> None:
         raise ClientUnavailable(f"{what} failed (exit {done.returncode}): {' | '.join(tail)}")
 
 
-def _install_once(target: Path, build: list[tuple[list[str], str]], prepare: str | None = None) -> Path:
-    """Build ``target`` in a temporary sibling directory, then move it into place."""
+def _install_once(target: Path, build: list[tuple[list[str], str]], prepare: dict[str, str]) -> Path:
+    """Build ``target`` in a temporary sibling directory (holding the files ``prepare`` names),
+    then move it into place."""
     if (target / _MARKER).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
-        if prepare is not None:
-            (staging / "package.json").write_text(prepare)
+        for name, text in prepare.items():
+            (staging / name).write_text(text)
         for args, what in build:
             _run(args, staging, what)
         (staging / _MARKER).write_text("ok\n")
@@ -124,38 +138,74 @@ def frameworks_client() -> Path:
     return _python_venv(*FRAMEWORK_REQUIREMENTS)
 
 
-def _node_modules(requirement: str, what: str) -> Path:
-    """A cached directory whose ``node_modules`` holds ``requirement``."""
+_PACKAGE_JSON: Final = '{"name": "mcp-livecalls-compat", "private": true, "type": "module"}\n'
+
+
+def _node_modules(
+    requirements: tuple[str, ...],
+    what: str,
+    *,
+    extra_key: str | None = None,
+    then: tuple[tuple[list[str], str], ...] = (),
+    files: dict[str, str] | None = None,
+) -> Path:
+    """A cached directory whose ``node_modules`` holds ``requirements`` (then built by ``then``,
+    run in it with ``files`` written there first)."""
     node = shutil.which("node")
     npm = shutil.which("npm")
     if node is None or npm is None:
         raise ClientUnavailable(f"{what} needs node and npm on PATH")
-    target = _keyed_dir("node", requirement)
+    key = requirements if extra_key is None else (*requirements, extra_key)
+    install = [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", *requirements]
     return _install_once(
-        target,
-        [
-            (
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", requirement],
-                f"npm install {requirement}",
-            )
-        ],
-        prepare='{"name": "mcp-livecalls-compat", "private": true, "type": "module"}\n',
+        _keyed_dir("node", *key),
+        [(install, f"npm install {' '.join(requirements)}"), *then],
+        prepare={"package.json": _PACKAGE_JSON, **(files or {})},
     )
 
 
 def ts_client() -> Path:
     """A directory whose ``node_modules`` holds the official TypeScript SDK 1.x."""
-    return _node_modules(TS_REQUIREMENT, "the TypeScript SDK client")
+    return _node_modules((TS_REQUIREMENT,), "the TypeScript SDK client")
 
 
 def oidc_provider() -> Path:
     """A directory whose ``node_modules`` holds ``oidc-provider`` (the sign-in test's server)."""
-    return _node_modules(OIDC_REQUIREMENT, "the oidc-provider authorization server")
+    return _node_modules((OIDC_REQUIREMENT,), "the oidc-provider authorization server")
+
+
+def ext_apps_host() -> Path:
+    """The official MCP Apps host script (``host.js``: :data:`HOST_ENTRY` bundled with AppBridge
+    and the TypeScript client 2.x by esbuild, one IIFE for a browser page)."""
+    source = HOST_ENTRY.read_text(encoding="utf-8")
+    bundle = [  # npm exec: the esbuild just installed (its bin is a native binary, not a script)
+        "npm",
+        "exec",
+        "--offline",
+        "--",
+        "esbuild",
+        "host.mjs",
+        "--bundle",
+        "--format=iife",
+        "--platform=browser",
+        "--target=es2022",
+        "--minify",
+        "--log-level=error",
+        "--outfile=host.js",
+    ]
+    built = _node_modules(
+        EXT_APPS_REQUIREMENTS,
+        "the ext-apps AppBridge host",
+        extra_key=hashlib.sha256(source.encode()).hexdigest(),
+        then=((bundle, "esbuild bundling the AppBridge host"),),
+        files={"host.mjs": source},
+    )
+    return built / "host.js"
 
 
 def main() -> int:
     failed = False
-    for install in (python_v1_client, frameworks_client, ts_client, oidc_provider):
+    for install in (python_v1_client, frameworks_client, ts_client, oidc_provider, ext_apps_host):
         try:
             sys.stderr.write(f"{install.__name__}: {install()}\n")
         except ClientUnavailable as exc:

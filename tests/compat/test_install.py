@@ -72,3 +72,32 @@ def test_an_unavailable_client_is_a_failure_in_ci(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true and a compatibility client is unavailable"):
         unavailable("npm install failed")
+
+
+def test_the_app_bridge_host_is_bundled_from_its_source_and_rebuilt_when_the_source_changes(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ran: list[tuple[str, str]] = []
+
+    def npm_and_esbuild(args: list[str], cwd: Path | None, what: str) -> None:
+        assert cwd is not None
+        ran.append((what, (cwd / "host.mjs").read_text()))
+        if "esbuild" in args:
+            (cwd / "host.js").write_text("bundled\n")
+
+    entry = tmp_path / "official_host.mjs"
+    monkeypatch.setattr(install, "HOST_ENTRY", entry)
+    monkeypatch.setattr(install, "_run", npm_and_esbuild)
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    entry.write_text("// first\n")
+    first = install.ext_apps_host()
+    assert first.read_text() == "bundled\n"
+    assert [what for what, _ in ran][-1] == "esbuild bundling the AppBridge host"
+    assert install.ext_apps_host() == first  # cached: nothing ran again
+    assert len(ran) == 2
+
+    entry.write_text("// edited\n")
+    second = install.ext_apps_host()
+
+    assert second != first
+    assert ran[-1][1] == "// edited\n"
