@@ -15,7 +15,9 @@ every request it counted. Tokens are o200k_base (``bpe_openai``, offline).
 
 Targets: the whole suite ≤ 30 % of raw; every provider's single-call tools (``get_live_call`` and
 ``get_stream_details``) ≤ 30 % of its raw JSON over the populations; a Zudu single call ≤ 25 %;
-``list_active_calls`` ≤ 30 tokens per call on average.
+``list_active_calls`` ≤ 40 tokens per call on average (a line's verbatim call id, numbers and
+agent alone are ~34). Each target is one row of ``report``'s verdicts, named with its target and
+what was measured, so ``python -m benchmarks``' summary shows both.
 
 The ``tools/list`` result is measured too (``tools_list_figures``): bytes and tokens of the whole
 result, output schemas included (frameworks that open a session per call, or hand output schemas
@@ -47,7 +49,7 @@ from benchmarks.common import (
     text_of,
 )
 from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.core.catalog import NAMES
+from mcp_livecalls.core.catalog import NAMES, title_of
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 
@@ -69,7 +71,8 @@ SEED_CALLS: tuple[tuple[str, str, str], ...] = (
 TARGET_SUITE = 0.30
 TARGET_SINGLE_CALL = 0.30
 TARGET_ZUDU_CALL = 0.25
-TARGET_LIST_TOKENS_PER_CALL = 30.0
+TARGET_LIST_TOKENS_PER_CALL = 40.0
+"""Issue #23's target: the verbatim id, numbers and agent alone are ~34 tokens a call."""
 TARGET_TOOLS_LIST_TOKENS = 4000
 TARGET_TOOLS_MODEL_TOKENS = 1200
 
@@ -322,27 +325,19 @@ def _report_tools_list(figures: ToolsListFigures) -> dict[str, bool]:
         "model: what a model is shown for a tool (name, description, input schema); the result's\n"
         "tokens also hold titles, annotations, output schemas and the server's _meta."
     )
-    verdicts = {
-        "tools/list tokens": figures.tokens <= TARGET_TOOLS_LIST_TOKENS,
-        "tools/list model-facing tokens": figures.model_tokens <= TARGET_TOOLS_MODEL_TOKENS,
-    }
-    print_table(
-        "tools/list targets",
-        ["target", "measured", "holds"],
-        [
-            [
-                f"tools/list ≤ {TARGET_TOOLS_LIST_TOKENS:,} tokens",
-                f"{figures.tokens:,} ({figures.bytes:,} bytes)",
-                _yes(verdicts["tools/list tokens"]),
-            ],
-            [
-                f"descriptions + input schemas ≤ {TARGET_TOOLS_MODEL_TOKENS:,} tokens",
-                f"{figures.model_tokens:,}",
-                _yes(verdicts["tools/list model-facing tokens"]),
-            ],
-        ],
-    )
-    return verdicts
+    targets = [
+        (
+            f"tools/list ≤ {TARGET_TOOLS_LIST_TOKENS:,} tokens",
+            f"{figures.tokens:,} ({figures.bytes:,} bytes)",
+            figures.tokens <= TARGET_TOOLS_LIST_TOKENS,
+        ),
+        (
+            f"descriptions + input schemas ≤ {TARGET_TOOLS_MODEL_TOKENS:,} tokens",
+            f"{figures.model_tokens:,}",
+            figures.model_tokens <= TARGET_TOOLS_MODEL_TOKENS,
+        ),
+    ]
+    return _targets("tools/list targets", targets)
 
 
 def _report_cases(cases: list[Case]) -> dict[str, bool]:
@@ -411,46 +406,44 @@ def _report_cases(cases: list[Case]) -> dict[str, bool]:
         tools = [c for c in mine if c.tool != "list_active_calls"]
         looked_up = [c for c in mine if c.tool == "get_live_call"]
         single[provider] = (_ratio(tools), _ratio(looked_up))
-    verdicts = {
-        "suite": suite <= TARGET_SUITE,
-        "zudu seed call": seed_zudu.ratio <= TARGET_ZUDU_CALL,
-        "zudu every single call": worst_zudu.ratio <= TARGET_ZUDU_CALL,
-        "list tokens per call": list_tokens <= TARGET_LIST_TOKENS_PER_CALL,
-        "requests match": all(c.tool_requests == c.raw_requests for c in cases),
-        **{f"{p} single call": ratio <= TARGET_SINGLE_CALL for p, (ratio, _) in single.items()},
-    }
-    print_table(
-        "Token targets",
-        ["target", "measured", "holds"],
-        [
-            ["whole suite ≤ 30 % of raw", f"{suite:.1%}", _yes(verdicts["suite"])],
-            [
-                "Zudu get_live_call, documented example ≤ 25 %",
-                f"{seed_zudu.ratio:.1%}",
-                _yes(verdicts["zudu seed call"]),
-            ],
-            [
-                "Zudu single-call tools, every case ≤ 25 %",
-                f"worst {worst_zudu.ratio:.1%} ({worst_zudu.dataset} {worst_zudu.tool})",
-                _yes(verdicts["zudu every single call"]),
-            ],
-            [
-                "list_active_calls ≤ 30 tokens per call",
-                f"{list_tokens:.1f} (exact values alone: {list_floor:.1f})",
-                _yes(verdicts["list tokens per call"]),
-            ],
-            ["every request recorded with its answer", "", _yes(verdicts["requests match"])],
-            *(
-                [
-                    f"{p} single-call tools over the populations ≤ {TARGET_SINGLE_CALL:.0%}",
-                    f"{ratio:.1%} (get_live_call alone {live:.1%})",
-                    _yes(verdicts[f"{p} single call"]),
-                ]
-                for p, (ratio, live) in single.items()
-            ),
-        ],
-    )
-    return verdicts
+    targets = [
+        ("whole suite ≤ 30 % of raw", f"{suite:.1%}", suite <= TARGET_SUITE),
+        (
+            "Zudu get_live_call, documented example ≤ 25 % of raw",
+            f"{seed_zudu.ratio:.1%}",
+            seed_zudu.ratio <= TARGET_ZUDU_CALL,
+        ),
+        (
+            "Zudu worst single call ≤ 25 % of raw",
+            f"{worst_zudu.ratio:.1%} ({worst_zudu.dataset} {worst_zudu.tool})",
+            worst_zudu.ratio <= TARGET_ZUDU_CALL,
+        ),
+        (
+            f"list line tokens per call ≤ {TARGET_LIST_TOKENS_PER_CALL:g}",
+            f"{list_tokens:.1f} (the verbatim id, numbers and agent alone: {list_floor:.1f})",
+            list_tokens <= TARGET_LIST_TOKENS_PER_CALL,
+        ),
+        (
+            "every request recorded with its answer",
+            "",
+            all(c.tool_requests == c.raw_requests for c in cases),
+        ),
+        *(
+            (
+                f"{title_of(p)} single-call tools ≤ {TARGET_SINGLE_CALL:.0%} of raw",
+                f"{ratio:.1%} (get_live_call alone {live:.1%})",
+                ratio <= TARGET_SINGLE_CALL,
+            )
+            for p, (ratio, live) in single.items()
+        ),
+    ]
+    return _targets("Token targets", targets)
+
+
+def _targets(title: str, rows: list[tuple[str, str, bool]]) -> dict[str, bool]:
+    """Print the targets as a table; the verdicts name each target with what was measured."""
+    print_table(title, ["target", "measured", "holds"], [[t, m, _yes(h)] for t, m, h in rows])
+    return {f"{target}: {measured}" if measured else target: holds for target, measured, holds in rows}
 
 
 def _ratio(cases: list[Case]) -> float:

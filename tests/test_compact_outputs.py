@@ -68,24 +68,25 @@ async def _text(client: Client, tool: str, arguments: dict[str, Any]) -> str:
 
 GET_LIVE_CALL = {
     VOBIZ_PLIVO: (
-        "[vobiz] 97ceeb52-58b6-11e1-86da-77300b68f8bb in_progress outbound +14156667777→+14156667778 3m00s\n"
+        "vobiz 97ceeb52-58b6-11e1-86da-77300b68f8bb in_progress outbound +14156667777→+14156667778 180s\n"
         "stir A verified"
     ),
     VOBIZ_FLAT: (
         # The example's start lies years after NOW: said, and no made-up "0s" duration.
-        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303\n"
+        "vobiz 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303\n"
         "started 2026-06-11T16:03:28Z\n"
         "clock_note=start 21693h18m ahead of this server's clock: Vobiz's zone-less times are read as UTC; "
         "set VOBIZ_TIMEZONE to the Vobiz Console's zone (or fix this clock)"
     ),
     EXOTEL: (
-        "[exotel] call_active_001 in_progress outbound +911234567890→+919876543210 3m00s "
-        "agent John Agent (on-call) rec dual 2m55s\n"
-        "agent leg_agent_001 +911234567890 connected pstn\n"
-        "customer leg_customer_001 +919876543210 connected pstn"
+        # Brief: the legs by who and where; their ids are get_stream_details'.
+        "exotel call_active_001 in_progress outbound +911234567890→+919876543210 180s "
+        "agent John Agent (on-call) rec dual 175s\n"
+        "leg agent +911234567890 connected pstn\n"
+        "leg customer +919876543210 connected pstn"
     ),
     ZUDU: (
-        "[zudu] 550e8400-e29b-41d4-a716-446655440000 in_progress inbound +1234567890→+0987654321 5m00s "
+        "zudu 550e8400-e29b-41d4-a716-446655440000 in_progress inbound +1234567890→+0987654321 300s "
         "agent-123 rec\n"
         "latency p50/p90 e2e 250/381ms llm 125/160ms\n"
         "cost 0.15\n"
@@ -93,59 +94,62 @@ GET_LIVE_CALL = {
         "transcript:\n"
         " assistant: Hello, thank you for calling. How can I help you today?"
     ),
-    TELNYX: f"[telnyx] {TELNYX} in_progress 50s",
+    TELNYX: f"telnyx {TELNYX} in_progress 50s",
 }
 
 GET_STREAM_DETAILS = {
     VOBIZ_PLIVO: (
-        "[vobiz] 97ceeb52-58b6-11e1-86da-77300b68f8bb in_progress 3m00s\n"
-        "not offered: legs, bridge, recording state, agent, hold/mute per leg, latency"
+        "vobiz 97ceeb52-58b6-11e1-86da-77300b68f8bb in_progress 180s\n"
+        "not offered: legs, bridge, recording state, hold/mute per leg, latency"
     ),
     VOBIZ_FLAT: (
-        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress\n"
-        "not offered: legs, bridge, recording state, agent, hold/mute per leg, latency"
+        "vobiz 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress\n"
+        "not offered: legs, bridge, recording state, hold/mute per leg, latency"
     ),
     EXOTEL: (
-        "[exotel] call_active_001 in_progress 3m00s\n"
+        "exotel call_active_001 in_progress 180s\n"
         "agent leg_agent_001 +911234567890 connected pstn\n"
         "customer leg_customer_001 +919876543210 connected pstn\n"
         "bridge_001 active since 2024-06-15T10:30:05Z\n"
-        "rec dual 2m55s\n"
-        "not offered: transcript, latency, cost, media streams, caller name"
+        "rec dual 175s\n"
+        # cost and caller name are get_live_call's to say; the structured content lists them too
+        "not offered: transcript, latency, media streams"
     ),
     ZUDU: (
-        "[zudu] 550e8400-e29b-41d4-a716-446655440000 in_progress 5m00s\n"
+        "zudu 550e8400-e29b-41d4-a716-446655440000 in_progress 300s\n"
         "rec\n"
         "call_sid=CA1234567890abcdef1234567890abcdef conference_sid=CF1234567890abcdef1234567890abcdef\n"
         "latency p50/p90 e2e 250/381ms llm 125/160ms\n"
         "events:\n"
         " 2023-12-20T18:40:00Z Call created\n"
-        " 2023-12-20T18:40:30Z Call started - INBOUND\n"
+        " 18:40:30Z Call started - INBOUND\n"
         "transcript:\n"
         " assistant: Hello, thank you for calling. How can I help you today?\n"
         "not offered: legs, bridge, hold/mute per leg"
     ),
-    TELNYX: f"[telnyx] {TELNYX} in_progress 50s",
+    TELNYX: f"telnyx {TELNYX} in_progress 50s",
 }
 
 LIST_ACTIVE_CALLS = {
     "vobiz": (
         "2 live calls\n"
-        "[vobiz] 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 in_progress outbound +919262171438→+919148227303\n"
-        "[vobiz] 97ceeb52-58b6-11e1-86da-77300b68f8bb in_progress outbound +14156667777→+14156667778 3m00s"
+        "vobiz in_progress outbound:\n"
+        "? 2ded13fe-4f9b-4958-9bfb-093ea2f29f91 +919262171438→+919148227303\n"
+        "180s 97ceeb52-58b6-11e1-86da-77300b68f8bb +14156667777→+14156667778"
     ),
     "exotel": (
         "2 live calls\n"
-        "[exotel] call_active_002 ringing inbound +919876543211→+911234567890 0s\n"
-        "[exotel] call_active_001 in_progress outbound +911234567890→+919876543210 2m00s "
-        "agent John Agent (on-call) rec"
+        "exotel ringing inbound:\n"
+        "0s call_active_002 +919876543211→+911234567890\n"
+        "exotel in_progress outbound:\n"
+        "120s call_active_001 +911234567890→+919876543210 agent John Agent (on-call) rec"
     ),
     "zudu": (
         "1 live call\n"
-        "[zudu] 550e8400-e29b-41d4-a716-446655440000 in_progress inbound +1234567890→+0987654321 5m00s "
-        "agent-123 rec"
+        "zudu in_progress inbound:\n"
+        "300s 550e8400-e29b-41d4-a716-446655440000 +1234567890→+0987654321 agent-123 rec"
     ),
-    "telnyx": f"1 live call\n[telnyx] {TELNYX} in_progress 50s",
+    "telnyx": f"1 live call\ntelnyx in_progress:\n50s {TELNYX}",
 }
 
 
@@ -180,20 +184,22 @@ async def test_list_active_calls_renders_one_line_per_documented_example_call(
 
 
 @pytest.mark.anyio
-async def test_the_list_across_providers_is_the_same_lines_newest_first(client: Client) -> None:
+async def test_the_list_across_providers_groups_the_same_lines_newest_first_within(client: Client) -> None:
     text = await _text(client, "list_active_calls", {})
 
     lines = text.splitlines()
     assert lines[0] == "6 live calls"
     every_line = {line for listing in LIST_ACTIVE_CALLS.values() for line in listing.splitlines()[1:]}
     assert set(lines[1:]) == every_line
-    assert [line.split()[1] for line in lines[1:]] == [
+    assert len(lines) == 1 + len(every_line)  # each heading once, though two providers list in_progress
+    # Headings in the order of their newest call; within one, newest first.
+    assert [line.split()[1] for line in lines[1:] if not line.endswith(":")] == [
         VOBIZ_FLAT,  # 2026-06-11
+        VOBIZ_PLIVO,  # 2014-10-15, under the same heading
         "call_active_002",  # 2024-06-15T10:35
         EXOTEL,  # 2024-06-15T10:30
         TELNYX,  # 50 s before NOW (its list counts from now)
         ZUDU,  # 2023-12-20
-        VOBIZ_PLIVO,  # 2014-10-15
     ]
 
 
@@ -217,13 +223,15 @@ def test_a_status_word_nobody_documented_shows_the_raw_word_and_never_none() -> 
     parked = call.model_copy(update={"provider_status": "parked"})
     stream = StreamDetails(provider=ProviderName("exotel"), call_id="c2", status=CallStatus.UNKNOWN)
 
-    assert render_call(call) == "[vobiz] c1 unknown"
-    assert render_call(parked) == "[vobiz] c1 unknown(parked)"
+    assert render_call(call) == "vobiz c1 unknown"
+    assert render_call(parked) == "vobiz c1 unknown(parked)"
     assert (
-        render_stream(stream.model_copy(update={"provider_status": "parked"}))
-        == "[exotel] c2 unknown(parked)"
+        render_stream(stream.model_copy(update={"provider_status": "parked"})) == "exotel c2 unknown(parked)"
     )
-    assert render_stream(stream) == "[exotel] c2 unknown"
+    assert render_stream(stream) == "exotel c2 unknown"
+    assert render_page(ActiveCallsPage(calls=[call, parked])) == (
+        "2 live calls\nvobiz unknown:\n? c1\n? c1 unknown(parked)"
+    )
 
 
 def test_a_list_drops_every_transcript_turn_and_counts_none() -> None:
@@ -236,4 +244,4 @@ def test_a_list_drops_every_transcript_turn_and_counts_none() -> None:
 
     assert page.calls[0].transcript == []
     assert page.calls[0].transcript_turns_omitted is None
-    assert render_page(page) == "1 live call\n[zudu] z1 in_progress"
+    assert render_page(page) == "1 live call\nzudu in_progress:\n? z1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -79,14 +80,33 @@ async def test_paging_to_the_end_returns_every_live_call_exactly_once(
     assert {provider for provider, _ in seen} == set(NAMES)
 
 
+def _heading(call: dict[str, Any]) -> str:
+    return " ".join(w for w in (call["provider"], call["status"], call.get("direction")) if w) + ":"
+
+
+def _heading_order(calls: list[dict[str, Any]]) -> Callable[[dict[str, Any]], int]:
+    """Calls grouped under their headings, the headings in the order of their first call."""
+    first: dict[str, int] = {}
+    for call in calls:
+        first.setdefault(_heading(call), len(first))
+    return lambda call: first[_heading(call)]
+
+
 async def test_a_list_line_and_the_structured_call_agree(client: Client) -> None:
     result = await client.call_tool("list_active_calls", {"limit": 3})
 
-    lines = _text(result).splitlines()
     calls = (result.structured_content or {})["calls"]
-    assert len(lines) == 1 + len(calls)
-    for line, call in zip(lines[1:], calls, strict=True):
-        assert line.startswith(f"[{call['provider']}] {call['call_id']} {call['status']}")
+    heading, listed = "", []
+    for line in _text(result).splitlines()[1:]:
+        if line.endswith(":"):
+            heading = line
+            continue
+        duration, call_id, *_ = line.split()
+        listed.append((heading, duration, call_id))
+    assert listed == [
+        (_heading(call), f"{call['duration_s']}s" if "duration_s" in call else "?", call["call_id"])
+        for call in sorted(calls, key=_heading_order(calls))
+    ]
     assert "null" not in _text(result)
     assert "api_id" not in _text(result)
 
@@ -103,7 +123,7 @@ async def test_get_live_call_without_provider_finds_the_call_at_its_provider(
         assert result.structured_content is not None
         assert result.structured_content["provider"] == provider
         assert result.structured_content["call_id"] == call.id
-        assert _text(result).startswith(f"[{provider}] {call.id} ")
+        assert _text(result).startswith(f"{provider} {call.id} ")
 
 
 async def test_a_call_that_is_not_live_is_a_clear_tool_error(client: Client) -> None:

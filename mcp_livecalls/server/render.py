@@ -1,8 +1,10 @@
 """The compact text an LLM reads: one line per call in lists, a few short lines for one call.
 
-Rules: no nulls or empty fields, no request ids, no repeated keys, one timestamp format
-(``2024-06-15T10:30:00Z``), durations like ``3m12s``, provider extras only when they say
-something, long transcripts cut to the recent turns with a count of what was left out.
+Rules: no nulls or empty fields, no request ids, no repeated keys or values, one timestamp format
+(``2024-06-15T10:30:00Z``; later times of the same day as ``10:31:02Z``), durations in seconds
+(``192s``), provider extras only when they say something, long transcripts cut to the recent turns
+with a count of what was left out. A list says its calls' provider, status and direction once, on
+a ``vobiz in_progress inbound:`` line above them (about 4 tokens a call fewer than a tag on each).
 The models arrive shaped by the output policy (``server.policy``: detail level, number masking,
 what the signed-in caller may see), so the structured content and the text always agree.
 """
@@ -42,16 +44,10 @@ BRIEF_TURN_CHARS = 240
 
 
 def format_duration(seconds: int | float | None) -> str:
+    """Whole seconds, ``192s``: 2–3 tokens where ``3m12s`` takes 5."""
     if seconds is None:
         return ""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+    return f"{max(0, int(seconds))}s"
 
 
 def format_time(moment: datetime | None) -> str:
@@ -127,16 +123,19 @@ def _latency(latency: dict[str, LatencyStats]) -> str:
     return "latency p50/p90 " + " ".join(parts) if parts else ""
 
 
-def _leg(leg: CallLeg) -> str:
-    """``agent leg_a1 +9180… connected pstn muted``: the word ``leg`` only when the id does not say it."""
+def _leg(leg: CallLeg, *, ids: bool = True) -> str:
+    """``agent leg_a1 +9180… connected pstn muted``: the word ``leg`` only when the id does not say
+    it, the network only when the contact does not (``webrtc:asha connecting``)."""
     flags = _join("muted" if leg.muted else None, "hold" if leg.on_hold else None)
+    leg_id = leg.leg_id if ids or not (leg.role or leg.contact) else None
+    said = leg.network and leg.contact and leg.contact.lower().startswith(f"{leg.network.lower()}:")
     return _join(
-        None if _says("leg", leg.leg_id) else "leg",
+        None if _says("leg", leg_id) else "leg",
         leg.role,
-        leg.leg_id,
+        leg_id,
         leg.contact,
         leg.status.value if leg.status.value != "unknown" else leg.provider_status,
-        leg.network,
+        None if said else leg.network,
         flags,
     )
 
@@ -155,10 +154,18 @@ def _turns(turns: list[TranscriptTurn], omitted: int | None, *, clip: bool) -> l
 
 
 def _events(events: list[CallEvent], omitted: int | None) -> list[str]:
+    """One line an event; a time of the same day as the one above drops the date (``18:40:30Z``)."""
     if not events:
         return []
     header = f"events (last {len(events)}, {omitted} earlier omitted):" if omitted else "events:"
-    return [header] + [f" {format_time(e.at)} {e.name}".rstrip() for e in events]
+    lines, day = [header], None
+    for event in events:
+        stamp = format_time(event.at)
+        if event.at is not None and event.at.date() == day:
+            stamp = stamp[11:]
+        day = event.at.date() if event.at is not None else day
+        lines.append(" " + _join(stamp, event.name))
+    return lines
 
 
 def _extras(extras: dict[str, str | int | float | bool]) -> str:
@@ -178,21 +185,49 @@ def _stir(attestation: str | None, extras: dict[str, str | int | float | bool]) 
 
 # -- renderings ----------------------------------------------------------------------------
 
+_CALL_ONLY = frozenset({"agent", "cost", "caller name", "numbers", "direction"})
+"""What ``get_live_call`` shows and the media side never does: its ``not offered`` leaves these
+out of the stream text (the structured content keeps every entry)."""
+
 
 def call_line(call: LiveCall) -> str:
-    """One line for a list: ``[exotel] call_1 in_progress outbound +91…→+91… 2m00s agent John rec``."""
-    held = call.status is not CallStatus.ON_HOLD and any(leg.on_hold for leg in call.legs)
+    """A call's first line: ``exotel call_1 in_progress outbound +91…→+91… 120s agent John rec``."""
     return _join(
-        f"[{call.provider.value}]",
+        call.provider.value,
         call.call_id,
         _status(call.status, call.provider_status),
         call.direction.value if call.direction else None,
         _parties(call.from_number, call.to_number),
         format_duration(call.duration_s),
         _agent(call.agent),
-        "leg-on-hold" if held else None,
-        _recording(call.recording),
+        _flags(call),
     )
+
+
+def _listed(call: LiveCall) -> str:
+    """A call's line under its heading: ``120s call_1 +91…→+91… agent John rec``. The duration
+    leads (at a line's start it costs no space token; ``?`` when unknown); ``unknown(parked)``
+    keeps the provider's word."""
+    own = call.status is CallStatus.UNKNOWN and call.provider_status
+    return _join(
+        format_duration(call.duration_s) or "?",  # the first word is always the duration
+        call.call_id,
+        _status(call.status, call.provider_status) if own else None,
+        _parties(call.from_number, call.to_number),
+        _agent(call.agent),
+        _flags(call),
+    )
+
+
+def _flags(call: LiveCall) -> str:
+    """``leg-on-hold`` (a leg held while the call is not) and the recording."""
+    held = call.status is not CallStatus.ON_HOLD and any(leg.on_hold for leg in call.legs)
+    return _join("leg-on-hold" if held else None, _recording(call.recording))
+
+
+def _group(call: LiveCall) -> str:
+    """The heading a call is listed under: ``vobiz in_progress inbound``."""
+    return _join(call.provider.value, call.status.value, call.direction.value if call.direction else None)
 
 
 def render_call(call: LiveCall, *, detail: Detail = "brief") -> str:
@@ -206,7 +241,8 @@ def render_call(call: LiveCall, *, detail: Detail = "brief") -> str:
             f"answered {format_time(call.answered_at)}" if call.answered_at and timed else None,
             _stir(call.stir_attestation, call.extras),
         ),
-        *(_leg(leg) for leg in call.legs),
+        # Brief: legs by who, where and how; their ids are for the media side (get_stream_details).
+        *(_leg(leg, ids=detail == "full") for leg in call.legs),
         _latency(call.latency),
         f"cost {_number(call.cost.total)}{' ' + call.cost.currency if call.cost.currency else ''}"
         if call.cost and call.cost.total  # nothing spent yet says nothing
@@ -220,9 +256,10 @@ def render_call(call: LiveCall, *, detail: Detail = "brief") -> str:
 
 def render_stream(details: StreamDetails, *, detail: Detail = "brief") -> str:
     bridge = details.bridge
+    not_offered = [item for item in details.not_offered if item not in _CALL_ONLY]
     lines = [
         _join(
-            f"[{details.provider.value}]",
+            details.provider.value,
             details.call_id,
             _status(details.status, details.provider_status),
             format_duration(details.duration_s),
@@ -248,21 +285,26 @@ def render_stream(details: StreamDetails, *, detail: Detail = "brief") -> str:
         "sensitive data hidden (opted out of storage)" if details.sensitive_data_hidden else "",
         *_events(details.events, details.events_omitted),
         *_turns(details.transcript, details.transcript_turns_omitted, clip=detail == "brief"),
-        f"not offered: {', '.join(details.not_offered)}"  # the first line names the provider
-        if details.not_offered
-        else "",
+        f"not offered: {', '.join(not_offered)}" if not_offered else "",  # the first line names the provider
     ]
     return "\n".join(line for line in lines if line)
 
 
 def render_page(page: ActiveCallsPage) -> str:
+    """The count and cursor, then each provider-status-direction group's heading and its calls
+    (newest first within it), then notes and failures."""
     count = len(page.calls)
     head = f"{count} live call{'s' if count != 1 else ''}"
     if page.total is not None and page.total != count:
         head += f" of {page.total}"
     if page.next_cursor:
         head += f"; more with cursor={page.next_cursor}"
-    lines = [head, *(call_line(call) for call in page.calls)]
+    groups: dict[str, list[LiveCall]] = {}
+    for call in page.calls:
+        groups.setdefault(_group(call), []).append(call)
+    lines = [head]
+    for heading, calls in groups.items():
+        lines += [f"{heading}:", *(_listed(call) for call in calls)]
     lines += [f"note: {note}" for note in page.notes]
     lines += [f"failed {failure.provider.value}: {failure.reason}" for failure in page.failures]
     return "\n".join(lines)

@@ -73,9 +73,9 @@ def get_live_call(server: MCPServer[Any], app: LiveCallsApp) -> None:
         title="Get a live call",
         annotations=_READ_ONLY,
         description=(
-            f"One call right now: status, parties, duration, agent, legs; for {_VOICE_AGENTS} voice agents "
-            "also\n        recent transcript turns, latency and cost. Without provider, every configured "
-            "provider\n        is asked."
+            "One call right now: status, parties, duration, agent, legs (ids: get_stream_details);\n"
+            f"        for {_VOICE_AGENTS} voice agents also recent transcript turns, latency and cost.\n"
+            "        Without provider, every configured provider is asked."
         ),
     )
     async def get_live_call(
@@ -107,8 +107,10 @@ def list_active_calls(server: MCPServer[Any], app: LiveCallsApp) -> None:
             str | None, Field(max_length=512, description="next_cursor of the previous page.")
         ] = None,
     ) -> Annotated[CallToolResult, ActiveCallsPage]:
-        """Calls live right now, newest first, one line each, across every configured provider
-        (or one). Filters a provider cannot apply upstream are applied here and said so in notes."""
+        """Calls live right now across every configured provider (or one). Under a heading
+        "provider status direction:", one line a call, newest first: duration, call id, from→to,
+        agent, rec(ording). Filters a provider cannot apply upstream are applied here and said so
+        in notes."""
         with app.tool_errors("list_active_calls"):
             view = caller_view()
             query = ListQuery(direction=direction, agent_id=agent_id, status=status, number=number)

@@ -92,7 +92,7 @@ def test_one_call_tools_answer_for_a_listed_call(
     assert (call["provider"], call["call_id"], call["status"]) in {
         (c["provider"], c["call_id"], c["status"]) for c in listed
     }
-    assert answer["text"].startswith(f"[{call['provider']}] {call['call_id']} in_progress")
+    assert answer["text"].startswith(f"{call['provider']} {call['call_id']} in_progress")
 
 
 @full_runs
