@@ -26,13 +26,16 @@ from mcp_livecalls.simulator import DEMO_CREDENTIALS, SimulatorCredentials
 __all__ = [
     "FIXTURE_CLOCK_START",
     "RawResult",
+    "SimulatorProcess",
     "count_tokens",
+    "cpu_seconds",
     "free_port",
     "minified",
     "percentile",
     "print_table",
     "quiet_logs",
     "simulator_env",
+    "simulator_processes",
     "simulator_subprocess",
     "text_of",
 ]
@@ -136,6 +139,31 @@ def simulator_env(base_url: str, credentials: SimulatorCredentials = DEMO_CREDEN
     return cli_simulator_env(base_url, credentials)
 
 
+@dataclass(frozen=True)
+class SimulatorProcess:
+    """One ``mcp-livecalls simulator`` process: its base URL and its process id."""
+
+    url: str
+    pid: int
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds it has used so far (Linux; ``nan`` elsewhere)."""
+        return cpu_seconds(self.pid)
+
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux, ``/proc/<pid>/stat``), else ``nan``."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 @contextlib.contextmanager
 def simulator_subprocess(*, live_calls: int, seed: int = 7, speed: float = 1.0) -> Iterator[str]:
     """``mcp-livecalls simulator`` in its own process (a WallClock); yields its base URL.
@@ -143,35 +171,56 @@ def simulator_subprocess(*, live_calls: int, seed: int = 7, speed: float = 1.0) 
     ``speed`` is simulated seconds per real second: well below 1 the calls barely move, so a
     call picked at the start is still live at the end of a benchmark.
     """
-    port = free_port()
-    args = [sys.executable, "-m", "mcp_livecalls.cli", "simulator", "--port", str(port)]
+    with simulator_processes(["all"], live_calls=live_calls, seed=seed, speed=speed) as started:
+        yield started["all"].url
+
+
+@contextlib.contextmanager
+def simulator_processes(
+    names: Sequence[str], *, live_calls: int, seed: int = 7, speed: float = 1.0
+) -> Iterator[dict[str, SimulatorProcess]]:
+    """One simulator process per name in ``names`` (each a whole simulator, same seed), started
+    at once; yields them by name. One per provider keeps the simulator's own CPU off the
+    server's path: a single process answering every provider's requests serializes them on one
+    core."""
+    args = [sys.executable, "-m", "mcp_livecalls.cli", "simulator"]
     args += ["--live-calls", str(live_calls), "--seed", str(seed), "--speed", str(speed)]
     env = {**os.environ, "LIVECALLS_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    processes: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the simulator subprocess exited with {process.returncode}")
-            try:
-                if httpx2.get(f"{base_url}/_sim/state", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the simulator subprocess did not start within 30 s")
-            time.sleep(0.05)
-        yield base_url
+        for name in names:
+            port = free_port()
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [*args, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            processes[name] = (process, f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 180
+        for process, base_url in processes.values():
+            _wait_until_serving(process, base_url, deadline)
+        yield {name: SimulatorProcess(url, process.pid) for name, (process, url) in processes.items()}
     finally:
-        process.terminate()
+        for process, _ in processes.values():
+            process.terminate()
+        for process, _ in processes.values():
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], base_url: str, deadline: float) -> None:
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the simulator subprocess exited with {process.returncode}")
         try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+            if httpx2.get(f"{base_url}/_sim/state", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the simulator subprocess did not start within 180 s")
+        time.sleep(0.05)
 
 
 def upstream_requests(base_url: str) -> dict[tuple[str, str], int]:

@@ -12,6 +12,7 @@ Target: ≤ 0.5 s wall, p50.
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -20,13 +21,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchmarks.common import print_table, simulator_env
+from benchmarks.common import cpu_seconds, print_table, simulator_env
 
 __all__ = ["Startup", "measure", "report"]
 
 RUNS = 7
 TARGET_S = 0.5
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 _INITIALIZE = {
     "jsonrpc": "2.0",
@@ -57,17 +57,7 @@ class Startup:
         return statistics.median(self.cpu_s) if self.cpu_s else float("nan")
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a live process (Linux), else None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def _one_run(args: Sequence[str], env: dict[str, str]) -> tuple[float, float | None]:
+def _one_run(args: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
     started = time.perf_counter()
     process = subprocess.Popen(  # noqa: S603 - our own interpreter
         list(args), env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
@@ -79,7 +69,7 @@ def _one_run(args: Sequence[str], env: dict[str, str]) -> tuple[float, float | N
         process.stdin.flush()
         line = process.stdout.readline()
         wall = time.perf_counter() - started
-        cpu = _cpu_seconds(process.pid)
+        cpu = cpu_seconds(process.pid)
         answer = json.loads(line)
         if "result" not in answer:
             raise RuntimeError(f"initialize failed: {answer}")
@@ -100,7 +90,7 @@ def _series(label: str, args: Sequence[str], env: dict[str, str]) -> Startup:
     for _ in range(RUNS):
         wall, cpu = _one_run(args, env)
         walls.append(wall)
-        if cpu is not None:
+        if not math.isnan(cpu):
             cpus.append(cpu)
     return Startup(label, walls, cpus)
 

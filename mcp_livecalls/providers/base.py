@@ -150,6 +150,10 @@ class LiveCallsProvider(ABC):
     bare_digits_international: ClassVar[bool] = False
     """The provider writes numbers as E.164 digits without ``+`` (Vobiz, Plivo): bare digits
     are then read as international first (see ``mcp_livecalls.core.phone``)."""
+    request_per_listed_call: ClassVar[bool] = False
+    """Each listed call costs a request of its own (the list answers ids only: the Plivo family).
+    A page across providers then asks it for a few calls first and more only when the merge needs
+    them (``ProviderSlice.more``); its slices carry ``more`` when they can read on."""
 
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http
@@ -261,7 +265,17 @@ class LiveCallsProvider(ABC):
     async def list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
         """Up to ``limit`` live calls from upstream ``offset`` that pass ``query``; a call under an
         id a caller could not use is left out, with a note (offsets stay exact)."""
-        found = await self._list_active(query, offset, limit)
+        return self._vetted(await self._list_active(query, offset, limit))
+
+    def _vetted(self, found: ProviderSlice) -> ProviderSlice:
+        """``found`` without the calls under ids a caller could not use; what it reads on is vetted too."""
+        if found.more is not None:
+            read_on = found.more
+
+            async def vetted_more(count: int) -> ProviderSlice:
+                return self._vetted(await read_on(count))
+
+            found = dataclasses.replace(found, more=vetted_more)
         kept = [item for item in found.items if self.accepts_call_id(item.call.call_id)]
         dropped = len(found.items) - len(kept)
         if not dropped:

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import Field
 
 from mcp_livecalls.core.models import LiveCall
 from mcp_livecalls.core.query import ListQuery
@@ -42,6 +45,24 @@ class ProviderSlice:
     notes: list[str] = field(default_factory=list)
     """What is partial about this slice (a part of the provider that failed, a list cut short), in
     plain words: the service puts the provider's name in front, once."""
+    more: Annotated[Callable[[int], Awaitable[ProviderSlice]] | None, Field(exclude=True)] = field(
+        default=None, compare=False, repr=False
+    )
+    """Reads on from ``scanned_to``, up to the given number of calls, reusing what this slice read
+    (a Plivo-family UUID list): the slice a ``list_active`` at ``scanned_to`` would give. ``None``
+    when there is nothing more, or the slice came from the fleet's cache (never shared)."""
+
+    def extended(self, later: ProviderSlice) -> ProviderSlice:
+        """This slice followed by ``later``, the slice read on from ``scanned_to``."""
+        return ProviderSlice(
+            [*self.items, *later.items],
+            exhausted=later.exhausted,
+            scanned_to=later.scanned_to,
+            total=later.total,
+            local_filters=self.local_filters,
+            notes=[*self.notes, *(note for note in later.notes if note not in self.notes)],
+            more=later.more,
+        )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ normalized here; a list query is handed to the provider with that provider's sty
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 from collections.abc import Awaitable, Hashable, Mapping
 from typing import TypeVar
@@ -46,7 +48,7 @@ from mcp_livecalls.providers.base import LiveCallsProvider, ProviderSlice, call_
 from mcp_livecalls.service.cache import FreshnessCache
 from mcp_livecalls.service.fanout import Op, Outcome, ask, ask_all, unsettled
 from mcp_livecalls.service.homes import Homes
-from mcp_livecalls.service.paging import DONE, MAX_LIMIT, CursorCodec, fingerprint, merged_page
+from mcp_livecalls.service.paging import DONE, MAX_LIMIT, CursorCodec, fingerprint, merged_page, wanting
 from mcp_livecalls.upstream.pacing import is_background
 
 __all__ = ["LiveCallsService"]
@@ -200,22 +202,87 @@ class LiveCallsService:
         positions = self.cursors.start(cursor, bound, targets)
         pending = [name for name in targets if positions.get(name, DONE) != DONE]
 
+        first = _first_ask(limit, len(pending))
+        # Numbers normalized in the scan, in each provider's style.
+        asked = {name: query.written_by(self.number_styles[name]) for name in pending}
+        # Asked for a few calls first: whose calls cost a request each, with every filter upstream
+        # (a local filter would make the scan read page after page of the few).
+        growing = {
+            name
+            for name in pending
+            if first < limit
+            and visible[name].request_per_listed_call
+            and not visible[name].local_filters(asked[name])
+        }
+
         async def one(adapter: LiveCallsProvider) -> ProviderSlice:
-            offset = positions[adapter.name]
-            asked = query.written_by(self.number_styles[adapter.name])  # numbers normalized in the scan
+            name, offset = adapter.name, positions[adapter.name]
+            size = first if name in growing else limit
             return await self.cache.get(
-                _key(adapter.name, "list", asked, offset, limit),
-                lambda: adapter.list_active(asked, offset, limit),
+                _key(name, "list", asked[name], offset, size),
+                lambda: adapter.list_active(asked[name], offset, size),
             )
 
-        outcomes = await ask_all(visible, pending, one, self._deadline(), self.tool_budget_s)
+        deadline = self._deadline()
+        outcomes = await ask_all(visible, pending, one, deadline, self.tool_budget_s)
         slices = {o.provider: o.value for o in outcomes if o.value is not None}
         failures = [
             ProviderFailure(provider=o.provider, reason=str(o.error)) for o in outcomes if o.error is not None
         ]
+        await self._read_on(visible, slices, growing & set(slices), asked, limit, deadline)
         return merged_page(
             slices, failures, positions, limit, lambda moved: self.cursors.encode(moved, bound)
         )
+
+    async def _read_on(
+        self,
+        visible: Mapping[ProviderName, LiveCallsProvider],
+        slices: dict[ProviderName, ProviderSlice],
+        growing: set[ProviderName],
+        asked: Mapping[ProviderName, ListQuery],
+        limit: int,
+        deadline: float,
+    ) -> None:
+        """Read on at the ``growing`` providers while the merge needs their next calls, as many as
+        could still make the page; one failing to read on keeps what it gave (with a note)."""
+        growing -= {name for name in growing if slices[name].exhausted}
+        for _ in range(len(ProviderName) + 1):  # each round fills the page or ends a provider's growth
+            short, taken = wanting(slices, limit, growing)
+            if not short:
+                return
+
+            more = functools.partial(self._more, slices=slices, asked=asked, count=limit - taken)
+            for outcome in await ask_all(visible, short, more, deadline, self.tool_budget_s):
+                held = slices[outcome.provider]
+                if outcome.value is None:
+                    growing.discard(outcome.provider)
+                    note = f"more calls could not be read for this page: {outcome.error}"
+                    slices[outcome.provider] = dataclasses.replace(held, notes=[*held.notes, note])
+                    continue
+                slices[outcome.provider] = held.extended(outcome.value)
+                if outcome.value.exhausted:
+                    growing.discard(outcome.provider)
+        growing.clear()
+
+    async def _more(
+        self,
+        adapter: LiveCallsProvider,
+        *,
+        slices: Mapping[ProviderName, ProviderSlice],
+        asked: Mapping[ProviderName, ListQuery],
+        count: int,
+    ) -> ProviderSlice:
+        """Up to ``count`` calls after ``adapter``'s slice: the slice a list from its ``scanned_to``
+        gives (without ``more``, a slice from the fleet's cache, the provider reads its list again)."""
+        name, held = adapter.name, slices[adapter.name]
+        read_on = held.more
+
+        def fetch() -> Awaitable[ProviderSlice]:
+            if read_on is not None:
+                return read_on(count)
+            return adapter.list_active(asked[name], held.scanned_to, count)
+
+        return await self.cache.get(_key(name, "list", asked[name], held.scanned_to, count), fetch)
 
     def overview(self, *, view: CallerView | None = None) -> ProvidersOverview:
         visible = self.visible_to(caller_view() if view is None else view)
@@ -242,6 +309,12 @@ class LiveCallsService:
     def _deadline(self) -> float:
         """When the call that starts now must have its answer (``anyio.current_time`` seconds)."""
         return anyio.current_time() + self.tool_budget_s
+
+
+def _first_ask(limit: int, providers: int) -> int:
+    """How many calls a page across ``providers`` first asks of one whose calls cost a request each:
+    about twice its share of the page (a third read is rare), and the whole page when it is alone."""
+    return limit if providers <= 1 else min(limit, -(-2 * limit // providers) + 1)
 
 
 def _key(*parts: Hashable) -> Hashable:

@@ -2,7 +2,9 @@
 
 Each provider is read from its own position (an upstream offset); a page takes a prefix of each
 provider's slice (a k-way merge by start time), so every position stays exact: nothing skipped or
-repeated. The cursor carries every provider's position, signed with the query it belongs to and,
+repeated. A provider whose calls cost a request each is asked for a few and read on while the merge
+still takes from it (``wanting``): a call after one the merge passed over can never make the page.
+The cursor carries every provider's position, signed with the query it belongs to and,
 for a provider-scoped caller, with the providers it may see (``CursorCodec``).
 """
 
@@ -13,7 +15,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
 from mcp_livecalls.core.models import ActiveCallsPage, LiveCall, ProviderFailure, ProviderName
@@ -22,7 +24,7 @@ from mcp_livecalls.core.views import CallerView
 from mcp_livecalls.errors import InvalidArgument
 from mcp_livecalls.providers.base import Positioned, ProviderSlice
 
-__all__ = ["DONE", "MAX_LIMIT", "CursorCodec", "fingerprint", "merged_page"]
+__all__ = ["DONE", "MAX_LIMIT", "CursorCodec", "fingerprint", "merged_page", "wanting"]
 
 MAX_LIMIT = 100
 DONE = -1
@@ -81,14 +83,34 @@ def merged_page(
     )
 
 
+def wanting(
+    slices: Mapping[ProviderName, ProviderSlice], limit: int, growing: Collection[ProviderName]
+) -> tuple[list[ProviderName], int]:
+    """Which of the ``growing`` providers (asked for a few calls, able to read on) the merge needs
+    more calls from before it can go on, and how many calls it has taken by then; none when the
+    page is decided by what the slices hold."""
+    return _merge(slices, limit, growing)[1:]
+
+
 def _merge_newest_first(slices: Mapping[ProviderName, ProviderSlice], limit: int) -> dict[ProviderName, int]:
     """How many items to take from the head of each provider's slice (a k-way merge by start time).
 
     Only prefixes are taken, so each provider's position stays exact: nothing skipped or repeated.
     """
+    return _merge(slices, limit, ())[0]
+
+
+def _merge(
+    slices: Mapping[ProviderName, ProviderSlice], limit: int, growing: Collection[ProviderName]
+) -> tuple[dict[ProviderName, int], list[ProviderName], int]:
+    """The merge, stopped where a ``growing`` provider's slice is used up (its next call, still
+    unread, could be the newest): the heads, those providers, and the calls taken."""
     heads = dict.fromkeys(slices, 0)
     taken = 0
     while taken < limit:
+        short = [name for name in growing if heads[name] == len(slices[name].items)]
+        if short:
+            return heads, short, taken
         best: tuple[datetime, str, ProviderName] | None = None
         for name, provider_slice in slices.items():
             index = heads[name]
@@ -101,7 +123,7 @@ def _merge_newest_first(slices: Mapping[ProviderName, ProviderSlice], limit: int
             break
         heads[best[2]] += 1
         taken += 1
-    return heads
+    return heads, [], taken
 
 
 def _merged_calls(

@@ -12,7 +12,8 @@ Two documented single-call shapes are accepted: the flat ``{"call_status": "in-p
 ``status=live`` answers), and the legacy Plivo-style ``{"api_id", "calls": [{..., "call_state":
 "ACTIVE"}]}``. The list endpoints answer only UUIDs, so a page of summaries is the live and the
 queued list (concurrently, each paged with Plivo's ``limit``/``offset``: 20 per request, a server
-ignoring ``offset`` is detected) plus one detail request per call. A part that fails (one list, one
+ignoring ``offset`` is detected) plus one detail request per call a page covers
+(``plivo_lists.DetailedListing``). A part that fails (one list, one
 call's details) is left out and said in the slice's notes; the rest is listed. Errors are
 ``{"status": "error", "error": {"code", "message"}}`` or Plivo's ``{"api_id", "error": "..."}``.
 Media streams: ``{page, per_page, total, objects: [...]}`` (an older page: one bare object).
@@ -20,10 +21,9 @@ Media streams: ``{page, per_page, total, objects: [...]}`` (an older page: one b
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 from urllib.parse import quote
@@ -33,14 +33,8 @@ from pydantic import SecretStr
 from mcp_livecalls.core.models import LiveCall, MediaStream, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError, ProviderUnavailable
-from mcp_livecalls.providers.base import (
-    LiveCallsProvider,
-    PageGuard,
-    ProviderSlice,
-    UpstreamPage,
-    gather,
-    scan,
-)
+from mcp_livecalls.providers.base import LiveCallsProvider, PageGuard, ProviderSlice, gather
+from mcp_livecalls.providers.families.plivo_lists import DetailedListing
 from mcp_livecalls.providers.families.plivo_records import (
     is_family_error,
     media_streams,
@@ -123,6 +117,7 @@ class AccountCallProvider(LiveCallsProvider):
     """
 
     bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+")
+    request_per_listed_call = True  # the lists answer UUIDs only
     api_prefix: ClassVar[str] = "/v1"
     """Where the ``Account/{auth_id}/Call`` paths start on this provider's host (Plivo: ``/v1``)."""
     path_forms_vary: ClassVar[bool] = False
@@ -340,47 +335,13 @@ class AccountCallProvider(LiveCallsProvider):
         return ids, notes
 
     async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        uuids: list[tuple[str, str]] | None = None
-        notes: list[str] = []
-        failed: list[tuple[str, ProviderError]] = []
-
-        async def fetch(position: int, count: int) -> UpstreamPage:
-            nonlocal uuids
-            if uuids is None:
-                uuids, list_notes = await self._call_ids(query)
-                notes.extend(list_notes)
-            chunk = uuids[position : position + count]
-
-            async def detail(uuid: str, kind: str) -> LiveCall | ProviderError | None:
-                try:
-                    return await self._ask_call(uuid, likely=kind)
-                except CallNotFound:
-                    return None  # ended between the list and the detail request
-                except ProviderError as exc:
-                    return exc  # this call's details only: the others still count
-
-            results = await gather([functools.partial(detail, uuid, kind) for uuid, kind in chunk])
-            errors = [
-                (uuid, r) for (uuid, _), r in zip(chunk, results, strict=True) if isinstance(r, ProviderError)
-            ]
-            if errors and len(errors) == len(chunk):
-                raise errors[0][1]  # every detail failed: the provider failed, not one call
-            failed.extend(errors)
-            calls = [r if isinstance(r, LiveCall) else None for r in results]
-            return UpstreamPage(calls, exhausted=position + count >= len(uuids), total=len(uuids))
-
-        found = await scan(
-            fetch, query=query, local_filters=self.local_filters(query), offset=offset, limit=limit
+        listing = DetailedListing(
+            lambda: self._call_ids(query),
+            lambda uuid, kind: self._ask_call(uuid, likely=kind),
+            query=query,
+            local_filters=self.local_filters(query),
         )
-        if failed:
-            shown = "; ".join(f"{uuid}: {error}" for uuid, error in failed[:3])
-            more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
-            notes.append(
-                f"{len(failed)} listed call(s) left out, their details could not be read: {shown}{more}"
-            )
-        if not notes:
-            return found
-        return replace(found, notes=notes, total=None)
+        return await listing.read(offset, limit)
 
     # -- streams -------------------------------------------------------------------------------
 
