@@ -1,4 +1,5 @@
-"""Twilio (REST API 2010-04-01) live calls.
+"""Twilio (REST API 2010-04-01) live calls: the Twilio family's original
+(``providers/families/twilio.py`` reads it for every member; these are Twilio's facts).
 
 HTTP basic auth, either ``AccountSid:AuthToken`` or an API key ``SK…:secret`` (the account SID
 still names the account in every path); with both configured the API key is used (Twilio's
@@ -49,44 +50,30 @@ body inside a 200 answer is refused the same way.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
-from urllib.parse import parse_qsl, quote, urlsplit
+from typing import Self
 
 from pydantic import SecretStr
 
-from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, StreamDetails
-from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.errors import CallNotFound, ProviderError
-from mcp_livecalls.providers.base import (
-    Capabilities,
-    EnvSpec,
-    LiveCallsProvider,
-    PageGuard,
-    ProviderSlice,
-    Wire,
-    gather,
+from mcp_livecalls.core.models import ProviderName
+from mcp_livecalls.providers.base import Capabilities, EnvSpec, Wire
+from mcp_livecalls.providers.families.twilio import (
+    LIVE_STATUSES,
+    MAX_CONFERENCES,
+    MAX_LIST_PAGES,
+    NOT_OFFERED,
+    PAGE_SIZE,
+    TwilioFamilyProvider,
 )
-from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
-from mcp_livecalls.providers.reading import rest_call_status
-from mcp_livecalls.providers.twilio.records import (
-    NOT_LIVE,
-    ConferencesPage,
-    Participant,
-    ParticipantsPage,
-    calls_page,
-    leg_of,
+from mcp_livecalls.providers.families.twilio_records import (
     normalize_twilio_call,
     parse_rfc2822,
     twilio_error,
     twilio_leg_status,
 )
 from mcp_livecalls.upstream.client import ProviderHTTP
-from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = [
     "LIVE_STATUSES",
@@ -102,22 +89,6 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
-API_VERSION = "/2010-04-01"
-
-LIVE_STATUSES = ("in-progress", "ringing", "queued")
-"""The statuses asked for, one list each, in the order the lists are joined."""
-PAGE_SIZE = 200
-"""Calls asked per list request (Twilio allows up to 1000; a call object is about 2 KB, so 200
-keep a page well under ``LIVECALLS_MAX_RESPONSE_BYTES``)."""
-MAX_LIST_PAGES = 10
-"""Pages followed per status list at most (2,000 calls): bounds one tool call's work."""
-MAX_CONFERENCES = 20
-"""In-progress conferences searched for a call's legs at most (the newest; one request each)."""
-PARTICIPANTS_PAGE = 250
-"""Participants asked per conference: Twilio's documented maximum for one conference."""
-
-_CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
-_NOT_OFFERED = ("agent", "recording state", "bridge", "transcript", "latency", "cost", "media streams")
 
 
 @dataclass(frozen=True)
@@ -143,7 +114,7 @@ class TwilioSettings:
         return ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
 
 
-class TwilioProvider(LiveCallsProvider):
+class TwilioProvider(TwilioFamilyProvider):
     name = ProviderName("twilio")
     credential_vars = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
     env = EnvSpec(
@@ -166,14 +137,8 @@ class TwilioProvider(LiveCallsProvider):
             "duration_s",
             "legs",
         ),
-        not_offered=_NOT_OFFERED,
+        not_offered=NOT_OFFERED,
     )
-
-    def __init__(self, http: ProviderHTTP, *, account_sid: str, now: Callable[[], datetime]) -> None:
-        super().__init__(http)
-        self._account_path = f"{API_VERSION}/Accounts/{quote(account_sid, safe='')}"
-        self._calls_json = f"{self._account_path}/Calls.json"
-        self._now = now
 
     @classmethod
     def wire(cls, settings: TwilioSettings) -> Wire:
@@ -190,27 +155,6 @@ class TwilioProvider(LiveCallsProvider):
         return cls(http, account_sid=settings.account_sid.get_secret_value(), now=now)
 
     @classmethod
-    def envelope_error(cls, payload: Any) -> EnvelopeError | None:
-        """Twilio's error body inside a 2xx answer (not documented; refused like the real thing)."""
-        code, status, message = twilio_error(payload)
-        if code is None or status is None or status < 400 or "sid" in payload or "calls" in payload:
-            return None
-        said = " Twilio says: {said}" if message else ""
-        return EnvelopeError(
-            f"Twilio answered 200 with an error inside (status {status}, code {code}).{said}",
-            said=message,
-            status_code=status,
-        )
-
-    @classmethod
-    def error_message(cls, payload: Any) -> str | None:
-        """``message (code 20404)``: Twilio's code is what its error pages are indexed by."""
-        code, _, message = twilio_error(payload)
-        if message is None:
-            return None
-        return message if code is None else f"{message} (code {code})"
-
-    @classmethod
     def redaction_pairs(cls, settings: TwilioSettings) -> list[tuple[str, str]]:
         """Basic auth joins the pair in use (``sid:token`` or ``key:secret``): redacted as a pair
         too, and so is the other pair when both are configured."""
@@ -220,201 +164,6 @@ class TwilioProvider(LiveCallsProvider):
         if settings.api_key is not None and settings.api_secret is not None:
             pairs.append((settings.api_key.get_secret_value(), settings.api_secret.get_secret_value()))
         return pairs
-
-    # -- one call ------------------------------------------------------------------------------
-
-    async def _get_call(self, call_id: str) -> LiveCall:
-        self.check_call_id(call_id)
-        if not _CALL_SID.fullmatch(call_id):
-            raise CallNotFound(self.name.value, call_id)  # not a call SID: Twilio would answer 404
-        call = await self.http.get_json(
-            f"{self._account_path}/Calls/{call_id}.json",
-            call_id=call_id,
-            parse=lambda payload: normalize_twilio_call(payload, now=self._now()),
-        )
-        if call.status in NOT_LIVE:
-            raise CallNotFound(self.name.value, call_id)
-        return call
-
-    # -- the live lists ------------------------------------------------------------------------
-
-    def _next_page(self, uri: str) -> dict[str, str] | None:
-        """The query of ``next_page_uri`` when it stays on this account's ``Calls.json``."""
-        parts = urlsplit(uri)
-        if parts.path != self._calls_json:
-            return None
-        return dict(parse_qsl(parts.query, keep_blank_values=True))
-
-    async def _list(self, status: str) -> Listed:
-        """Every call of one status list, along ``next_page_uri`` (at most ``MAX_LIST_PAGES``)."""
-        listed = Listed()
-        guard = PageGuard(max_pages=MAX_LIST_PAGES, list_name=f"the {status} list", calls=f"{status} calls")
-        params: dict[str, str | int] = {"Status": status, "PageSize": str(PAGE_SIZE)}
-        guard.follows(tuple(sorted(params.items())))
-        unreadable = 0
-        while guard.page():
-            try:
-                page = await self.http.get_json(
-                    self._calls_json, params=params, parse=lambda p: calls_page(p, now=self._now())
-                )
-            except ProviderError as exc:
-                if not listed.calls and not unreadable:
-                    raise
-                listed.notes.append(
-                    f"the {status} list could be read only to its first {len(listed.calls)} calls, "
-                    f"so more {status} calls may be missing: {exc}"
-                )
-                break
-            fresh = guard.fresh([call.call_id for call in page.calls])
-            listed.calls += [call for call, new in zip(page.calls, fresh, strict=True) if new]
-            unreadable += page.unreadable
-            if guard.stopped or page.next_page_uri is None:
-                break
-            following = self._next_page(page.next_page_uri)
-            if following is None:
-                listed.notes.append(
-                    f"the {status} list's next_page_uri could not be followed (it leaves the "
-                    f"account's Calls.json); more {status} calls may exist"
-                )
-                break
-            if not guard.follows(tuple(sorted(following.items()))):
-                break
-            params = {**following, "Status": status}  # the list it continues, whatever the link says
-        listed.notes += guard.notes
-        if unreadable:
-            listed.notes.append(
-                f"{unreadable} {status} call{'s' if unreadable != 1 else ''} left out: Twilio's "
-                "entry could not be read"
-            )
-        return listed
-
-    async def _live_calls(self, statuses: tuple[str, ...]) -> tuple[list[LiveCall], list[str]]:
-        """The lists of ``statuses`` joined in that order, each call once, and the notes.
-
-        One list failing leaves the others' calls; when none has any to show, its failure is the
-        answer. A call that moved on between the requests (in both lists) is listed once; an ended
-        one not at all."""
-        return await join_lists(
-            statuses,
-            self._list,
-            missing=lambda status, error: (
-                f"the {status} list could not be read, so {status} calls are missing: {error}"
-            ),
-            keep=lambda call: call.status not in NOT_LIVE,
-        )
-
-    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        return await scan_joined(
-            functools.partial(self._live_calls, _statuses_for(query)),
-            query=query,
-            local_filters=self.local_filters(query),
-            offset=offset,
-            limit=limit,
-        )
-
-    # -- legs, from conferences ----------------------------------------------------------------
-
-    async def _conferences(self) -> tuple[list[str], bool] | ProviderError:
-        """The newest in-progress conferences' sids, and whether more exist; or the failure."""
-        try:
-            page = await self.http.get_json(
-                f"{self._account_path}/Conferences.json",
-                params={"Status": "in-progress", "PageSize": MAX_CONFERENCES},
-                parse=ConferencesPage.model_validate,
-            )
-        except ProviderError as exc:
-            return exc
-        sids = [conference.sid for conference in page.conferences if _safe_sid(conference.sid)]
-        return sids[:MAX_CONFERENCES], bool(page.next_page_uri) or len(sids) > MAX_CONFERENCES
-
-    async def _participants(self, conference_sid: str) -> list[Participant] | ProviderError:
-        try:
-            page = await self.http.get_json(
-                f"{self._account_path}/Conferences/{conference_sid}/Participants.json",
-                params={"PageSize": PARTICIPANTS_PAGE},
-                parse=ParticipantsPage.model_validate,
-            )
-        except ProviderError as exc:
-            return exc
-        return page.participants
-
-    async def _legs(
-        self, call_id: str, conferences: tuple[list[str], bool] | ProviderError
-    ) -> tuple[str | None, list[Participant], list[str]]:
-        """The conference the call is in, its participants, and what could not be read."""
-        if isinstance(conferences, ProviderError):
-            return None, [], [f"legs: Twilio's conference list failed ({_code(conferences)})"]
-        sids, more = conferences
-        found = await gather([functools.partial(self._participants, sid) for sid in sids])
-        failed = 0
-        for sid, participants in zip(sids, found, strict=True):
-            if isinstance(participants, ProviderError):
-                failed += 1
-            elif any(participant.call_sid == call_id for participant in participants):
-                return sid, participants, []
-        if failed:
-            plural = "s" if failed != 1 else ""
-            return (
-                None,
-                [],
-                [
-                    f"legs: the participants of {failed} in-progress conference{plural} could not be read, "
-                    "so the call's conference may be missing"
-                ],
-            )
-        if more:
-            return (
-                None,
-                [],
-                [
-                    f"legs: the call is in none of the newest {MAX_CONFERENCES} in-progress conferences "
-                    "(more exist; they were not searched)"
-                ],
-            )
-        return None, [], ["legs: the call is in no in-progress conference"]
-
-    async def _get_stream(self, call_id: str) -> StreamDetails:
-        # The call first: it decides (an ended call asks nothing more); conferences only add legs.
-        # One after the other, so a failing call costs the same requests whatever the timing.
-        call = await self.get_call(call_id)
-        conference_sid, participants, missing = await self._legs(call_id, await self._conferences())
-        own = next((p for p in participants if p.call_sid == call_id), None)
-        status = call.status
-        if status is CallStatus.IN_PROGRESS and own is not None and own.hold:
-            status = CallStatus.ON_HOLD  # Twilio's call status has no hold word: its participant does
-        ids = {"call_sid": call.call_id}
-        if conference_sid is not None:
-            ids["conference_sid"] = conference_sid
-        parent = call.extras.get("parent_call_sid")
-        if isinstance(parent, str):
-            ids["parent_call_sid"] = parent
-        return StreamDetails.of_call(
-            call,
-            status=status,
-            legs=[leg_of(participant) for participant in participants],
-            telephony_ids=ids,
-            not_offered=[*_NOT_OFFERED, *missing],
-        )
-
-
-def _statuses_for(query: ListQuery) -> tuple[str, ...]:
-    """The status lists that can hold calls passing ``query``: one for a status filter that names
-    a listed status, none for one Twilio never reports (``on_hold``, ``early_media`` …) or for an
-    agent (Twilio's calls name none), all three otherwise."""
-    if query.agent_id is not None:
-        return ()
-    if query.status is None:
-        return LIVE_STATUSES
-    return tuple(word for word in LIVE_STATUSES if rest_call_status(word) is query.status)
-
-
-def _safe_sid(sid: str) -> bool:
-    """A conference SID that is safe in a path (``CF`` + hex; anything else is not asked)."""
-    return re.fullmatch(r"[A-Za-z0-9]{1,64}", sid) is not None
-
-
-def _code(error: ProviderError) -> str:
-    return str(error.status_code) if error.status_code else type(error).__name__
 
 
 ADAPTER = TwilioProvider

@@ -1,5 +1,12 @@
-"""Twilio's call, conference and participant resources as they are read (pydantic records), and
-one call or list page normalized; the adapter (``adapter.py``) asks for them.
+"""The Twilio family's call, conference and participant resources as they are read (pydantic
+records), and one call or list page normalized for a member (``twilio``, ``signalwire``); the family's
+adapter (``families/twilio.py``) asks for them.
+
+What members write differently is read here for all of them: ``duration`` and ``queue_time`` as a
+string or a number (Twilio writes strings; SignalWire's spec ``specs/compatibility-api/calls/models/
+core.tsp`` an int32), and a participant's ``status`` as Twilio's ``connected`` or SignalWire's
+``in-progress`` (the same spec's ``ParticipantStatus``; Twilio documents no such word for a
+participant).
 """
 
 from __future__ import annotations
@@ -37,12 +44,14 @@ __all__ = [
 
 NOT_LIVE = frozenset({CallStatus.ENDED, CallStatus.FAILED})
 """Statuses of a call that is over."""
-_PLAIN_DIRECTIONS = {"inbound", "outbound-api"}
+_PLAIN_DIRECTIONS = {"inbound", "outbound-api", "outbound"}
+"""Directions read as they are; ``outbound`` is SignalWire's REST word (Twilio writes ``outbound-api``)."""
 _LEG_STATUS = {
     "queued": LegStatus.CONNECTING,
     "connecting": LegStatus.CONNECTING,
     "ringing": LegStatus.CONNECTING,
     "connected": LegStatus.CONNECTED,
+    "in-progress": LegStatus.CONNECTED,
     "complete": LegStatus.DISCONNECTED,
     "completed": LegStatus.DISCONNECTED,
     "failed": LegStatus.DISCONNECTED,
@@ -50,10 +59,11 @@ _LEG_STATUS = {
 
 
 def parse_rfc2822(value: str | None) -> datetime | None:
-    """``Tue, 31 Aug 2010 20:36:29 +0000`` as UTC; an ISO 8601 time is read too."""
+    """``Tue, 31 Aug 2010 20:36:29 +0000`` as UTC; an ISO 8601 time is read too, and so is
+    ``Sept`` for ``Sep`` (SignalWire's spec examples write ``Wed, 19 Sept 2018 20:00:00 +0000``)."""
     if not value or not value.strip():
         return None
-    text = value.strip()
+    text = value.strip().replace(" Sept ", " Sep ")
     try:
         parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError):
@@ -128,8 +138,9 @@ def twilio_error(payload: Any) -> tuple[int | None, int | None, str | None]:
     )
 
 
-def normalize_twilio_call(payload: Any, *, now: datetime) -> LiveCall:
-    """One call object (``Calls/{sid}.json`` or an item of ``calls``). Raises on garbage."""
+def normalize_twilio_call(payload: Any, *, now: datetime, provider: str = "twilio") -> LiveCall:
+    """One call object of ``provider`` (``Calls/{sid}.json`` or an item of ``calls``). Raises on
+    garbage."""
     raw = CallRecord.model_validate(payload)
     status = rest_call_status(raw.status)
     # Not dialled yet (queued): no start_time; the call counts from its creation then.
@@ -140,7 +151,7 @@ def normalize_twilio_call(payload: Any, *, now: datetime) -> LiveCall:
     extras: dict[str, str | int | float | bool] = {}
     word = (raw.direction or "").strip().lower()
     if word and word not in _PLAIN_DIRECTIONS:
-        extras["twilio_direction"] = raw.direction or word  # outbound-dial: a leg dialled by <Dial>
+        extras[f"{provider}_direction"] = raw.direction or word  # outbound-dial: a leg dialled by <Dial>
     if raw.parent_call_sid:
         extras["parent_call_sid"] = raw.parent_call_sid
     if raw.answered_by:
@@ -151,7 +162,7 @@ def normalize_twilio_call(payload: Any, *, now: datetime) -> LiveCall:
     if queued_ms:
         extras["queue_time_ms"] = queued_ms
     return LiveCall(
-        provider=ProviderName("twilio"),
+        provider=ProviderName(provider),
         call_id=raw.sid,
         status=status,
         provider_status=raw.status or None,
@@ -174,13 +185,13 @@ class ListPage:
     next_page_uri: str | None
 
 
-def calls_page(payload: Any, *, now: datetime) -> ListPage:
+def calls_page(payload: Any, *, now: datetime, provider: str = "twilio") -> ListPage:
     page = CallsPage.model_validate(payload)
     calls: list[LiveCall] = []
     first: ValueError | TypeError | OverflowError | None = None
     for item in page.calls:
         try:
-            calls.append(normalize_twilio_call(item, now=now))
+            calls.append(normalize_twilio_call(item, now=now, provider=provider))
         except (ValueError, TypeError, OverflowError) as exc:  # pydantic's ValidationError is a ValueError
             first = first or exc  # one entry Twilio wrote badly: the others are still listed
     if first is not None and not calls:
