@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -10,6 +11,7 @@ from mcp_livecalls.core.models import CallStatus, Direction
 
 __all__ = [
     "RawPayload",
+    "json_array",
     "parse_direction",
     "parse_epoch_ms",
     "parse_iso",
@@ -23,6 +25,15 @@ class RawPayload(BaseModel):
     """Base of the adapters' models of provider JSON: fields a provider adds later are ignored."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+def json_array(payload: Any) -> list[Any]:
+    """An answer that is a bare JSON array (Vapi's ``GET /call``: the calls, no envelope), as a
+    list; ``TypeError`` for any other JSON (an object, a string …), which the request pipeline
+    reports as an answer this server does not understand."""
+    if not isinstance(payload, list):
+        raise TypeError(f"expected a JSON array, got {type(payload).__name__}")
+    return payload
 
 
 def parse_direction(raw: str | None) -> Direction | None:

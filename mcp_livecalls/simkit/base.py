@@ -35,6 +35,7 @@ __all__ = [
     "HUGE_ID",
     "Answer",
     "Host",
+    "JsonBody",
     "SimulatedProvider",
     "basic_pair",
     "demo_account",
@@ -59,11 +60,14 @@ ERROR_CODES: Final[dict[int, str]] = {
 
 HUGE_ID: Final[str] = "A" * 4999 + "\x00"
 
+JsonBody = dict[str, Any] | list[Any]
+"""An answer's JSON: an object (most providers' envelopes) or a bare array (Vapi's ``GET /call``)."""
+
 
 @dataclass(slots=True)
 class Answer:
     status: int
-    body: dict[str, Any]
+    body: JsonBody
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -192,13 +196,13 @@ class SimulatedProvider(CallShape):
         return (route,)
 
     @staticmethod
-    def records(route: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    def records(route: str, payload: Any) -> list[dict[str, Any]]:
         """The record objects inside an answer (what a client turns into calls), for the payload
-        faults to damage."""
-        return []
+        faults to damage; by default the objects of an answer that is a bare array."""
+        return [item for item in payload if isinstance(item, dict)] if isinstance(payload, list) else []
 
     @staticmethod
-    def mutate_envelope(kind: str, route: str, payload: dict[str, Any]) -> bool:
+    def mutate_envelope(kind: str, route: str, payload: Any) -> bool:
         """Damage an answer that has no records (``kind`` of payload fault) in place; ``True`` when
         done, ``False`` to damage its ``records`` instead."""
         return False

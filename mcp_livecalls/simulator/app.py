@@ -46,7 +46,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from mcp_livecalls.simkit.base import Answer, SimulatedProvider, json_bytes
+from mcp_livecalls.simkit.base import Answer, JsonBody, SimulatedProvider, json_bytes
 from mcp_livecalls.simkit.calls import LIVE_STATES, Provider
 from mcp_livecalls.simkit.clock import Clock, ManualClock
 from mcp_livecalls.simkit.population import PROVIDERS, Population
@@ -70,7 +70,7 @@ class Served:
     provider: str
     route: str
     status: int
-    body: dict[str, Any]
+    body: JsonBody
 
 
 RouteName = Literal["get_call", "list_calls", "stream"]
@@ -255,7 +255,7 @@ class Simulator:
             with self._lock:
                 self._tapes.remove(tape)
 
-    def _record(self, provider: str, route: str, status: int, body: dict[str, Any]) -> None:
+    def _record(self, provider: str, route: str, status: int, body: JsonBody) -> None:
         if self._tapes:
             with self._lock:
                 for tape in self._tapes:
@@ -287,12 +287,7 @@ class Simulator:
         if fault.kind == "truncated_json":
             body = body[: max(1, len(body) // 2)]
         elif fault.kind == "huge_body":
-            body = (
-                body[:-1]
-                + (b',"x_sim_padding":' if len(body) > 2 else b'"x_sim_padding":')
-                + _padding()
-                + b"}"
-            )
+            body = _padded(body)
         elif fault.kind == "reset":
             return _ResetResponse(body)
         return Response(body, 200, result.headers, "application/json")
@@ -414,6 +409,15 @@ class Simulator:
             f"Simulator(seed={self.seed}, clock={self.clock!r}, live_calls={self.population.live_calls}, "
             f"vobiz_shape={self.vobiz_shape!r}, fixtures={self.fixtures}, flavours={sorted(self.flavours)})"
         )
+
+
+def _padded(body: bytes) -> bytes:
+    """``body`` (a JSON object or array) with about 10 MB of valid JSON padding inside it: a key
+    ``x_sim_padding`` in an object, one more (string) item in an array."""
+    empty = len(body) <= 2
+    if body[:1] == b"[":
+        return body[:-1] + (b"" if empty else b",") + _padding() + b"]"
+    return body[:-1] + (b'"x_sim_padding":' if empty else b',"x_sim_padding":') + _padding() + b"}"
 
 
 def _plain_json(status: int, body: dict[str, Any]) -> Response:

@@ -45,7 +45,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mcp_livecalls.core.catalog import NAMES
-from mcp_livecalls.simkit.base import HUGE_ID
+from mcp_livecalls.simkit.base import HUGE_ID, JsonBody
 from mcp_livecalls.simulator.registry import SIMULATED
 
 __all__ = [
@@ -227,10 +227,11 @@ def _wrong(value: Any) -> Any:
     return value
 
 
-def mutate_payload(kind: str, provider: str, route: str, payload: dict[str, Any]) -> dict[str, Any]:
+def mutate_payload(kind: str, provider: str, route: str, payload: JsonBody) -> JsonBody:
     """Apply a payload-rewriting fault ``kind`` to ``payload`` (in place) and return it: to the
-    records the provider's module finds in it (``SimulatedProvider.records``), or to the envelope
-    where the answer has no records to damage (``SimulatedProvider.mutate_envelope``)."""
+    records the provider's module finds in it (``SimulatedProvider.records``; the objects of a
+    bare array by default), or to the envelope where the answer has no records to damage
+    (``SimulatedProvider.mutate_envelope``). A bare array has no envelope to add keys to."""
     simulated = next(cls for cls in SIMULATED if cls.name == provider)
     if simulated.mutate_envelope(kind, route, payload):
         return payload
@@ -257,7 +258,7 @@ def mutate_payload(kind: str, provider: str, route: str, payload: dict[str, Any]
         elif kind == "huge_ids":
             for key in _ID_KEYS & record.keys():
                 record[key] = HUGE_ID
-    if kind == "extra_fields":
+    if kind == "extra_fields" and isinstance(payload, dict):
         payload["x_sim_envelope_extra"] = {"trace": "sim", "shard": 3}
     return payload
 
