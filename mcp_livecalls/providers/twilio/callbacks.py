@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from mcp_livecalls.providers.twilio.simulated import rfc2822, twilio_status
+from mcp_livecalls.providers.families.twilio_simulated_records import rfc2822, twilio_status
 from mcp_livecalls.providers.twilio.webhook import SIGNATURE_HEADER, twilio_signature
 from mcp_livecalls.simkit.callbacks import Change, Payload, SecretMaker
 
