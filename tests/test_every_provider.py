@@ -135,3 +135,24 @@ async def test_a_provider_failing_alone_leaves_every_other_providers_calls_answe
     found = await client.call_tool("get_live_call", {"call_id": other["call_id"]})
     assert not found.is_error, _text(found)
     assert (found.structured_content or {})["provider"] == other["provider"]
+
+
+async def test_reading_on_across_every_provider_in_default_pages_never_sees_a_cursor_as_repeated() -> None:
+    # Each page asks every provider for a page's worth from where the last one's calls ended, so a
+    # provider is asked again at an offset it read before: that is reading on, not a cycle.
+    crowded = Simulator(seed=5, live_calls=40 * len(NAMES), arrival_every_s=None, clock=ManualClock())
+    with serve_simulator(crowded) as url:
+        settings = simulator_settings(url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
+        async with Client(create_server(settings, now=crowded.clock.now)) as connected:
+            arguments: dict[str, Any] = {}
+            notes: list[str] = []
+            seen: list[tuple[str, str]] = []
+            with anyio.fail_after(60):
+                for _ in range(4):
+                    page = await _page(connected, arguments)
+                    notes += page.get("notes", [])
+                    seen += [(call["provider"], call["call_id"]) for call in page["calls"]]
+                    arguments = {"cursor": page["next_cursor"]}
+
+    assert notes == []
+    assert len(seen) == len(set(seen)) == 4 * 20

@@ -279,10 +279,15 @@ class RetellProvider(FamilyProvider):
             return None
         return call
 
-    def _known_key(self, query: ListQuery, key: str) -> bool:
-        """Whether ``key`` already leads to some offset of this filter's list (a cycle)."""
+    def _known_key(self, query: ListQuery, key: str, at: int) -> bool:
+        """Whether ``key`` already leads to another offset of this filter's list than ``at`` (a
+        cycle). The same key for the same offset is the same page asked again (a later list call
+        reading on from there), not a cycle."""
         agent, direction = query.agent_id, _direction_word(query.direction)
-        return any(slot[:2] == (agent, direction) and known == key for slot, known in self._keys.items())
+        return any(
+            slot[:2] == (agent, direction) and slot[2] != at and known == key
+            for slot, known in self._keys.items()
+        )
 
     async def _fetch_records(
         self, query: ListQuery, guard: PageGuard, position: int, count: int
@@ -298,7 +303,7 @@ class RetellProvider(FamilyProvider):
         following = page.next_key
         if not guard.stopped and page.more and following is not None:
             # A key that leads back: the one asked with, or one leading to an earlier offset.
-            back = following == key or self._known_key(query, following)
+            back = following == key or self._known_key(query, following, position + len(records))
             if guard.follows(following, known=back) and consumed_all:
                 self._remember(query, position + len(records), following)
         more = page.more and not guard.stopped
