@@ -6,6 +6,7 @@ import importlib
 import json
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -13,7 +14,7 @@ import pytest
 
 from mcp_livecalls.config import Settings
 from mcp_livecalls.providers.registry import NAMES, PROVIDERS
-from mcp_livecalls.simulator import Simulator, WallClock, serve_simulator
+from mcp_livecalls.simulator import ManualClock, Simulator, WallClock, serve_simulator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -36,9 +37,21 @@ def fast_sim_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def simulator_now() -> Iterator[tuple[Simulator, str]]:
+    """A simulator whose clock stands at the real now: the example's server keeps the wall clock,
+    and a provider whose live list is a time window (Vapi's) reads the upstream's calls by it."""
+    simulator = Simulator(seed=7, clock=ManualClock(datetime.now(UTC)))
+    with serve_simulator(simulator) as url:
+        yield simulator, url
+
+
 def test_list_calls_pages_through_every_live_call(
-    examples: dict[str, ModuleType], sim_url: str, simulator: Simulator, capsys: pytest.CaptureFixture[str]
+    examples: dict[str, ModuleType],
+    simulator_now: tuple[Simulator, str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    simulator, sim_url = simulator_now
     examples["list_calls"].main(["--simulator", sim_url, "--limit", "4"])
 
     out = capsys.readouterr().out

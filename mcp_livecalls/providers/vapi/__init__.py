@@ -1,0 +1,1 @@
+"""Everything about vapi: its adapter (``adapter``), simulated API (``simulated``), webhooks."""
