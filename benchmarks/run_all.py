@@ -1,7 +1,8 @@
 """Run every benchmark and print its tables: ``python -m benchmarks`` (or ``python -m benchmarks.run_all``).
 
 ``--only tokens,latency`` runs a subset. Prints the machine (cores, Python, platform) first and a
-summary of every target at the end. Takes about two and a half minutes on 2 cores.
+summary of every target at the end. Takes about six minutes on 2 cores (``pushed`` watches for
+three minutes: 60 s polled, pushed, and pushed across a 2-replica fleet).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from collections.abc import Callable
 
 import anyio
 
-from benchmarks import fleet, latency, polling, scale, startup, tokens
+from benchmarks import fleet, latency, polling, pushed, scale, startup, tokens
 from benchmarks.common import print_table, quiet_logs
 from mcp_livecalls import __version__
 
 __all__ = ["main"]
 
-PARTS = ("startup", "tokens", "latency", "polling", "fleet", "scale")
+PARTS = ("startup", "tokens", "latency", "polling", "fleet", "scale", "pushed")
 
 
 def _startup() -> dict[str, bool]:
@@ -48,6 +49,10 @@ def _scale() -> dict[str, bool]:
     return scale.report(scale.measure())
 
 
+def _pushed() -> dict[str, bool]:
+    return pushed.report(anyio.run(pushed.measure))
+
+
 RUNNERS: dict[str, Callable[[], dict[str, bool]]] = {
     "startup": _startup,
     "tokens": _tokens,
@@ -55,6 +60,7 @@ RUNNERS: dict[str, Callable[[], dict[str, bool]]] = {
     "polling": _polling,
     "fleet": _fleet,
     "scale": _scale,
+    "pushed": _pushed,
 }
 
 
