@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import http
 import json
 import logging
@@ -35,8 +34,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo
+from typing import Any, Literal
 
 import anyio
 from pydantic import ValidationError
@@ -44,7 +42,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from mcp_livecalls.simkit.base import Answer, SimulatedProvider, json_bytes
 from mcp_livecalls.simkit.calls import LIVE_STATES, Provider
@@ -54,6 +51,7 @@ from mcp_livecalls.simulator.credentials import DEMO_CREDENTIALS, SimulatorCrede
 from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, Fault, Faults, credential_echo, mutate_payload
 from mcp_livecalls.simulator.flavours import check_flavours
 from mcp_livecalls.simulator.registry import SIMULATED
+from mcp_livecalls.simulator.transport import HTML_PAGE, ResetResponse, padding
 
 __all__ = ["Served", "Simulator", "VobizShape"]
 
@@ -73,62 +71,6 @@ class Served:
 
 
 RouteName = Literal["get_call", "list_calls", "stream"]
-
-HUGE_BODY_BYTES: Final = 10 * 1024 * 1024
-VOBIZ_LOCAL_ZONE: Final = ZoneInfo("Asia/Kolkata")
-"""The zone of the ``vobiz.local_time`` flavour's account."""
-
-_HTML_PAGE: Final = (
-    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
-    b"<body><center><h1>502 Bad Gateway</h1></center>\n"
-    b"<hr><center>simulated upstream proxy</center></body></html>\n"
-)
-
-# -- intentional connection resets should not look like crashes in the logs --------------------------
-
-_intentional_reset: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "sim_intentional_reset", default=False
-)
-
-
-class _QuietIntentionalResets(logging.Filter):
-    """Drops uvicorn's complaint about the response we cut short on purpose (``reset`` fault)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (_intentional_reset.get() and "without completing response" in str(record.msg))
-
-
-_reset_filter = _QuietIntentionalResets()
-logging.getLogger("uvicorn.error").addFilter(_reset_filter)
-
-
-class _ResetResponse(Response):
-    """Headers announcing the whole body, half of it, then the connection is dropped."""
-
-    def __init__(self, body: bytes) -> None:
-        super().__init__(status_code=200, media_type="application/json")
-        self._full = body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        _intentional_reset.set(True)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(self._full)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": self._full[: len(self._full) // 2], "more_body": True}
-        )
-        # Returning without the final body message makes the server close the connection.
-
-
-_padding_cache: list[bytes] = []
-
-
-def _padding() -> bytes:
-    if not _padding_cache:
-        _padding_cache.append(b'"' + b"0123456789abcdef" * (HUGE_BODY_BYTES // 16) + b'"')
-    return _padding_cache[0]
 
 
 class Simulator:
@@ -284,11 +226,11 @@ class Simulator:
             body = (
                 body[:-1]
                 + (b',"x_sim_padding":' if len(body) > 2 else b'"x_sim_padding":')
-                + _padding()
+                + padding()
                 + b"}"
             )
         elif fault.kind == "reset":
-            return _ResetResponse(body)
+            return ResetResponse(body)
         return Response(body, 200, result.headers, "application/json")
 
     async def _transport_fault(self, request: Request, provider: Provider, fault: Fault) -> Response | None:
@@ -310,7 +252,7 @@ class Simulator:
         if fault.kind == "hang":
             return await self._hang(request)
         if fault.kind == "html":
-            return Response(_HTML_PAGE, 200, media_type="text/html")
+            return Response(HTML_PAGE, 200, media_type="text/html")
         if fault.kind == "empty_body":
             return Response(b"", 200, media_type="application/json")
         return None
