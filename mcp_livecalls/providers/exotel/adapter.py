@@ -127,7 +127,7 @@ LOOKUP_PAGES = 5
 
 class ExotelProvider(LiveCallsProvider):
     name = ProviderName("exotel")
-    credential_vars = ("EXOTEL_API_KEY", "EXOTEL_API_TOKEN")
+    credential_vars = ("EXOTEL_API_KEY", "EXOTEL_API_TOKEN")  # the account SID is the path, not the login
     env = EnvSpec(
         "EXOTEL",
         DEFAULT_BASE_URL,
