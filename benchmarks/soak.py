@@ -35,7 +35,7 @@ from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, Simulator, WallClock, serve_simulator
-from mcp_livecalls.simulator.app import _padding
+from mcp_livecalls.simulator.transport import padding
 from mcp_livecalls.upstream.policy import HttpPolicy
 
 POLICY = HttpPolicy(connect_timeout_s=1.0, read_timeout_s=1.0, request_timeout_s=2.0, tool_budget_s=4.0)
@@ -208,7 +208,7 @@ async def soak(seconds: float, clients: int, fault_rate: float, seed: int, cache
     for spec in FAULT_MIX:
         sim.faults.inject(Fault.model_validate({**spec, "probability": share}))
     applied = count_faults(sim)
-    _padding()  # the simulator builds its 10 MB huge-body padding once; build it before measuring
+    padding()  # the simulator builds its 10 MB huge-body padding once; build it before measuring
     tally = Tally()
     memory: dict[str, float] = {}
 

@@ -7,18 +7,26 @@ a half-set provider is a ``ConfigError`` naming the missing variable.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from mcp_livecalls.config.oauth import OAuthSettings
+from mcp_livecalls.config.values import (
+    flag_var,
+    list_var,
+    number_var,
+    public_url_var,
+    redis_secrets,
+    redis_url_var,
+    region_var,
+)
 from mcp_livecalls.core.models import ProviderName
-from mcp_livecalls.core.phone import DEFAULT_REGION, is_region
-from mcp_livecalls.core.views import SCOPE_READ, supported_scopes
+from mcp_livecalls.core.phone import DEFAULT_REGION
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.providers.base import LiveCallsProvider
 from mcp_livecalls.providers.registry import PROVIDERS
@@ -34,85 +42,6 @@ __all__ = [
 
 MIN_POLL_INTERVAL_S = 0.5
 """Subscriptions never poll a provider more often than this."""
-
-
-@dataclass(frozen=True)
-class OAuthSettings:
-    """Sign-in as an OAuth 2.1 resource server (``LIVECALLS_OAUTH_*``; see ``mcp_livecalls.web.oauth``)."""
-
-    issuer: str
-    """The authorization server's issuer identifier, compared exactly with a token's ``iss``."""
-    audience: str
-    """This server's resource URL (RFC 8707), e.g. ``https://livecalls.example.com/mcp``."""
-    jwks_url: str | None = None
-    """Where the signing keys are; without it, ``jwks_uri`` from the issuer's metadata."""
-    introspection_url: str | None = None
-    """RFC 7662 endpoint for opaque (non-JWT) tokens; needs the client credentials below."""
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    scopes: tuple[str, ...] = (SCOPE_READ,)
-    """The scopes clients are told to request (the 401's ``scope``): real OAuth clients request
-    exactly these, so a scope the authorization server's policy may grant (``livecalls:pii``)
-    is reachable only when named here (``LIVECALLS_OAUTH_SCOPES``, space-separated)."""
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> OAuthSettings | None:
-        names = {
-            "issuer": "LIVECALLS_OAUTH_ISSUER",
-            "audience": "LIVECALLS_OAUTH_AUDIENCE",
-            "jwks_url": "LIVECALLS_OAUTH_JWKS_URL",
-            "introspection_url": "LIVECALLS_OAUTH_INTROSPECTION_URL",
-            "client_id": "LIVECALLS_OAUTH_CLIENT_ID",
-            "client_secret": "LIVECALLS_OAUTH_CLIENT_SECRET",
-            "scopes": "LIVECALLS_OAUTH_SCOPES",
-        }
-        raw = {name: env.get(var, "").strip() for name, var in names.items()}
-        if not any(raw.values()):
-            return None
-        for name in ("issuer", "audience"):
-            if not raw[name]:
-                raise ConfigError(
-                    f"{names[name]} is not set, but other LIVECALLS_OAUTH_* variables are: sign-in needs "
-                    "LIVECALLS_OAUTH_ISSUER (the authorization server) and LIVECALLS_OAUTH_AUDIENCE "
-                    "(this server's URL, e.g. https://livecalls.example.com/mcp)."
-                )
-        for name in ("issuer", "audience", "jwks_url", "introspection_url"):
-            if raw[name]:
-                _url(names[name], raw[name])
-        if raw["introspection_url"] and not (raw["client_id"] and raw["client_secret"]):
-            raise ConfigError(
-                "LIVECALLS_OAUTH_INTROSPECTION_URL needs LIVECALLS_OAUTH_CLIENT_ID and "
-                "LIVECALLS_OAUTH_CLIENT_SECRET (the credentials this server introspects tokens with)."
-            )
-        return cls(
-            issuer=raw["issuer"],
-            audience=raw["audience"],
-            jwks_url=raw["jwks_url"] or None,
-            introspection_url=raw["introspection_url"] or None,
-            client_id=raw["client_id"] or None,
-            client_secret=SecretStr(raw["client_secret"]) if raw["client_secret"] else None,
-            scopes=_requested_scopes(names["scopes"], raw["scopes"]),
-        )
-
-
-def _requested_scopes(var: str, value: str) -> tuple[str, ...]:
-    if not value:
-        return (SCOPE_READ,)
-    scopes = tuple(dict.fromkeys(part for part in value.split() if part))
-    known = supported_scopes()
-    unknown = [scope for scope in scopes if scope not in known]
-    if unknown:
-        raise ConfigError(f"{var} names unknown scopes {', '.join(unknown)}; known: {', '.join(known)}.")
-    if SCOPE_READ not in scopes:
-        raise ConfigError(f"{var} must include {SCOPE_READ} (a token without it is refused).")
-    return scopes
-
-
-def _url(var: str, value: str) -> None:
-    if not value.startswith(("http://", "https://")):
-        raise ConfigError(f"{var} must start with https:// (or http:// for a local test server).")
-    if "@" in urlsplit(value).netloc:
-        raise ConfigError(f"{var} must not carry credentials; set them in their own variables.")
 
 
 @dataclass(frozen=True)
@@ -183,21 +112,21 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         policy = HttpPolicy(
-            connect_timeout_s=_number(env, "LIVECALLS_CONNECT_TIMEOUT_S", HttpPolicy.connect_timeout_s),
-            read_timeout_s=_number(env, "LIVECALLS_READ_TIMEOUT_S", HttpPolicy.read_timeout_s),
-            request_timeout_s=_number(env, "LIVECALLS_REQUEST_TIMEOUT_S", HttpPolicy.request_timeout_s),
-            tool_budget_s=_number(env, "LIVECALLS_TOOL_BUDGET_S", HttpPolicy.tool_budget_s),
+            connect_timeout_s=number_var(env, "LIVECALLS_CONNECT_TIMEOUT_S", HttpPolicy.connect_timeout_s),
+            read_timeout_s=number_var(env, "LIVECALLS_READ_TIMEOUT_S", HttpPolicy.read_timeout_s),
+            request_timeout_s=number_var(env, "LIVECALLS_REQUEST_TIMEOUT_S", HttpPolicy.request_timeout_s),
+            tool_budget_s=number_var(env, "LIVECALLS_TOOL_BUDGET_S", HttpPolicy.tool_budget_s),
             retry_attempts=int(
-                _number(env, "LIVECALLS_RETRY_ATTEMPTS", HttpPolicy.retry_attempts, minimum=1)
+                number_var(env, "LIVECALLS_RETRY_ATTEMPTS", HttpPolicy.retry_attempts, minimum=1)
             ),
-            retry_after_cap_s=_number(env, "LIVECALLS_RETRY_AFTER_CAP_S", HttpPolicy.retry_after_cap_s),
+            retry_after_cap_s=number_var(env, "LIVECALLS_RETRY_AFTER_CAP_S", HttpPolicy.retry_after_cap_s),
             max_response_bytes=int(
-                _number(env, "LIVECALLS_MAX_RESPONSE_BYTES", HttpPolicy.max_response_bytes, minimum=1024)
+                number_var(env, "LIVECALLS_MAX_RESPONSE_BYTES", HttpPolicy.max_response_bytes, minimum=1024)
             ),
             max_concurrency=int(
-                _number(env, "LIVECALLS_MAX_CONCURRENCY", HttpPolicy.max_concurrency, minimum=1)
+                number_var(env, "LIVECALLS_MAX_CONCURRENCY", HttpPolicy.max_concurrency, minimum=1)
             ),
-            background_share=_number(
+            background_share=number_var(
                 env, "LIVECALLS_WATCH_SHARE", HttpPolicy.background_share, minimum=0.0, maximum=1.0
             ),
         )
@@ -206,35 +135,37 @@ class Settings:
                 cls.name: configured for cls in PROVIDERS if (configured := _provider(env, cls)) is not None
             },
             http=policy,
-            cache_ttl_s=_number(env, "LIVECALLS_CACHE_TTL_S", 1.0),
-            mask_numbers=_flag(env, "LIVECALLS_MASK_NUMBERS"),
-            default_region=_region(env, "LIVECALLS_DEFAULT_REGION"),
-            transcript_turns=int(_number(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
-            poll_interval_s=_number(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
-            reconcile_s=_number(env, "LIVECALLS_RECONCILE_S", 30.0, minimum=MIN_POLL_INTERVAL_S),
+            cache_ttl_s=number_var(env, "LIVECALLS_CACHE_TTL_S", 1.0),
+            mask_numbers=flag_var(env, "LIVECALLS_MASK_NUMBERS"),
+            default_region=region_var(env, "LIVECALLS_DEFAULT_REGION"),
+            transcript_turns=int(number_var(env, "LIVECALLS_TRANSCRIPT_TURNS", 6, minimum=1)),
+            poll_interval_s=number_var(env, "LIVECALLS_POLL_INTERVAL_S", 2.0, minimum=MIN_POLL_INTERVAL_S),
+            reconcile_s=number_var(env, "LIVECALLS_RECONCILE_S", 30.0, minimum=MIN_POLL_INTERVAL_S),
             max_watches_per_session=int(
-                _number(env, "LIVECALLS_MAX_WATCHES_PER_SESSION", DEFAULT_MAX_WATCHES_PER_SESSION, minimum=1)
+                number_var(
+                    env, "LIVECALLS_MAX_WATCHES_PER_SESSION", DEFAULT_MAX_WATCHES_PER_SESSION, minimum=1
+                )
             ),
-            max_watches=int(_number(env, "LIVECALLS_MAX_WATCHES", DEFAULT_MAX_WATCHES, minimum=1)),
+            max_watches=int(number_var(env, "LIVECALLS_MAX_WATCHES", DEFAULT_MAX_WATCHES, minimum=1)),
             http_token=SecretStr(token) if (token := env.get("LIVECALLS_HTTP_TOKEN", "").strip()) else None,
-            public_url=_public_url(env),
-            allowed_hosts=_list(env, "LIVECALLS_ALLOWED_HOSTS"),
-            allowed_origins=_list(env, "LIVECALLS_ALLOWED_ORIGINS"),
+            public_url=public_url_var(env),
+            allowed_hosts=list_var(env, "LIVECALLS_ALLOWED_HOSTS"),
+            allowed_origins=list_var(env, "LIVECALLS_ALLOWED_ORIGINS"),
             oauth=OAuthSettings.from_env(env),
-            max_sessions=int(_number(env, "LIVECALLS_MAX_SESSIONS", 200, minimum=1)),
-            max_sessions_per_caller=int(_number(env, "LIVECALLS_MAX_SESSIONS_PER_CALLER", 20, minimum=1)),
-            session_idle_s=_number(env, "LIVECALLS_SESSION_IDLE_S", 300.0, minimum=1.0),
-            http_header_timeout_s=_number(env, "LIVECALLS_HTTP_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
-            http_max_connections=int(_number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS", 512, minimum=8)),
+            max_sessions=int(number_var(env, "LIVECALLS_MAX_SESSIONS", 200, minimum=1)),
+            max_sessions_per_caller=int(number_var(env, "LIVECALLS_MAX_SESSIONS_PER_CALLER", 20, minimum=1)),
+            session_idle_s=number_var(env, "LIVECALLS_SESSION_IDLE_S", 300.0, minimum=1.0),
+            http_header_timeout_s=number_var(env, "LIVECALLS_HTTP_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
+            http_max_connections=int(number_var(env, "LIVECALLS_HTTP_MAX_CONNECTIONS", 512, minimum=8)),
             http_max_connections_per_address=int(
-                _number(env, "LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 128, minimum=4)
+                number_var(env, "LIVECALLS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 128, minimum=4)
             ),
-            redis_url=_redis_url(env, "LIVECALLS_REDIS_URL"),
+            redis_url=redis_url_var(env, "LIVECALLS_REDIS_URL"),
             redis_prefix=env.get("LIVECALLS_REDIS_PREFIX", "").strip() or "livecalls:",
             fleet_secret=SecretStr(secret)
             if (secret := env.get("LIVECALLS_FLEET_SECRET", "").strip())
             else None,
-            metrics_public=_flag(env, "LIVECALLS_METRICS_PUBLIC"),
+            metrics_public=flag_var(env, "LIVECALLS_METRICS_PUBLIC"),
         )
 
     @property
@@ -321,7 +252,7 @@ def _provider(env: Mapping[str, str], provider: type[LiveCallsProvider]) -> Any 
         if item.kind == "secret" and (raw or spec.var(item.field) not in optional):
             kwargs[item.field] = SecretStr(raw)
         elif raw and item.kind == "number":
-            kwargs[item.field] = _number(env, item.var, 0.0, minimum=item.minimum)
+            kwargs[item.field] = number_var(env, item.var, 0.0, minimum=item.minimum)
         elif raw:
             kwargs[item.field] = raw
     base_url = env.get(spec.base_url_var, "").strip()
@@ -344,78 +275,3 @@ def provider_env(
     env = {provider.env.base_url_var: base_url}
     env.update({item.var: values[item.field] for item in provider.env.settings if item.field in values})
     return env
-
-
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-
-
-def _redis_url(env: Mapping[str, str], var: str) -> SecretStr | None:
-    raw = env.get(var, "").strip()
-    if not raw:
-        return None
-    if not raw.startswith(_REDIS_SCHEMES):
-        # Never echo the value: it may carry a password.
-        raise ConfigError(
-            f"{var} must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)."
-        )
-    return SecretStr(raw)
-
-
-def redis_secrets(url: str) -> list[str]:
-    """The password inside a Redis URL (as written and decoded) and the whole URL, for redaction
-    only: the fleet's keys come from ``Settings.fleet_secrets``, never from how the URL is written."""
-    password = urlsplit(url).password
-    if not password:
-        return []
-    return list(dict.fromkeys([password, unquote(password), url]))
-
-
-def _number(
-    env: Mapping[str, str],
-    var: str,
-    default: float,
-    *,
-    minimum: float = 0.0,
-    maximum: float = math.inf,
-) -> float:
-    raw = env.get(var, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{var} must be a number, got {raw!r}.") from None
-    if math.isnan(value) or value < minimum:
-        raise ConfigError(f"{var} must be at least {minimum:g}, got {raw!r}.")
-    if value > maximum:
-        raise ConfigError(f"{var} must be at most {maximum:g}, got {raw!r}.")
-    return value
-
-
-def _region(env: Mapping[str, str], var: str) -> str:
-    raw = env.get(var, "").strip()
-    if not raw:
-        return DEFAULT_REGION
-    if not is_region(raw.upper()):
-        raise ConfigError(
-            f"{var} must be an ISO 3166 alpha-2 region code such as IN, US or GB; got {raw[:16]!r}."
-        )
-    return raw.upper()
-
-
-def _list(env: Mapping[str, str], var: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in env.get(var, "").split(",") if item.strip())
-
-
-def _flag(env: Mapping[str, str], var: str) -> bool:
-    return env.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _public_url(env: Mapping[str, str]) -> str | None:
-    url = env.get("LIVECALLS_PUBLIC_URL", "").strip().rstrip("/")
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc or parts.query:
-        raise ConfigError("LIVECALLS_PUBLIC_URL must be an http(s) URL without credentials or query.")
-    return url

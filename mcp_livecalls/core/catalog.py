@@ -35,12 +35,12 @@ def title_of(name: str) -> str:
 
 
 def titles(last: str = "and") -> str:
-    """``Vobiz, Exotel and Zudu``: every provider's title, for prose."""
+    """``Vobiz, Exotel, … and Vonage``: every provider's title, for prose."""
     return join_words([title for _, title in CATALOG], last)
 
 
 def names(last: str = "and") -> str:
-    """``vobiz, exotel or zudu``: every provider's name as a caller writes it."""
+    """``vobiz, exotel, … or vonage``: every provider's name as a caller writes it."""
     return join_words(list(NAMES), last)
 
 

@@ -19,7 +19,7 @@ How to add a provider ``acme``: a line in ``mcp_livecalls.core.catalog`` and a f
 - the wire: ``wire`` (a ``Wire``: auth, secrets, pacing) and ``built`` (the adapter on its
   ``ProviderHTTP``), which the base's ``create`` joins;
   ``pacing_account`` and ``redaction_pairs`` when the provider has a per-account limit or joins
-  credentials in basic auth; 401s point at ``credential_vars`` (by default ``env``'s secrets);
+  credentials in basic auth; 401s point at ``credential_vars`` (by default ``env``'s credentials);
 - the error dialect: ``envelope_error`` (an error inside a 2xx answer) and ``error_message`` (the
   provider's message in a 4xx/5xx body);
 - three fetches: ``_get_call``, ``_list_active`` (usually ``scan`` over an ``UpstreamPage``
@@ -141,7 +141,8 @@ class LiveCallsProvider(ABC):
     capabilities: ClassVar[Capabilities]
     max_call_id_length: ClassVar[int] = MAX_CALL_ID_LENGTH
     credential_vars: ClassVar[tuple[str, ...]]
-    """The variables a 401 or 403 points at."""
+    """The variables a 401 or 403 points at: by default the first complete set of ``env``'s
+    credential variables (``EnvSpec.ways``); a provider declares it only when they differ."""
     env: ClassVar[EnvSpec]
     settings_type: ClassVar[Callable[..., Any]]
     """The settings dataclass, made from the fields of ``env`` (``base_url`` included)."""
@@ -154,6 +155,11 @@ class LiveCallsProvider(ABC):
     """Each listed call costs a request of its own (the list answers ids only: the Plivo family).
     A page across providers then asks it for a few calls first and more only when the merge needs
     them (``ProviderSlice.more``); its slices carry ``more`` when they can read on."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "env" in cls.__dict__ and "credential_vars" not in cls.__dict__:
+            cls.credential_vars = cls.env.ways[0]
 
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http

@@ -2,7 +2,8 @@
 
 ``EnvSpec`` is the one description of a provider's settings: ``mcp_livecalls.config`` reads the
 variables it names, the settings dataclass (``LiveCallsProvider.settings_type``) has its fields,
-and a 401 points at its credential variables (``EnvSpec.credential_vars``).
+and a 401 points at its credential variables (the first of ``EnvSpec.ways``, unless the
+adapter names others in ``credential_vars``).
 """
 
 from __future__ import annotations

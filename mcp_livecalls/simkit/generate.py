@@ -108,11 +108,7 @@ class Generator:
         """A new call created at ``created_ts``, or — with ``target`` — one that is in state
         ``target`` at ``created_ts`` (the call is then backdated)."""
         kind = self.kinds[provider]
-        # Who and how.
-        outbound = rng.random() < kind.outbound_share
-        web_call = kind.web_call_share is not None and rng.random() < kind.web_call_share
-        if web_call:
-            outbound = False
+        outbound, web_call = _who_and_how(rng, kind)
         customer = customer_number(rng)
         did = rng.choice(self.dids[provider])
         if target == "queued" and not outbound:
@@ -139,34 +135,17 @@ class Generator:
         ring_s = queue_len
         early_s = ring_s + ring_len if early_len > 0 else None
         pre_end = ring_s + ring_len + early_len
-        holds: list[tuple[float, float]] = []
-        mutes: list[tuple[float, float, Literal["agent", "customer"]]] = []
         answer_s: float | None = None
         if answered:
             answer_s = pre_end
             end_s = answer_s + talk
-            n_holds = 0
-            if kind.holds and talk > 40.0:
-                n_holds = rng.choices((0, 1, 2), weights=(6, 3, 1))[0]
-            if target == "on_hold":
-                n_holds = max(n_holds, 1)
-            if n_holds:
-                seg = (talk - 20.0) / n_holds
-                for i in range(n_holds):
-                    start = answer_s + 10.0 + i * seg + rng.uniform(0.0, seg * 0.4)
-                    length = rng.uniform(min(5.0, seg * 0.3), min(60.0, seg * 0.5))
-                    holds.append((start, start + length))
-            if kind.mute_share is not None and rng.random() < kind.mute_share:
-                for _ in range(rng.randint(1, 2)):
-                    start = answer_s + rng.uniform(0.0, talk * 0.9)
-                    leg: Literal["agent", "customer"] = "agent" if rng.random() < 0.7 else "customer"
-                    mutes.append((start, min(start + rng.uniform(3.0, 20.0), end_s), leg))
-                mutes.sort()
+            holds, mutes = _pauses(rng, kind, target, answer_s, talk, end_s)
             reason: EndReason = rng.choices(
                 ("caller_hangup", "callee_hangup", "transfer"), weights=(55, 40, 5)
             )[0]
         else:
             end_s = pre_end
+            holds, mutes = [], []
             reason = rng.choices(("no_answer", "busy", "cancel", "failed"), weights=(55, 25, 15, 5))[0]
 
         # Where to put "now" inside the life of a backdated call.
@@ -226,3 +205,41 @@ class Generator:
         segments = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
         start, end = rng.choices(segments, weights=[max(b - a, 0.0) for a, b in segments])[0]
         return start + rng.uniform(0.02, 0.9) * (end - start)
+
+
+def _who_and_how(rng: random.Random, kind: type[CallShape]) -> tuple[bool, bool]:
+    """Whether the call is outbound and whether it is a web call (a web call is never outbound)."""
+    outbound = rng.random() < kind.outbound_share
+    web_call = kind.web_call_share is not None and rng.random() < kind.web_call_share
+    return outbound and not web_call, web_call
+
+
+def _pauses(
+    rng: random.Random,
+    kind: type[CallShape],
+    target: CallState | None,
+    answer_s: float,
+    talk: float,
+    end_s: float,
+) -> tuple[list[tuple[float, float]], list[tuple[float, float, Literal["agent", "customer"]]]]:
+    """The holds and mutes of an answered call (drawn from ``rng`` in this order: holds, mutes)."""
+    holds: list[tuple[float, float]] = []
+    mutes: list[tuple[float, float, Literal["agent", "customer"]]] = []
+    n_holds = 0
+    if kind.holds and talk > 40.0:
+        n_holds = rng.choices((0, 1, 2), weights=(6, 3, 1))[0]
+    if target == "on_hold":
+        n_holds = max(n_holds, 1)
+    if n_holds:
+        seg = (talk - 20.0) / n_holds
+        for i in range(n_holds):
+            start = answer_s + 10.0 + i * seg + rng.uniform(0.0, seg * 0.4)
+            length = rng.uniform(min(5.0, seg * 0.3), min(60.0, seg * 0.5))
+            holds.append((start, start + length))
+    if kind.mute_share is not None and rng.random() < kind.mute_share:
+        for _ in range(rng.randint(1, 2)):
+            start = answer_s + rng.uniform(0.0, talk * 0.9)
+            leg: Literal["agent", "customer"] = "agent" if rng.random() < 0.7 else "customer"
+            mutes.append((start, min(start + rng.uniform(3.0, 20.0), end_s), leg))
+        mutes.sort()
+    return holds, mutes

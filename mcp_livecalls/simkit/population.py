@@ -66,8 +66,9 @@ class Population:
     across ``providers``; each starts with one call caught at a random point of its life. With
     ``arrival_every_s`` set, a slot's next call arrives a few seconds after the previous one ends,
     so the live count stays near ``live_calls``; the mean talk time of a provider's calls is then
-    ``3 × its slots × arrival_every_s`` (clamped to 20 s – 30 min), so with three providers a new
-    call arrives about every ``arrival_every_s`` seconds across them (Little's law).
+    ``3 × its slots × arrival_every_s`` (clamped to 20 s – 30 min), so each provider's next call
+    arrives about every ``3 × arrival_every_s`` seconds (Little's law), and the more providers,
+    the more often a call arrives across them.
     With ``arrival_every_s=None`` nothing new arrives: the initial calls play out their schedules.
 
     Each provider draws from random streams of its own (seeded by ``seed`` and its name, and its

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import http
 import json
 import logging
@@ -35,8 +34,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo
+from typing import Any, Literal
 
 import anyio
 from pydantic import ValidationError
@@ -44,7 +42,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from mcp_livecalls.simkit.base import Answer, JsonBody, SimulatedProvider, json_bytes
 from mcp_livecalls.simkit.calls import LIVE_STATES, Provider
@@ -55,6 +52,7 @@ from mcp_livecalls.simulator.faults import PAYLOAD_KINDS, Fault, Faults, credent
 from mcp_livecalls.simulator.flavours import check_flavours
 from mcp_livecalls.simulator.push import Pusher
 from mcp_livecalls.simulator.registry import SIMULATED
+from mcp_livecalls.simulator.transport import HTML_PAGE, ResetResponse, padded
 
 __all__ = ["Served", "Simulator", "VobizShape"]
 
@@ -74,62 +72,6 @@ class Served:
 
 
 RouteName = Literal["get_call", "list_calls", "stream"]
-
-HUGE_BODY_BYTES: Final = 10 * 1024 * 1024
-VOBIZ_LOCAL_ZONE: Final = ZoneInfo("Asia/Kolkata")
-"""The zone of the ``vobiz.local_time`` flavour's account."""
-
-_HTML_PAGE: Final = (
-    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
-    b"<body><center><h1>502 Bad Gateway</h1></center>\n"
-    b"<hr><center>simulated upstream proxy</center></body></html>\n"
-)
-
-# -- intentional connection resets should not look like crashes in the logs --------------------------
-
-_intentional_reset: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "sim_intentional_reset", default=False
-)
-
-
-class _QuietIntentionalResets(logging.Filter):
-    """Drops uvicorn's complaint about the response we cut short on purpose (``reset`` fault)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (_intentional_reset.get() and "without completing response" in str(record.msg))
-
-
-_reset_filter = _QuietIntentionalResets()
-logging.getLogger("uvicorn.error").addFilter(_reset_filter)
-
-
-class _ResetResponse(Response):
-    """Headers announcing the whole body, half of it, then the connection is dropped."""
-
-    def __init__(self, body: bytes) -> None:
-        super().__init__(status_code=200, media_type="application/json")
-        self._full = body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        _intentional_reset.set(True)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(self._full)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": self._full[: len(self._full) // 2], "more_body": True}
-        )
-        # Returning without the final body message makes the server close the connection.
-
-
-_padding_cache: list[bytes] = []
-
-
-def _padding() -> bytes:
-    if not _padding_cache:
-        _padding_cache.append(b'"' + b"0123456789abcdef" * (HUGE_BODY_BYTES // 16) + b'"')
-    return _padding_cache[0]
 
 
 class Simulator:
@@ -287,9 +229,9 @@ class Simulator:
         if fault.kind == "truncated_json":
             body = body[: max(1, len(body) // 2)]
         elif fault.kind == "huge_body":
-            body = _padded(body)
+            body = padded(body)
         elif fault.kind == "reset":
-            return _ResetResponse(body)
+            return ResetResponse(body)
         return Response(body, 200, result.headers, "application/json")
 
     async def _transport_fault(self, request: Request, provider: Provider, fault: Fault) -> Response | None:
@@ -311,7 +253,7 @@ class Simulator:
         if fault.kind == "hang":
             return await self._hang(request)
         if fault.kind == "html":
-            return Response(_HTML_PAGE, 200, media_type="text/html")
+            return Response(HTML_PAGE, 200, media_type="text/html")
         if fault.kind == "empty_body":
             return Response(b"", 200, media_type="application/json")
         return None
@@ -409,15 +351,6 @@ class Simulator:
             f"Simulator(seed={self.seed}, clock={self.clock!r}, live_calls={self.population.live_calls}, "
             f"vobiz_shape={self.vobiz_shape!r}, fixtures={self.fixtures}, flavours={sorted(self.flavours)})"
         )
-
-
-def _padded(body: bytes) -> bytes:
-    """``body`` (a JSON object or array) with about 10 MB of valid JSON padding inside it: a key
-    ``x_sim_padding`` in an object, one more (string) item in an array."""
-    empty = len(body) <= 2
-    if body[:1] == b"[":
-        return body[:-1] + (b"" if empty else b",") + _padding() + b"]"
-    return body[:-1] + (b'"x_sim_padding":' if empty else b',"x_sim_padding":') + _padding() + b"}"
 
 
 def _plain_json(status: int, body: dict[str, Any]) -> Response:

@@ -57,11 +57,9 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError, RateLimited
 from mcp_livecalls.providers.base import (
     CALL_FIELDS,
-    MAX_SCAN_PAGES,
     Capabilities,
     EnvSpec,
     LiveCallsProvider,
-    PageGuard,
     ProviderSlice,
     UpstreamPage,
     Wire,
@@ -83,6 +81,7 @@ from mcp_livecalls.providers.exotel.records import (
     normalize_exotel_active_page,
     normalize_exotel_call_details,
 )
+from mcp_livecalls.providers.exotel.scanning import Scan, contradicts, hosts_hint, repeats, unknown_for
 from mcp_livecalls.providers.tasks import attempt, both
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError, find_message
@@ -122,49 +121,13 @@ class ExotelSettings:
     """Addresses allowed to post callbacks, comma-separated (empty: any)."""
 
 
-def _contradicts(call: LiveCall, query: ListQuery) -> bool:
-    """Whether ``call`` plainly fails an upstream filter (an Exotel version that ignores it)."""
-    if query.direction is not None and call.direction is not None and call.direction != query.direction:
-        return True
-    return (
-        query.agent_id is not None
-        and call.agent is not None
-        and call.agent.id is not None
-        and call.agent.id != query.agent_id
-    )
-
-
-def _unknown_for(call: LiveCall, query: ListQuery) -> list[str]:
-    """The upstream filters ``call`` cannot be checked against (version B says no direction/agent)."""
-    unknown = []
-    if query.direction is not None and call.direction is None:
-        unknown.append("direction")
-    if query.agent_id is not None and (call.agent is None or call.agent.id is None):
-        unknown.append("agent_id")
-    return unknown
-
-
-@dataclass
-class _Scan:
-    """What one paging run has seen: the previous page's sids and the notes to give."""
-
-    previous: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
-    guard: PageGuard = field(default_factory=lambda: PageGuard(max_pages=MAX_SCAN_PAGES))
-    """The calls listed so far in this run: a page that adds none of its own stops it."""
-
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
-
-
 LOOKUP_PAGES = 5
 """Active-list pages a lookup reads at most when call details cannot be read (500 calls)."""
 
 
 class ExotelProvider(LiveCallsProvider):
     name = ProviderName("exotel")
-    credential_vars = ("EXOTEL_API_KEY", "EXOTEL_API_TOKEN")
+    credential_vars = ("EXOTEL_API_KEY", "EXOTEL_API_TOKEN")  # the account SID is the path, not the login
     env = EnvSpec(
         "EXOTEL",
         DEFAULT_BASE_URL,
@@ -199,7 +162,7 @@ class ExotelProvider(LiveCallsProvider):
             auth=(key, token),
             secrets=[settings.account_sid.get_secret_value(), key, token],
             requests_per_minute=settings.requests_per_minute,
-            not_found_hint=_hosts_hint(settings.base_url),
+            not_found_hint=hosts_hint(settings.base_url),
         )
 
     @classmethod
@@ -249,7 +212,7 @@ class ExotelProvider(LiveCallsProvider):
 
     async def _listed(self, call_id: str) -> LiveCall | None:
         """The call as the active list shows it, reading at most ``LOOKUP_PAGES`` pages."""
-        scan_state = _Scan()
+        scan_state = Scan()
         position = 0
         for _ in range(LOOKUP_PAGES):
             page = await self._page(ListQuery(), position, MAX_PAGE, scan_state)
@@ -344,7 +307,7 @@ class ExotelProvider(LiveCallsProvider):
         raise self._not_live(call_id, summary, stream)
 
     # -- the active list ---------------------------------------------------------------------
-    async def _page(self, query: ListQuery, position: int, count: int, seen: _Scan) -> UpstreamPage:
+    async def _page(self, query: ListQuery, position: int, count: int, seen: Scan) -> UpstreamPage:
         count = max(1, min(count, MAX_PAGE))
         params: dict[str, str | int] = {"limit": count, "offset": position}
         if query.agent_id is not None:
@@ -362,7 +325,7 @@ class ExotelProvider(LiveCallsProvider):
         if position == 0:
             self._first_page = sids
         elif sids and (
-            self.offset_ignored or _repeats(sids, seen.previous) or _repeats(sids, self._first_page)
+            self.offset_ignored or repeats(sids, seen.previous) or repeats(sids, self._first_page)
         ):
             # Exotel ignored the offset (version B): this answer starts at the first call again.
             # The calls past ``position`` are cut out of it; nothing beyond it can be asked.
@@ -383,7 +346,7 @@ class ExotelProvider(LiveCallsProvider):
         for call, new in zip(calls, fresh, strict=True):
             if not new:
                 kept.append(None)  # listed already in this run (a page that repeats)
-            elif _contradicts(call, query):
+            elif contradicts(call, query):
                 # Exotel did not apply a filter it documents: a gap here keeps offsets in line.
                 seen.note("Exotel's answer ignored the direction/agent_id filter; filtered here")
                 total = None
@@ -392,7 +355,7 @@ class ExotelProvider(LiveCallsProvider):
                 total = None
                 kept.append(None)  # an ended call is not live, whatever the list says
             else:
-                unknown = _unknown_for(call, query)
+                unknown = unknown_for(call, query)
                 if unknown:
                     seen.note(
                         f"some calls do not say their {'/'.join(unknown)} (older API version); "
@@ -402,7 +365,7 @@ class ExotelProvider(LiveCallsProvider):
         return UpstreamPage(kept, exhausted=exhausted, total=total)
 
     async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
-        seen = _Scan()
+        seen = Scan()
 
         async def fetch(position: int, count: int) -> UpstreamPage:
             return await self._page(query, position, count, seen)
@@ -412,36 +375,6 @@ class ExotelProvider(LiveCallsProvider):
         )
         notes = [*seen.notes, *seen.guard.notes]
         return replace(found, notes=notes) if notes else found
-
-
-def _repeats(sids: list[str], earlier: list[str] | None) -> bool:
-    """Whether a page starts over where ``earlier`` started (one is a prefix of the other).
-
-    A page past offset 0 that begins with the calls the first page began with was answered from
-    the start again: Exotel ignored ``offset`` (its limit may differ, so only the shared part counts).
-    """
-    if not earlier:
-        return False
-    shared = min(len(sids), len(earlier))
-    return sids[:shared] == earlier[:shared]
-
-
-def _hosts_hint(base_url: str) -> str:
-    """Where else Exotel's v3 API may live (its docs name three hosts; accounts sit on a cluster)."""
-    current = base_url.rstrip("/").lower().removeprefix("https://").removeprefix("http://")
-    others = [f"{host} ({where})" for host, where in _HOSTS if host != current]
-    return (
-        "Exotel's v3 API may live on your account's cluster: point EXOTEL_BASE_URL at host "
-        + " or ".join(others)
-        + "; the credentials were not refused."
-    )
-
-
-_HOSTS = (
-    ("api.exotel.com", "the docs' example"),
-    ("ccm-api.exotel.com", "Singapore"),
-    ("ccm-api.in.exotel.com", "Mumbai"),
-)
 
 
 ADAPTER = ExotelProvider

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from mcp_livecalls.providers.exotel.simulated import ist_time
+from mcp_livecalls.providers.exotel.simulated_payloads import ist_time
 from mcp_livecalls.providers.exotel.webhook import MIN_TOKEN_LENGTH
 from mcp_livecalls.providers.plivo.callbacks import plivo_word
 from mcp_livecalls.simkit.callbacks import CallbackMaker, Change, Payload, token

@@ -80,7 +80,6 @@ def plivo_call_list(payload: Any) -> list[str]:
 
 class PlivoProvider(AccountCallProvider):
     name = ProviderName("plivo")
-    credential_vars = ("PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN")
     env = EnvSpec("PLIVO", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"))
     settings_type = PlivoSettings
     call_id_words = "Plivo call_uuid"

@@ -185,7 +185,6 @@ class RetellSettings:
 class RetellProvider(FamilyProvider):
     name = ProviderName("retell")
     member = RETELL
-    credential_vars = ("RETELL_API_KEY",)
     env = EnvSpec("RETELL", DEFAULT_BASE_URL, secrets=("api_key",))
     settings_type = RetellSettings
     call_id_words = "Retell AI call_id"

@@ -215,7 +215,6 @@ def _read_page(payload: Any, *, now: datetime, connection_id: str, asked: int) -
 
 class TelnyxProvider(LiveCallsProvider):
     name = ProviderName("telnyx")
-    credential_vars = ("TELNYX_API_KEY",)
     env = EnvSpec("TELNYX", DEFAULT_BASE_URL, secrets=("api_key",), texts=("connection_ids", "public_key"))
     settings_type = TelnyxSettings
     call_id_words = "Telnyx v3-… id"

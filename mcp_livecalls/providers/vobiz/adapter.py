@@ -120,7 +120,6 @@ def vobiz_zone(name: str) -> ZoneInfo:
 
 class VobizProvider(AccountCallProvider):
     name = ProviderName("vobiz")
-    credential_vars = ("VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN")
     env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
     settings_type = VobizSettings
     call_id_words = "Vobiz call_uuid"

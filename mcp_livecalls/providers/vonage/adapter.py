@@ -230,7 +230,7 @@ def _next_index(page: _CallList) -> int | None:
 
 class VonageProvider(LiveCallsProvider):
     name = ProviderName("vonage")
-    credential_vars = ("VONAGE_APPLICATION_ID", "VONAGE_PRIVATE_KEY")
+    credential_vars = ("VONAGE_APPLICATION_ID", "VONAGE_PRIVATE_KEY")  # the application, then its key
     env = EnvSpec(
         "VONAGE", DEFAULT_BASE_URL, secrets=("private_key", "application_id"), texts=("signature_secret",)
     )

@@ -224,7 +224,6 @@ class ZuduSettings:
 class ZuduProvider(FamilyProvider):
     name = ProviderName("zudu")
     member = ZUDU
-    credential_vars = ("ZUDU_API_KEY", "ZUDU_API_SECRET")
     env = EnvSpec("ZUDU", DEFAULT_BASE_URL, secrets=("api_key", "api_secret"))
     settings_type = ZuduSettings
     call_id_words = "Zudu id or call_id"

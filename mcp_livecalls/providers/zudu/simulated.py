@@ -23,19 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_livecalls.providers.families.retell_simulated import (
-    DISCONNECTION_REASONS,
-    call_analysis,
-    call_cost,
-    heard,
-    latency,
     voice_agents,
 )
-from mcp_livecalls.providers.families.retell_simulated import (
-    storage_setting as stored_setting,
-)
+from mcp_livecalls.providers.zudu.simulated_record import zudu_record, zudu_status
 from mcp_livecalls.simkit.base import Answer, Endpoint, SimulatedProvider, demo_account, same
 from mcp_livecalls.simkit.calls import Agent, SimCall, random_hex, random_uuid
-from mcp_livecalls.simkit.render import ms
 
 __all__ = [
     "ZUDU_FLAVOURS",
@@ -56,158 +48,6 @@ ZUDU_FLAVOURS: frozenset[str] = frozenset(
         "zudu.data_storage_setting",  # records carry Retell's data_storage_setting, not the opt-out flag
     }
 )
-
-
-# -- payloads -------------------------------------------------------------------------------
-
-
-def zudu_status(call: SimCall, ts: float, *, lower_case: bool = False) -> str:
-    """The Zudu ``call_status`` (in the call's own letter case, or lower case for every call)."""
-    state = call.state_at_ts(ts)
-    if state in ("queued", "ringing", "early_media"):
-        value = "REGISTERED"
-    elif state == "ended":
-        value = "ERROR" if call.end_reason == "failed" else "ENDED"
-    else:
-        value = "ONGOING"
-    return value.lower() if call.lowercase_enums or lower_case else value
-
-
-def zudu_enum(call: SimCall, value: str, *, lower_case: bool = False) -> str:
-    return value.lower() if call.lowercase_enums or lower_case else value
-
-
-def zudu_record(
-    call: SimCall,
-    ts: float,
-    organization_id: str,
-    *,
-    lower_case: bool = False,
-    storage_setting: bool = False,
-    record_id: bool = True,
-) -> dict[str, Any]:
-    """The ``data`` object of zudu-get-call.txt at ``ts``.
-
-    Transcript data is returned even when ``opt_out_sensitive_data_storage`` is true: hiding it is
-    the MCP server's job, and the simulator must let tests check that it does. The flavours:
-    ``lower_case`` writes every enum in lower case, ``storage_setting`` carries Retell's
-    ``data_storage_setting`` instead of the opt-out flag, ``record_id=False`` leaves out ``id``.
-    """
-    d = call.details()
-    state = call.state_at_ts(ts)
-    elapsed = ts - call.created_ts
-    ended = state == "ended"
-    direction = "OUTBOUND" if call.direction == "outbound" else "INBOUND"
-    call_id = call.alt_ids[0] if call.alt_ids else call.id
-
-    turns, tools = heard(call, ts)
-    base = call.created_ts
-
-    events: list[dict[str, Any]] = [
-        {"timestamp": ms(base), "event": "Call created", "session_time": 0, "data": {}}
-    ]
-    if call.answer_s is not None and elapsed >= call.answer_s:
-        events.append(
-            {
-                "timestamp": ms(base + call.answer_s),
-                "event": f"Call started - {direction}",
-                "session_time": 0,
-                "data": {
-                    "direction": direction,
-                    "from": None if call.web_call else call.from_number,
-                    "to": None if call.web_call else call.to_number,
-                },
-            }
-        )
-        for tool in tools:
-            events.append(
-                {
-                    "timestamp": ms(base + tool.at_s),
-                    "event": f"Tool call - {tool.name}",
-                    "session_time": math.floor(tool.at_s - call.answer_s),
-                    "data": {"tool_call_id": tool.tool_call_id, "name": tool.name},
-                }
-            )
-    if ended:
-        events.append(
-            {
-                "timestamp": ms(call.end_ts),
-                "event": "Call ended",
-                "session_time": math.floor(call.talk_s(ts)),
-                "data": {"reason": DISCONNECTION_REASONS[call.end_reason]},
-            }
-        )
-
-    transcript_object = [
-        {
-            "role": t.role,
-            "content": t.content,
-            "timestamp": ms(base + t.start_s),
-            "words": [{"word": w, "start": ms(base + a), "end": ms(base + b)} for w, a, b in t.words],
-        }
-        for t in turns
-    ]
-    with_tools: list[tuple[float, dict[str, Any]]] = [
-        (t.start_s, {"role": t.role, "content": t.content}) for t in turns
-    ]
-    for tool in tools:
-        with_tools.append(
-            (
-                tool.at_s,
-                {
-                    "role": "tool_call_invocation",
-                    "tool_call_id": tool.tool_call_id,
-                    "name": tool.name,
-                    "arguments": tool.arguments,
-                },
-            )
-        )
-        with_tools.append(
-            (
-                tool.at_s + 0.001,
-                {"role": "tool_call_result", "tool_call_id": tool.tool_call_id, "content": tool.result},
-            )
-        )
-    with_tools.sort(key=lambda item: item[0])
-
-    record: dict[str, Any] = {
-        "id": call.id,
-        "agent_id": call.agent.id if call.agent is not None else None,
-        "call_id": call_id,
-        "organization_id": organization_id,
-        "call_status": zudu_status(call, ts, lower_case=lower_case),
-        "call_type": zudu_enum(call, "WEB_CALL" if call.web_call else "PHONE_CALL", lower_case=lower_case),
-        "direction": zudu_enum(call, direction, lower_case=lower_case),
-        "from_number": None if call.web_call else call.from_number,
-        "to_number": None if call.web_call else call.to_number,
-        "start_timestamp": ms(base),
-        "end_timestamp": ms(call.end_ts) if ended else None,
-        "call_duration": ms(call.end_s) if ended else None,
-        "disconnection_reason": DISCONNECTION_REASONS[call.end_reason] if ended else None,
-        "recording_url": f"https://recordings.example.com/zudu/{call_id}.mp4" if call.recording else None,
-        "public_log_url": f"https://api.example.com/logs/{call_id}",
-        "opt_out_sensitive_data_storage": call.opt_out_sensitive_data_storage,
-        "data_storage_setting": stored_setting(call),
-        "metadata": dict(d.metadata),
-        "events": events,
-        # Undocumented: the transcript text is the turns' contents, one per line (the docs show one turn).
-        "transcript": "\n".join(t.content for t in turns),
-        "transcript_object": transcript_object,
-        "transcript_with_tool_calls": [entry for _, entry in with_tools],
-        "latency": latency(turns),
-        "call_analysis": call_analysis(call, ts),
-        "call_cost": call_cost(call, ts, turns),
-        "telephony_identifier": None
-        if call.web_call
-        else {"call_sid": d.telephony_call_sid, "conference_sid": d.conference_sid},
-    }
-    if storage_setting:
-        del record["opt_out_sensitive_data_storage"]
-    else:
-        del record["data_storage_setting"]
-    if not record_id:
-        del record["id"]
-    return record
 
 
 class ZuduSimulation(SimulatedProvider):
@@ -404,32 +244,37 @@ class ZuduSimulation(SimulatedProvider):
             records = [
                 self._zudu_record(c, ts, org, listed=True) for c in calls[page * limit : (page + 1) * limit]
             ]
-        total_pages = math.ceil(total / limit)
-        applied = {
-            k: criteria[k] for k in ("call_status", "call_type", "direction", "agent_id") if k in criteria
-        }
-        return Answer(
-            200,
-            {
-                "message": "Calls retrieved successfully",
-                "status": "success",
-                "error": None,
-                "data": {
-                    "organization_id": org,
-                    "calls": records,
-                    "pagination": {
-                        "page": page,
-                        "limit": limit,
-                        "total": total,
-                        "total_pages": total_pages,
-                        "has_next_page": page + 1 < total_pages,
-                        "has_previous_page": page > 0,
-                    },
-                    "returned_count": len(records),
-                    "applied_filters": applied,
+        return _list_page(org, records, criteria, page=page, limit=limit, total=total)
+
+
+def _list_page(
+    org: str, records: list[dict[str, Any]], criteria: dict[str, Any], *, page: int, limit: int, total: int
+) -> Answer:
+    """The list's answer: one page of ``records`` with its pagination and the filters applied."""
+    total_pages = math.ceil(total / limit)
+    applied = {k: criteria[k] for k in ("call_status", "call_type", "direction", "agent_id") if k in criteria}
+    return Answer(
+        200,
+        {
+            "message": "Calls retrieved successfully",
+            "status": "success",
+            "error": None,
+            "data": {
+                "organization_id": org,
+                "calls": records,
+                "pagination": {
+                    "page": page,
+                    "limit": limit,
+                    "total": total,
+                    "total_pages": total_pages,
+                    "has_next_page": page + 1 < total_pages,
+                    "has_previous_page": page > 0,
                 },
+                "returned_count": len(records),
+                "applied_filters": applied,
             },
-        )
+        },
+    )
 
 
 def _zudu_bad_request(message: str) -> Answer:
