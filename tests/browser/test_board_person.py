@@ -288,12 +288,7 @@ async def test_at_360_pixels_nothing_scrolls_sideways_and_every_calls_key_facts_
     await start_board(page, client)
     await board(page).locator("tr.call").first.wait_for()
 
-    widths = (
-        await board(page)
-        .locator("html")
-        .evaluate("(html) => [html.scrollWidth, html.clientWidth, document.body.scrollWidth]")
-    )
-    assert max(widths[0], widths[2]) <= widths[1], widths
+    widths = await sideways(page)
     # One look at every row at once (a refresh re-renders the rows): each key fact's box, if shown.
     seen: dict[str, dict[str, Any]] = await board(page).locator("tbody").evaluate(FACTS_SEEN)
     width = widths[1]
@@ -306,3 +301,16 @@ async def test_at_360_pixels_nothing_scrolls_sideways_and_every_calls_key_facts_
             assert box["left"] >= 0, box
             assert box["right"] <= width + 0.5, box
             assert box["text"].strip(), f"{name} is empty"
+
+    with_agent = next(call for call in await listed(client) if call.get("agent"))
+    await board(page).locator(f'tr.call[data-key="{with_agent["provider"]}/{with_agent["call_id"]}"]').click()
+    await board(page).locator("#legs h2").wait_for()
+    await sideways(page)  # an opened call's long ids wrap too
+
+
+async def sideways(page: Any) -> list[int]:
+    """The board's widths, asserting nothing is wider than the frame: ``[scroll, client, body]``."""
+    script = "(html) => [html.scrollWidth, html.clientWidth, document.body.scrollWidth]"
+    widths: list[int] = await board(page).locator("html").evaluate(script)
+    assert max(widths[0], widths[2]) <= widths[1], widths
+    return widths
