@@ -219,3 +219,48 @@ async def test_a_call_gone_from_its_provider_is_looked_for_everywhere_again() ->
     with pytest.raises(CallNotFound, match=r"No configured provider \(vobiz, exotel\)"):
         await service.get_live_call("exotel-2")
     assert (vobiz.requests, exotel.requests) == (2, 3)
+
+
+class DetailedProvider(InMemoryProvider):
+    """Plays a provider whose listed calls cost a request each (the Plivo family); can fail from
+    its second list read on."""
+
+    request_per_listed_call = True
+    fail_after_first_read = False
+
+    async def _list_active(self, query: ListQuery, offset: int, limit: int) -> ProviderSlice:
+        if self.fail_after_first_read and self.requests:
+            self.failing = True
+        return await super()._list_active(query, offset, limit)
+
+
+async def test_a_provider_whose_calls_cost_a_request_each_is_read_on_while_the_merge_takes_from_it() -> None:
+    newest = DetailedProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 30))
+    older = [
+        InMemoryProvider(name, _calls(name, 10, start_minute=200))
+        for name in (ProviderName("exotel"), ProviderName("zudu"))
+    ]
+    page = await _service(newest, *older).list_active_calls(ListQuery(), limit=20)
+    assert [call.call_id for call in page.calls] == [f"vobiz-{i}" for i in range(20)]
+    assert page.notes == []
+    assert page.next_cursor is not None
+
+
+async def test_a_provider_that_fails_to_read_on_keeps_the_calls_it_gave_and_the_page_says_so() -> None:
+    newest = DetailedProvider(ProviderName("vobiz"), _calls(ProviderName("vobiz"), 30))
+    newest.fail_after_first_read = True
+    older = [
+        InMemoryProvider(name, _calls(name, 10, start_minute=200))
+        for name in (ProviderName("exotel"), ProviderName("zudu"))
+    ]
+    service = _service(newest, *older)
+    page = await service.list_active_calls(ListQuery(), limit=20)
+    first = [call.call_id for call in page.calls if call.provider is ProviderName("vobiz")]
+    assert 0 < len(first) < 20
+    assert len(page.calls) == 20  # the older providers fill the rest
+    assert any("more calls could not be read" in note for note in page.notes)
+    # Nothing skipped: the next page starts at vobiz's next call, once it answers again.
+    newest.failing = newest.fail_after_first_read = False
+    assert page.next_cursor is not None
+    rest = await service.list_active_calls(ListQuery(), limit=20, cursor=page.next_cursor)
+    assert rest.calls[0].call_id == f"vobiz-{len(first)}"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -198,6 +199,17 @@ _BUILT_TOOLS: dict[tuple[Any, ...], SDKTool] = {}
 """Tools as the SDK builds them from a function, by everything they are built from."""
 
 
+def _returns_result(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is annotated to return a ``CallToolResult`` (``Annotated[CallToolResult, Model]``)."""
+    try:
+        returned = typing.get_type_hints(fn, include_extras=True).get("return")
+    except (NameError, TypeError):
+        return False
+    if typing.get_origin(returned) is typing.Annotated:
+        returned = typing.get_args(returned)[0]
+    return returned is CallToolResult
+
+
 class StrictToolServer(MCPServer[LifespanT]):
     """An ``MCPServer`` whose tools list is compact and whose tools refuse unknown arguments.
 
@@ -252,6 +264,12 @@ class StrictToolServer(MCPServer[LifespanT]):
                 meta=meta,
                 structured_output=structured_output,
             )
+            if _returns_result(fn):
+                # The structured content is the dump of a model this server built itself (validated
+                # and cleaned on construction); the SDK would validate it again, text cleaning
+                # included, on every call. The output schema is still published, and every client
+                # checks it (the mcp client with jsonschema). The SDK reads this field live.
+                built.fn_metadata.output_model = None
             _BUILT_TOOLS[key] = built
         tools = self._tool_manager._tools
         if built.name not in tools:  # as the SDK: the first tool of a name stays

@@ -1,0 +1,143 @@
+"""Profile: where a tool call's CPU goes in this process, by kind of work (pyinstrument).
+
+``python -m benchmarks.profile`` serves each provider from its own simulator process (no
+injected delay), calls each profiled tool through the in-memory MCP client many times under
+pyinstrument's sampling profiler, and sorts every sample by the innermost frame that says what
+the work is: JSON, validation (pydantic, and the client's jsonschema check), redaction, text
+cleaning, rendering, the output policy, the service, the adapters, upstream HTTP, the SDK's
+dispatch (and its in-memory transport), the event loop. Idle time (waiting on the simulators) is
+left out: the table is this process's CPU per call, client included (its schema check is shown
+apart, as in ``benchmarks.latency``). ``--tree`` prints pyinstrument's own call tree as well.
+
+pyinstrument is in the dev extra (a kept sampling profiler that follows async code; it is never
+imported at run time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+from mcp import Client
+
+from benchmarks.common import print_table, quiet_logs, simulator_processes
+from mcp_livecalls.config import Settings, provider_env
+from mcp_livecalls.providers.registry import PROVIDERS
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simulator import DEMO_CREDENTIALS
+
+__all__ = ["CATEGORIES", "main"]
+
+CALLS = 60
+LIVE_CALLS = 25 * len(PROVIDERS)
+
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # (category, path fragments of the innermost frame that decide it), checked in this order.
+    ("JSON", ("/json/", "pydantic_core/", "to_json", "dump_json")),
+    ("client schema check (jsonschema)", ("/jsonschema/", "/referencing/", "/rpds")),
+    ("validation (pydantic)", ("/pydantic/",)),
+    ("redaction", ("mcp_livecalls/upstream/redact.py",)),
+    ("text cleaning", ("mcp_livecalls/core/safety.py",)),
+    ("rendering", ("mcp_livecalls/server/render",)),
+    ("output policy (masking, trimming)", ("mcp_livecalls/server/policy.py",)),
+    ("models (normalized)", ("mcp_livecalls/core/",)),
+    ("service (fan-out, merge, cache)", ("mcp_livecalls/service/",)),
+    ("adapters (reading answers)", ("mcp_livecalls/providers/", "mcp_livecalls/simkit/")),
+    ("upstream HTTP (this server's pipeline)", ("mcp_livecalls/upstream/",)),
+    ("HTTP client (httpx2, h11)", ("/httpx2/", "/httpcore", "/h11/", "/ssl", "/socket", "/stamina")),
+    ("server glue (app, tools)", ("mcp_livecalls/server/", "mcp_livecalls/")),
+    ("SDK dispatch and transport", ("/mcp/", "/mcp_types/", "/anyio/", "/sniffio/")),
+    ("event loop", ("/asyncio/", "selectors")),
+)
+
+
+def _category(stack: Sequence[str]) -> str | None:
+    """The kind of work of one sample, by its innermost telling frame; ``None`` for idle."""
+    for frame in reversed(stack):
+        if frame.startswith(("[await]", "[out-of-context]")) or "select" in frame.split("\x00")[0]:
+            return None
+        path = frame.split("\x00")[1] if "\x00" in frame else frame
+        for name, fragments in CATEGORIES:
+            if any(fragment in path for fragment in fragments):
+                return name
+    return "other (Python, stdlib)"
+
+
+def _settings(urls: dict[str, str]) -> Settings:
+    env: dict[str, str] = {}
+    for cls in PROVIDERS:
+        name = cls.name.value
+        env.update(provider_env(cls, urls[name], DEMO_CREDENTIALS.settings_for(name)))
+    return Settings().with_changes(providers=Settings.from_env(env).providers, cache_ttl_s=0)
+
+
+async def _calls(client: Client) -> dict[str, tuple[str, dict[str, Any]]]:
+    page = await client.call_tool("list_active_calls", {"provider": "exotel", "limit": 1})
+    assert page.structured_content is not None
+    exotel = page.structured_content["calls"][0]["call_id"]
+    return {
+        "get_live_call exotel": ("get_live_call", {"call_id": exotel, "provider": "exotel"}),
+        "list_active_calls exotel (20)": ("list_active_calls", {"provider": "exotel", "limit": 20}),
+        "list_active_calls all (20)": ("list_active_calls", {"limit": 20}),
+    }
+
+
+async def profile(*, tree: bool) -> dict[str, tuple[dict[str, float], float]]:
+    from pyinstrument import Profiler
+
+    names = [cls.name.value for cls in PROVIDERS]
+    found: dict[str, tuple[dict[str, float], float]] = {}
+    with simulator_processes(names, live_calls=LIVE_CALLS, speed=0.01) as sims:
+        settings = _settings({name: sim.url for name, sim in sims.items()})
+        async with Client(create_server(settings)) as client:
+            for label, (tool, arguments) in (await _calls(client)).items():
+                for _ in range(5):
+                    await client.call_tool(tool, arguments)
+                profiler = Profiler(interval=0.0002, async_mode="enabled")
+                started = time.process_time()
+                profiler.start()
+                for _ in range(CALLS):
+                    result = await client.call_tool(tool, arguments)
+                    assert not result.is_error, result.content
+                session = profiler.stop()
+                cpu_ms = (time.process_time() - started) * 1000 / CALLS
+                counted: defaultdict[str, float] = defaultdict(float)
+                for stack, seconds in session.frame_records:
+                    if (category := _category(stack)) is not None:
+                        counted[category] += seconds * 1000 / CALLS
+                found[label] = (dict(counted), cpu_ms)
+                if tree:
+                    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    return found
+
+
+def report(found: dict[str, tuple[dict[str, float], float]]) -> None:
+    labels = list(found)
+    rows = []
+    for name, _ in (*CATEGORIES, ("other (Python, stdlib)", ())):
+        values = [found[label][0].get(name, 0.0) for label in labels]
+        if any(value >= 0.005 for value in values):
+            rows.append([name, *values])
+    rows.append(["sampled, not idle", *(sum(found[label][0].values()) for label in labels)])
+    rows.append(["CPU per call (process_time)", *(found[label][1] for label in labels)])
+    print_table(
+        f"Where a tool call's CPU goes, this process (server + in-memory client), ms per call of {CALLS}",
+        ["kind of work", *labels],
+        rows,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", action="store_true", help="print pyinstrument's call tree of each tool too")
+    args = parser.parse_args(argv)
+    quiet_logs()
+    report(anyio.run(lambda: profile(tree=args.tree)))
+
+
+if __name__ == "__main__":
+    main()
