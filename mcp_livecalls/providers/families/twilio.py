@@ -31,9 +31,9 @@ from mcp_livecalls.providers.families.twilio_records import (
     Participant,
     ParticipantsPage,
     calls_page,
+    compat_error,
     leg_of,
-    normalize_twilio_call,
-    twilio_error,
+    normalize_compat_call,
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.providers.reading import rest_call_status
@@ -47,7 +47,7 @@ __all__ = [
     "MAX_LIST_PAGES",
     "NOT_OFFERED",
     "PAGE_SIZE",
-    "TwilioFamilyProvider",
+    "CompatProvider",
 ]
 
 API_VERSION = "/2010-04-01"
@@ -67,7 +67,7 @@ PARTICIPANTS_PAGE = 250
 NOT_OFFERED = ("agent", "recording state", "bridge", "transcript", "latency", "cost", "media streams")
 
 
-class TwilioFamilyProvider(LiveCallsProvider):
+class CompatProvider(LiveCallsProvider):
     """A member of the Twilio family: its account's calls under ``api_prefix`` + ``/2010-04-01``."""
 
     api_prefix: ClassVar[str] = ""
@@ -86,7 +86,7 @@ class TwilioFamilyProvider(LiveCallsProvider):
     @classmethod
     def envelope_error(cls, payload: Any) -> EnvelopeError | None:
         """The family's error body inside a 2xx answer (not documented; refused like the real thing)."""
-        code, status, message = twilio_error(payload)
+        code, status, message = compat_error(payload)
         if code is None or status is None or status < 400 or "sid" in payload or "calls" in payload:
             return None
         said = f" {cls.title()} says: {{said}}" if message else ""
@@ -99,7 +99,7 @@ class TwilioFamilyProvider(LiveCallsProvider):
     @classmethod
     def error_message(cls, payload: Any) -> str | None:
         """``message (code 20404)``: the code is what the member's error pages are indexed by."""
-        code, _, message = twilio_error(payload)
+        code, _, message = compat_error(payload)
         if message is None:
             return None
         return message if code is None else f"{message} (code {code})"
@@ -113,7 +113,7 @@ class TwilioFamilyProvider(LiveCallsProvider):
         call = await self.http.get_json(
             f"{self._account_path}/Calls/{call_id}.json",
             call_id=call_id,
-            parse=lambda payload: normalize_twilio_call(payload, now=self._now(), provider=self.name.value),
+            parse=lambda payload: normalize_compat_call(payload, now=self._now(), provider=self.name.value),
         )
         if call.status in NOT_LIVE:
             raise CallNotFound(self.name.value, call_id)

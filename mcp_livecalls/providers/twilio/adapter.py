@@ -65,15 +65,19 @@ from mcp_livecalls.providers.families.twilio import (
     MAX_LIST_PAGES,
     NOT_OFFERED,
     PAGE_SIZE,
-    TwilioFamilyProvider,
+    CompatProvider,
 )
 from mcp_livecalls.providers.families.twilio_records import (
-    normalize_twilio_call,
+    compat_error,
+    compat_leg_status,
+    normalize_compat_call,
     parse_rfc2822,
-    twilio_error,
-    twilio_leg_status,
 )
 from mcp_livecalls.upstream.client import ProviderHTTP
+
+normalize_twilio_call = normalize_compat_call
+twilio_error = compat_error
+twilio_leg_status = compat_leg_status
 
 __all__ = [
     "LIVE_STATUSES",
@@ -114,7 +118,7 @@ class TwilioSettings:
         return ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
 
 
-class TwilioProvider(TwilioFamilyProvider):
+class TwilioProvider(CompatProvider):
     name = ProviderName("twilio")
     credential_vars = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
     env = EnvSpec(
