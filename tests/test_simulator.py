@@ -225,7 +225,7 @@ def test_vobiz_not_found_uses_the_documented_error_bodies() -> None:
 
 
 def test_vobiz_media_streams_come_in_a_paged_envelope_and_some_calls_have_one() -> None:
-    sim = Simulator(live_calls=60)
+    sim = Simulator(live_calls=60, providers=("vobiz",))  # every slot Vobiz's, however many providers
     with running(sim) as client:
         totals = []
         for call_uuid in vobiz_live_ids(client):
