@@ -42,6 +42,7 @@ from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = [
     "API_VERSION",
+    "FIELDS",
     "LIVE_STATUSES",
     "MAX_CONFERENCES",
     "MAX_LIST_PAGES",
@@ -64,6 +65,17 @@ MAX_CONFERENCES = 20
 PARTICIPANTS_PAGE = 250
 """Participants asked per conference: Twilio's documented maximum for one conference."""
 
+FIELDS = (
+    "status",
+    "direction",
+    "from_number",
+    "to_number",
+    "caller_name",
+    "started_at",
+    "duration_s",
+    "legs",
+)
+"""What every member's calls fill in."""
 NOT_OFFERED = ("agent", "recording state", "bridge", "transcript", "latency", "cost", "media streams")
 
 

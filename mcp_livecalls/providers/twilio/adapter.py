@@ -60,6 +60,7 @@ from pydantic import SecretStr
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.providers.base import Capabilities, EnvSpec, Wire
 from mcp_livecalls.providers.families.twilio import (
+    FIELDS,
     LIVE_STATUSES,
     MAX_CONFERENCES,
     MAX_LIST_PAGES,
@@ -131,16 +132,7 @@ class TwilioProvider(CompatProvider):
     call_id_words = "Twilio CallSid (CA…)"
     capabilities = Capabilities(
         upstream_filters=(),
-        fields=(
-            "status",
-            "direction",
-            "from_number",
-            "to_number",
-            "caller_name",
-            "started_at",
-            "duration_s",
-            "legs",
-        ),
+        fields=FIELDS,
         not_offered=NOT_OFFERED,
     )
 
