@@ -305,8 +305,9 @@ def _statuses_for(query: ListQuery) -> tuple[str, ...]:
 
 
 def _safe_sid(sid: str) -> bool:
-    """A conference SID that is safe in a path (``CF`` + hex; anything else is not asked)."""
-    return re.fullmatch(r"[A-Za-z0-9]{1,64}", sid) is not None
+    """A conference SID that is safe in a path (Twilio's ``CF`` + hex, SignalWire's UUID; anything
+    else is not asked)."""
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}", sid) is not None
 
 
 def _code(error: ProviderError) -> str:
