@@ -21,6 +21,7 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
     ("twilio", "Twilio"),
     ("telnyx", "Telnyx"),
     ("vonage", "Vonage"),
+    ("signalwire", "SignalWire"),
 )
 """``(name, title)`` per provider, in the order every listing follows: one line a provider."""
 
