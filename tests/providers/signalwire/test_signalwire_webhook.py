@@ -7,19 +7,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import TextResourceContents
+from pydantic import SecretStr
 from signalwire.core.security.webhook_validator import (
     validate_request,
     validate_webhook_signature,
     validate_webhook_signature_sha256,
 )
 
-from mcp_livecalls.core.models import CallStatus
+from mcp_livecalls.config import Settings
+from mcp_livecalls.core.models import CallStatus, ProviderName
 from mcp_livecalls.providers.hooks import WebhookRefused, parse_request
 from mcp_livecalls.providers.signalwire.webhook import SignalWireWebhook, signalwire_json_signature
+from mcp_livecalls.server.build import create_server
+from mcp_livecalls.simulator import Simulator, serve_asgi
+from mcp_livecalls.web.front import http_app
 
 KEY = "PSK_signalwire0webhook0tests"
 NOW = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
@@ -139,3 +149,47 @@ def test_webhooks_are_off_without_a_signing_key_and_the_reader_never_shows_it() 
 
     assert SignalWireWebhook.from_settings(_NoKey()) is None
     assert KEY not in repr(SignalWireWebhook(KEY))
+
+
+@pytest.mark.anyio
+async def test_a_signed_callback_through_the_receiver_makes_signalwire_pushed(
+    settings: Settings, simulator: Simulator
+) -> None:
+    configured = settings.provider(ProviderName("signalwire"))
+    assert configured is not None
+    public = "https://hooks.example"
+    served_settings = settings.with_changes(http_token=SecretStr("receiver-token-sw"), public_url=public)
+    call = simulator.population.live("signalwire")[0]
+    form = [("CallSid", call.id), ("CallStatus", "in-progress"), ("SequenceNumber", "1")]
+    url = f"{public}/webhooks/signalwire"
+    signature = _b64_sha1(configured.signing_key, url + "".join(name + value for name, value in sorted(form)))
+    assert validate_request(configured.signing_key, signature, url, form)
+    server = create_server(served_settings, now=simulator.clock.now)
+
+    with serve_asgi(http_app(server, served_settings, host="127.0.0.1"), name="mcp-http") as served:
+        async with httpx2.AsyncClient() as http:
+            posted = await http.post(
+                f"{served}/webhooks/signalwire",
+                content=urlencode(form),
+                headers={**FORM_TYPE, "X-SignalWire-Signature": signature},
+            )
+            forged = await http.post(
+                f"{served}/webhooks/signalwire",
+                content=urlencode(form),
+                headers={**FORM_TYPE, "X-SignalWire-Signature": signature[::-1]},
+            )
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": "Bearer receiver-token-sw"}) as http,
+            Client(streamable_http_client(f"{served}/mcp", http_client=http)) as client,
+        ):
+            read = await client.read_resource("livecalls://providers")
+
+    assert posted.status_code == 204
+    assert forged.status_code >= 400
+    contents = read.contents[0]
+    assert isinstance(contents, TextResourceContents)
+    listed = {p["name"]: p for p in json.loads(contents.text)["providers"]}
+    assert (listed["signalwire"]["updates"], listed["signalwire"]["webhook"]) == (
+        "pushed",
+        "/webhooks/signalwire",
+    )
