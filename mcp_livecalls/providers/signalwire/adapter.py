@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 from pydantic import SecretStr
 
@@ -53,6 +53,7 @@ from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.providers.base import Capabilities, EnvSpec, Wire
 from mcp_livecalls.providers.families.twilio import FIELDS, NOT_OFFERED, CompatProvider
 from mcp_livecalls.upstream.client import ProviderHTTP
+from mcp_livecalls.upstream.translate import find_message
 
 __all__ = ["SignalWireProvider", "SignalWireSettings", "space_base_url"]
 
@@ -126,6 +127,12 @@ class SignalWireProvider(CompatProvider):
     @classmethod
     def built(cls, settings: SignalWireSettings, http: ProviderHTTP, now: Callable[[], datetime]) -> Self:
         return cls(http, account_sid=settings.project_id.get_secret_value(), now=now)
+
+    @classmethod
+    def error_message(cls, payload: Any) -> str | None:
+        """Twilio's body first; SignalWire also documents ``{"errors": [{code, message, …}]}`` and
+        other shapes (``_shared/errors.tsp``), whose message is found wherever it is."""
+        return super().error_message(payload) or find_message(payload)
 
     @classmethod
     def redaction_pairs(cls, settings: SignalWireSettings) -> list[tuple[str, str]]:
