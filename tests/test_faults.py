@@ -27,7 +27,7 @@ from starlette.responses import Response
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
-from mcp_livecalls.core.catalog import NAMES
+from mcp_livecalls.core.catalog import NAMES, title_of
 from mcp_livecalls.providers.families.plivo import AccountCallProvider
 from mcp_livecalls.providers.registry import PROVIDERS as REGISTERED
 from mcp_livecalls.server.build import create_server
@@ -127,7 +127,7 @@ def assert_answers_correctly(result: CallToolResult, sim: Simulator, tool: str, 
 
 def assert_clear_error(message: str, provider: str, tool: str) -> None:
     assert message.strip() not in ("", f"Error executing tool {tool}")  # says what happened
-    assert provider.capitalize() in message  # names the provider
+    assert title_of(provider) in message  # names the provider as the catalog does
     for leak in ("Traceback", "http://", "https://"):
         assert leak not in message
 

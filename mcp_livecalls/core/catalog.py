@@ -22,6 +22,7 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
     ("telnyx", "Telnyx"),
     ("vonage", "Vonage"),
     ("vapi", "Vapi"),
+    ("signalwire", "SignalWire"),
 )
 """``(name, title)`` per provider, in the order every listing follows: one line a provider."""
 

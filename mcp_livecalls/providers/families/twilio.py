@@ -31,9 +31,9 @@ from mcp_livecalls.providers.families.twilio_records import (
     Participant,
     ParticipantsPage,
     calls_page,
+    compat_error,
     leg_of,
-    normalize_twilio_call,
-    twilio_error,
+    normalize_compat_call,
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.providers.reading import rest_call_status
@@ -42,12 +42,13 @@ from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = [
     "API_VERSION",
+    "FIELDS",
     "LIVE_STATUSES",
     "MAX_CONFERENCES",
     "MAX_LIST_PAGES",
     "NOT_OFFERED",
     "PAGE_SIZE",
-    "TwilioFamilyProvider",
+    "CompatProvider",
 ]
 
 API_VERSION = "/2010-04-01"
@@ -64,10 +65,21 @@ MAX_CONFERENCES = 20
 PARTICIPANTS_PAGE = 250
 """Participants asked per conference: Twilio's documented maximum for one conference."""
 
+FIELDS = (
+    "status",
+    "direction",
+    "from_number",
+    "to_number",
+    "caller_name",
+    "started_at",
+    "duration_s",
+    "legs",
+)
+"""What every member's calls fill in."""
 NOT_OFFERED = ("agent", "recording state", "bridge", "transcript", "latency", "cost", "media streams")
 
 
-class TwilioFamilyProvider(LiveCallsProvider):
+class CompatProvider(LiveCallsProvider):
     """A member of the Twilio family: its account's calls under ``api_prefix`` + ``/2010-04-01``."""
 
     api_prefix: ClassVar[str] = ""
@@ -86,7 +98,7 @@ class TwilioFamilyProvider(LiveCallsProvider):
     @classmethod
     def envelope_error(cls, payload: Any) -> EnvelopeError | None:
         """The family's error body inside a 2xx answer (not documented; refused like the real thing)."""
-        code, status, message = twilio_error(payload)
+        code, status, message = compat_error(payload)
         if code is None or status is None or status < 400 or "sid" in payload or "calls" in payload:
             return None
         said = f" {cls.title()} says: {{said}}" if message else ""
@@ -99,7 +111,7 @@ class TwilioFamilyProvider(LiveCallsProvider):
     @classmethod
     def error_message(cls, payload: Any) -> str | None:
         """``message (code 20404)``: the code is what the member's error pages are indexed by."""
-        code, _, message = twilio_error(payload)
+        code, _, message = compat_error(payload)
         if message is None:
             return None
         return message if code is None else f"{message} (code {code})"
@@ -113,7 +125,7 @@ class TwilioFamilyProvider(LiveCallsProvider):
         call = await self.http.get_json(
             f"{self._account_path}/Calls/{call_id}.json",
             call_id=call_id,
-            parse=lambda payload: normalize_twilio_call(payload, now=self._now(), provider=self.name.value),
+            parse=lambda payload: normalize_compat_call(payload, now=self._now(), provider=self.name.value),
         )
         if call.status in NOT_LIVE:
             raise CallNotFound(self.name.value, call_id)
@@ -293,8 +305,9 @@ def _statuses_for(query: ListQuery) -> tuple[str, ...]:
 
 
 def _safe_sid(sid: str) -> bool:
-    """A conference SID that is safe in a path (``CF`` + hex; anything else is not asked)."""
-    return re.fullmatch(r"[A-Za-z0-9]{1,64}", sid) is not None
+    """A conference SID that is safe in a path (Twilio's ``CF`` + hex, SignalWire's UUID; anything
+    else is not asked)."""
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}", sid) is not None
 
 
 def _code(error: ProviderError) -> str:

@@ -35,11 +35,11 @@ __all__ = [
     "Participant",
     "ParticipantsPage",
     "calls_page",
+    "compat_error",
+    "compat_leg_status",
     "leg_of",
-    "normalize_twilio_call",
+    "normalize_compat_call",
     "parse_rfc2822",
-    "twilio_error",
-    "twilio_leg_status",
 ]
 
 NOT_LIVE = frozenset({CallStatus.ENDED, CallStatus.FAILED})
@@ -71,7 +71,7 @@ def parse_rfc2822(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def twilio_leg_status(raw: str | None) -> LegStatus:
+def compat_leg_status(raw: str | None) -> LegStatus:
     return _LEG_STATUS.get((raw or "").strip().lower(), LegStatus.UNKNOWN)
 
 
@@ -126,7 +126,7 @@ class ParticipantsPage(RawPayload):
     participants: list[Participant]
 
 
-def twilio_error(payload: Any) -> tuple[int | None, int | None, str | None]:
+def compat_error(payload: Any) -> tuple[int | None, int | None, str | None]:
     """``(code, status, message)`` of Twilio's error body, ``None`` for what it does not say."""
     if not isinstance(payload, dict):
         return None, None, None
@@ -138,7 +138,7 @@ def twilio_error(payload: Any) -> tuple[int | None, int | None, str | None]:
     )
 
 
-def normalize_twilio_call(payload: Any, *, now: datetime, provider: str = "twilio") -> LiveCall:
+def normalize_compat_call(payload: Any, *, now: datetime, provider: str) -> LiveCall:
     """One call object of ``provider`` (``Calls/{sid}.json`` or an item of ``calls``). Raises on
     garbage."""
     raw = CallRecord.model_validate(payload)
@@ -185,13 +185,13 @@ class ListPage:
     next_page_uri: str | None
 
 
-def calls_page(payload: Any, *, now: datetime, provider: str = "twilio") -> ListPage:
+def calls_page(payload: Any, *, now: datetime, provider: str) -> ListPage:
     page = CallsPage.model_validate(payload)
     calls: list[LiveCall] = []
     first: ValueError | TypeError | OverflowError | None = None
     for item in page.calls:
         try:
-            calls.append(normalize_twilio_call(item, now=now, provider=provider))
+            calls.append(normalize_compat_call(item, now=now, provider=provider))
         except (ValueError, TypeError, OverflowError) as exc:  # pydantic's ValidationError is a ValueError
             first = first or exc  # one entry Twilio wrote badly: the others are still listed
     if first is not None and not calls:
@@ -203,7 +203,7 @@ def leg_of(raw: Participant) -> CallLeg:
     return CallLeg(
         leg_id=raw.call_sid,
         role=raw.label or ("coach" if raw.coaching else None),
-        status=twilio_leg_status(raw.status),
+        status=compat_leg_status(raw.status),
         provider_status=raw.status or None,
         muted=raw.muted,
         on_hold=raw.hold,

@@ -12,7 +12,7 @@ Route names (for faults and request counts): ``list_calls`` (``Calls.json``), ``
 (``Calls/{sid}.json``) and ``stream`` (``Conferences.json`` and ``Participants.json``: what the
 stream details are made of). A member's flavours are named ``<member>.<variant>``; the family reads
 ``small_pages`` (at most 2 calls a page whatever ``PageSize`` asks), ``older_body`` and
-``live_duration`` (see ``twilio_call``) for any member that declares them.
+``live_duration`` (see ``compat_call``) for any member that declares them.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from starlette.responses import Response
 from mcp_livecalls.providers.families.twilio_simulated_records import (
     ANSWERED,
     API,
+    compat_call,
+    compat_conference,
+    compat_participants,
     page_of,
-    twilio_call,
-    twilio_conference,
-    twilio_participants,
 )
 from mcp_livecalls.simkit.base import (
     HUGE_ID,
@@ -43,7 +43,7 @@ from mcp_livecalls.simkit.base import (
 )
 from mcp_livecalls.simkit.calls import Agent, SimCall, business_number, random_hex, random_person
 
-__all__ = ["TwilioFamilySimulation"]
+__all__ = ["CompatSimulation"]
 
 T = TypeVar("T")
 
@@ -62,7 +62,7 @@ _CODES: Final[dict[int, int]] = {
 """The family's error codes by HTTP status (SignalWire's spec writes 20003 for a 401 too)."""
 
 
-class TwilioFamilySimulation(SimulatedProvider):
+class CompatSimulation(SimulatedProvider):
     """A member's simulated API: the family's resources under ``api_root``."""
 
     api_root: ClassVar[str] = API
@@ -120,7 +120,7 @@ class TwilioFamilySimulation(SimulatedProvider):
 
     def call_body(self, call: SimCall, ts: float, account: str) -> dict[str, Any]:
         """One call as this member writes it."""
-        return twilio_call(
+        return compat_call(
             call,
             ts,
             account,
@@ -131,7 +131,7 @@ class TwilioFamilySimulation(SimulatedProvider):
 
     def participants_of(self, call: SimCall, ts: float, account: str) -> list[dict[str, Any]]:
         """The participants of the call's conference as this member writes them."""
-        return twilio_participants(call, ts, account, self.api_root)
+        return compat_participants(call, ts, account, self.api_root)
 
     def more_info(self, code: int) -> str:
         """The page an error body points at."""
@@ -181,7 +181,7 @@ class TwilioFamilySimulation(SimulatedProvider):
         """The family names its ids ``sid`` (``call_sid`` in participants), and a single call is the
         whole answer (its ``status`` is the call's, not an envelope's): ids and statuses are damaged
         here for the faults that target them."""
-        records = TwilioFamilySimulation.records(route, payload)
+        records = CompatSimulation.records(route, payload)
         if kind == "huge_ids":
             for record in records:
                 for key in ("sid", "call_sid"):
@@ -290,7 +290,7 @@ class TwilioFamilySimulation(SimulatedProvider):
         def conferences() -> list[dict[str, Any]]:
             ts = self.sim.now_ts()
             found = self._talking_in_conference(ts)
-            return [twilio_conference(call, ts, sid, self.api_root) for call in found]
+            return [compat_conference(call, ts, sid, self.api_root) for call in found]
 
         def answer() -> Answer:
             return self._listed(request, sid, "conferences", conferences, request.url.path)

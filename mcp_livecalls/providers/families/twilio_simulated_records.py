@@ -1,7 +1,7 @@
 """The Twilio family's simulated resources: one call, conference, participant and list page as a
 member writes them (``families/twilio_simulated.py`` serves them).
 
-``twilio_call`` writes the call resource of Twilio's reference; ``older`` drops what Twilio added
+``compat_call`` writes the call resource of Twilio's reference; ``older`` drops what Twilio added
 later (``queue_time``, ``trunk_sid``, ``group_sid``, the ``streams``/``payments`` links) and
 ``live_duration`` writes a live call's ``duration`` as the seconds so far instead of ``null``.
 """
@@ -19,12 +19,12 @@ from mcp_livecalls.simkit.calls import CallState, SimCall
 __all__ = [
     "ANSWERED",
     "API",
+    "compat_call",
+    "compat_conference",
+    "compat_participants",
+    "compat_status",
     "page_of",
     "rfc2822",
-    "twilio_call",
-    "twilio_conference",
-    "twilio_participants",
-    "twilio_status",
 ]
 
 API: Final = "/2010-04-01"
@@ -45,7 +45,7 @@ def rfc2822(ts: float) -> str:
     return format_datetime(datetime.fromtimestamp(math.floor(ts), UTC))
 
 
-def twilio_status(call: SimCall, state: CallState) -> str:
+def compat_status(call: SimCall, state: CallState) -> str:
     if state == "queued":
         return "queued"
     if state in ("ringing", "early_media"):
@@ -55,7 +55,7 @@ def twilio_status(call: SimCall, state: CallState) -> str:
     return _ENDED[call.end_reason]
 
 
-def twilio_call(
+def compat_call(
     call: SimCall,
     ts: float,
     account: str,
@@ -66,7 +66,7 @@ def twilio_call(
 ) -> dict[str, Any]:
     """One call object (``Calls/{sid}.json``, an item of ``calls``) under ``api``."""
     state = call.state_at_ts(ts)
-    status = twilio_status(call, state)
+    status = compat_status(call, state)
     ended = state == "ended"
     dialled = call.created_ts + call.ring_s
     duration: str | None = None
@@ -152,7 +152,7 @@ def _participant(
     }
 
 
-def twilio_participants(call: SimCall, ts: float, account: str, api: str = API) -> list[dict[str, Any]]:
+def compat_participants(call: SimCall, ts: float, account: str, api: str = API) -> list[dict[str, Any]]:
     """The conference the call talks in: the customer (the call), the agent's leg, maybe a coach."""
     state = call.state_at_ts(ts)
     agent_muted, customer_muted = call.muted_at_ts(ts)
@@ -169,7 +169,7 @@ def twilio_participants(call: SimCall, ts: float, account: str, api: str = API) 
     return found
 
 
-def twilio_conference(call: SimCall, ts: float, account: str, api: str = API) -> dict[str, Any]:
+def compat_conference(call: SimCall, ts: float, account: str, api: str = API) -> dict[str, Any]:
     conference = call.conference_uuid
     root = f"{api}/Accounts/{account}/Conferences/{conference}"
     return {

@@ -58,6 +58,8 @@ class FormSignedReader(SecretReader):
     signs_body = True
     signature_header: ClassVar[str]
     """The header carrying the signature (lower case)."""
+    signature_words: ClassVar[str]
+    """How a refusal names it (``X-Twilio-Signature``)."""
 
     def form_text(self, form: Mapping[str, tuple[str, ...]]) -> str:
         return sorted_form_text(form)
@@ -85,7 +87,7 @@ class FormSignedReader(SecretReader):
         else:
             signed = self.form_signed(request, signature, request.form)
         if not signed:
-            raise WebhookRefused("signature", f"{_header_words(self.signature_header)} does not match")
+            raise WebhookRefused("signature", f"{self.signature_words} does not match")
         call_id = request.param("CallSid")
         if not call_id or signature is None:
             return []
@@ -104,10 +106,3 @@ class FormSignedReader(SecretReader):
                 sequence=int(sequence) if sequence and sequence.isdigit() else None,
             )
         ]
-
-
-def _header_words(header: str) -> str:
-    """``X-Twilio-Signature`` for ``x-twilio-signature``."""
-    return "-".join("X" if part == "x" else part.capitalize() for part in header.split("-")).replace(
-        "Signalwire", "SignalWire"
-    )

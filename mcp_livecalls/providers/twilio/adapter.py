@@ -60,20 +60,25 @@ from pydantic import SecretStr
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.providers.base import Capabilities, EnvSpec, Wire
 from mcp_livecalls.providers.families.twilio import (
+    FIELDS,
     LIVE_STATUSES,
     MAX_CONFERENCES,
     MAX_LIST_PAGES,
     NOT_OFFERED,
     PAGE_SIZE,
-    TwilioFamilyProvider,
+    CompatProvider,
 )
 from mcp_livecalls.providers.families.twilio_records import (
-    normalize_twilio_call,
+    compat_error,
+    compat_leg_status,
+    normalize_compat_call,
     parse_rfc2822,
-    twilio_error,
-    twilio_leg_status,
 )
 from mcp_livecalls.upstream.client import ProviderHTTP
+
+normalize_twilio_call = normalize_compat_call
+twilio_error = compat_error
+twilio_leg_status = compat_leg_status
 
 __all__ = [
     "LIVE_STATUSES",
@@ -114,7 +119,7 @@ class TwilioSettings:
         return ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
 
 
-class TwilioProvider(TwilioFamilyProvider):
+class TwilioProvider(CompatProvider):
     name = ProviderName("twilio")
     credential_vars = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
     env = EnvSpec(
@@ -127,16 +132,7 @@ class TwilioProvider(TwilioFamilyProvider):
     call_id_words = "Twilio CallSid (CA…)"
     capabilities = Capabilities(
         upstream_filters=(),
-        fields=(
-            "status",
-            "direction",
-            "from_number",
-            "to_number",
-            "caller_name",
-            "started_at",
-            "duration_s",
-            "legs",
-        ),
+        fields=FIELDS,
         not_offered=NOT_OFFERED,
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from mcp_livecalls.providers.families.twilio_simulated_records import rfc2822, twilio_status
+from mcp_livecalls.providers.families.twilio_simulated_records import compat_status, rfc2822
 from mcp_livecalls.providers.twilio.webhook import SIGNATURE_HEADER, twilio_signature
 from mcp_livecalls.simkit.callbacks import Change, Payload, SecretMaker
 
@@ -42,7 +42,7 @@ class TwilioCallbacks(SecretMaker):
         return Payload(
             {
                 **form,
-                "CallStatus": twilio_status(call, change.state),
+                "CallStatus": compat_status(call, change.state),
                 "From": call.from_number,
                 "To": call.to_number,
                 "Direction": "outbound-api" if call.direction == "outbound" else "inbound",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from mcp_livecalls.providers.families.twilio_simulated import TwilioFamilySimulation
+from mcp_livecalls.providers.families.twilio_simulated import CompatSimulation
 
 __all__ = ["TWILIO_FLAVOURS", "TwilioSimulation"]
 
@@ -27,7 +27,7 @@ TWILIO_FLAVOURS: frozenset[str] = frozenset(
 )
 
 
-class TwilioSimulation(TwilioFamilySimulation):
+class TwilioSimulation(CompatSimulation):
     name = "twilio"
     flavours = TWILIO_FLAVOURS
     demo_settings: ClassVar[Mapping[str, str]] = {

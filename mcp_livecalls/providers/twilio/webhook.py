@@ -35,6 +35,7 @@ class TwilioWebhook(FormSignedReader):
     provider = ProviderName("twilio")
     verified_by = "auth_token"
     signature_header = SIGNATURE_HEADER
+    signature_words = "X-Twilio-Signature"
 
     def json_signed(self, request: WebhookRequest, signature: str | None) -> bool:
         return body_sha256_signed(self, request, signature)

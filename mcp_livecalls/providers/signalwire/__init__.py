@@ -1,0 +1,1 @@
+"""SignalWire (Compatibility "LaML"/cXML REST API): a member of the Twilio family."""
