@@ -19,8 +19,8 @@ const { StdioClientTransport } = await sdk("client/stdio.js");
 const { StreamableHTTPClientTransport } = await sdk("client/streamableHttp.js");
 const types = await sdk("types.js");
 
-const STEP_TIMEOUT_MS = 20_000;
-const UPDATE_WAIT_MS = 2_500;
+const STEP_TIMEOUT_MS = 60_000; // far above what a step takes: a server process starting on a busy machine
+const UPDATE_WAIT_MS = 10_000;
 const ACTIVE = "livecalls://calls/active";
 
 function errorOf(exc) {

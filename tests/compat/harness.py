@@ -38,7 +38,7 @@ from .install import ClientUnavailable, python_v1_client, ts_client
 HERE: Final = Path(__file__).resolve().parent
 REPO: Final = HERE.parents[1]
 TOKEN: Final = "compat-token-5e0c2a91"
-CLIENT_TIMEOUT_S: Final = 150.0
+CLIENT_TIMEOUT_S: Final = 300.0
 SERVER_START_TIMEOUT_S: Final = 30.0
 
 
