@@ -12,6 +12,7 @@ import anyio
 import pytest
 from plivo.utils.signature_v3 import validate_v3_signature
 from retell.lib.webhook_auth import symmetric
+from signalwire.core.security.webhook_validator import validate_request
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +29,9 @@ from mcp_livecalls.simulator.push import Delivery, PushFaults
 
 pytestmark = pytest.mark.anyio
 
-PUSHING = {"twilio", "plivo", "vobiz", "exotel", "retell", "telnyx", "vonage"}
+PUSHING = {"twilio", "plivo", "vobiz", "exotel", "retell", "telnyx", "vonage", "vapi", "signalwire"}
+ORACLES = {"twilio", "plivo", "retell", "vonage", "signalwire"}
+"""The pushing providers whose SDKs on PyPI verify a signature (Vapi's ships no verifier)."""
 LIVE = {"ringing": CallStatus.RINGING, "in_progress": CallStatus.IN_PROGRESS, "on_hold": CallStatus.ON_HOLD}
 
 
@@ -121,6 +124,9 @@ def _oracle(simulator: Simulator, received: Received, provider: str) -> bool:
         stamp = int(simulator.clock.now().timestamp() * 1000)
         signature, body = headers["x-retell-signature"], received.body.decode()
         return bool(symmetric["verify"](body, account["api_key"], signature, {"timestamp": stamp}))
+    if provider == "signalwire":
+        signature = headers["x-signalwire-signature"]
+        return validate_request(account["signing_key"], signature, received.url, received.body.decode())
     secret = simulator.pusher.settings()["vonage"]["signature_secret"]
     return bool(verify_signature(headers["authorization"].removeprefix("Bearer "), secret))
 
@@ -134,10 +140,10 @@ async def test_the_providers_own_sdks_verify_the_simulators_signatures(
     checked: dict[str, list[bool]] = {}
     for delivery, received in zip(deliveries, inbox[0].received, strict=True):
         provider = delivery.callback.provider
-        if provider in ("twilio", "plivo", "retell", "vonage"):
+        if provider in ORACLES:
             checked.setdefault(provider, []).append(_oracle(pushing, received, provider))
 
-    assert set(checked) == {"twilio", "plivo", "retell", "vonage"}
+    assert set(checked) == ORACLES
     assert all(all(results) for results in checked.values())
 
 
