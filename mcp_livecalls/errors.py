@@ -137,5 +137,10 @@ class BadResponse(ProviderError):
     """The provider answered with a body that does not match its documentation."""
 
 
+TITLES: dict[str, str] = {}
+"""How prose names each provider (``Retell AI``): filled by ``core.catalog``, which sits above
+this module, when it is imported (before any provider can fail)."""
+
+
 def _title(provider: str) -> str:
-    return provider[:1].upper() + provider[1:]
+    return TITLES.get(provider) or provider[:1].upper() + provider[1:]

@@ -26,8 +26,15 @@ from mcp_livecalls.config import Settings
 from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_asgi
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_asgi
 from mcp_livecalls.web.front import http_app
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The simulator's clock, from the wall's now: the server in a subprocess keeps the wall clock."""
+    return ManualClock.starting_now()
+
 
 TOKEN = "http-token-4b1d9e77"
 

@@ -1,7 +1,8 @@
 """The registry line of every provider: its name and how prose names it; nothing else is listed.
 
-A leaf module: the models (``ProviderName``), the HTTP policy (messages name a provider by its
-title) and the simulator read it without importing any adapter. Each name is a folder,
+Below every adapter: the models (``ProviderName``), the HTTP policy (messages name a provider by
+its title) and the simulator read it without importing any adapter; it imports only the error
+tree, whose messages it teaches the titles. Each name is a folder,
 ``mcp_livecalls/providers/<name>/``, holding its adapter and its simulated API; the adapters are
 loaded from there by ``mcp_livecalls.providers.registry``.
 """
@@ -9,6 +10,8 @@ loaded from there by ``mcp_livecalls.providers.registry``.
 from __future__ import annotations
 
 from typing import Final
+
+from mcp_livecalls import errors
 
 __all__ = ["CATALOG", "NAMES", "names", "title_of", "titles"]
 
@@ -28,6 +31,7 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
 
 NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in CATALOG)
 _TITLES: Final[dict[str, str]] = dict(CATALOG)
+errors.TITLES.update(_TITLES)  # the error messages name a provider as prose does
 
 
 def title_of(name: str) -> str:

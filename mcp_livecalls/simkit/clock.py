@@ -46,6 +46,12 @@ class ManualClock:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
 
+    @classmethod
+    def starting_now(cls) -> ManualClock:
+        """One that starts at the wall clock's now: for a simulator read by a server in another
+        process, whose clock is the wall's (a list asked by time, as Vapi's, finds its calls)."""
+        return cls(datetime.now(UTC))
+
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after every ``advance`` or ``set`` (in the thread that moved the clock:
         the simulator's pusher wakes its own loop from there); the function returned stops it."""

@@ -13,8 +13,16 @@ import pytest
 from mcp import Client
 
 from mcp_livecalls.server.board import BOARD_URI
+from mcp_livecalls.simulator import ManualClock
 
 from .official import official_host_js, served_mcp, start_official_board
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The simulator's clock, from the wall's now: the server in a subprocess keeps the wall clock."""
+    return ManualClock.starting_now()
+
 
 pytestmark = pytest.mark.anyio
 

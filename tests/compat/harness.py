@@ -203,7 +203,9 @@ def client_run(client: ForeignClient, scenario: Scenario) -> dict[str, Any]:
         if scenario.demo:
             env = server_env(None)
         else:
-            sim_url = stack.enter_context(serve_simulator(Simulator(seed=7, clock=ManualClock())))
+            sim_url = stack.enter_context(
+                serve_simulator(Simulator(seed=7, clock=ManualClock.starting_now()))
+            )
             env, config["sim_url"] = server_env(sim_url), sim_url
         if scenario.transport == "stdio":
             config["server"] = {

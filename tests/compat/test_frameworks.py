@@ -30,7 +30,7 @@ def report() -> dict[str, Any]:
     except ClientUnavailable as exc:
         unavailable(str(exc))
     client = ForeignClient("frameworks", [str(python), str(HERE / "client_frameworks.py")])
-    with serve_simulator(Simulator(seed=7, clock=ManualClock())) as sim_url:
+    with serve_simulator(Simulator(seed=7, clock=ManualClock.starting_now())) as sim_url:
         config = {"server": {"command": SERVE[0], "args": SERVE[1:], "env": server_env(sim_url)}}
         try:
             return run_client(client, config)

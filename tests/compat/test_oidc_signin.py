@@ -75,7 +75,7 @@ def signed_in() -> Iterator[tuple[str, str]]:
     port = free_port()
     mcp_url = f"http://127.0.0.1:{port}/mcp"
     with (
-        serve_simulator(Simulator(seed=7, clock=ManualClock())) as sim_url,
+        serve_simulator(Simulator(seed=7, clock=ManualClock.starting_now())) as sim_url,
         authorization_server(mcp_url) as issuer,
     ):
         env = {

@@ -31,7 +31,8 @@ _EVENTS = {"queued": "initiated", "ringing": "ringing", "in_progress": "answered
 class CompatCallbacks(SecretMaker):
     account_field: ClassVar[str] = "account_sid"
     """The account credential sent as ``AccountSid``."""
-    signature_header: ClassVar[str] = "x-twilio-signature"
+    signature_header: ClassVar[str]
+    """The header a member's signature travels in."""
 
     def payload(self, change: Change, now: datetime) -> Payload | None:
         call = change.call
