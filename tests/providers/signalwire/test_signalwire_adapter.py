@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import anyio
 import httpx2
 import pytest
+from policies import PATIENT
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.core.models import CallStatus, ProviderName
@@ -20,7 +21,6 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.providers.signalwire.adapter import SignalWireProvider, SignalWireSettings
 from mcp_livecalls.providers.signalwire.simulated import FIXTURE_CALL_SID, SIGNALWIRE_FLAVOURS
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator
-from mcp_livecalls.upstream.policy import HttpPolicy
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +29,6 @@ FLAVOUR_SETS = [
     *(pytest.param((flavour,), id=flavour.split(".")[1]) for flavour in sorted(SIGNALWIRE_FLAVOURS)),
     pytest.param(tuple(sorted(SIGNALWIRE_FLAVOURS)), id="all"),
 ]
-PATIENT = HttpPolicy(connect_timeout_s=30, read_timeout_s=30, request_timeout_s=30, tool_budget_s=60)
 
 
 @asynccontextmanager

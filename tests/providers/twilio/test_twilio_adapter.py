@@ -18,6 +18,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
+from policies import PATIENT
 
 from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
@@ -41,7 +42,6 @@ FLAVOUR_SETS = [
     *(pytest.param((flavour,), id=flavour.split(".")[1]) for flavour in sorted(TWILIO_FLAVOURS)),
     pytest.param(tuple(sorted(TWILIO_FLAVOURS)), id="all"),
 ]
-PATIENT = HttpPolicy(connect_timeout_s=30, read_timeout_s=30, request_timeout_s=30, tool_budget_s=60)
 """No fault here is a hang: timeouts far above any loopback answer, so a busy machine changes no verdict."""
 
 

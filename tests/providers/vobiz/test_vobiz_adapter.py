@@ -15,6 +15,7 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
+from policies import PATIENT
 from pydantic import SecretStr
 
 from mcp_livecalls.cli import simulator_settings
@@ -186,7 +187,9 @@ def _settings(base_url: str, sim: Simulator) -> Settings:
     vobiz = simulator_settings(base_url, DEMO_CREDENTIALS).provider(ProviderName("vobiz"))
     assert vobiz is not None
     zone = "Asia/Kolkata" if sim.flavour("vobiz.local_time") else "UTC"
-    return Settings(providers={ProviderName("vobiz"): replace(vobiz, timezone=zone)}, cache_ttl_s=0)
+    return Settings(
+        providers={ProviderName("vobiz"): replace(vobiz, timezone=zone)}, cache_ttl_s=0, http=PATIENT
+    )
 
 
 def _population(flavours: frozenset[str], live_calls: int = 45) -> Simulator:
@@ -230,7 +233,7 @@ async def test_paging_list_active_calls_to_the_end_lists_every_vobiz_call_once_a
     sim = _population(flavours, live_calls=20 if "vobiz.offset_ignored" in flavours else 45)
     with serve_simulator(sim) as base_url:
         async with Client(create_server(_settings(base_url, sim), now=sim.clock.now)) as client:
-            with anyio.fail_after(30):
+            with anyio.fail_after(PATIENT.tool_budget_s * 4):
                 ids, notes, failures = await _every_page(client)
                 found: dict[str, Any] = {}
 
