@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, TypeAlias, TypeVar, overload
 
 import anyio
 import httpx2
@@ -40,6 +40,8 @@ from mcp_livecalls.upstream.translate import (
 __all__ = ["ProviderHTTP"]
 
 _T = TypeVar("_T")
+Params: TypeAlias = Mapping[str, str | int] | None
+"""A request's query parameters (``None``: none)."""
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class _Request:
     method: str
     path: str
     parse: Callable[[Any], Any]
-    params: Mapping[str, str | int] | None = None
+    params: Params = None
     body: Mapping[str, Any] | None = None
     call_id: str | None = None
     read_404: bool = False
@@ -121,54 +123,35 @@ class ProviderHTTP:
 
     @overload
     async def get_json(
-        self,
-        path: str,
-        *,
-        parse: Callable[[Any], _T],
-        params: Mapping[str, str | int] | None = None,
-        call_id: str | None = None,
-        read_404: Literal[False] = False,
+        self, path: str, *, parse: Callable[[Any], _T], params: Params = None, call_id: str | None = None
     ) -> _T: ...
 
     @overload
-    async def get_json(
-        self,
-        path: str,
-        *,
-        parse: Callable[[Any], _T],
-        params: Mapping[str, str | int] | None = None,
-        call_id: str | None = None,
-        read_404: Literal[True],
-    ) -> _T | NotFoundReply: ...
-
-    @overload
-    async def get_json(
-        self,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        call_id: str | None = None,
-        read_404: bool = False,
-    ) -> Any: ...
+    async def get_json(self, path: str, *, params: Params = None, call_id: str | None = None) -> Any: ...
 
     async def get_json(
         self,
         path: str,
         *,
         parse: Callable[[Any], Any] = _as_is,
-        params: Mapping[str, str | int] | None = None,
+        params: Params = None,
         call_id: str | None = None,
-        read_404: bool = False,
     ) -> Any:
         """GET ``path`` and return ``parse`` of its JSON; a 404 becomes ``CallNotFound(call_id)``
         when given. ``parse`` runs inside the error translation: whatever it cannot read is a
-        ``BadResponse``, never an internal error.
+        ``BadResponse``, never an internal error."""
+        return await self._with_retries(_Request("GET", path, parse, params=params, call_id=call_id))
 
-        With ``read_404`` a 404 whose body is JSON is returned (unparsed) as a ``NotFoundReply``
-        for the adapter to read (a 404 without a JSON body still raises: that is a wrong URL).
-        """
-        request = _Request("GET", path, parse, params=params, call_id=call_id, read_404=read_404)
-        return await self._with_retries(request)
+    async def get_json_or_404(
+        self, path: str, *, parse: Callable[[Any], _T], params: Params = None
+    ) -> _T | NotFoundReply:
+        """``get_json``, except that a 404 whose body is JSON is returned (unparsed) as a
+        ``NotFoundReply`` for the adapter to read (a 404 without a JSON body still raises: that is
+        a wrong URL)."""
+        reply: _T | NotFoundReply = await self._with_retries(
+            _Request("GET", path, parse, params=params, read_404=True)
+        )
+        return reply
 
     @overload
     async def post_json(self, path: str, body: Mapping[str, Any], *, parse: Callable[[Any], _T]) -> _T: ...

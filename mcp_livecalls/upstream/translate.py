@@ -148,7 +148,7 @@ def find_message(payload: Any) -> str | None:
 
 @dataclass(frozen=True)
 class NotFoundReply:
-    """A 404 whose body is JSON, handed back instead of raised (``get_json(..., read_404=True)``).
+    """A 404 whose body is JSON, handed back instead of raised (``get_json_or_404``).
 
     Some providers answer "nothing here" with a 404 in their own JSON error shape (Vobiz may answer
     an idle account's live list so); only the adapter can tell that apart from a wrong URL.

@@ -193,7 +193,7 @@ class AccountCallProvider(LiveCallsProvider):
     ) -> _T | NotFoundReply | _Miss:
         path = f"{self._calls_path}{stem}{'/' if slash else ''}"
         try:
-            reply = await self.http.get_json(path, params=params, read_404=True, parse=parse)
+            reply = await self.http.get_json_or_404(path, params=params, parse=parse)
         except AuthError as exc:
             if exc.status_code != 401:
                 raise
