@@ -69,7 +69,7 @@ from mcp_livecalls.providers.reading import (
     parse_local_time,
     parse_naive_utc,
 )
-from mcp_livecalls.providers.spec import CALL_FIELDS, Capabilities, EnvSetting, EnvSpec
+from mcp_livecalls.providers.spec import CALL_FIELDS, Capabilities, EnvSetting, EnvSpec, call_fields
 from mcp_livecalls.providers.tasks import gather
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.pacing import LOCAL_PACING, Pacing
@@ -90,6 +90,7 @@ __all__ = [
     "RawPayload",
     "UpstreamPage",
     "Wire",
+    "call_fields",
     "call_id_error",
     "gather",
     "parse_direction",

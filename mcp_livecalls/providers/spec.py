@@ -11,10 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CALL_FIELDS", "Capabilities", "EnvSetting", "EnvSpec"]
+from mcp_livecalls.core.models import LiveCall
+
+__all__ = ["CALL_FIELDS", "Capabilities", "EnvSetting", "EnvSpec", "call_fields"]
 
 CALL_FIELDS = ("status", "direction", "from_number", "to_number", "started_at", "duration_s")
 """The normalized fields a call record of any phone provider fills; a provider adds its own."""
+
+
+def call_fields(*more: str) -> tuple[str, ...]:
+    """``CALL_FIELDS`` and the ``LiveCall`` fields in ``more``, in the order ``LiveCall`` declares
+    them (a name that is not a field of ``LiveCall`` is a ``ValueError``)."""
+    order = list(LiveCall.model_fields)
+    return tuple(sorted({*CALL_FIELDS, *more}, key=order.index))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Plivo's API is the original and Vobiz's follows it; what they share is read here, and each member
 (``providers/vobiz``, ``providers/plivo``) declares only what differs: its name, settings,
-capabilities, auth and pacing (``wire``), where its paths start (``api_prefix``), whether
+auth and pacing (``wire``), where its paths start (``api_prefix``), whether
 its sources disagree on the trailing slash (``path_forms_vary``), the variable naming the zone of
 its zone-less times (``zone_var``), list filters and list reading (``list_params``,
 ``read_call_list``), and its error dialect.
@@ -41,6 +41,7 @@ from mcp_livecalls.providers.families.plivo_records import (
     normalize_call,
     uuid_list,
 )
+from mcp_livecalls.providers.spec import Capabilities, call_fields
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import NotFoundReply
 
@@ -63,17 +64,7 @@ MAX_LIST_PAGES = 25
 """List requests per list and per listing at most (500 calls): bounds the work of one tool call."""
 
 
-FIELDS = (
-    "status",
-    "direction",
-    "from_number",
-    "to_number",
-    "caller_name",
-    "started_at",
-    "answered_at",
-    "duration_s",
-    "stir_attestation",
-)
+FIELDS = call_fields("caller_name", "answered_at", "stir_attestation")
 """What the family's calls carry."""
 NOT_OFFERED = ("legs", "bridge", "recording state", "agent", "hold/mute per leg", "latency")
 
@@ -113,7 +104,8 @@ class FamilySettings(Protocol):
 class AccountCallProvider(LiveCallsProvider):
     """The Plivo-style live-call API (``Account/{auth_id}/Call``), shared by Vobiz and Plivo.
 
-    A member declares its identity (name, settings, capabilities, ``create``) and these hooks.
+    A member declares its identity (name, settings, ``create``) and these hooks; the capabilities
+    are the family's.
     """
 
     bare_digits_international = True  # "919262171438" is +919262171438 (E.164 without "+")
@@ -125,6 +117,12 @@ class AccountCallProvider(LiveCallsProvider):
     a 401 on one may be the path, not the credentials); Plivo's SDKs all write the slash."""
     zone_var: ClassVar[str | None] = None
     """The variable naming the zone of the provider's zone-less times (``None``: they are UTC)."""
+    # Plivo's ``call_direction`` is sent on the live list, but queued calls are filtered here.
+    capabilities = Capabilities(
+        upstream_filters=(),
+        fields=FIELDS,
+        not_offered=NOT_OFFERED,
+    )
 
     def __init__(
         self,

@@ -4,8 +4,8 @@ Twilio is the original (``providers/twilio/adapter.py`` keeps its facts); Signal
 Compatibility ("LaML"/cXML) API serves the same resources under its own host and path prefix
 (``providers/signalwire/adapter.py``). A member declares what differs as class attributes:
 ``api_prefix`` (before ``/2010-04-01``), ``call_sid`` (the form of a call's id: no request is made
-for another), ``list_forms`` (the ``Calls`` paths a ``next_page_uri`` may name) and the
-capabilities; names in notes and errors are the member's title. The reading is the same: the
+for another), ``list_forms`` (the ``Calls`` paths a ``next_page_uri`` may name); the capabilities are the
+family's. Names in notes and errors are the member's title. The reading is the same: the
 three live status lists joined (``in-progress``, ``ringing``, ``queued``), each along
 ``next_page_uri`` under ``PageGuard``; one call by its sid, ended statuses not live; legs, hold and
 mute from the in-progress conferences' participants.
@@ -37,6 +37,7 @@ from mcp_livecalls.providers.families.twilio_records import (
 )
 from mcp_livecalls.providers.joined import Listed, join_lists, scan_joined
 from mcp_livecalls.providers.reading import rest_call_status
+from mcp_livecalls.providers.spec import Capabilities, call_fields
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError
 
@@ -65,16 +66,7 @@ MAX_CONFERENCES = 20
 PARTICIPANTS_PAGE = 250
 """Participants asked per conference: Twilio's documented maximum for one conference."""
 
-FIELDS = (
-    "status",
-    "direction",
-    "from_number",
-    "to_number",
-    "caller_name",
-    "started_at",
-    "duration_s",
-    "legs",
-)
+FIELDS = call_fields("caller_name", "legs")
 """What every member's calls fill in."""
 NOT_OFFERED = ("agent", "recording state", "bridge", "transcript", "latency", "cost", "media streams")
 
@@ -88,6 +80,7 @@ class CompatProvider(LiveCallsProvider):
     """The form of a call's id; an id of another form is not asked for (the provider answers 404)."""
     list_forms: ClassVar[tuple[str, ...]] = ("Calls.json",)
     """The names of the account's call list a ``next_page_uri`` may use to stay on it."""
+    capabilities = Capabilities(upstream_filters=(), fields=FIELDS, not_offered=NOT_OFFERED)
 
     def __init__(self, http: ProviderHTTP, *, account_sid: str, now: Callable[[], datetime]) -> None:
         super().__init__(http)

@@ -40,8 +40,8 @@ from pydantic import SecretStr
 
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.providers.base import Capabilities, EnvSpec, RawPayload, Wire
-from mcp_livecalls.providers.families.plivo import FIELDS, NOT_OFFERED, AccountCallProvider
+from mcp_livecalls.providers.base import EnvSpec, RawPayload, Wire
+from mcp_livecalls.providers.families.plivo import AccountCallProvider
 from mcp_livecalls.upstream.translate import EnvelopeError
 
 __all__ = ["PlivoProvider", "PlivoSettings", "plivo_call_list"]
@@ -83,11 +83,6 @@ class PlivoProvider(AccountCallProvider):
     env = EnvSpec("PLIVO", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"))
     settings_type = PlivoSettings
     call_id_words = "Plivo call_uuid"
-    capabilities = Capabilities(
-        upstream_filters=(),  # call_direction is sent on the live list, but queued calls are filtered here
-        fields=FIELDS,
-        not_offered=NOT_OFFERED,
-    )
 
     @classmethod
     def wire(cls, settings: PlivoSettings) -> Wire:

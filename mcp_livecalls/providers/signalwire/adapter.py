@@ -50,8 +50,8 @@ from pydantic import SecretStr
 
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.providers.base import Capabilities, EnvSpec, Wire
-from mcp_livecalls.providers.families.twilio import FIELDS, NOT_OFFERED, CompatProvider
+from mcp_livecalls.providers.base import EnvSpec, Wire
+from mcp_livecalls.providers.families.twilio import CompatProvider
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import find_message
 
@@ -102,11 +102,6 @@ class SignalWireProvider(CompatProvider):
     )
     settings_type = SignalWireSettings
     call_id_words = "SignalWire call sid (UUID)"
-    capabilities = Capabilities(
-        upstream_filters=(),
-        fields=FIELDS,
-        not_offered=NOT_OFFERED,
-    )
     api_prefix = "/api/laml"
     call_sid = _ANY_SAFE_ID
     list_forms = ("Calls.json", "Calls")

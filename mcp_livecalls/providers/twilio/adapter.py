@@ -58,13 +58,11 @@ from typing import Self
 from pydantic import SecretStr
 
 from mcp_livecalls.core.models import ProviderName
-from mcp_livecalls.providers.base import Capabilities, EnvSpec, Wire
+from mcp_livecalls.providers.base import EnvSpec, Wire
 from mcp_livecalls.providers.families.twilio import (
-    FIELDS,
     LIVE_STATUSES,
     MAX_CONFERENCES,
     MAX_LIST_PAGES,
-    NOT_OFFERED,
     PAGE_SIZE,
     CompatProvider,
 )
@@ -121,7 +119,6 @@ class TwilioSettings:
 
 class TwilioProvider(CompatProvider):
     name = ProviderName("twilio")
-    credential_vars = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
     env = EnvSpec(
         "TWILIO",
         DEFAULT_BASE_URL,
@@ -130,11 +127,6 @@ class TwilioProvider(CompatProvider):
     )
     settings_type = TwilioSettings
     call_id_words = "Twilio CallSid (CA…)"
-    capabilities = Capabilities(
-        upstream_filters=(),
-        fields=FIELDS,
-        not_offered=NOT_OFFERED,
-    )
 
     @classmethod
     def wire(cls, settings: TwilioSettings) -> Wire:

@@ -40,7 +40,14 @@ from pydantic import SecretStr
 from mcp_livecalls.core.models import LiveCall, ProviderName, StreamDetails
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import CallNotFound, ProviderError
-from mcp_livecalls.providers.base import Capabilities, EnvSpec, LiveCallsProvider, ProviderSlice, Wire
+from mcp_livecalls.providers.base import (
+    Capabilities,
+    EnvSpec,
+    LiveCallsProvider,
+    ProviderSlice,
+    Wire,
+    call_fields,
+)
 from mcp_livecalls.providers.joined import scan_joined
 from mcp_livecalls.providers.paging import PageGuard
 from mcp_livecalls.providers.reading import json_array
@@ -54,8 +61,7 @@ DEFAULT_BASE_URL = "https://api.vapi.ai"
 PAGE_SIZE = 50
 MAX_LIST_PAGES = 10
 DEFAULT_LOOKBACK_HOURS = 12.0
-FIELDS: tuple[str, ...] = ("status", "direction", "from_number", "to_number", "caller_name", "started_at")
-FIELDS += ("duration_s", "agent", "cost", "transcript")
+FIELDS = call_fields("caller_name", "agent", "cost", "transcript")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 

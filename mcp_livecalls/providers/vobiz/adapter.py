@@ -34,15 +34,9 @@ from pydantic import SecretStr
 
 from mcp_livecalls.core.models import LiveCall, ProviderName
 from mcp_livecalls.errors import ConfigError
-from mcp_livecalls.providers.base import (
-    Capabilities,
-    EnvSpec,
-    Wire,
-)
+from mcp_livecalls.providers.base import EnvSpec, Wire
 from mcp_livecalls.providers.families.plivo import (
-    FIELDS,
     MAX_LIST_PAGES,
-    NOT_OFFERED,
     PAGE,
     AccountCallProvider,
 )
@@ -123,11 +117,6 @@ class VobizProvider(AccountCallProvider):
     env = EnvSpec("VOBIZ", DEFAULT_BASE_URL, secrets=("auth_id", "auth_token"), texts=("timezone",))
     settings_type = VobizSettings
     call_id_words = "Vobiz call_uuid"
-    capabilities = Capabilities(
-        upstream_filters=(),
-        fields=FIELDS,
-        not_offered=NOT_OFFERED,
-    )
     api_prefix = "/api/v1"
     path_forms_vary = True
     zone_var = ZONE_VAR
