@@ -1,16 +1,18 @@
-"""Reading provider JSON: the base of the payload models, direction words and times."""
+"""Reading provider JSON: the base of the payload models, who calls whom, direction words and times."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
 from mcp_livecalls.core.models import CallStatus, Direction
 
 __all__ = [
+    "CallParties",
     "RawPayload",
+    "call_parties",
     "json_array",
     "parse_direction",
     "parse_epoch_ms",
@@ -44,6 +46,28 @@ def parse_direction(raw: str | None) -> Direction | None:
     if value.startswith("out"):
         return Direction.OUTBOUND
     return None
+
+
+class CallParties(TypedDict):
+    """The ``LiveCall`` fields that say who calls whom (``LiveCall(**call_parties(...), ...)``)."""
+
+    direction: Direction | None
+    from_number: str | None
+    to_number: str | None
+    caller_name: str | None
+
+
+def call_parties(
+    direction: str | None, from_number: str | None, to_number: str | None, caller_name: str | None = None
+) -> CallParties:
+    """Who calls whom as a call record writes it: the direction word read (``parse_direction``),
+    the numbers and the caller's name as written, an empty one as ``None``."""
+    return CallParties(
+        direction=parse_direction(direction),
+        from_number=from_number or None,
+        to_number=to_number or None,
+        caller_name=caller_name or None,
+    )
 
 
 def parse_epoch_ms(value: float | int | None) -> datetime | None:

@@ -32,7 +32,7 @@ from mcp_livecalls.providers.base import (
     parse_direction,
     parse_iso,
 )
-from mcp_livecalls.providers.reading import rest_call_status
+from mcp_livecalls.providers.reading import call_parties, rest_call_status
 from mcp_livecalls.upstream.translate import EnvelopeError, envelope_failure
 
 PROVIDER = ProviderName("exotel").value
@@ -147,9 +147,7 @@ def normalize_exotel_active_call(item: Any, *, now: datetime) -> LiveCall:
         call_id=raw.call_sid,
         status=exotel_status(raw.status),
         provider_status=raw.status or None,
-        direction=parse_direction(raw.direction),
-        from_number=raw.from_ or None,
-        to_number=raw.to or None,
+        **call_parties(raw.direction, raw.from_, raw.to),
         started_at=started,
         duration_s=duration,
         agent=agent,

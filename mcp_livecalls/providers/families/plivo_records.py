@@ -13,9 +13,9 @@ from mcp_livecalls.core.catalog import title_of
 from mcp_livecalls.core.models import CallStatus, LiveCall, MediaStream, ProviderName
 from mcp_livecalls.providers.base import (
     RawPayload,
-    parse_direction,
     parse_local_time,
 )
+from mcp_livecalls.providers.reading import call_parties
 
 _CALL_STATE = {
     "QUEUED": CallStatus.QUEUED,
@@ -193,10 +193,7 @@ def normalize_call(
         call_id=shape.call_uuid,
         status=family_status(shape.state),
         provider_status=shape.state,
-        direction=parse_direction(shape.direction),
-        from_number=shape.from_number or None,
-        to_number=shape.to_number or None,
-        caller_name=shape.caller_name or None,
+        **call_parties(shape.direction, shape.from_number, shape.to_number, shape.caller_name),
         started_at=started,
         answered_at=answered,
         duration_s=duration,

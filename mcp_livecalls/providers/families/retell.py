@@ -37,7 +37,7 @@ from mcp_livecalls.core.models import (
     StreamDetails,
     TranscriptTurn,
 )
-from mcp_livecalls.providers.reading import RawPayload, parse_direction, parse_epoch_ms
+from mcp_livecalls.providers.reading import RawPayload, call_parties, parse_epoch_ms
 from mcp_livecalls.providers.spec import CALL_FIELDS
 
 __all__ = [
@@ -320,9 +320,7 @@ def normalize_family_call(
         call_id=record.call_id,
         status=family_status(raw.call_status),
         provider_status=raw.call_status or None,
-        direction=parse_direction(raw.direction),
-        from_number=raw.from_number or None,
-        to_number=raw.to_number or None,
+        **call_parties(raw.direction, raw.from_number, raw.to_number),
         started_at=parse_epoch_ms(raw.start_timestamp),
         duration_s=_duration_s(raw, now),
         agent=Agent(id=raw.agent_id, name=raw.agent_name or None) if raw.agent_id else None,

@@ -21,9 +21,8 @@ from pydantic import Field
 from mcp_livecalls.core.models import CallLeg, CallStatus, LegStatus, LiveCall, ProviderName
 from mcp_livecalls.providers.base import (
     RawPayload,
-    parse_direction,
 )
-from mcp_livecalls.providers.reading import rest_call_status
+from mcp_livecalls.providers.reading import call_parties, rest_call_status
 
 __all__ = [
     "NOT_LIVE",
@@ -166,10 +165,7 @@ def normalize_compat_call(payload: Any, *, now: datetime, provider: str) -> Live
         call_id=raw.sid,
         status=status,
         provider_status=raw.status or None,
-        direction=parse_direction(raw.direction),
-        from_number=raw.from_ or None,
-        to_number=raw.to or None,
-        caller_name=raw.caller_name or None,
+        **call_parties(raw.direction, raw.from_, raw.to, raw.caller_name),
         started_at=started,
         duration_s=duration,
         extras=extras,
