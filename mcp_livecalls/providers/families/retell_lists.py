@@ -1,11 +1,11 @@
-"""List entries of the Retell family's answers: reading each on its own, skipping calls already
-listed, spotting a page that starts over, and the notes that say so."""
+"""List pages of the Retell family's answers and their entries: reading each entry on its own,
+skipping calls already listed, spotting a page that starts over, and the notes that say so."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mcp_livecalls.core.models import LiveCall
@@ -13,6 +13,7 @@ from mcp_livecalls.providers.base import LiveCallsProvider, PageGuard, ProviderS
 
 __all__ = [
     "FirstPages",
+    "ListedPage",
     "noting_unreadable",
     "read_entries",
     "unreadable_note",
@@ -22,6 +23,18 @@ __all__ = [
 _MAX_KNOWN_IDS = 4096
 """How many filters' first pages one provider instance remembers."""
 _MAX_NOTED_IDS = 3
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    """One answer of a member's list as read: its raw entries and what it says of the rest."""
+
+    records: list[Any]
+    more: bool
+    """Whether upstream has items after this page."""
+    total: int | None
+    next_key: str | None = None
+    """The key that asks for the items after this page (Retell's ``pagination_key``)."""
 
 
 def read_entries(

@@ -66,7 +66,7 @@ from mcp_livecalls.providers.families.retell import (
     normalize_family_call,
     normalize_family_stream,
 )
-from mcp_livecalls.providers.families.retell_lists import unseen_entries
+from mcp_livecalls.providers.families.retell_lists import ListedPage, unseen_entries
 from mcp_livecalls.providers.families.retell_provider import FamilyProvider, FamilyRecords
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError
@@ -157,23 +157,14 @@ class _V3Page(RawPayload):
     total: int | None = None
 
 
-@dataclass(frozen=True)
-class _ListPage:
-    records: list[Any]
-    more: bool
-    next_key: str | None
-    """The key that asks for the items after this page (the answer's ``pagination_key``)."""
-    total: int | None
-
-
-def _read_list(payload: Any, size: int) -> _ListPage:
+def _read_list(payload: Any, size: int) -> ListedPage:
     page = _V3Page.model_validate(payload)
     records = page.items or []
     if page.has_more is not None:
         more = page.has_more
     else:
         more = page.pagination_key is not None and len(records) >= size
-    return _ListPage(records, more=more and bool(records), next_key=page.pagination_key, total=page.total)
+    return ListedPage(records, more=more and bool(records), total=page.total, next_key=page.pagination_key)
 
 
 @dataclass(frozen=True)
@@ -241,7 +232,7 @@ class RetellProvider(FamilyProvider):
             criteria["direction"] = {"type": "enum", "op": "in", "value": [direction]}
         return {"filter_criteria": criteria, "limit": size, "sort_order": "descending", "include_total": True}
 
-    async def _page_at(self, query: ListQuery, position: int, size: int, key: str | None) -> _ListPage:
+    async def _page_at(self, query: ListQuery, position: int, size: int, key: str | None) -> ListedPage:
         """The page that starts at ``position``: by its remembered ``key``, else by ``skip``."""
         body = self._body(query, min(size, MAX_PAGE_SIZE))
         if key is not None:
@@ -250,10 +241,10 @@ class RetellProvider(FamilyProvider):
             body["skip"] = position
         limit = body["limit"]
 
-        def parse(payload: Any) -> _ListPage:
+        def parse(payload: Any) -> ListedPage:
             return _read_list(payload, limit)
 
-        page: _ListPage = await self.http.post_json(V3_LIST, body, parse=parse)
+        page: ListedPage = await self.http.post_json(V3_LIST, body, parse=parse)
         return page
 
     def _key_slot(self, query: ListQuery, position: int) -> tuple[str | None, str | None, int]:

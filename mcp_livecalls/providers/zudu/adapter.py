@@ -68,7 +68,7 @@ from mcp_livecalls.providers.families.retell import (
     normalize_family_call,
     normalize_family_stream,
 )
-from mcp_livecalls.providers.families.retell_lists import unseen_entries
+from mcp_livecalls.providers.families.retell_lists import ListedPage, unseen_entries
 from mcp_livecalls.providers.families.retell_provider import FamilyProvider, FamilyRecords
 from mcp_livecalls.upstream.client import ProviderHTTP
 from mcp_livecalls.upstream.translate import EnvelopeError, envelope_failure
@@ -188,15 +188,7 @@ OPENAPI_FORM = FilterForm(
 )
 
 
-@dataclass(frozen=True)
-class _ListPage:
-    records: list[Any]
-    more: bool
-    """Whether upstream has items after this page."""
-    total: int | None
-
-
-def _list_page(data: Any, page: int, size: int) -> _ListPage:
+def _list_page(data: Any, page: int, size: int) -> ListedPage:
     parsed = _CallList.model_validate(data)
     paging = parsed.pagination or _Pagination()
     total = paging.total if paging.total is not None else paging.total_count
@@ -208,7 +200,7 @@ def _list_page(data: Any, page: int, size: int) -> _ListPage:
         more = (page + 1) * size < total
     else:
         more = len(parsed.calls) >= size
-    return _ListPage(parsed.calls, more=more, total=total)
+    return ListedPage(parsed.calls, more=more, total=total)
 
 
 DEFAULT_BASE_URL = "https://api.zudu.ai"
@@ -292,7 +284,7 @@ class ZuduProvider(FamilyProvider):
             call_id, lambda data: normalize_zudu_stream(data, now=self._now(), requested_id=call_id)
         )
 
-    async def _list_request(self, query: ListQuery, page: int, size: int) -> _ListPage:
+    async def _list_request(self, query: ListQuery, page: int, size: int) -> ListedPage:
         """One list page, in the filter form that last worked; a 400 is retried once in the other."""
         first = self._filter_form
         refused: list[BadResponse] = []
