@@ -69,6 +69,12 @@ class CompatSimulation(SimulatedProvider):
     """Where the API version's resources start (SignalWire: ``/api/laml/2010-04-01``)."""
     list_suffixes: ClassVar[tuple[str, ...]] = (".json",)
     """How the list and one-call paths may end (SignalWire answers ``/Calls`` too)."""
+    account_setting: ClassVar[str] = "account_sid"
+    """The account's setting that is the id every path names and the basic-auth user."""
+    token_setting: ClassVar[str] = "auth_token"
+    """The account's setting that is the basic-auth password."""
+    error_page: ClassVar[str]
+    """The page an error body's ``more_info`` points at (``{code}``: the error's code)."""
     outbound_share = 0.55
     mute_share = 0.3
 
@@ -111,12 +117,12 @@ class CompatSimulation(SimulatedProvider):
         return self.sim.flavour(f"{self.name}.{variant}")
 
     def credential_pairs(self) -> list[tuple[str, str]]:
-        """The basic-auth pairs the account accepts."""
-        raise NotImplementedError
+        """The basic-auth pairs the account accepts: its id and ``token_setting``."""
+        return [(self.account_id(), self.account.get(self.token_setting, ""))]
 
     def account_id(self) -> str:
-        """The account id every path names."""
-        raise NotImplementedError
+        """The account id every path names (its ``account_setting``)."""
+        return self.account.get(self.account_setting, "")
 
     def call_body(self, call: SimCall, ts: float, account: str) -> dict[str, Any]:
         """One call as this member writes it."""
@@ -133,15 +139,16 @@ class CompatSimulation(SimulatedProvider):
         """The participants of the call's conference as this member writes them."""
         return compat_participants(call, ts, account, self.api_root)
 
-    def more_info(self, code: int) -> str:
-        """The page an error body points at."""
-        raise NotImplementedError
-
     def error(
         self, status: int, message: str, *, method: str = "GET", retry_after: float | None = None
     ) -> Answer:
         code = _CODES.get(status, 20000 + status)
-        body = {"code": code, "message": message, "more_info": self.more_info(code), "status": status}
+        body = {
+            "code": code,
+            "message": message,
+            "more_info": self.error_page.format(code=code),
+            "status": status,
+        }
         return Answer(status, body, self.retry_headers(status, retry_after))
 
     def fixture_call(self, call_sid: str) -> dict[str, Any] | None:

@@ -43,6 +43,8 @@ _TWILIO_ONLY: Final = ("queue_time", "trunk_sid", "group_sid")
 
 class SignalWireSimulation(CompatSimulation):
     name = "signalwire"
+    account_setting = "project_id"  # basic auth is ProjectID:APIToken
+    token_setting = "api_token"
     flavours = SIGNALWIRE_FLAVOURS
     demo_settings: ClassVar[Mapping[str, str]] = {
         "project_id": "6bfbbe86-a901-4197-8759-2a0de1fa319d",
@@ -51,21 +53,13 @@ class SignalWireSimulation(CompatSimulation):
         "signing_key": "PSK_simSignalWireSigningKey",
     }
     """``signing_key`` is not a credential of the API: the project's key for signed webhooks."""
+    error_page = "https://developer.signalwire.com/compatibility-api/reference/errors"
     api_root = API_ROOT
     list_suffixes = (".json", "")
 
     @classmethod
     def new_sid(cls, rng: random.Random, prefix: str) -> str:
         return random_uuid(rng)  # every SignalWire id is a UUID, whatever it names
-
-    def credential_pairs(self) -> list[tuple[str, str]]:
-        return [(self.account.get("project_id", ""), self.account.get("api_token", ""))]
-
-    def account_id(self) -> str:
-        return self.account.get("project_id", "")
-
-    def more_info(self, code: int) -> str:
-        return "https://developer.signalwire.com/compatibility-api/reference/errors"
 
     def call_body(self, call: SimCall, ts: float, account: str) -> dict[str, Any]:
         body = super().call_body(call, ts, account)

@@ -34,20 +34,14 @@ class TwilioSimulation(CompatSimulation):
         "account_sid": "AC5e1f0c2d9b8a7f6e5d4c3b2a1f0e9d8c",
         "auth_token": "sim-twilio-auth-token",
     }
+    error_page = "https://www.twilio.com/docs/errors/{code}"
 
     def credential_pairs(self) -> list[tuple[str, str]]:
         """``AccountSid:AuthToken``, and the API key's pair when the account has one."""
-        account = self.account
-        pairs = [(account.get("account_sid", ""), account.get("auth_token", ""))]
-        if account.get("api_key") and account.get("api_secret"):
-            pairs.append((account["api_key"], account["api_secret"]))
+        pairs = super().credential_pairs()
+        if self.account.get("api_key") and self.account.get("api_secret"):
+            pairs.append((self.account["api_key"], self.account["api_secret"]))
         return pairs
-
-    def account_id(self) -> str:
-        return self.account.get("account_sid", "")
-
-    def more_info(self, code: int) -> str:
-        return f"https://www.twilio.com/docs/errors/{code}"
 
 
 SIMULATED = TwilioSimulation
