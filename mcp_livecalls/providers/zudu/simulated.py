@@ -145,14 +145,16 @@ class ZuduSimulation(SimulatedProvider):
         self, call: SimCall, ts: float, organization_id: str, *, listed: bool = False
     ) -> dict[str, Any]:
         """A Zudu record as the switched-on flavours write it (``listed``: as a list entry)."""
-        return zudu_record(
+        record = zudu_record(
             call,
             ts,
             organization_id,
             lower_case=self.sim.flavour("zudu.lower_case"),
             storage_setting=self.sim.flavour("zudu.data_storage_setting"),
-            record_id=not (listed and self.sim.flavour("zudu.call_id_only")),
         )
+        if listed and self.sim.flavour("zudu.call_id_only"):
+            del record["id"]  # a list entry with the call_id alone
+        return record
 
     async def zudu_list(self, request: Request) -> Response:
         raw = await request.body()

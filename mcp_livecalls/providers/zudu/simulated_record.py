@@ -120,20 +120,14 @@ def _transcript_forms(
 
 
 def zudu_record(
-    call: SimCall,
-    ts: float,
-    organization_id: str,
-    *,
-    lower_case: bool = False,
-    storage_setting: bool = False,
-    record_id: bool = True,
+    call: SimCall, ts: float, organization_id: str, *, lower_case: bool = False, storage_setting: bool = False
 ) -> dict[str, Any]:
     """The ``data`` object of zudu-get-call.txt at ``ts``.
 
     Transcript data is returned even when ``opt_out_sensitive_data_storage`` is true: hiding it is
     the MCP server's job, and the simulator must let tests check that it does. The flavours:
     ``lower_case`` writes every enum in lower case, ``storage_setting`` carries Retell's
-    ``data_storage_setting`` instead of the opt-out flag, ``record_id=False`` leaves out ``id``.
+    ``data_storage_setting`` instead of the opt-out flag.
     """
     d = call.details()
     state = call.state_at_ts(ts)
@@ -181,6 +175,4 @@ def zudu_record(
         del record["opt_out_sensitive_data_storage"]
     else:
         del record["data_storage_setting"]
-    if not record_id:
-        del record["id"]
     return record
