@@ -6,152 +6,33 @@ single call comes in the flat shape (vobiz-live-call-v2.md, Plivo's live call) o
 ``{"calls": [{"call_state": ...}]}`` shape (vobiz-live-call-v1.txt); the list is paged by
 ``limit`` (1-20, Plivo's limit) and ``offset``. Each member says, by the hooks of
 :class:`AccountCallSimulation`, its path prefix, auth, error body, paging, zone and list filters.
+The bodies themselves are written by ``plivo_simulated_records``.
 """
 
 from __future__ import annotations
 
-import math
 import random
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any, ClassVar, Final, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mcp_livecalls.providers.families.plivo_simulated_records import (
+    call_object,
+    flat_call,
+    stream_objects,
+    stream_page,
+)
 from mcp_livecalls.simkit.base import HUGE_ID, Answer, Endpoint, SimulatedProvider, int_param
-from mcp_livecalls.simkit.calls import LIVE_STATES, Agent, CallState, SimCall, random_person, random_uuid
+from mcp_livecalls.simkit.calls import LIVE_STATES, Agent, SimCall, random_person, random_uuid
 
-__all__ = ["PAGE_MAX", "QUEUED_MAX", "AccountCallSimulation", "call_object", "flat_call", "stream_objects"]
+__all__ = ["PAGE_MAX", "QUEUED_MAX", "AccountCallSimulation"]
 
 QUEUED_MAX: Final = 20  # Vobiz: "a maximum of 20 call UUIDs per request" on the queued list
 PAGE_MAX: Final = 20  # Plivo's limit (1-20) on the live and queued lists; Vobiz's "max 20 per request"
 
 _Entry = TypeVar("_Entry")
-
-
-def local_time(ts: float, zone: tzinfo = UTC, *, offset: bool = False) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` in the account's zone, no zone written (as Vobiz writes call times);
-    with ``offset`` the zone's offset follows (``+05:30``), as in Vobiz's stream objects."""
-    local = datetime.fromtimestamp(ts, zone)
-    text = local.strftime("%Y-%m-%d %H:%M:%S")
-    return text + local.isoformat()[19:] if offset else text
-
-
-def local_time_us(ts: float, zone: tzinfo = UTC) -> str:
-    """``YYYY-MM-DD HH:MM:SS.ffffff`` in the account's zone, no zone written."""
-    return datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-_CALL_STATE: dict[CallState, str] = {
-    "queued": "QUEUED",  # Undocumented: only reached through status=queued, which answers the flat shape.
-    "ringing": "RINGING",
-    "early_media": "EARLY",
-    "in_progress": "ACTIVE",
-    "on_hold": "HELD",
-    "ended": "ENDED",
-}
-
-# Undocumented: the flat shape has no word for a held call. We answer "in-progress" (the call is
-# still up; Plivo's callbacks only know ringing / in-progress / completed) and invent nothing.
-_FLAT_STATUS: dict[CallState, str] = {
-    "queued": "queued",
-    "ringing": "ringing",
-    "early_media": "early-media",
-    "in_progress": "in-progress",
-    "on_hold": "in-progress",
-    "ended": "completed",
-}
-
-
-def call_object(call: SimCall, ts: float, auth_id: str, zone: tzinfo = UTC) -> dict[str, Any]:
-    """One element of ``calls`` in vobiz-live-call-v1.txt (times in the account's ``zone``)."""
-    state = call.state_at_ts(ts)
-    answer = call.created_ts + call.answer_s if call.answer_s is not None and state != "queued" else None
-    answered = answer is not None and ts >= answer
-    return {
-        # Undocumented: answer_time is null until the call is answered.
-        "answer_time": local_time(answer, zone) if answered and answer is not None else None,
-        "bill_duration": None,
-        "billed_duration": None,
-        "call_direction": call.direction,
-        "call_duration": math.floor(call.talk_s(ts)),
-        "call_state": _CALL_STATE[state],
-        "call_uuid": call.id,
-        "conference_uuid": call.conference_uuid,
-        "end_time": None,
-        "from_number": call.from_number,
-        "initiation_time": local_time(call.created_ts, zone),
-        "parent_call_uuid": call.parent_call_uuid,
-        "hangup_cause_code": None,
-        "hangup_cause_name": None,
-        "hangup_source": None,
-        "resource_uri": f"/v1/Account/{auth_id}/Call/{call.id}/",
-        "to_number": call.to_number,
-        "total_amount": None,
-        "total_rate": None,
-        "stir_verification": call.stir_verification,
-        "stir_attestation": call.stir_attestation,
-        "source_ip": call.source_ip,
-    }
-
-
-def flat_call(call: SimCall, ts: float, api_id: str, zone: tzinfo = UTC) -> dict[str, Any]:
-    """The whole body of vobiz-live-call-v2.md (numbers without ``+``, as documented)."""
-    return {
-        "api_id": api_id,
-        "call_status": _FLAT_STATUS[call.state_at_ts(ts)],
-        "call_uuid": call.id,
-        "caller_name": call.caller_name or "",
-        "direction": call.direction,
-        "from": call.from_number.removeprefix("+"),
-        "request_uuid": call.id,
-        "session_start": local_time_us(call.created_ts, zone),
-        "stir_attestation": call.stir_attestation,
-        "stir_verification": call.stir_verification,
-        "to": call.to_number.removeprefix("+"),
-    }
-
-
-def stream_objects(
-    call: SimCall, ts: float, auth_id: str, zone: tzinfo = UTC, *, offset: bool = False
-) -> list[dict[str, Any]]:
-    """Media streams of a live call (a Plivo-like stream object; empty for most calls).
-
-    With ``offset`` the times carry the zone's offset (``+05:30``), as Vobiz's stream docs show."""
-    if call.media_stream is None:
-        return []
-    stream_id, start_s, track, bidirectional = call.media_stream
-    if ts < call.created_ts + start_s:
-        return []
-    return [
-        {
-            "stream_id": stream_id,
-            "call_uuid": call.id,
-            "status": "in-progress",
-            "audio_track": track,
-            "bidirectional": bidirectional,
-            "content_type": "audio/x-l16;rate=8000",
-            "service_url": f"wss://media.example.com/streams/{call.id}",
-            "start_time": local_time(call.created_ts + start_s, zone, offset=offset),
-            "end_time": None,
-            "resource_uri": f"/v1/Account/{auth_id}/Call/{call.id}/Stream/{stream_id}/",
-        }
-    ]
-
-
-def _stream_page(api_id: str, objects: list[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
-    """A page of stream objects. NOTES.md documents {page, per_page, total, objects}; Plivo's
-    stream list uses {meta, objects}. Both are given so either reading works."""
-    start = (page - 1) * per_page
-    meta = {"count": len(objects), "limit": per_page, "offset": start, "next": None, "previous": None}
-    return {
-        "api_id": api_id,
-        "page": page,
-        "per_page": per_page,
-        "total": len(objects),
-        "meta": meta,
-        "objects": objects[start : start + per_page],
-    }
 
 
 class AccountCallSimulation(SimulatedProvider):
@@ -407,4 +288,4 @@ class AccountCallSimulation(SimulatedProvider):
             if call is None or call.state_at_ts(ts) not in LIVE_STATES:
                 return self._not_found(call_uuid)
             objects = stream_objects(call, ts, auth_id, self.zone(), offset=self.stream_offsets())
-        return Answer(200, _stream_page(self.sim.new_uuid(), objects, page, min(per_page, 100)))
+        return Answer(200, stream_page(self.sim.new_uuid(), objects, page, min(per_page, 100)))

@@ -16,7 +16,8 @@ from typing import Any
 
 from starlette.requests import Request
 
-from mcp_livecalls.providers.families.plivo_simulated import AccountCallSimulation, flat_call
+from mcp_livecalls.providers.families.plivo_simulated import AccountCallSimulation
+from mcp_livecalls.providers.families.plivo_simulated_records import flat_call
 from mcp_livecalls.simkit.base import Answer, basic_pair, demo_account, same_pair
 from mcp_livecalls.simkit.calls import SimCall
 
