@@ -13,9 +13,15 @@ already taken for its call (its ``sequence``) is left out. A taken event
   reading, with no upstream request (``service.wakes``); a hint makes them read upstream now;
 * in a fleet, goes to the other replicas (``share``), which take it as their own (``heard``).
 
-While a provider's events keep arriving it is *healthy*: its watched resources are re-polled only
-every reconcile interval (``Watcher.interval_for``); a provider quiet for two reconcile intervals
-is polled as before.
+A provider whose webhooks this server receives is *healthy* from the start: its watched
+resources are re-polled only every reconcile interval (``Watcher.interval_for``), with no wait
+for a first event (until one came, every watch polled at the poll interval). It stays healthy
+while it is not *quiet*: quiet is two reconcile intervals with no event of the provider's while
+its calls are watched, counted from the later of its last event and the moment watching began
+(its first running poller; for ``wait_for_call_state``, the wait's start). A quiet provider is
+polled at the poll interval until its next event. Whatever the health, a call that changes
+without an event is caught by its next reconcile reading. A provider with no receiver here is
+healthy only while events of its reach this server (another replica's, through the bus).
 """
 
 from __future__ import annotations
@@ -82,6 +88,8 @@ class PushedEvents:
         self._seen: OrderedDict[str, datetime] = OrderedDict()
         self._sequence: dict[tuple[ProviderName, str], int] = {}
         self._last: dict[ProviderName, datetime] = {}
+        self._began: dict[ProviderName, datetime] = {}
+        """When watching each provider's calls last began (``Watcher.began``)."""
         self._waits: dict[str, set[Wake]] = {}
         self.receiving: dict[ProviderName, str] = {}
         """The providers whose webhooks this server receives, with the path (``web`` sets it)."""
@@ -90,11 +98,31 @@ class PushedEvents:
         self.stale = 0
         """Events left out because a newer one (``sequence``) was already taken for the call."""
         watcher.pushing = self.healthy
+        watcher.began = self._begin
 
-    def healthy(self, provider: ProviderName) -> bool:
-        """Whether ``provider`` pushed an event within the last two reconcile intervals."""
-        last = self._last.get(provider)
-        return last is not None and self._now() - last <= timedelta(seconds=2 * self.reconcile_s)
+    def _begin(self, provider: ProviderName) -> None:
+        self._began[provider] = self._now()
+
+    @property
+    def quiet_after(self) -> timedelta:
+        """How long a watched provider may send no event before it is polled again."""
+        return timedelta(seconds=2 * self.reconcile_s)
+
+    def healthy(self, provider: ProviderName, since: datetime | None = None) -> bool:
+        """Whether ``provider``'s webhooks can be relied on now: an event of its arrived within
+        ``quiet_after``, or this server receives them and they have not gone quiet since the
+        expecting began (when watching its calls began; ``since``: when the asker began waiting).
+        Not watched and not asked for a wait, a receiving provider is healthy (a watch starting
+        now would be)."""
+        now = self._now()
+        marks = [self._last.get(provider)]
+        if provider in self.receiving:
+            watching = self._watcher.watching(provider)
+            if watching:
+                marks.append(self._began.get(provider))
+            marks.append(since if since is not None or watching else now)
+        latest = max((mark for mark in marks if mark is not None), default=None)
+        return latest is not None and now - latest <= self.quiet_after
 
     def describe(self, overview: ProvidersOverview) -> ProvidersOverview:
         """``overview`` saying, per configured provider, whether it pushes or is polled."""
