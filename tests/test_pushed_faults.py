@@ -57,6 +57,14 @@ def world(clock: ManualClock) -> Iterator[World]:
         yield served
 
 
+@pytest.fixture(params=["telnyx", "vonage"])
+def timed_world(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[World]:
+    """A world of one provider whose events carry their own time (no sequence number). Answers
+    stay cached for an hour: a tool call's cached answer then shows what the events made of it."""
+    with _serving(clock, request.param, cache_ttl_s=3600) as served:
+        yield served
+
+
 @contextmanager
 def _serving(clock: ManualClock, provider: str, cache_ttl_s: float = 0) -> Iterator[World]:
     simulator = Simulator(seed=5, clock=clock, live_calls=8, providers=(provider,))
@@ -276,6 +284,38 @@ def _pushed_about(
         assert isinstance(simulator.clock, ManualClock)
         simulator.clock.advance(5)
     raise AssertionError("no call of the simulator has the changes this test needs")
+
+
+async def test_an_older_timed_event_arriving_late_does_not_roll_the_state_back(timed_world: World) -> None:
+    """Telnyx and Vonage number no events: their own time (``occurred_at``, ``timestamp``) orders them."""
+    world, clock = timed_world, timed_world.simulator.clock
+    assert isinstance(clock, ManualClock)
+    call, [older, newer, sentinel] = _pushed_about(world, 3)
+    uri = f"livecalls://calls/{call.provider}/{call.id}"
+    world.simulator.pusher.faults = PushFaults(reorder=True)
+
+    args = {"call_id": call.id, "provider": call.provider}
+
+    async with _client(world) as client, client.listen(resource_subscriptions=[uri]) as updates:
+        with anyio.fail_after(30):
+            await world.paused.until_sleeping(1)
+            await client.call_tool("get_live_call", args)  # cached now; the events patch it
+            clock.set(newer.at)  # both changes in one look, sent newest first
+            heard = [await _heard(updates)]
+            deliveries = await _settled(world)
+            shown = (await client.call_tool("get_live_call", args)).structured_content
+            world.simulator.pusher.faults = PushFaults()
+            clock.set(sentinel.at)
+            heard.append(await _heard(updates))
+
+    ours = [d for d in deliveries if d.callback.change in (older, newer)]
+    assert [d.callback.change for d in ours] == [newer, older]  # the older one did arrive, last
+    assert {d.status for d in ours} == {204}  # both verified and answered
+    assert shown is not None
+    assert shown["status"] in _statuses(newer)  # the newer event's state, not the older's
+    assert heard == [uri, uri]
+    assert world.app.watcher.applied == 2  # the newer state, then the sentinel: no step back
+    assert world.app.pushed.stale >= 1  # other calls' changes in the look were reordered too
 
 
 async def _providers_updates(client: Client) -> dict[str, str | None]:

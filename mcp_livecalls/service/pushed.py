@@ -3,7 +3,8 @@
 The receiver (``web``) verifies a request with the provider's reader (``providers.hooks``) and
 hands the events here. Each event is taken once per dedupe key (a replay or a provider's retry
 changes nothing; in a fleet, once for every replica: ``claim``), and an event older than one
-already taken for its call (its ``sequence``) is left out. A taken event
+already taken for its call (its ``sequence``; for an event that says a status, its time ``at``)
+is left out. A taken event
 
 * updates the call's cached answers: an ``apply`` event with a status (the provider signed the
   body) is written into them, anything else (a hint) drops them, and the provider's cached lists
@@ -30,7 +31,7 @@ import functools
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from mcp_livecalls.core.models import CallStatus, ProviderName, ProvidersOverview
@@ -87,6 +88,8 @@ class PushedEvents:
         self.share: Share | None = None
         self._seen: OrderedDict[str, datetime] = OrderedDict()
         self._sequence: dict[tuple[ProviderName, str], int] = {}
+        self._latest: OrderedDict[tuple[ProviderName, str], datetime] = OrderedDict()
+        """Per call, the time (``at``) of the newest event with a status taken for it."""
         self._last: dict[ProviderName, datetime] = {}
         self._began: dict[ProviderName, datetime] = {}
         """When watching each provider's calls last began (``Watcher.began``)."""
@@ -96,7 +99,8 @@ class PushedEvents:
         self.taken = 0
         self.duplicates = 0
         self.stale = 0
-        """Events left out because a newer one (``sequence``) was already taken for the call."""
+        """Events left out because a newer one (``sequence``, or ``at`` for an event that says a
+        status) was already taken for the call."""
         watcher.pushing = self.healthy
         watcher.began = self._begin
 
@@ -212,7 +216,31 @@ class PushedEvents:
                 self.stale += 1
                 return False  # out of order: a newer state was already taken
             self._sequence[call] = event.sequence
+        return self._in_time(event)
+
+    def _in_time(self, event: WebhookEvent) -> bool:
+        """Whether a status event is not older than the newest status event taken for its call
+        (Telnyx's ``occurred_at``, Vonage's ``timestamp``, Vapi's message ``timestamp``: the
+        event's own time; Retell's signing time). Only events that say a status count: an older
+        one arriving late would roll the call's state back; a statusless one only has the call
+        read, which is always safe. Events of the same time are all taken."""
+        if event.at is None or event.status is None:
+            return True
+        call = (event.provider, event.call_id)
+        newest = self._latest.get(call)
+        if newest is not None and _comparable(event.at) < _comparable(newest):
+            self.stale += 1
+            return False
+        self._latest[call] = event.at if newest is None else max(event.at, newest, key=_comparable)
+        self._latest.move_to_end(call)
+        while len(self._latest) > DEDUPE_KEYS:
+            self._latest.popitem(last=False)
         return True
+
+
+def _comparable(at: datetime) -> datetime:
+    """``at`` with a zone (a provider's time without one is taken as UTC), so any two compare."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _dedupe(event: WebhookEvent) -> str:
