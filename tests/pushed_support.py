@@ -58,6 +58,15 @@ class Paused:
                 return
             await changed.wait()
 
+    async def until_asked(self, count: int) -> None:
+        """Until ``count`` sleeps have been asked for in all (a released one no longer counts as
+        sleeping only once its loop has run: this waits for the next one instead)."""
+        while True:
+            changed = self._changed.waiter()
+            if len(self.asked) >= count:
+                return
+            await changed.wait()
+
     def release(self) -> None:
         """End every sleep now (the interval each asked for has passed)."""
         self._released.fire()

@@ -3,6 +3,7 @@ change nothing; a pushing provider's resources are re-polled only every reconcil
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -157,3 +158,23 @@ async def test_a_hint_makes_a_waiting_wait_for_call_state_read_the_call_at_once(
 
     [answer] = answers
     assert answer.structured_content["outcome"] == "ended"  # read at once: gone from the live calls
+
+
+async def test_events_are_ordered_by_their_own_time_when_they_say_a_status(settings: Settings) -> None:
+    app = LiveCallsApp(settings)
+    provider, at = ProviderName("telnyx"), datetime(2026, 12, 8, 4, 0, tzinfo=UTC)
+
+    def event(key: str, seconds: float, status: CallStatus | None) -> WebhookEvent:
+        when = at + timedelta(seconds=seconds)
+        return WebhookEvent(provider, "call-1", "apply", key, status=status, at=when)
+
+    taken = [
+        await app.pushed.take([event("hold", 10, CallStatus.ON_HOLD)]),
+        await app.pushed.take([event("answered", 5, CallStatus.IN_PROGRESS)]),  # older: left out
+        await app.pushed.take([event("dtmf", 1, None)]),  # older, but says no status: only a reading
+        await app.pushed.take([event("unhold", 10, CallStatus.IN_PROGRESS)]),  # the same time: kept
+        await app.pushed.take([WebhookEvent(provider, "call-2", "apply", "x", status=CallStatus.ENDED)]),
+    ]
+
+    assert taken == [1, 0, 1, 1, 1]  # each call has its own order
+    assert app.pushed.stale == 1

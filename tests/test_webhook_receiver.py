@@ -126,7 +126,7 @@ async def test_the_providers_resource_says_which_providers_push_and_which_are_po
     after = await updates()
 
     assert response.status_code == 204
-    assert before["retell"] == ("polled", "/webhooks/retell")
+    assert before["retell"] == ("pushed", "/webhooks/retell")  # received: pushed from the start
     assert after["retell"] == ("pushed", "/webhooks/retell")
     assert after["zudu"] == ("polled", None)  # Zudu has no live webhooks
     assert after["exotel"][0] == "polled"

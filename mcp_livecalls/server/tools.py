@@ -202,7 +202,8 @@ async def _wait_for_state(
 
     A pushed event about the call ends a pause at once (``LiveCallsApp.pushed``): an event the
     provider signed is the next reading itself, any other makes it now. While the provider
-    pushes, the pauses are the reconcile interval (the events do the waking).
+    pushes (and has not gone quiet since the wait began), the pauses are the reconcile interval
+    (the events do the waking).
 
     Runs in the request's own task: when the client cancels the request (or its connection or
     listen stream goes), the SDK cancels this task and the polling stops with it; nothing else
@@ -210,6 +211,7 @@ async def _wait_for_state(
     """
     clock = app.clock
     started = clock()
+    began = app.now()  # the provider's webhooks are expected from here (``PushedEvents.healthy``)
     deadline = started + timeout_s
     # React quickly, but never poll a provider more often than the subscription floor allows.
     interval = max(min(app.settings.poll_interval_s, 1.0), 0.05)
@@ -245,7 +247,9 @@ async def _wait_for_state(
         remaining = deadline - clock()
         if remaining <= 0:
             return CallStateWait(outcome="timeout", waited_s=round(clock() - started, 3), call=last)
-        every = max(app.pushed.reconcile_s, interval) if app.pushed.healthy(last.provider) else interval
+        every = (
+            max(app.pushed.reconcile_s, interval) if app.pushed.healthy(last.provider, began) else interval
+        )
         await wake.pause(app.sleep, min(every, remaining))
         return None
 

@@ -3,7 +3,8 @@
 The receiver (``web``) verifies a request with the provider's reader (``providers.hooks``) and
 hands the events here. Each event is taken once per dedupe key (a replay or a provider's retry
 changes nothing; in a fleet, once for every replica: ``claim``), and an event older than one
-already taken for its call (its ``sequence``) is left out. A taken event
+already taken for its call (its ``sequence``; for an event that says a status, its time ``at``)
+is left out. A taken event
 
 * updates the call's cached answers: an ``apply`` event with a status (the provider signed the
   body) is written into them, anything else (a hint) drops them, and the provider's cached lists
@@ -13,9 +14,15 @@ already taken for its call (its ``sequence``) is left out. A taken event
   reading, with no upstream request (``service.wakes``); a hint makes them read upstream now;
 * in a fleet, goes to the other replicas (``share``), which take it as their own (``heard``).
 
-While a provider's events keep arriving it is *healthy*: its watched resources are re-polled only
-every reconcile interval (``Watcher.interval_for``); a provider quiet for two reconcile intervals
-is polled as before.
+A provider whose webhooks this server receives is *healthy* from the start: its watched
+resources are re-polled only every reconcile interval (``Watcher.interval_for``), with no wait
+for a first event (until one came, every watch polled at the poll interval). It stays healthy
+while it is not *quiet*: quiet is two reconcile intervals with no event of the provider's while
+its calls are watched, counted from the later of its last event and the moment watching began
+(its first running poller; for ``wait_for_call_state``, the wait's start). A quiet provider is
+polled at the poll interval until its next event. Whatever the health, a call that changes
+without an event is caught by its next reconcile reading. A provider with no receiver here is
+healthy only while events of its reach this server (another replica's, through the bus).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import functools
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from mcp_livecalls.core.models import CallStatus, ProviderName, ProvidersOverview
@@ -81,20 +88,45 @@ class PushedEvents:
         self.share: Share | None = None
         self._seen: OrderedDict[str, datetime] = OrderedDict()
         self._sequence: dict[tuple[ProviderName, str], int] = {}
+        self._latest: OrderedDict[tuple[ProviderName, str], datetime] = OrderedDict()
+        """Per call, the time (``at``) of the newest event with a status taken for it."""
         self._last: dict[ProviderName, datetime] = {}
+        self._began: dict[ProviderName, datetime] = {}
+        """When watching each provider's calls last began (``Watcher.began``)."""
         self._waits: dict[str, set[Wake]] = {}
         self.receiving: dict[ProviderName, str] = {}
         """The providers whose webhooks this server receives, with the path (``web`` sets it)."""
         self.taken = 0
         self.duplicates = 0
         self.stale = 0
-        """Events left out because a newer one (``sequence``) was already taken for the call."""
+        """Events left out because a newer one (``sequence``, or ``at`` for an event that says a
+        status) was already taken for the call."""
         watcher.pushing = self.healthy
+        watcher.began = self._begin
 
-    def healthy(self, provider: ProviderName) -> bool:
-        """Whether ``provider`` pushed an event within the last two reconcile intervals."""
-        last = self._last.get(provider)
-        return last is not None and self._now() - last <= timedelta(seconds=2 * self.reconcile_s)
+    def _begin(self, provider: ProviderName) -> None:
+        self._began[provider] = self._now()
+
+    @property
+    def quiet_after(self) -> timedelta:
+        """How long a watched provider may send no event before it is polled again."""
+        return timedelta(seconds=2 * self.reconcile_s)
+
+    def healthy(self, provider: ProviderName, since: datetime | None = None) -> bool:
+        """Whether ``provider``'s webhooks can be relied on now: an event of its arrived within
+        ``quiet_after``, or this server receives them and they have not gone quiet since the
+        expecting began (when watching its calls began; ``since``: when the asker began waiting).
+        Not watched and not asked for a wait, a receiving provider is healthy (a watch starting
+        now would be)."""
+        now = self._now()
+        marks = [self._last.get(provider)]
+        if provider in self.receiving:
+            watching = self._watcher.watching(provider)
+            if watching:
+                marks.append(self._began.get(provider))
+            marks.append(since if since is not None or watching else now)
+        latest = max((mark for mark in marks if mark is not None), default=None)
+        return latest is not None and now - latest <= self.quiet_after
 
     def describe(self, overview: ProvidersOverview) -> ProvidersOverview:
         """``overview`` saying, per configured provider, whether it pushes or is polled."""
@@ -184,7 +216,31 @@ class PushedEvents:
                 self.stale += 1
                 return False  # out of order: a newer state was already taken
             self._sequence[call] = event.sequence
+        return self._in_time(event)
+
+    def _in_time(self, event: WebhookEvent) -> bool:
+        """Whether a status event is not older than the newest status event taken for its call
+        (Telnyx's ``occurred_at``, Vonage's ``timestamp``, Vapi's message ``timestamp``: the
+        event's own time; Retell's signing time). Only events that say a status count: an older
+        one arriving late would roll the call's state back; a statusless one only has the call
+        read, which is always safe. Events of the same time are all taken."""
+        if event.at is None or event.status is None:
+            return True
+        call = (event.provider, event.call_id)
+        newest = self._latest.get(call)
+        if newest is not None and _comparable(event.at) < _comparable(newest):
+            self.stale += 1
+            return False
+        self._latest[call] = event.at if newest is None else max(event.at, newest, key=_comparable)
+        self._latest.move_to_end(call)
+        while len(self._latest) > DEDUPE_KEYS:
+            self._latest.popitem(last=False)
         return True
+
+
+def _comparable(at: datetime) -> datetime:
+    """``at`` with a zone (a provider's time without one is taken as UTC), so any two compare."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _dedupe(event: WebhookEvent) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -124,6 +125,10 @@ class Watcher:
         """With webhooks: how often a pushing provider's URIs are re-polled (``LIVECALLS_RECONCILE_S``)."""
         self.pushing: Callable[[ProviderName], bool] = lambda provider: False
         """Whether ``provider``'s webhooks are healthy now (``service.pushed.PushedEvents.healthy``)."""
+        self.began: Callable[[ProviderName], None] = lambda provider: None
+        """Told when a provider's first running poller starts (none ran before): from then on its
+        webhooks are expected to tell of its calls (``PushedEvents.healthy``)."""
+        self._running: Counter[ProviderName] = Counter()
         self.leases = leases
         """With a fleet: only the lease holder among the replicas polls a URI (``fleet.leases``)."""
         self._publish = publish
@@ -151,8 +156,24 @@ class Watcher:
         poller.subscribers += 1
         if not poller.running and self._groups:
             poller.running = True
+            self._counted(uri, +1)
             poller.scope = anyio.CancelScope()
             self._groups[-1].start_soon(self._poll, uri, poller)
+
+    def _counted(self, uri: str, step: int) -> None:
+        parsed = parse_call_uri(uri)
+        if parsed is None:
+            return
+        provider = parsed[0]
+        self._running[provider] += step
+        if step > 0 and self._running[provider] == 1:
+            self.began(provider)
+        elif self._running[provider] <= 0:
+            del self._running[provider]
+
+    def watching(self, provider: ProviderName) -> bool:
+        """Whether a poller of one of ``provider``'s calls runs (a live call is watched)."""
+        return self._running[provider] > 0
 
     def release(self, uri: str) -> None:
         poller = self._pollers.get(uri)
@@ -246,6 +267,7 @@ class Watcher:
                 await poll_until_final(read, seen=seen, ended=ended, gone=gone, pause=pause, failed=failed)
         finally:
             poller.running = False
+            self._counted(uri, -1)
             if self.leases is not None:
                 await self.leases.resign(uri)
             if self._pollers.get(uri) is poller and poller.subscribers <= 0:
