@@ -25,6 +25,7 @@ import anyio
 from mcp import Client
 
 from benchmarks.common import print_table, quiet_logs, simulator_processes
+from benchmarks.floor import Answers, floor_server
 from mcp_livecalls.config import Settings, provider_env
 from mcp_livecalls.providers.registry import PROVIDERS
 from mcp_livecalls.server.build import create_server
@@ -33,6 +34,8 @@ from mcp_livecalls.simulator import DEMO_CREDENTIALS
 __all__ = ["CATEGORIES", "main"]
 
 CALLS = 60
+
+Profiled = tuple[dict[str, float], float]
 LIVE_CALLS = 25 * len(PROVIDERS)
 
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -86,36 +89,55 @@ async def _calls(client: Client) -> dict[str, tuple[str, dict[str, Any]]]:
     }
 
 
-async def profile(*, tree: bool) -> dict[str, tuple[dict[str, float], float]]:
+async def _profiled(client: Client, tool: str, arguments: dict[str, Any], *, tree: bool) -> Profiled:
+    """CPU ms per call by kind of work (sampled), and CPU ms per call (``process_time``)."""
     from pyinstrument import Profiler
 
+    for _ in range(5):
+        await client.call_tool(tool, arguments)
+    profiler = Profiler(interval=0.0002, async_mode="enabled")
+    started = time.process_time()
+    profiler.start()
+    for _ in range(CALLS):
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content
+    session = profiler.stop()
+    cpu_ms = (time.process_time() - started) * 1000 / CALLS
+    counted: defaultdict[str, float] = defaultdict(float)
+    for stack, seconds in session.frame_records:
+        if (category := _category(stack)) is not None:
+            counted[category] += seconds * 1000 / CALLS
+    if tree:
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+    return dict(counted), cpu_ms
+
+
+async def profile(*, tree: bool) -> dict[str, Profiled]:
+    """Each profiled call through this server, then the same results from the SDK floor
+    (``benchmarks.floor``: a bare SDK server answering them, same output schemas)."""
     names = [cls.name.value for cls in PROVIDERS]
-    found: dict[str, tuple[dict[str, float], float]] = {}
+    found: dict[str, Profiled] = {}
     with simulator_processes(names, live_calls=LIVE_CALLS, speed=0.01) as sims:
         settings = _settings({name: sim.url for name, sim in sims.items()})
         async with Client(create_server(settings)) as client:
-            for label, (tool, arguments) in (await _calls(client)).items():
-                for _ in range(5):
-                    await client.call_tool(tool, arguments)
-                profiler = Profiler(interval=0.0002, async_mode="enabled")
-                started = time.process_time()
-                profiler.start()
-                for _ in range(CALLS):
-                    result = await client.call_tool(tool, arguments)
-                    assert not result.is_error, result.content
-                session = profiler.stop()
-                cpu_ms = (time.process_time() - started) * 1000 / CALLS
-                counted: defaultdict[str, float] = defaultdict(float)
-                for stack, seconds in session.frame_records:
-                    if (category := _category(stack)) is not None:
-                        counted[category] += seconds * 1000 / CALLS
-                found[label] = (dict(counted), cpu_ms)
-                if tree:
-                    print(profiler.output_text(unicode=True, color=False, show_all=False))
+            calls = await _calls(client)
+            for label, (tool, arguments) in calls.items():
+                found[label] = await _profiled(client, tool, arguments, tree=tree)
+            schemas = {tool.name: tool.output_schema for tool in (await client.list_tools()).tools}
+            answers = Answers(
+                results={
+                    (tool, arguments.get("provider", "")): await client.call_tool(tool, arguments)
+                    for tool, arguments in calls.values()
+                },
+                output_schemas={tool: schema for tool, schema in schemas.items() if schema is not None},
+            )
+        async with Client(floor_server(answers)) as floor:
+            for label, (tool, arguments) in calls.items():
+                found[f"{label}, SDK floor"] = await _profiled(floor, tool, arguments, tree=tree)
     return found
 
 
-def report(found: dict[str, tuple[dict[str, float], float]]) -> None:
+def report(found: dict[str, Profiled]) -> None:
     labels = list(found)
     rows = []
     for name, _ in (*CATEGORIES, ("other (Python, stdlib)", ())):
