@@ -400,7 +400,7 @@ async def measure(*, one_simulator: bool = False) -> Results:
                         "stdio",
                         client,
                         floor,
-                        _child_pid("mcp_livecalls.cli"),
+                        _child_pid("mcp_livecalls.cli serve"),
                         _child_pid("benchmarks.floor"),
                     )
                     results.overheads += await overheads(clients, adapters, ops)
