@@ -9,6 +9,11 @@ tool call does its real upstream work.
 1. **Overhead per tool call**: the same operation through the real MCP client (in memory, and
    over stdio to ``python -m mcp_livecalls.cli serve``) and directly on the provider adapter
    (same HTTP policy, no MCP); overhead = tool − direct, paired sample by sample. Target p50 ≤ 2 ms.
+   Beside it, the **SDK floor**: the same result (text, structured content) and output schema
+   from a bare ``mcp`` SDK server (``benchmarks.floor``), called in turn with this server sample
+   by sample, on the same transport: what any SDK server pays for that result, so the rest of
+   "server's own" is this server's. CPU figures too (paired likewise), since wall time on a loaded
+   machine is mostly waiting for a core.
 2. **Fan-out**: ``list_active_calls`` across the three providers vs the slowest provider alone.
    Target ≤ 1.3×.
 3. **A Vobiz page of 20** (UUID lists + 20 detail fetches) at ``max_concurrency`` 4, 8, 10 and 20,
@@ -18,23 +23,28 @@ tool call does its real upstream work.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp_types import CallToolResult
 
 from benchmarks.common import SimulatorProcess, percentile, print_table, quiet_logs, simulator_processes
 from benchmarks.fanout import TARGET_FANOUT, Fanout, measure_fanout, report_fanout
+from benchmarks.floor import Answers, floor_server, write_answers
 from mcp_livecalls import __version__
 from mcp_livecalls.config import Settings, provider_env
 from mcp_livecalls.core.models import ProviderName
@@ -131,7 +141,7 @@ async def _timed(work: Callable[[], Awaitable[object]]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def _tool(client: Client, tool: str, arguments: dict[str, Any]) -> object:
+async def _tool(client: Client, tool: str, arguments: dict[str, Any]) -> CallToolResult:
     result = await client.call_tool(tool, arguments)
     if result.is_error:
         raise RuntimeError(f"{tool} {arguments} failed: {result.content}")
@@ -151,9 +161,58 @@ class Overhead:
     server_p50: float
     server_p99: float
     """Overhead without that client-side check: transport, SDK dispatch and this server."""
+    floor_p50: float
+    """The same result from a bare SDK server (``benchmarks.floor``), without the client's check."""
+    server_cpu_p50: float
+    floor_cpu_p50: float
+    """CPU ms per call, the client's check left out: this process's (in memory client and server)
+    over the direct call's, paired, p50; over stdio plus the server process's mean per call."""
 
 
-async def overheads(transport: str, client: Client, adapters: Adapters, ops: list[Op]) -> list[Overhead]:
+@dataclass(frozen=True)
+class Clients:
+    """This server's client and the SDK floor's, on one transport, with their server processes."""
+
+    transport: str
+    ours: Client
+    floor: Client
+    ours_pid: int | None = None
+    floor_pid: int | None = None
+
+
+def _process_cpu_ms(pid: int | None) -> float:
+    """CPU ms ``pid`` has used, every thread's (``schedstat``: nanoseconds); 0 for ``None``."""
+    ms = 0.0
+    if pid is not None:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                ms += int((task / "schedstat").read_text().split()[0]) / 1e6
+    return ms
+
+
+async def _sample(
+    client: Client, op: Op, check: Callable[[CallToolResult], Awaitable[None]]
+) -> tuple[float, float, float, float, CallToolResult]:
+    """One tool call: wall and CPU ms (this process), and the client's check of its result
+    again, wall and CPU."""
+    cpu = time.process_time()
+    started = time.perf_counter()
+    result = await client.call_tool(op.tool, op.arguments)
+    wall = (time.perf_counter() - started) * 1000
+    cpu = (time.process_time() - cpu) * 1000
+    if result.is_error:
+        raise RuntimeError(f"{op.tool} {op.arguments} failed: {result.content}")
+    # The same validation call_tool just made, timed on its own.
+    check_cpu = time.process_time()
+    started = time.perf_counter()
+    await check(result)
+    check_wall = (time.perf_counter() - started) * 1000
+    check_cpu = (time.process_time() - check_cpu) * 1000
+    return wall, cpu, check_wall, check_cpu, result
+
+
+async def overheads(clients: Clients, adapters: Adapters, ops: list[Op]) -> list[Overhead]:
+    """Each op through this server, directly, and from the SDK floor, interleaved sample by sample."""
     rows = []
     for op in ops:
         tool_times: list[float] = []
@@ -161,26 +220,46 @@ async def overheads(transport: str, client: Client, adapters: Adapters, ops: lis
         differences: list[float] = []
         validations: list[float] = []
         server: list[float] = []
+        floor: list[float] = []
+        server_cpu: list[float] = []
+        floor_cpu: list[float] = []
+        server_processes = (0.0, 0.0)
         for index in range(WARMUP + SAMPLES):
-            started = time.perf_counter()
-            result = await client.call_tool(op.tool, op.arguments)
-            tool_ms = (time.perf_counter() - started) * 1000
-            if result.is_error:
-                raise RuntimeError(f"{op.tool} {op.arguments} failed: {result.content}")
-            # The same validation call_tool just made, timed on its own.
-            started = time.perf_counter()
-            await client.session.validate_tool_result(op.tool, result)
-            validation_ms = (time.perf_counter() - started) * 1000
+            if index == WARMUP:
+                server_processes = (
+                    _process_cpu_ms(clients.ours_pid),
+                    _process_cpu_ms(clients.floor_pid),
+                )
+            ours = await _sample(
+                clients.ours,
+                op,
+                lambda result, op=op: clients.ours.session.validate_tool_result(op.tool, result),  # type: ignore[misc]
+            )
+            direct_cpu = time.process_time()
             direct_ms = await _timed(lambda op=op: op.direct(adapters))  # type: ignore[misc]
+            direct_cpu = (time.process_time() - direct_cpu) * 1000
+            bare = await _sample(
+                clients.floor,
+                op,
+                lambda result, op=op: clients.floor.session.validate_tool_result(op.tool, result),  # type: ignore[misc]
+            )
             if index >= WARMUP:
+                tool_ms, cpu_ms, check_ms, check_cpu, _ = ours
                 tool_times.append(tool_ms)
                 direct_times.append(direct_ms)
                 differences.append(tool_ms - direct_ms)
-                validations.append(validation_ms)
-                server.append(tool_ms - direct_ms - validation_ms)
+                validations.append(check_ms)
+                server.append(tool_ms - direct_ms - check_ms)
+                server_cpu.append(cpu_ms - direct_cpu - check_cpu)
+                floor.append(bare[0] - bare[2])
+                floor_cpu.append(bare[1] - bare[3])
+        # A server process's CPU over all samples (it does nothing else), its work after each
+        # answer included: a mean per call, added to the paired p50 of this process's.
+        ours_process = (_process_cpu_ms(clients.ours_pid) - server_processes[0]) / SAMPLES
+        floor_process = (_process_cpu_ms(clients.floor_pid) - server_processes[1]) / SAMPLES
         rows.append(
             Overhead(
-                transport,
+                clients.transport,
                 op.label,
                 percentile(tool_times, 50),
                 percentile(direct_times, 50),
@@ -189,9 +268,37 @@ async def overheads(transport: str, client: Client, adapters: Adapters, ops: lis
                 percentile(validations, 50),
                 percentile(server, 50),
                 percentile(server, 99),
+                percentile(floor, 50),
+                percentile(server_cpu, 50) + ours_process,
+                percentile(floor_cpu, 50) + floor_process,
             )
         )
     return rows
+
+
+async def floor_answers(client: Client, ops: list[Op]) -> Answers:
+    """One real result of each op from this server, and the output schemas it publishes."""
+    schemas = {tool.name: tool.output_schema for tool in (await client.list_tools()).tools}
+    results: dict[tuple[str, str], CallToolResult] = {}
+    for op in ops:
+        results[(op.tool, op.arguments.get("provider", ""))] = await _tool(client, op.tool, op.arguments)
+    return Answers(
+        results=results,
+        output_schemas={op.tool: schema for op in ops if (schema := schemas.get(op.tool)) is not None},
+    )
+
+
+def _child_pid(marker: str) -> int | None:
+    """The pid of this process's child whose command line holds ``marker`` (Linux), else ``None``."""
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == me and marker in (entry / "cmdline").read_text().replace("\0", " "):
+                return int(entry.name)
+    return None
 
 
 async def vobiz_page(settings: Settings, concurrency: int) -> tuple[float, float]:
@@ -245,6 +352,8 @@ class Results:
     pages: dict[int, tuple[float, float]]
     layout: str
     """How the simulators ran: one process per provider, or one for all."""
+    loads: list[float] = field(default_factory=lambda: [os.getloadavg()[0]])
+    """The machine's 1-minute load average when the overheads were measured: before, after."""
 
 
 @asynccontextmanager
@@ -254,6 +363,10 @@ async def _simulators(one: bool) -> AsyncIterator[dict[str, SimulatorProcess]]:
         ["all"] if one else names, live_calls=LIVE_CALLS, speed=SIMULATOR_SPEED
     ) as started:
         yield dict.fromkeys(names, started["all"]) if one else started
+
+
+def _floor_params(answers: Path) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-m", "benchmarks.floor", str(answers)])
 
 
 async def measure(*, one_simulator: bool = False) -> Results:
@@ -272,11 +385,27 @@ async def measure(*, one_simulator: bool = False) -> Results:
             layout = "one process for all" if one_simulator else "one process per provider"
             results = Results([], [], {}, layout)
             async with Client(create_server(settings)) as client:
-                results.overheads += await overheads("memory", client, adapters, ops)
+                answers = await floor_answers(client, ops)
+                async with Client(floor_server(answers)) as floor:
+                    results.overheads += await overheads(Clients("memory", client, floor), adapters, ops)
                 results.fanouts.append(await measure_fanout("memory", client, sims, _tool))
-            async with Client(_stdio_params(sims)) as client:
-                results.overheads += await overheads("stdio", client, adapters, ops)
-                results.fanouts.append(await measure_fanout("stdio", client, sims, _tool))
+            with tempfile.TemporaryDirectory() as scratch:
+                answers_file = Path(scratch) / "answers.json"
+                write_answers(answers, answers_file)
+                async with (
+                    Client(_stdio_params(sims)) as client,
+                    Client(_floor_params(answers_file)) as floor,
+                ):
+                    clients = Clients(
+                        "stdio",
+                        client,
+                        floor,
+                        _child_pid("mcp_livecalls.cli serve"),
+                        _child_pid("benchmarks.floor"),
+                    )
+                    results.overheads += await overheads(clients, adapters, ops)
+                    results.loads.append(os.getloadavg()[0])
+                    results.fanouts.append(await measure_fanout("stdio", client, sims, _tool))
         for concurrency in CONCURRENCIES:
             results.pages[concurrency] = await vobiz_page(settings, concurrency)
     return results
@@ -286,7 +415,8 @@ def report(results: Results) -> dict[str, bool]:
     cores = os.cpu_count()
     print_table(
         f"Overhead per tool call over the direct adapter call, upstream delay {DELAY_S * 1000:.0f} ms, "
-        f"{SAMPLES} paired samples — {cores} cores (ms)",
+        f"{SAMPLES} paired samples — {cores} cores, load average "
+        f"{'–'.join(f'{load:.1f}' for load in results.loads)} (ms)",
         [
             "transport",
             "operation",
@@ -297,6 +427,9 @@ def report(results: Results) -> dict[str, bool]:
             "client schema check p50",
             "server's own p50",
             "p99",
+            "SDK floor p50",
+            "own CPU p50",
+            "floor CPU p50",
         ],
         [
             [
@@ -309,6 +442,9 @@ def report(results: Results) -> dict[str, bool]:
                 o.validation_p50,
                 o.server_p50,
                 o.server_p99,
+                o.floor_p50,
+                o.server_cpu_p50,
+                o.floor_cpu_p50,
             ]
             for o in results.overheads
         ],
@@ -316,7 +452,11 @@ def report(results: Results) -> dict[str, bool]:
     print(
         "overhead = tool call through the MCP client − the same adapter call; the client schema check is\n"
         "the mcp client re-validating structured content (jsonschema), client-side; server's own =\n"
-        "overhead − that check (transport, SDK dispatch, this server's shaping and rendering)."
+        "overhead − that check (transport, SDK dispatch, this server's shaping and rendering). SDK floor =\n"
+        "the same result and output schema from a bare mcp SDK server (benchmarks.floor), the check left\n"
+        "out, sampled in turn with this server's. CPU: paired like the wall figures, the client's check\n"
+        "left out; in memory this process's (client and server), over stdio plus the server process's\n"
+        "per call."
     )
     fanout_verdicts = report_fanout(results.fanouts, layout=results.layout)
     # One upstream round trip as the adapters see it: the 50 ms delay plus loopback HTTP.
@@ -357,7 +497,8 @@ def report(results: Results) -> dict[str, bool]:
 
 
 def _overhead_targets(overheads: list[Overhead]) -> list[tuple[str, str, bool]]:
-    """The issue's four overhead rows: single-call tools and lists of 20, in memory and stdio."""
+    """The issue's four overhead rows: single-call tools and lists of 20, in memory and stdio,
+    each with the SDK's floor under it (the same results from a bare SDK server)."""
     found = []
     for transport in ("memory", "stdio"):
         for kind, lists in (("single-call tools", False), ("lists of 20", True)):
@@ -366,9 +507,17 @@ def _overhead_targets(overheads: list[Overhead]) -> list[tuple[str, str, bool]]:
                 continue
             limit = TARGET_SINGLE_MEMORY_MS if transport == "memory" and not lists else TARGET_OVERHEAD_MS
             low, high = min(o.server_p50 for o in rows), max(o.server_p50 for o in rows)
+            floor_low, floor_high = min(o.floor_p50 for o in rows), max(o.floor_p50 for o in rows)
             checked = max(o.p50 for o in rows)
-            measured = f"{low:.2f}–{high:.2f} ms (with the client's schema check: ≤ {checked:.2f} ms)"
-            target = f"server's own overhead p50 ≤ {limit:g} ms, {kind}, {transport}"
+            cpu = max(o.server_cpu_p50 for o in rows)
+            floor_cpu = max(o.floor_cpu_p50 for o in rows)
+            measured = (
+                f"{low:.2f}–{high:.2f} ms (CPU ≤ {cpu:.2f}; with the client's schema check: ≤ {checked:.2f})"
+            )
+            target = (
+                f"server's own overhead p50 ≤ {limit:g} ms, {kind}, {transport} "
+                f"(SDK floor {floor_low:.2f}–{floor_high:.2f} ms, CPU ≤ {floor_cpu:.2f})"
+            )
             found.append((target, measured, high <= limit))
     return found
 

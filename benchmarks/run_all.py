@@ -16,13 +16,13 @@ from collections.abc import Callable
 
 import anyio
 
-from benchmarks import fleet, latency, polling, pushed, scale, startup, tokens
+from benchmarks import fleet, latency, polling, pushed, scale, schema_check, startup, tokens
 from benchmarks.common import print_table, quiet_logs
 from mcp_livecalls import __version__
 
 __all__ = ["main"]
 
-PARTS = ("startup", "tokens", "latency", "polling", "fleet", "scale", "pushed")
+PARTS = ("startup", "tokens", "schema_check", "latency", "polling", "fleet", "scale", "pushed")
 
 
 def _startup() -> dict[str, bool]:
@@ -31,6 +31,10 @@ def _startup() -> dict[str, bool]:
 
 def _tokens() -> dict[str, bool]:
     return tokens.report(anyio.run(tokens.measure))
+
+
+def _schema_check() -> dict[str, bool]:
+    return schema_check.report(*anyio.run(schema_check.measure))
 
 
 def _latency() -> dict[str, bool]:
@@ -56,6 +60,7 @@ def _pushed() -> dict[str, bool]:
 RUNNERS: dict[str, Callable[[], dict[str, bool]]] = {
     "startup": _startup,
     "tokens": _tokens,
+    "schema_check": _schema_check,
     "latency": _latency,
     "polling": _polling,
     "fleet": _fleet,

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from jsonschema.validators import validator_for  # type: ignore[import-untyped]
+from jsonschema.validators import validator_for
 from mcp import Client
 from mcp.server import MCPServer
 from mcp_types import CallToolResult, TextContent
@@ -30,7 +30,7 @@ from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.core import models
 from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.server.schemas import compact_input_schema, inline_single_use_defs
+from mcp_livecalls.server.schemas import compact_input_schema, inline_single_use_defs, quick_output_schema
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
 
 pytestmark = pytest.mark.anyio
@@ -239,6 +239,56 @@ def test_single_use_defs_are_inlined_and_shared_ones_kept() -> None:
         "type": "object",
     }
     assert "Unused" in schema["$defs"]  # the input is not changed
+
+
+def test_a_quick_output_schema_accepts_and_refuses_what_the_schema_it_was_made_from_does() -> None:
+    schema: dict[str, Any] = {
+        "$defs": {
+            "Kind": {"enum": ["a", "b"], "type": "string"},
+            "Node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}},
+        },
+        "properties": {
+            "kind": {"$ref": "#/$defs/Kind"},
+            "kinds": {"items": {"$ref": "#/$defs/Kind"}, "type": "array"},
+            "tree": {"$ref": "#/$defs/Node"},
+            "other": {"$ref": "#/$defs/Node"},
+            "facts": {
+                "additionalProperties": {
+                    "anyOf": [{"type": kind} for kind in ("string", "integer", "number", "boolean")]
+                },
+                "type": "object",
+            },
+        },
+        "required": ["kind"],
+        "type": "object",
+    }
+
+    quick = quick_output_schema(schema)
+
+    # Shared enums written in place, a recursive definition kept, one type check per value.
+    assert quick["properties"]["kind"] == {"enum": ["a", "b"]}
+    assert quick["properties"]["kinds"]["items"] == {"enum": ["a", "b"]}
+    assert quick["$defs"] == {"Node": schema["$defs"]["Node"]}
+    assert quick["properties"]["facts"]["additionalProperties"] == {"type": ["string", "number", "boolean"]}
+    accepted = [
+        {"kind": "a"},
+        {"kind": "b", "kinds": ["a", "b"], "tree": {"next": {"next": {}}}, "facts": {"x": 1, "y": 1.5}},
+        {"kind": "a", "facts": {"x": "s", "y": True, "z": -3}},
+    ]
+    refused = [
+        {},
+        {"kind": "c"},
+        {"kind": 1},
+        {"kind": "a", "kinds": ["a", "z"]},
+        {"kind": "a", "tree": {"next": "no"}},
+        {"kind": "a", "facts": {"x": None}},
+        {"kind": "a", "facts": {"x": [1]}},
+        {"kind": "a", "facts": {"x": {}}},
+    ]
+    for made in (schema, quick):
+        validator = validator_for(made)(made)
+        assert [validator.is_valid(instance) for instance in accepted] == [True] * len(accepted)
+        assert [validator.is_valid(instance) for instance in refused] == [False] * len(refused)
 
 
 def test_an_optional_argument_is_published_nullable_without_a_null_default() -> None:

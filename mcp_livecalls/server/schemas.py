@@ -42,7 +42,13 @@ from pydantic import ValidationError
 
 from mcp_livecalls.core.models import drop_null_arm
 
-__all__ = ["StrictToolServer", "accept_null", "compact_input_schema", "inline_single_use_defs"]
+__all__ = [
+    "StrictToolServer",
+    "accept_null",
+    "compact_input_schema",
+    "inline_single_use_defs",
+    "quick_output_schema",
+]
 
 LifespanT = TypeVar("LifespanT")
 
@@ -115,6 +121,60 @@ def inline_single_use_defs(schema: dict[str, Any]) -> dict[str, Any]:
     if "$defs" in published and not defs:
         del published["$defs"]
     return published
+
+
+def quick_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The output schema a client is shown: the same content accepted, in fewer checks.
+
+    Every client checks a tool's structured content against its output schema on every call
+    (the mcp client with jsonschema, which pays a fixed cost for each schema it enters at each
+    value: ``benchmarks.schema_check``). So, meaning for meaning:
+
+    * every ``$ref`` to a definition that refers to nothing itself is written in place (a
+      ``$ref`` is a lookup and a second schema entered at each value; the shared definitions
+      here are short enums);
+    * an ``enum`` of strings carries no ``type: string`` (the values say it);
+    * an ``anyOf`` of bare types is one ``type`` list (one check, not a failed arm per type
+      tried), ``integer`` left out beside ``number``, which includes it.
+    """
+    published = inline_single_use_defs(schema)
+    defs: dict[str, Any] = published.pop("$defs", {})
+    leaves = {
+        name: definition
+        for name, definition in defs.items()
+        if not any("$ref" in node for node in _walk(definition))
+    }
+    for node in list(_walk(published)) + [node for kept in defs.values() for node in _walk(kept)]:
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.removeprefix(_DEFS) in leaves:
+            del node["$ref"]
+            definition = copy.deepcopy(leaves[ref.removeprefix(_DEFS)])
+            node.update({key: value for key, value in definition.items() if key not in node})
+    kept = {name: definition for name, definition in defs.items() if name not in leaves}
+    if kept:
+        published["$defs"] = kept
+    for node in _walk(published):
+        _one_type_check(node)
+    return published
+
+
+def _one_type_check(node: dict[str, Any]) -> None:
+    enum = node.get("enum")
+    if node.get("type") == "string" and isinstance(enum, list) and all(isinstance(v, str) for v in enum):
+        del node["type"]
+    arms = node.get("anyOf")
+    if (
+        isinstance(arms, list)
+        and "type" not in node
+        and all(
+            isinstance(arm, dict) and set(arm) == {"type"} and isinstance(arm["type"], str) for arm in arms
+        )
+    ):
+        kinds = list(dict.fromkeys(arm["type"] for arm in arms))
+        if "number" in kinds and "integer" in kinds:
+            kinds.remove("integer")
+        del node["anyOf"]
+        node["type"] = kinds[0] if len(kinds) == 1 else kinds
 
 
 def compact_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -290,7 +350,7 @@ class StrictToolServer(MCPServer[LifespanT]):
                     source_output=tool.output_schema,
                     input_schema=compact_input_schema(tool.input_schema),
                     output_schema=(
-                        None if tool.output_schema is None else inline_single_use_defs(tool.output_schema)
+                        None if tool.output_schema is None else quick_output_schema(tool.output_schema)
                     ),
                 )
                 self._published[tool.name] = published

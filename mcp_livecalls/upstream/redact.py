@@ -41,7 +41,12 @@ class Redactor:
         self._needles = tuple(form.lower() for form in ordered)
         self.key = frozenset(self._needles)
         """What this redactor masks: two with the same key mask the same text the same way."""
-        self._json_needles = tuple(json.dumps(needle, ensure_ascii=False)[1:-1] for needle in self._needles)
+        json_needles = tuple(json.dumps(needle, ensure_ascii=False)[1:-1] for needle in self._needles)
+        # What is searched for first: a text holding a needle holds every needle inside it too, so
+        # the needles with none of the others inside them find exactly what all of them find (the
+        # forms of one secret nest: a base64 value without its padding, its first aligned part).
+        self._first = _innermost(self._needles)
+        self._json_first = _innermost(json_needles)
         self._ordered = tuple(ordered)
 
     @functools.cached_property
@@ -53,9 +58,9 @@ class Redactor:
         if not self._needles:
             return text
         lowered = text.lower()
-        found = [needle for needle in self._needles if needle in lowered]
-        if not found:
+        if not any(needle in lowered for needle in self._first):
             return text  # most text carries no secret: a few substring searches, no regex
+        found = [needle for needle in self._needles if needle in lowered]
         if len(lowered) != len(text):
             pattern = self._pattern
             assert pattern is not None  # needles exist, so the pattern does
@@ -83,7 +88,7 @@ class Redactor:
         # One search over the whole value serialized (C speed); a copy with each string redacted
         # only on a hit. The needles are searched for as JSON writes them (quotes, backslashes).
         everything = json.dumps(value, ensure_ascii=False, default=str).lower()
-        if not any(needle in everything for needle in self._json_needles):
+        if not any(needle in everything for needle in self._json_first):
             return value
         return self._scrub(value)
 
@@ -98,6 +103,14 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._needles)} forms)"
+
+
+def _innermost(needles: Iterable[str]) -> tuple[str, ...]:
+    """The distinct ``needles`` that contain no other one."""
+    distinct = tuple(dict.fromkeys(needles))
+    return tuple(
+        needle for needle in distinct if not any(other != needle and other in needle for other in distinct)
+    )
 
 
 _MIN_SECRET = 3
