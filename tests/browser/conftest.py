@@ -6,6 +6,10 @@ The page's timers and ``Date`` run on Playwright's test clock (``page.clock``): 
 the board's next refresh or a ticking time runs the clock past it (``host.run_clock``) instead of
 waiting out the refresh floor in wall time. The clock is not paused (Playwright's own waits in the
 page need its frames to keep coming), so tests assert only what time can bring, never its absence.
+The board's sandboxed iframe stays in the page's process (``--disable-features=IsolateSandboxedIframes``):
+Chromium otherwise gives it a process of its own, and on a busy machine the first document there
+ran its scripts before Playwright's clock reached it (a real ``Date``, then the test clock months
+earlier), so the clock governed the board's timers only from some later moment.
 Outside CI a missing Chromium or Playwright skips these tests with the reason; under ``CI=true``
 it is a failure.
 """
@@ -21,6 +25,9 @@ from typing import Any
 import pytest
 
 CHROMIUM = os.environ.get("LIVECALLS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-features=IsolateSandboxedIframes"]
+"""No OS sandbox (containers), and the board's frame in its host's process, where Playwright's
+init scripts (the test clock) run before the frame's own scripts."""
 PAGE_EPOCH = dt.datetime(2026, 1, 26, 9, 0, tzinfo=dt.UTC)
 """Where the page's test clock starts (the board reads no wall date, only differences)."""
 
@@ -53,7 +60,7 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as driver:
-        launched = await driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        launched = await driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:
