@@ -7,7 +7,8 @@
   the agent a filter by agent finds most for.
 - Over loopback HTTP: ``loopback(simulator)``, the simulator served with an HTTP client, from
   which ``adapter`` and ``settings`` are made; ``adapter_on``, one adapter on it; ``read_all``, an
-  adapter's list paged to its end; ``listed_once``, the check that a list shows every live call once.
+  adapter's list paged to its end; ``listed_once``, the check that a list shows every live call
+  once; ``found_until_it_ends``, that a call is found until its end and not after.
 - Through a real MCP client: ``client_on``, the whole server on the simulator (``client_with``: on
   settings of the test's own); ``list_pages``, ``list_active_calls`` followed along its cursor,
   with ``gathered`` and ``calls_listed`` to read its pages; ``look_up_all``, ``get_live_call``
@@ -39,11 +40,13 @@ from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
+from mcp_livecalls.errors import CallNotFound
 from mcp_livecalls.providers.base import LiveCallsProvider, ProviderSlice
 from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.calls import SimCall
 from mcp_livecalls.simulator import (
     DEMO_CREDENTIALS,
+    ManualClock,
     Simulator,
     SimulatorCredentials,
     serve_asgi,
@@ -62,6 +65,7 @@ __all__ = [
     "client_with",
     "documented",
     "flavour_sets",
+    "found_until_it_ends",
     "gathered",
     "list_pages",
     "listed_once",
@@ -267,10 +271,25 @@ def with_provider(settings: Settings, name: str, **changes: Any) -> Settings:
 
 
 @asynccontextmanager
-async def receiver(settings: Settings, simulator: Simulator) -> AsyncIterator[tuple[str, httpx2.AsyncClient]]:
-    """The server's HTTP front door with ``settings`` on loopback (its ``/webhooks/*`` and ``/mcp``),
-    and an HTTP client: the base URL and the client."""
+async def receiver(
+    settings: Settings, simulator: Simulator, provider: str | None = None, **changes: Any
+) -> AsyncIterator[tuple[str, httpx2.AsyncClient]]:
+    """The server's HTTP front door on loopback (its ``/webhooks/*`` and ``/mcp``) and an HTTP client:
+    the base URL and the client. With ``provider``, that provider's settings get ``changes`` (its
+    webhook secret) and the public URL is ``https://hooks.example``."""
+    if provider is not None:
+        settings = with_provider(settings, provider, **changes).with_changes(
+            public_url="https://hooks.example"
+        )
     server = create_server(settings, now=simulator.clock.now)
     with serve_asgi(http_app(server, settings, host="127.0.0.1"), name="mcp-http") as url:
         async with httpx2.AsyncClient() as http:
             yield url, http
+
+
+async def found_until_it_ends(provider: LiveCallsProvider, clock: ManualClock, call: SimCall) -> None:
+    """``call`` is found live, then, once ``clock`` passes its end, not found."""
+    assert (await provider.get_call(call.id)).call_id == call.id
+    clock.advance(call.end_ts - clock.now().timestamp() + 1)
+    with pytest.raises(CallNotFound):
+        await provider.get_call(call.id)

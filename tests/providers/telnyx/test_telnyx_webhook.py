@@ -24,7 +24,7 @@ from mcp_livecalls.providers.hooks import WebhookRefused, parse_request
 from mcp_livecalls.providers.telnyx.adapter import TelnyxSettings
 from mcp_livecalls.providers.telnyx.webhook import TelnyxWebhook
 from mcp_livecalls.simulator import Simulator
-from providers.kit import receiver, with_provider
+from providers.kit import receiver
 
 NOW = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
 SIGNER = SigningKey(bytes(range(32)))
@@ -201,13 +201,10 @@ def _settings(public_key: str = PUBLIC_KEY) -> TelnyxSettings:
 async def test_a_signed_telnyx_webhook_is_taken_by_the_receiver_and_a_forged_one_refused(
     settings: Settings, simulator: Simulator
 ) -> None:
-    served = with_provider(settings, "telnyx", public_key=PUBLIC_KEY).with_changes(
-        public_url="https://hooks.example"
-    )
     now = simulator.clock.now()
     body = _body()
 
-    async with receiver(served, simulator) as (url, http):
+    async with receiver(settings, simulator, "telnyx", public_key=PUBLIC_KEY) as (url, http):
         signed = await http.post(f"{url}/webhooks/telnyx", content=body, headers=_headers(body, now))
         forged = await http.post(
             f"{url}/webhooks/telnyx", content=body, headers=_headers(body, now, OTHER_SIGNER)

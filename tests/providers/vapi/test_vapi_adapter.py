@@ -17,6 +17,7 @@ from providers.kit import (
     adapter_on,
     client_on,
     flavour_sets,
+    found_until_it_ends,
     listed_once,
     loopback,
     simulated,
@@ -72,12 +73,9 @@ async def test_an_ended_call_is_not_found_and_a_wrong_key_is_refused() -> None:
     stranger = DEMO_CREDENTIALS.replace(vapi_api_key="00000000-0000-4000-8000-000000000000")
     async with loopback(simulator) as served:
         provider = served.adapter(VapiProvider)
-        assert (await provider.get_call(call.id)).call_id == call.id
         with pytest.raises(CallNotFound):
             await provider.get_call("not-a-vapi-uuid")
-        clock.advance(call.end_ts - clock.now().timestamp() + 1)
-        with pytest.raises(CallNotFound):
-            await provider.get_call(call.id)
+        await found_until_it_ends(provider, clock, call)
         with pytest.raises(AuthError) as refused:
             await served.adapter(VapiProvider, stranger).get_call(call.id)
 

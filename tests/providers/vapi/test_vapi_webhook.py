@@ -23,7 +23,7 @@ from mcp_livecalls.providers.hooks import WebhookRefused, WebhookRequest, parse_
 from mcp_livecalls.providers.vapi.adapter import VapiSettings
 from mcp_livecalls.providers.vapi.webhook import VapiWebhook, signed_payload
 from mcp_livecalls.simulator import Simulator
-from providers.kit import receiver, with_provider
+from providers.kit import receiver
 
 NOW = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
 TOKEN = "vapi-server-secret-for-tests-0123"
@@ -162,13 +162,10 @@ def test_without_either_secret_webhooks_stay_off() -> None:
 async def test_a_vapi_message_with_its_token_is_taken_by_the_receiver_and_a_forged_one_refused(
     settings: Settings, simulator: Simulator
 ) -> None:
-    served = with_provider(settings, "vapi", server_secret=TOKEN).with_changes(
-        public_url="https://hooks.example"
-    )
     body = _body(status="in-progress")
     headers = {"content-type": "application/json"}
 
-    async with receiver(served, simulator) as (url, http):
+    async with receiver(settings, simulator, "vapi", server_secret=TOKEN) as (url, http):
         taken = await http.post(
             f"{url}/webhooks/vapi", content=body, headers={**headers, "x-vapi-secret": TOKEN}
         )

@@ -7,11 +7,11 @@ import math
 import pytest
 
 from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.errors import AuthError, CallNotFound
+from mcp_livecalls.errors import AuthError
 from mcp_livecalls.providers.vonage.adapter import LIVE_STATUSES, VonageProvider
 from mcp_livecalls.providers.vonage.simulated import SMALL_PAGE, VONAGE_FLAVOURS
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock
-from providers.kit import adapter_on, flavour_sets, listed_once, loopback, simulated
+from providers.kit import adapter_on, flavour_sets, found_until_it_ends, listed_once, loopback, simulated
 
 pytestmark = pytest.mark.anyio
 
@@ -37,11 +37,7 @@ async def test_an_ended_call_is_not_found_and_a_wrong_application_is_refused() -
     call = simulator.population.live("vonage")[0]
     stranger = DEMO_CREDENTIALS.replace(vonage_application_id="aaaaaaaa-bbbb-4ccc-8ddd-ffffffffffff")
     async with loopback(simulator) as served:
-        provider = served.adapter(VonageProvider)
-        assert (await provider.get_call(call.id)).call_id == call.id
-        clock.advance(call.end_ts - clock.now().timestamp() + 1)
-        with pytest.raises(CallNotFound):
-            await provider.get_call(call.id)
+        await found_until_it_ends(served.adapter(VonageProvider), clock, call)
         with pytest.raises(AuthError) as refused:
             await served.adapter(VonageProvider, stranger).get_call(call.id)
 
