@@ -27,6 +27,7 @@ from test_oauth import (  # the same authorization server and helpers
 )
 
 from mcp_livecalls.config import OAuthSettings, Settings
+from mcp_livecalls.core.catalog import NAMES
 from mcp_livecalls.core.views import CallerView, supported_scopes
 from mcp_livecalls.errors import ConfigError
 from mcp_livecalls.server.build import create_server
@@ -146,10 +147,14 @@ def test_the_401_and_403_name_the_configured_scopes(pii_url: str, authority: Aut
     assert 'scope="livecalls:read livecalls:pii"' in unread.headers["WWW-Authenticate"]
 
 
-def test_the_readme_scope_table_names_every_providers_scope() -> None:
+def test_the_readme_scope_table_names_every_scope_and_the_form_of_a_providers() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     table = readme[readme.index("### Scopes") : readme.index("### Authorization servers")]
+    per_provider = {f"livecalls:read:{name}" for name in NAMES}
 
-    for scope in supported_scopes():
+    assert per_provider <= set(supported_scopes())
+    for scope in set(supported_scopes()) - per_provider:
         assert f"`{scope}`" in table, scope
+    # One form for every provider, so that adding one changes nothing here.
+    assert "`livecalls:read:<provider>`" in table
     assert "LIVECALLS_OAUTH_SCOPES" in table

@@ -12,10 +12,8 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client
 from pydantic import SecretStr
 
-from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.core.models import (
     Agent,
     Bridge,
@@ -42,11 +40,11 @@ from mcp_livecalls.providers.exotel.adapter import (
     normalize_exotel_stream,
 )
 from mcp_livecalls.providers.exotel.simulated import EXOTEL_FLAVOURS
-from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.examples import load_fixture
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator
 from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import envelope_failure, translate_errors
+from providers.kit import adapter_on, calls_listed, client_on, flavour_sets, list_pages, read_all, simulated
 
 NOW = datetime(2024, 6, 15, 10, 40, 0, tzinfo=UTC)
 NOT_OFFERED = ["transcript", "latency", "cost", "media streams", "caller name"]
@@ -697,33 +695,13 @@ async def test_an_error_envelope_in_a_200_is_redacted_and_a_bad_response() -> No
 # -- the adapter against the simulator -------------------------------------------------------------
 
 
-def _sim_provider(
-    base_url: str, client: httpx2.AsyncClient, simulator: Simulator, token: str | None = None
-) -> ExotelProvider:
-    settings = ExotelSettings(
-        account_sid=SecretStr(DEMO_CREDENTIALS.exotel_account_sid),
-        api_key=SecretStr(DEMO_CREDENTIALS.exotel_api_key),
-        api_token=SecretStr(token or DEMO_CREDENTIALS.exotel_api_token),
-        base_url=base_url,
-    )
-    return ExotelProvider.create(settings, client, HttpPolicy(), simulator.clock.now)
-
-
 async def _list_all(provider: ExotelProvider, query: ListQuery, limit: int) -> list[LiveCall]:
-    calls: list[LiveCall] = []
-    offset = 0
-    for _ in range(100):
-        page = await provider.list_active(query, offset, limit)
-        calls.extend(item.call for item in page.items)
-        offset = page.scanned_to
-        if page.exhausted:
-            return calls
-    raise AssertionError("the listing never ended")
+    return [item.call for item in (await read_all(provider, query, limit)).items]
 
 
 @pytest.fixture
 def busy_simulator() -> Simulator:
-    return Simulator(seed=7, live_calls=45, providers=("exotel",))
+    return simulated("exotel", live_calls=45)
 
 
 @pytest.mark.anyio
@@ -731,10 +709,8 @@ async def test_paging_the_simulator_by_offsets_lists_every_live_call_exactly_onc
     busy_simulator: Simulator,
 ) -> None:
     expected = sorted(call.id for call in busy_simulator.population.live("exotel"))
-    with serve_simulator(busy_simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            provider = _sim_provider(base_url, client, busy_simulator)
-            calls = await _list_all(provider, ListQuery(), 7)
+    async with adapter_on(busy_simulator, ExotelProvider) as provider:
+        calls = await _list_all(provider, ListQuery(), 7)
 
     assert len(expected) > 7 * 3
     assert sorted(call.call_id for call in calls) == expected
@@ -747,12 +723,10 @@ async def test_paging_the_simulator_by_offsets_lists_every_live_call_exactly_onc
 async def test_direction_is_filtered_upstream_and_status_locally_against_the_simulator(
     busy_simulator: Simulator,
 ) -> None:
-    with serve_simulator(busy_simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            provider = _sim_provider(base_url, client, busy_simulator)
-            everything = await _list_all(provider, ListQuery(), 100)
-            outbound = await _list_all(provider, ListQuery(direction=Direction.OUTBOUND), 5)
-            ringing = await _list_all(provider, ListQuery(status=CallStatus.RINGING), 5)
+    async with adapter_on(busy_simulator, ExotelProvider) as provider:
+        everything = await _list_all(provider, ListQuery(), 100)
+        outbound = await _list_all(provider, ListQuery(direction=Direction.OUTBOUND), 5)
+        ringing = await _list_all(provider, ListQuery(status=CallStatus.RINGING), 5)
 
     assert {c.call_id for c in outbound} == {
         c.call_id for c in everything if c.direction is Direction.OUTBOUND
@@ -768,13 +742,11 @@ async def test_direction_is_filtered_upstream_and_status_locally_against_the_sim
 async def test_get_stream_and_get_call_on_a_listed_call_agree_with_the_list(
     busy_simulator: Simulator,
 ) -> None:
-    with serve_simulator(busy_simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            provider = _sim_provider(base_url, client, busy_simulator)
-            page = await provider.list_active(ListQuery(status=CallStatus.IN_PROGRESS), 0, 100)
-            listed = {item.call.call_id: item.call for item in page.items}
-            answers = {call_id: await provider.get_call(call_id) for call_id in listed}
-            details = {call_id: await provider.get_stream(call_id) for call_id in listed}
+    async with adapter_on(busy_simulator, ExotelProvider) as provider:
+        page = await provider.list_active(ListQuery(status=CallStatus.IN_PROGRESS), 0, 100)
+        listed = {item.call.call_id: item.call for item in page.items}
+        answers = {call_id: await provider.get_call(call_id) for call_id in listed}
+        details = {call_id: await provider.get_stream(call_id) for call_id in listed}
 
     held = {call.id for call in busy_simulator.population.live("exotel") if call.holds}
     assert listed
@@ -805,11 +777,9 @@ async def test_a_call_on_hold_in_the_simulator_is_on_hold_by_lookup_but_in_progr
 ) -> None:
     now = busy_simulator.clock.now()
     on_hold = [c.id for c in busy_simulator.population.live("exotel") if c.state_at(now) == "on_hold"]
-    with serve_simulator(busy_simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            provider = _sim_provider(base_url, client, busy_simulator)
-            listed = {c.call_id: c for c in await _list_all(provider, ListQuery(), 100)}
-            looked_up = [await provider.get_call(call_id) for call_id in on_hold]
+    async with adapter_on(busy_simulator, ExotelProvider) as provider:
+        listed = {c.call_id: c for c in await _list_all(provider, ListQuery(), 100)}
+        looked_up = [await provider.get_call(call_id) for call_id in on_hold]
 
     assert on_hold
     assert all(call.status is CallStatus.ON_HOLD for call in looked_up)
@@ -819,11 +789,9 @@ async def test_a_call_on_hold_in_the_simulator_is_on_hold_by_lookup_but_in_progr
 @pytest.mark.anyio
 async def test_the_documented_examples_served_over_http_normalize_as_offline() -> None:
     simulator = Simulator(seed=7, fixtures=True)
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            provider = _sim_provider(base_url, client, simulator)
-            page = await provider.list_active(ListQuery(), 0, 20)
-            details = await provider.get_stream("call_active_001")
+    async with adapter_on(simulator, ExotelProvider) as provider:
+        page = await provider.list_active(ListQuery(), 0, 20)
+        details = await provider.get_stream("call_active_001")
 
     expected_calls, _ = normalize_exotel_active_page(load_fixture("exotel_active"), now=simulator.clock.now())
     assert [item.call for item in page.items] == expected_calls
@@ -832,11 +800,8 @@ async def test_the_documented_examples_served_over_http_normalize_as_offline() -
 
 
 @pytest.mark.anyio
-async def test_a_call_the_simulator_does_not_know_is_call_not_found(
-    simulator: Simulator, sim_url: str
-) -> None:
-    async with httpx2.AsyncClient() as client:
-        provider = _sim_provider(sim_url, client, simulator)
+async def test_a_call_the_simulator_does_not_know_is_call_not_found(simulator: Simulator) -> None:
+    async with adapter_on(simulator, ExotelProvider) as provider:
         with pytest.raises(CallNotFound, match="call_nosuchcall"):
             await provider.get_call("call_nosuchcall")
         with pytest.raises(CallNotFound):
@@ -845,11 +810,12 @@ async def test_a_call_the_simulator_does_not_know_is_call_not_found(
 
 @pytest.mark.anyio
 async def test_a_wrong_token_is_an_auth_error_naming_the_variables_without_the_token(
-    simulator: Simulator, sim_url: str
+    simulator: Simulator,
 ) -> None:
     wrong = "wrong-exotel-token-789"
-    async with httpx2.AsyncClient() as client:
-        provider = _sim_provider(sim_url, client, simulator, token=wrong)
+    async with adapter_on(
+        simulator, ExotelProvider, DEMO_CREDENTIALS.replace(exotel_api_token=wrong)
+    ) as provider:
         with pytest.raises(AuthError) as caught:
             await provider.list_active(ListQuery(), 0, 10)
 
@@ -862,17 +828,11 @@ async def test_a_wrong_token_is_an_auth_error_naming_the_variables_without_the_t
 
 # -- truth of state in every flavour ---------------------------------------------------------------
 
-FLAVOUR_SETS = [
-    pytest.param((), id="default"),
-    pytest.param(("exotel.page_b",), id="page_b"),
-    pytest.param(("exotel.stream_404_ringing",), id="stream_404_ringing"),
-    pytest.param(("exotel.details_alt",), id="details_alt"),
-    pytest.param(tuple(sorted(EXOTEL_FLAVOURS)), id="all"),
-]
+FLAVOUR_SETS = flavour_sets(EXOTEL_FLAVOURS, every=True)
 
 
 def _flavoured(flavours: tuple[str, ...]) -> Simulator:
-    return Simulator(seed=7, live_calls=20, providers=("exotel",), flavours=flavours)
+    return simulated("exotel", live_calls=20, flavours=flavours)
 
 
 @pytest.mark.anyio
@@ -884,21 +844,19 @@ async def test_in_every_flavour_every_live_call_is_listed_once_and_every_listed_
     clock = simulator.clock
     assert isinstance(clock, ManualClock)
     expected = sorted(call.id for call in simulator.population.live("exotel"))
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            provider = _sim_provider(base_url, client, simulator)
-            calls = await _list_all(provider, ListQuery(), 4)
-            pages = simulator.requests[("exotel", "list_calls")]
-            looked_up = {call.call_id: await provider.get_call(call.call_id) for call in calls}
-            ringing = [call.call_id for call in calls if call.status is CallStatus.RINGING]
-            streams = [await provider.get_stream(call_id) for call_id in ringing]
+    async with adapter_on(simulator, ExotelProvider) as provider:
+        calls = await _list_all(provider, ListQuery(), 4)
+        pages = simulator.requests[("exotel", "list_calls")]
+        looked_up = {call.call_id: await provider.get_call(call.call_id) for call in calls}
+        ringing = [call.call_id for call in calls if call.status is CallStatus.RINGING]
+        streams = [await provider.get_stream(call_id) for call_id in ringing]
 
-            # Let the first call to end do so: it is neither listed nor found any more.
-            first_end = min(simulator.population.live("exotel"), key=lambda call: call.end_ts)
-            clock.set(datetime.fromtimestamp(first_end.end_ts + 1, UTC))
-            still = await _list_all(provider, ListQuery(), 4)
-            with pytest.raises(CallNotFound):
-                await provider.get_call(first_end.id)
+        # Let the first call to end do so: it is neither listed nor found any more.
+        first_end = min(simulator.population.live("exotel"), key=lambda call: call.end_ts)
+        clock.set(datetime.fromtimestamp(first_end.end_ts + 1, UTC))
+        still = await _list_all(provider, ListQuery(), 4)
+        with pytest.raises(CallNotFound):
+            await provider.get_call(first_end.id)
 
     ids = [call.call_id for call in calls]
     assert sorted(ids) == expected
@@ -930,18 +888,11 @@ NO_DIRECTION = "some calls do not say their direction (older API version); kept 
 @pytest.mark.anyio
 async def test_version_b_answers_are_cut_into_pages_here_and_paging_ends_with_the_list() -> None:
     simulator = _flavoured(("exotel.page_b",))
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            provider = _sim_provider(base_url, client, simulator)
-            pages = []
-            offset = 0
-            for _ in range(20):
-                page = await provider.list_active(ListQuery(), offset, 5)
-                pages.append(page)
-                offset = page.scanned_to
-                if page.exhausted:
-                    break
-            outbound = await provider.list_active(ListQuery(direction=Direction.OUTBOUND), 0, 100)
+    async with adapter_on(simulator, ExotelProvider) as provider:
+        pages = [await provider.list_active(ListQuery(), 0, 5)]
+        while not pages[-1].exhausted and len(pages) < 20:
+            pages.append(await provider.list_active(ListQuery(), pages[-1].scanned_to, 5))
+        outbound = await provider.list_active(ListQuery(direction=Direction.OUTBOUND), 0, 100)
 
     live = sorted(call.id for call in simulator.population.live("exotel"))
     listed = [item.call.call_id for page in pages for item in page.items]
@@ -965,25 +916,18 @@ async def test_through_the_mcp_client_paging_lists_each_exotel_call_once_and_eac
 ) -> None:
     simulator = _flavoured(flavours)
     expected = sorted(call.id for call in simulator.population.live("exotel"))
-    with serve_simulator(simulator) as base_url:
-        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
-        async with Client(create_server(settings, now=simulator.clock.now)) as client:
-            listed: list[dict[str, Any]] = []
-            arguments: dict[str, Any] = {"provider": "exotel", "limit": 6}
-            with anyio.fail_after(30):
-                for _ in range(20):
-                    page = (await client.call_tool("list_active_calls", arguments)).structured_content or {}
-                    listed.extend(page.get("calls", []))
-                    if not page.get("next_cursor"):
-                        break
-                    arguments = {"provider": "exotel", "limit": 6, "cursor": page["next_cursor"]}
-                found = {}
-                for call in listed:
-                    result = await client.call_tool(
-                        "get_live_call", {"call_id": call["call_id"], "provider": "exotel"}
-                    )
-                    assert not result.is_error, result
-                    found[call["call_id"]] = (result.structured_content or {})["status"]
+    async with client_on(simulator) as client:
+        with anyio.fail_after(30):
+            listed = calls_listed(
+                await list_pages(client, {"provider": "exotel", "limit": 6}, pages=20), "exotel"
+            )
+            found = {}
+            for call in listed:
+                result = await client.call_tool(
+                    "get_live_call", {"call_id": call["call_id"], "provider": "exotel"}
+                )
+                assert not result.is_error, result
+                found[call["call_id"]] = (result.structured_content or {})["status"]
 
     assert sorted(call["call_id"] for call in listed) == expected
     assert {call["call_id"]: call["status"] == "ringing" for call in listed} == {

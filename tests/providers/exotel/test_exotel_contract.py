@@ -32,7 +32,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound, ProviderUnavailable, RateLimited
 from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.exotel.adapter import ExotelProvider, ExotelSettings
-from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import documented
 
 pytestmark = pytest.mark.anyio
 
@@ -55,7 +55,7 @@ def adapter(upstream: Upstream, base_url: str = "https://api.exotel.com") -> Exo
         api_token=SecretStr("contract-token"),
         base_url=base_url,
     )
-    return ExotelProvider.create(settings, upstream.client(), HttpPolicy(), lambda: NOW)
+    return documented(ExotelProvider, settings, upstream, NOW)
 
 
 def asked(upstream: Upstream) -> list[str]:

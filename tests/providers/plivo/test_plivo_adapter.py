@@ -8,23 +8,17 @@ filters applied or not, an idle list as an error body), every live call is liste
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 
-from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.providers.plivo.simulated import PLIVO_FLAVOURS
-from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator
+from providers.kit import client_on, gathered, list_pages, look_up_all, loopback, simulated
 
 pytestmark = pytest.mark.anyio
 
@@ -39,56 +33,25 @@ EVERY_FLAVOUR = [
 
 
 def _population(flavours: frozenset[str] = frozenset(), live_calls: int = 45) -> Simulator:
-    return Simulator(
-        seed=11, live_calls=live_calls, providers=("plivo",), arrival_every_s=None, flavours=flavours
-    )
+    return simulated("plivo", seed=11, live_calls=live_calls, arrival_every_s=None, flavours=flavours)
 
 
-def _settings(base_url: str, **changes: Any) -> Settings:
-    """Only Plivo, pointed at the simulator."""
-    plivo = simulator_settings(base_url, DEMO_CREDENTIALS).provider(PLIVO)
-    assert plivo is not None
-    return Settings(providers={PLIVO: plivo}, cache_ttl_s=0, **changes)
-
-
-@asynccontextmanager
-async def _client(sim: Simulator, *, token: str | None = None) -> AsyncIterator[Client]:
+def _client(sim: Simulator, *, token: str | None = None) -> AbstractAsyncContextManager[Client]:
     """The real MCP client on a server whose only provider is Plivo (with ``token`` instead of the
     account's, if given), at ``sim`` over loopback."""
-    with serve_simulator(sim) as base_url:
-        settings = _settings(base_url)
-        plivo = settings.provider(PLIVO)
-        if token is not None and plivo is not None:
-            settings = settings.with_changes(providers={PLIVO: replace(plivo, auth_token=SecretStr(token))})
-        async with Client(create_server(settings, now=sim.clock.now)) as client:
-            yield client
+    credentials = DEMO_CREDENTIALS if token is None else DEMO_CREDENTIALS.replace(plivo_auth_token=token)
+    return client_on(sim, credentials, only="plivo")
 
 
 def _expected(sim: Simulator, direction: str | None = None) -> list[str]:
-    calls = [*sim.population.live("plivo"), *sim.population.queued("plivo")]
+    calls = sim.population.live("plivo") + sim.population.queued("plivo")
     return [c.id for c in calls if direction is None or c.direction == direction]
 
 
 async def _every_page(client: Client, **filters: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
     """Calls, notes and failures of ``list_active_calls`` for Plivo, paged to the end."""
-    calls: list[dict[str, Any]] = []
-    notes: list[str] = []
-    failures: list[Any] = []
-    cursor: str | None = None
-    for _ in range(20):
-        arguments: dict[str, Any] = {"provider": "plivo", "limit": 20, **filters}
-        if cursor is not None:
-            arguments["cursor"] = cursor
-        result = await client.call_tool("list_active_calls", arguments)
-        assert not result.is_error, result.content
-        page = result.structured_content or {}
-        calls += page["calls"]
-        notes += page.get("notes", [])
-        failures += page.get("failures", [])
-        cursor = page.get("next_cursor")
-        if cursor is None:
-            return calls, notes, failures
-    raise AssertionError("list_active_calls never reached its last page")
+    pages = await list_pages(client, {"provider": "plivo", "limit": 20, **filters}, pages=20)
+    return gathered(pages, "calls"), gathered(pages, "notes"), gathered(pages, "failures")
 
 
 @pytest.mark.parametrize("flavours", EVERY_FLAVOUR)
@@ -99,16 +62,7 @@ async def test_paging_to_the_end_lists_every_plivo_call_once_in_e164_and_each_is
     async with _client(sim) as client:
         with anyio.fail_after(30):
             calls, notes, failures = await _every_page(client)
-            found: dict[str, Any] = {}
-
-            async def look_up(call_id: str) -> None:
-                result = await client.call_tool("get_live_call", {"call_id": call_id, "provider": "plivo"})
-                assert not result.is_error, result.content
-                found[call_id] = (result.structured_content or {})["call_id"]
-
-            async with anyio.create_task_group() as group:
-                for call in calls:
-                    group.start_soon(look_up, call["call_id"])
+            found = await look_up_all(client, "plivo", [call["call_id"] for call in calls])
 
     ids = [call["call_id"] for call in calls]
     assert len(_expected(sim)) == 45
@@ -163,13 +117,12 @@ async def test_stream_details_show_a_calls_media_stream_and_what_plivo_does_not_
 
 async def test_the_simulated_plivo_answers_401_in_plivos_error_body_to_wrong_basic_auth() -> None:
     sim = _population(live_calls=4)
-    with serve_simulator(sim) as base_url:
-        async with httpx2.AsyncClient() as http:
-            url = f"{base_url}/v1/Account/{ACCOUNT['auth_id']}/Call/"
-            wrong = await http.get(url, params={"status": "live"}, auth=(ACCOUNT["auth_id"], "nope"))
-            right = await http.get(
-                url, params={"status": "live"}, auth=(ACCOUNT["auth_id"], ACCOUNT["auth_token"])
-            )
+    async with loopback(sim) as served:
+        url = f"{served.url}/v1/Account/{ACCOUNT['auth_id']}/Call/"
+        wrong = await served.http.get(url, params={"status": "live"}, auth=(ACCOUNT["auth_id"], "nope"))
+        right = await served.http.get(
+            url, params={"status": "live"}, auth=(ACCOUNT["auth_id"], ACCOUNT["auth_token"])
+        )
 
     assert wrong.status_code == 401
     assert set(wrong.json()) == {"api_id", "error"}

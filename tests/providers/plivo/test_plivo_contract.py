@@ -39,6 +39,7 @@ from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.plivo.adapter import PlivoProvider, PlivoSettings
 from mcp_livecalls.upstream.pacing import RequestPacer
 from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import documented
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +65,7 @@ def body(name: str) -> Any:
 
 def provider(upstream: Upstream, *, now: datetime = NOW) -> PlivoProvider:
     settings = PlivoSettings(auth_id=SecretStr(AUTH_ID), auth_token=SecretStr(TOKEN))
-    return PlivoProvider.create(settings, upstream.client(), HttpPolicy(), lambda: now)
+    return documented(PlivoProvider, settings, upstream, now)
 
 
 def sdk_call(uuid: str = SDK_UUID, **changes: Any) -> LiveCall:

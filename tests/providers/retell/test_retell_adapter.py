@@ -10,45 +10,39 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-import httpx2
 import pytest
 from mcp import Client
-from mcp_types import TextContent
-from pydantic import SecretStr
 
-from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.core.models import CallStatus, Direction
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound
-from mcp_livecalls.providers.retell.adapter import RetellProvider, RetellSettings
+from mcp_livecalls.providers.retell.adapter import RetellProvider
 from mcp_livecalls.providers.retell.simulated import RETELL_FLAVOURS, retell_status
-from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.calls import SimCall
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator
 from mcp_livecalls.simulator.faults import FAULT_KINDS, Fault
 from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import (
+    adapter_on,
+    busiest_agent,
+    calls_listed,
+    client_on,
+    list_pages,
+    loopback,
+    read_all,
+    simulated,
+    text_of,
+)
 
 pytestmark = pytest.mark.anyio
 
 KEY = DEMO_CREDENTIALS.retell_api_key
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def _adapter(
-    base_url: str, client: httpx2.AsyncClient, simulator: Simulator, key: str = KEY
-) -> RetellProvider:
-    settings = RetellSettings(api_key=SecretStr(key), base_url=base_url)
-    return RetellProvider.create(settings, client, HttpPolicy(), simulator.clock.now)
-
-
 def _flavoured(flavours: tuple[str, ...] = (), live_calls: int = 30, seed: int = 11) -> Simulator:
     """Retell calls a minute and a half in: some have ended and stay retrievable, some are
     still registered (dialling)."""
-    simulator = Simulator(seed=seed, live_calls=live_calls, providers=("retell",), flavours=flavours)
+    simulator = simulated("retell", seed=seed, live_calls=live_calls, flavours=flavours)
     clock = simulator.clock
     assert isinstance(clock, ManualClock)
     clock.advance(90)
@@ -70,25 +64,10 @@ def _of_agent(calls: dict[str, SimCall], agent: str) -> list[str]:
     return sorted(i for i, c in calls.items() if c.agent is not None and c.agent.id == agent)
 
 
-def _busiest_agent(calls: list[SimCall]) -> str:
-    counts: dict[str, int] = {}
-    for call in calls:
-        if call.agent is not None:
-            counts[call.agent.id] = counts.get(call.agent.id, 0) + 1
-    return max(sorted(counts), key=lambda agent: counts[agent])
-
-
 async def _page_through(adapter: RetellProvider, query: ListQuery, limit: int) -> list[str]:
-    seen: list[str] = []
-    offset = 0
-    for _ in range(100):
-        piece = await adapter.list_active(query, offset, limit)
-        assert piece.notes == []
-        seen += [item.call.call_id for item in piece.items]
-        if piece.exhausted:
-            return seen
-        offset = piece.scanned_to
-    raise AssertionError("paging did not end")
+    found = await read_all(adapter, query, limit)
+    assert found.notes == []
+    return [item.call.call_id for item in found.items]
 
 
 FLAVOUR_SETS = [
@@ -104,15 +83,13 @@ async def test_in_every_flavour_paging_lists_each_ongoing_call_once_and_every_li
 ) -> None:
     simulator = _flavoured(flavours)
     ongoing, registered, ended = _truth(simulator)
-    agent = _busiest_agent(list(ongoing.values()))
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _adapter(base_url, client, simulator)
-            everyone = await _page_through(adapter, ListQuery(), 4)
-            by_agent = await _page_through(adapter, ListQuery(agent_id=agent), 3)
-            inbound = await _page_through(adapter, ListQuery(direction=Direction.INBOUND), 2)
-            opened = [await adapter.get_call(call_id) for call_id in everyone]
-            dialling = [await adapter.get_call(call_id) for call_id in sorted(registered)]
+    agent = busiest_agent(list(ongoing.values()))
+    async with adapter_on(simulator, RetellProvider) as adapter:
+        everyone = await _page_through(adapter, ListQuery(), 4)
+        by_agent = await _page_through(adapter, ListQuery(agent_id=agent), 3)
+        inbound = await _page_through(adapter, ListQuery(direction=Direction.INBOUND), 2)
+        opened = [await adapter.get_call(call_id) for call_id in everyone]
+        dialling = [await adapter.get_call(call_id) for call_id in sorted(registered)]
 
     assert ended, "the scenario must have ended calls for the last check to mean something"
     assert len(everyone) == len(set(everyone)) > 8
@@ -133,9 +110,8 @@ async def test_in_every_flavour_paging_lists_each_ongoing_call_once_and_every_li
 async def test_pages_follow_the_pagination_key_one_request_a_page() -> None:
     simulator = _flavoured(live_calls=40)
     ongoing, _, _ = _truth(simulator)
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            seen = await _page_through(_adapter(base_url, client, simulator), ListQuery(), 5)
+    async with adapter_on(simulator, RetellProvider) as adapter:
+        seen = await _page_through(adapter, ListQuery(), 5)
 
     assert sorted(seen) == sorted(ongoing)
     assert simulator.requests[("retell", "list_calls")] == -(-len(seen) // 5)
@@ -147,27 +123,26 @@ async def test_a_storage_setting_that_keeps_text_out_hides_transcript_metadata_a
     ongoing, _, ended = _truth(simulator)
     headers = {"Authorization": f"Bearer {KEY}"}
     checked = 0
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _adapter(base_url, client, simulator)
-            for call_id in sorted(set(ongoing) | ended):
-                raw = (await client.get(f"{base_url}/v2/get-call/{call_id}", headers=headers)).json()
-                said = [turn["content"] for turn in raw.get("transcript_object", [])]
-                call = await adapter.get_call(call_id)
-                stream = await adapter.get_stream(call_id)
-                assert call.sensitive_data_hidden is stream.sensitive_data_hidden is True
-                assert call.extras["data_storage_setting"] == raw["data_storage_setting"]
-                assert call.transcript == stream.transcript == []
-                for dumped in (call.model_dump_json(), stream.model_dump_json()):
-                    for text in [
-                        *said,
-                        *map(json.dumps, raw["metadata"].values()),
-                        raw.get("public_log_url", "~"),
-                    ]:
-                        assert text.strip('"') not in dumped
-                keeps_recording = flavour == "retell.storage_except_pii" and "recording_url" in raw
-                assert (call.recording is not None) == keeps_recording
-                checked += bool(said)
+    async with loopback(simulator) as served:
+        adapter = served.adapter(RetellProvider)
+        for call_id in sorted(set(ongoing) | ended):
+            raw = (await served.http.get(f"{served.url}/v2/get-call/{call_id}", headers=headers)).json()
+            said = [turn["content"] for turn in raw.get("transcript_object", [])]
+            call = await adapter.get_call(call_id)
+            stream = await adapter.get_stream(call_id)
+            assert call.sensitive_data_hidden is stream.sensitive_data_hidden is True
+            assert call.extras["data_storage_setting"] == raw["data_storage_setting"]
+            assert call.transcript == stream.transcript == []
+            for dumped in (call.model_dump_json(), stream.model_dump_json()):
+                for text in [
+                    *said,
+                    *map(json.dumps, raw["metadata"].values()),
+                    raw.get("public_log_url", "~"),
+                ]:
+                    assert text.strip('"') not in dumped
+            keeps_recording = flavour == "retell.storage_except_pii" and "recording_url" in raw
+            assert (call.recording is not None) == keeps_recording
+            checked += bool(said)
 
     assert checked > 3  # the simulator did send transcripts to hide
 
@@ -177,23 +152,20 @@ async def test_with_everything_stored_a_live_transcript_latency_and_cost_in_doll
     ongoing, _, _ = _truth(simulator)
     headers = {"Authorization": f"Bearer {KEY}"}
     shown = 0
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _adapter(base_url, client, simulator)
-            for call_id in sorted(ongoing):
-                raw = (await client.get(f"{base_url}/v2/get-call/{call_id}", headers=headers)).json()
-                if raw["data_storage_setting"] != "everything" or not raw["transcript_object"]:
-                    continue
-                call = await adapter.get_call(call_id)
-                shown += 1
-                assert [turn.text for turn in call.transcript] == [
-                    t["content"] for t in raw["transcript_object"]
-                ]
-                assert {turn.role for turn in call.transcript} <= {"agent", "user"}
-                assert call.cost is not None
-                assert call.cost.currency == "USD"
-                assert call.cost.total == pytest.approx(raw["call_cost"]["combined_cost"] / 100)
-                assert set(call.latency) == set(raw["latency"])
+    async with loopback(simulator) as served:
+        adapter = served.adapter(RetellProvider)
+        for call_id in sorted(ongoing):
+            raw = (await served.http.get(f"{served.url}/v2/get-call/{call_id}", headers=headers)).json()
+            if raw["data_storage_setting"] != "everything" or not raw["transcript_object"]:
+                continue
+            call = await adapter.get_call(call_id)
+            shown += 1
+            assert [turn.text for turn in call.transcript] == [t["content"] for t in raw["transcript_object"]]
+            assert {turn.role for turn in call.transcript} <= {"agent", "user"}
+            assert call.cost is not None
+            assert call.cost.currency == "USD"
+            assert call.cost.total == pytest.approx(raw["call_cost"]["combined_cost"] / 100)
+            assert set(call.latency) == set(raw["latency"])
 
     assert shown > 0
 
@@ -201,23 +173,19 @@ async def test_with_everything_stored_a_live_transcript_latency_and_cost_in_doll
 @pytest.mark.parametrize("flavours", [(), ("retell.not_found_404",)], ids=["422", "404"])
 async def test_an_unknown_call_is_call_not_found(flavours: tuple[str, ...]) -> None:
     simulator = _flavoured(flavours)
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _adapter(base_url, client, simulator)
-            with pytest.raises(CallNotFound, match="not live \\(it may have ended\\)"):
-                await adapter.get_call("0" * 32)
+    async with adapter_on(simulator, RetellProvider) as adapter:
+        with pytest.raises(CallNotFound, match="not live \\(it may have ended\\)"):
+            await adapter.get_call("0" * 32)
 
 
 async def test_a_wrong_key_names_the_variable_and_never_the_key() -> None:
     simulator = _flavoured()
-    wrong = "key_wrong_4c1d9e8f0a2b"
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _adapter(base_url, client, simulator, key=wrong)
-            with pytest.raises(AuthError) as listing:
-                await adapter.list_active(ListQuery(), 0, 10)
-            with pytest.raises(AuthError) as lookup:
-                await adapter.get_call("0" * 32)
+    wrong = DEMO_CREDENTIALS.replace(retell_api_key="key_wrong_4c1d9e8f0a2b")
+    async with adapter_on(simulator, RetellProvider, wrong) as adapter:
+        with pytest.raises(AuthError) as listing:
+            await adapter.list_active(ListQuery(), 0, 10)
+        with pytest.raises(AuthError) as lookup:
+            await adapter.get_call("0" * 32)
 
     for caught in (listing, lookup):
         assert str(caught.value) == "Retell AI rejected the credentials (401): check RETELL_API_KEY."
@@ -225,12 +193,10 @@ async def test_a_wrong_key_names_the_variable_and_never_the_key() -> None:
 
 async def test_the_simulator_in_fixture_mode_lists_nothing_and_finds_nothing() -> None:
     simulator = Simulator(fixtures=True)
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _adapter(base_url, client, simulator)
-            piece = await adapter.list_active(ListQuery(), 0, 10)
-            with pytest.raises(CallNotFound):
-                await adapter.get_call("0" * 32)
+    async with adapter_on(simulator, RetellProvider) as adapter:
+        piece = await adapter.list_active(ListQuery(), 0, 10)
+        with pytest.raises(CallNotFound):
+            await adapter.get_call("0" * 32)
 
     assert (piece.items, piece.exhausted) == ([], True)
 
@@ -239,21 +205,9 @@ async def test_the_simulator_in_fixture_mode_lists_nothing_and_finds_nothing() -
 
 
 async def _mcp_page_through(client: Client, arguments: dict[str, Any]) -> tuple[list[str], list[str]]:
-    seen: list[str] = []
-    texts: list[str] = []
-    cursor: str | None = None
-    for _ in range(50):
-        result = await client.call_tool(
-            "list_active_calls", {**arguments, **({"cursor": cursor} if cursor else {})}
-        )
-        assert not result.is_error, result.content
-        page = result.structured_content or {}
-        texts.append(json.dumps([c.model_dump() for c in result.content]))
-        seen += [call["call_id"] for call in page.get("calls", []) if call["provider"] == "retell"]
-        cursor = page.get("next_cursor")
-        if cursor is None:
-            return seen, texts
-    raise AssertionError("paging did not end")
+    results = await list_pages(client, arguments)
+    texts = [json.dumps([c.model_dump() for c in result.content]) for result in results]
+    return [call["call_id"] for call in calls_listed(results, "retell")], texts
 
 
 @pytest.mark.parametrize(
@@ -266,28 +220,26 @@ async def test_through_the_mcp_client_every_tool_answers_each_ongoing_call_and_n
 ) -> None:
     simulator = _flavoured(flavours, live_calls=12)
     ongoing, _, ended = _truth(simulator)
-    agent = _busiest_agent(list(ongoing.values()))
+    agent = busiest_agent(list(ongoing.values()))
     tokens = [str(c.extra["access_token"]) for c in simulator.population.visible("retell") if c.web_call]
     outputs: list[str] = []
-    with serve_simulator(simulator) as base_url:
-        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
-        async with Client(create_server(settings, now=simulator.clock.now)) as client:
-            everyone, texts = await _mcp_page_through(client, {"provider": "retell", "limit": 3})
-            outputs += texts
-            by_agent, texts = await _mcp_page_through(client, {"agent_id": agent, "limit": 2})
-            outputs += texts
-            for call_id in everyone:
-                for tool in ("get_live_call", "get_stream_details"):
-                    result = await client.call_tool(tool, {"call_id": call_id, "provider": "retell"})
-                    assert not result.is_error, result.content
-                    found = result.structured_content or {}
-                    assert (found.get("provider"), found.get("call_id"), found.get("status")) == (
-                        "retell",
-                        call_id,
-                        "in_progress",
-                    )
-                    outputs.append(json.dumps(found) + json.dumps([c.model_dump() for c in result.content]))
-            missing = await client.call_tool("get_live_call", {"call_id": "0" * 32, "provider": "retell"})
+    async with client_on(simulator) as client:
+        everyone, texts = await _mcp_page_through(client, {"provider": "retell", "limit": 3})
+        outputs += texts
+        by_agent, texts = await _mcp_page_through(client, {"agent_id": agent, "limit": 2})
+        outputs += texts
+        for call_id in everyone:
+            for tool in ("get_live_call", "get_stream_details"):
+                result = await client.call_tool(tool, {"call_id": call_id, "provider": "retell"})
+                assert not result.is_error, result.content
+                found = result.structured_content or {}
+                assert (found.get("provider"), found.get("call_id"), found.get("status")) == (
+                    "retell",
+                    call_id,
+                    "in_progress",
+                )
+                outputs.append(json.dumps(found) + json.dumps([c.model_dump() for c in result.content]))
+        missing = await client.call_tool("get_live_call", {"call_id": "0" * 32, "provider": "retell"})
 
     assert ended
     assert len(everyone) == len(set(everyone))
@@ -337,22 +289,20 @@ async def test_under_every_fault_each_tool_answers_or_errors_clearly_and_never_s
     call_id = sorted(ongoing)[0]
     policy = HttpPolicy(retry_attempts=1, tool_budget_s=5)
     seen: list[str] = []
-    with serve_simulator(simulator) as base_url:
-        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0, http=policy)
-        simulator.faults.inject(fault)
-        async with Client(create_server(settings, now=simulator.clock.now)) as client:
-            for tool, arguments in (
-                ("list_active_calls", {"provider": "retell"}),
-                ("get_live_call", {"call_id": call_id, "provider": "retell"}),
-                ("get_stream_details", {"call_id": call_id, "provider": "retell"}),
-            ):
-                with anyio.fail_after(15):
-                    result = await client.call_tool(tool, arguments)
-                text = "".join(block.text for block in result.content if isinstance(block, TextContent))
-                assert "mcp-livecalls hit an internal error" not in text, text
-                if result.is_error:
-                    assert "Retell" in text, text
-                seen += [text, json.dumps(result.structured_content)]
+    simulator.faults.inject(fault)
+    async with client_on(simulator, http=policy) as client:
+        for tool, arguments in (
+            ("list_active_calls", {"provider": "retell"}),
+            ("get_live_call", {"call_id": call_id, "provider": "retell"}),
+            ("get_stream_details", {"call_id": call_id, "provider": "retell"}),
+        ):
+            with anyio.fail_after(15):
+                result = await client.call_tool(tool, arguments)
+            text = text_of(result)
+            assert "mcp-livecalls hit an internal error" not in text, text
+            if result.is_error:
+                assert "Retell" in text, text
+            seen += [text, json.dumps(result.structured_content)]
 
     everything = "\n".join([*seen, *(record.getMessage() for record in caplog.records)]).lower()
     assert [form for form in _key_forms() if form in everything] == []

@@ -7,48 +7,34 @@ variants as flavours (``signalwire.*``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import anyio
-import httpx2
 import pytest
 from policies import PATIENT
 
-from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.core.models import CallStatus, ProviderName
+from mcp_livecalls.core.models import CallStatus
 from mcp_livecalls.core.query import ListQuery
-from mcp_livecalls.providers.signalwire.adapter import SignalWireProvider, SignalWireSettings
+from mcp_livecalls.providers.signalwire.adapter import SignalWireProvider
 from mcp_livecalls.providers.signalwire.simulated import FIXTURE_CALL_SID, SIGNALWIRE_FLAVOURS
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator, serve_simulator
+from mcp_livecalls.simulator import Simulator
+from providers.kit import adapter_on, alive, flavour_sets, simulated
 
 pytestmark = pytest.mark.anyio
 
-FLAVOUR_SETS = [
-    pytest.param((), id="default"),
-    *(pytest.param((flavour,), id=flavour.split(".")[1]) for flavour in sorted(SIGNALWIRE_FLAVOURS)),
-    pytest.param(tuple(sorted(SIGNALWIRE_FLAVOURS)), id="all"),
-]
+FLAVOUR_SETS = flavour_sets(SIGNALWIRE_FLAVOURS, every=True)
 
 
-@asynccontextmanager
-async def adapter_at(simulator: Simulator) -> AsyncIterator[SignalWireProvider]:
-    with serve_simulator(simulator) as base_url:
-        configured = simulator_settings(base_url, DEMO_CREDENTIALS).provider(ProviderName("signalwire"))
-        assert isinstance(configured, SignalWireSettings)
-        async with httpx2.AsyncClient() as client:
-            yield SignalWireProvider.create(configured, client, PATIENT, simulator.clock.now)
+def adapter_at(simulator: Simulator) -> AbstractAsyncContextManager[SignalWireProvider]:
+    return adapter_on(simulator, SignalWireProvider, policy=PATIENT)
 
 
 @pytest.mark.parametrize("flavours", FLAVOUR_SETS)
 async def test_every_live_and_queued_call_is_listed_once_and_read_alike_one_by_one(
     flavours: tuple[str, ...],
 ) -> None:
-    simulator = Simulator(seed=7, live_calls=24, providers=("signalwire",), flavours=flavours)
-    expected = sorted(
-        call.id
-        for call in [*simulator.population.live("signalwire"), *simulator.population.queued("signalwire")]
-    )
+    simulator = simulated("signalwire", flavours=flavours)
+    expected = sorted(alive(simulator, "signalwire"))
     with anyio.fail_after(30):
         async with adapter_at(simulator) as provider:
             found = await provider.list_active(ListQuery(), 0, 100)
@@ -63,7 +49,7 @@ async def test_every_live_and_queued_call_is_listed_once_and_read_alike_one_by_o
 
 
 async def test_a_call_in_a_conference_has_its_legs_and_hold_from_the_participants() -> None:
-    simulator = Simulator(seed=7, live_calls=24, providers=("signalwire",))
+    simulator = simulated("signalwire")
     ts = simulator.now_ts()
     talking = [
         call
@@ -83,7 +69,7 @@ async def test_a_call_in_a_conference_has_its_legs_and_hold_from_the_participant
 
 async def test_the_documented_example_is_served_in_fixture_mode() -> None:
     with anyio.fail_after(30):
-        async with adapter_at(Simulator(fixtures=True, providers=("signalwire",))) as provider:
+        async with adapter_at(simulated("signalwire", live_calls=None, fixtures=True)) as provider:
             call = await provider.get_call(FIXTURE_CALL_SID)
 
     assert (call.call_id, call.status, call.duration_s) == (FIXTURE_CALL_SID, CallStatus.IN_PROGRESS, 20)

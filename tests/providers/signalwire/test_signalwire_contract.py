@@ -20,7 +20,7 @@ from mcp_livecalls.core.models import CallStatus, Direction, LiveCall, ProviderN
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError
 from mcp_livecalls.providers.signalwire.adapter import SignalWireProvider, SignalWireSettings
-from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import documented
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +46,7 @@ def adapter(upstream: Upstream) -> SignalWireProvider:
         api_token=SecretStr(TOKEN),
         base_url="http://upstream.test",
     )
-    return SignalWireProvider.create(settings, upstream.client(), HttpPolicy(), lambda: NOW)
+    return documented(SignalWireProvider, settings, upstream, NOW)
 
 
 def test_the_space_url_is_the_base_and_a_bad_one_is_refused_without_quoting_it() -> None:

@@ -27,9 +27,8 @@ from mcp_livecalls.config import Settings
 from mcp_livecalls.core.models import CallStatus, ProviderName
 from mcp_livecalls.providers.hooks import WebhookRefused, parse_request
 from mcp_livecalls.providers.signalwire.webhook import SignalWireWebhook, signalwire_json_signature
-from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simulator import Simulator, serve_asgi
-from mcp_livecalls.web.front import http_app
+from mcp_livecalls.simulator import Simulator
+from providers.kit import receiver
 
 KEY = "PSK_signalwire0webhook0tests"
 NOW = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
@@ -164,23 +163,21 @@ async def test_a_signed_callback_through_the_receiver_makes_signalwire_pushed(
     url = f"{public}/webhooks/signalwire"
     signature = _b64_sha1(configured.signing_key, url + "".join(name + value for name, value in sorted(form)))
     assert validate_request(configured.signing_key, signature, url, form)
-    server = create_server(served_settings, now=simulator.clock.now)
 
-    with serve_asgi(http_app(server, served_settings, host="127.0.0.1"), name="mcp-http") as served:
-        async with httpx2.AsyncClient() as http:
-            posted = await http.post(
-                f"{served}/webhooks/signalwire",
-                content=urlencode(form),
-                headers={**FORM_TYPE, "X-SignalWire-Signature": signature},
-            )
-            forged = await http.post(
-                f"{served}/webhooks/signalwire",
-                content=urlencode(form),
-                headers={**FORM_TYPE, "X-SignalWire-Signature": signature[::-1]},
-            )
+    async with receiver(served_settings, simulator) as (served, http):
+        posted = await http.post(
+            f"{served}/webhooks/signalwire",
+            content=urlencode(form),
+            headers={**FORM_TYPE, "X-SignalWire-Signature": signature},
+        )
+        forged = await http.post(
+            f"{served}/webhooks/signalwire",
+            content=urlencode(form),
+            headers={**FORM_TYPE, "X-SignalWire-Signature": signature[::-1]},
+        )
         async with (
-            httpx2.AsyncClient(headers={"Authorization": "Bearer receiver-token-sw"}) as http,
-            Client(streamable_http_client(f"{served}/mcp", http_client=http)) as client,
+            httpx2.AsyncClient(headers={"Authorization": "Bearer receiver-token-sw"}) as authed,
+            Client(streamable_http_client(f"{served}/mcp", http_client=authed)) as client,
         ):
             read = await client.read_resource("livecalls://providers")
 

@@ -18,6 +18,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ProviderError
 from mcp_livecalls.providers.telnyx.adapter import PAGE_SIZE, TelnyxProvider, TelnyxSettings
 from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import documented
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +39,7 @@ def telnyx(name: str) -> Answer:
 
 def adapter(upstream: Upstream, connections: str = CONNECTION) -> TelnyxProvider:
     settings = TelnyxSettings(api_key=SecretStr(KEY), connection_ids=connections)
-    return TelnyxProvider.create(settings, upstream.client(), HttpPolicy(retry_attempts=1), lambda: NOW)
+    return documented(TelnyxProvider, settings, upstream, NOW, HttpPolicy(retry_attempts=1))
 
 
 def asked(upstream: Upstream) -> list[tuple[str, dict[str, str]]]:

@@ -8,12 +8,10 @@ so neither side of a test is this project's own code. The SDK reads the wall clo
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import httpx2
 import pytest
 from nacl.signing import SigningKey
 from pydantic import SecretStr
@@ -25,9 +23,8 @@ from mcp_livecalls.core.models import CallStatus, ProviderName
 from mcp_livecalls.providers.hooks import WebhookRefused, parse_request
 from mcp_livecalls.providers.telnyx.adapter import TelnyxSettings
 from mcp_livecalls.providers.telnyx.webhook import TelnyxWebhook
-from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simulator import Simulator, serve_asgi
-from mcp_livecalls.web.front import http_app
+from mcp_livecalls.simulator import Simulator
+from providers.kit import receiver
 
 NOW = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
 SIGNER = SigningKey(bytes(range(32)))
@@ -204,22 +201,13 @@ def _settings(public_key: str = PUBLIC_KEY) -> TelnyxSettings:
 async def test_a_signed_telnyx_webhook_is_taken_by_the_receiver_and_a_forged_one_refused(
     settings: Settings, simulator: Simulator
 ) -> None:
-    telnyx = settings.provider(ProviderName("telnyx"))
-    assert telnyx is not None
-    providers = {
-        **settings.providers,
-        ProviderName("telnyx"): dataclasses.replace(telnyx, public_key=PUBLIC_KEY),
-    }
-    served = settings.with_changes(providers=providers, public_url="https://hooks.example")
     now = simulator.clock.now()
     body = _body()
-    server = create_server(served, now=simulator.clock.now)
 
-    with serve_asgi(http_app(server, served, host="127.0.0.1"), name="mcp-http") as url:
-        async with httpx2.AsyncClient() as http:
-            signed = await http.post(f"{url}/webhooks/telnyx", content=body, headers=_headers(body, now))
-            forged = await http.post(
-                f"{url}/webhooks/telnyx", content=body, headers=_headers(body, now, OTHER_SIGNER)
-            )
+    async with receiver(settings, simulator, "telnyx", public_key=PUBLIC_KEY) as (url, http):
+        signed = await http.post(f"{url}/webhooks/telnyx", content=body, headers=_headers(body, now))
+        forged = await http.post(
+            f"{url}/webhooks/telnyx", content=body, headers=_headers(body, now, OTHER_SIGNER)
+        )
 
     assert (signed.status_code, forged.status_code, forged.content) == (204, 403, b"")

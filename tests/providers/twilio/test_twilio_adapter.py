@@ -8,89 +8,40 @@ population's schedule, and its documented variants as flavours (``twilio.*``).
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
-from mcp import Client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 from policies import PATIENT
 
-from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.config import Settings
-from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName
+from mcp_livecalls.core.models import CallStatus, LiveCall
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound
-from mcp_livecalls.providers.twilio.adapter import TwilioProvider, TwilioSettings
+from mcp_livecalls.providers.twilio.adapter import TwilioProvider
 from mcp_livecalls.providers.twilio.simulated import TWILIO_FLAVOURS
-from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.calls import SimCall
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator
+from providers.kit import adapter_on, alive, client_on, flavour_sets, loopback, read_all, simulated, text_of
 
 pytestmark = pytest.mark.anyio
 
 ACCOUNT = DEMO_CREDENTIALS.twilio_account_sid
 TOKEN = DEMO_CREDENTIALS.twilio_auth_token
 CALLS = f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
-FLAVOUR_SETS = [
-    pytest.param((), id="default"),
-    *(pytest.param((flavour,), id=flavour.split(".")[1]) for flavour in sorted(TWILIO_FLAVOURS)),
-    pytest.param(tuple(sorted(TWILIO_FLAVOURS)), id="all"),
-]
+FLAVOUR_SETS = flavour_sets(TWILIO_FLAVOURS, every=True)
 """No fault here is a hang: timeouts far above any loopback answer, so a busy machine changes no verdict."""
 
 
-def flavoured(flavours: tuple[str, ...] = (), **changes: Any) -> Simulator:
-    return Simulator(seed=7, live_calls=24, providers=("twilio",), flavours=flavours, **changes)
-
-
-def settings_at(base_url: str, credentials: Any = DEMO_CREDENTIALS, **changes: Any) -> Settings:
-    return simulator_settings(base_url, credentials).with_changes(cache_ttl_s=0, **changes)
-
-
-@asynccontextmanager
-async def adapter_at(
-    simulator: Simulator, credentials: Any = DEMO_CREDENTIALS
-) -> AsyncIterator[TwilioProvider]:
-    with serve_simulator(simulator) as base_url:
-        configured = settings_at(base_url, credentials).provider(ProviderName("twilio"))
-        assert isinstance(configured, TwilioSettings)
-        async with httpx2.AsyncClient() as client:
-            yield TwilioProvider.create(configured, client, HttpPolicy(), simulator.clock.now)
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[Simulator, str]]:
-    simulator = flavoured()
-    with serve_simulator(simulator) as base_url:
-        yield simulator, base_url
-
-
 def expected_ids(simulator: Simulator) -> list[str]:
-    return sorted(
-        call.id for call in [*simulator.population.live("twilio"), *simulator.population.queued("twilio")]
-    )
+    return sorted(alive(simulator, "twilio"))
 
 
 async def list_all(provider: TwilioProvider, query: ListQuery, limit: int) -> list[LiveCall]:
-    calls: list[LiveCall] = []
-    offset = 0
     with anyio.fail_after(30):
-        while True:
-            page = await provider.list_active(query, offset, limit)
-            calls += [item.call for item in page.items]
-            offset = page.scanned_to
-            if page.exhausted:
-                return calls
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+        found = await read_all(provider, query, limit)
+    return [item.call for item in found.items]
 
 
 def held_call(simulator: Simulator) -> tuple[SimCall, float]:
@@ -109,8 +60,8 @@ def held_call(simulator: Simulator) -> tuple[SimCall, float]:
 async def test_in_every_flavour_every_live_call_is_listed_once_and_each_is_found_with_its_status(
     flavours: tuple[str, ...],
 ) -> None:
-    simulator = flavoured(flavours)
-    async with adapter_at(simulator) as provider:
+    simulator = simulated("twilio", flavours=flavours)
+    async with adapter_on(simulator, TwilioProvider) as provider:
         calls = await list_all(provider, ListQuery(), 5)
         requests = simulator.requests[("twilio", "list_calls")]
         found = {call.call_id: await provider.get_call(call.call_id) for call in calls}
@@ -147,12 +98,12 @@ async def test_in_every_flavour_every_live_call_is_listed_once_and_each_is_found
 
 
 async def test_a_held_customer_puts_the_stream_on_hold_and_its_leg_says_so() -> None:
-    simulator = flavoured()
+    simulator = simulated("twilio")
     call, moment = held_call(simulator)
     clock = simulator.clock
     assert isinstance(clock, ManualClock)
     clock.set(datetime.fromtimestamp(moment, UTC))
-    async with adapter_at(simulator) as provider:
+    async with adapter_on(simulator, TwilioProvider) as provider:
         stream = await provider.get_stream(call.id)
         looked_up = await provider.get_call(call.id)
 
@@ -165,12 +116,12 @@ async def test_a_held_customer_puts_the_stream_on_hold_and_its_leg_says_so() -> 
 
 
 async def test_a_call_that_ended_is_not_live_and_leaves_the_lists() -> None:
-    simulator = flavoured()
+    simulator = simulated("twilio")
     clock = simulator.clock
     assert isinstance(clock, ManualClock)
     first_end = min(simulator.population.live("twilio"), key=lambda call: call.end_ts)
     clock.set(datetime.fromtimestamp(first_end.end_ts + 1, UTC))
-    async with adapter_at(simulator) as provider:
+    async with adapter_on(simulator, TwilioProvider) as provider:
         with pytest.raises(CallNotFound):
             await provider.get_call(first_end.id)
         with pytest.raises(CallNotFound):
@@ -185,25 +136,20 @@ async def test_an_api_key_opens_the_simulated_account_with_the_account_sid_in_th
     credentials = DEMO_CREDENTIALS.replace(
         twilio_api_key="SK00112233445566778899aabbccddeeff", twilio_api_secret="sim-api-secret-9"
     )
-    simulator = flavoured(credentials=credentials)
-    async with adapter_at(simulator, credentials) as provider:
+    simulator = simulated("twilio", credentials=credentials)
+    async with adapter_on(simulator, TwilioProvider, credentials) as provider:
         calls = await list_all(provider, ListQuery(), 50)
 
     assert sorted(call.call_id for call in calls) == expected_ids(simulator)
 
 
 async def test_wrong_credentials_are_refused_in_twilios_shape_and_named_without_the_token() -> None:
-    simulator = flavoured()
+    simulator = simulated("twilio")
     wrong = DEMO_CREDENTIALS.replace(twilio_auth_token="wrong-token-4d2c")
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as raw:
-            answer = await raw.get(base_url + CALLS, auth=(ACCOUNT, "wrong-token-4d2c"))
-        configured = settings_at(base_url, wrong).provider(ProviderName("twilio"))
-        assert isinstance(configured, TwilioSettings)
-        async with httpx2.AsyncClient() as client:
-            provider = TwilioProvider.create(configured, client, HttpPolicy(), simulator.clock.now)
-            with pytest.raises(AuthError) as raised:
-                await provider.list_active(ListQuery(), 0, 20)
+    async with loopback(simulator) as served:
+        answer = await served.http.get(served.url + CALLS, auth=(ACCOUNT, "wrong-token-4d2c"))
+        with pytest.raises(AuthError) as raised:
+            await served.adapter(TwilioProvider, wrong).list_active(ListQuery(), 0, 20)
 
     assert answer.status_code == 401
     assert answer.json() == {
@@ -218,12 +164,16 @@ async def test_wrong_credentials_are_refused_in_twilios_shape_and_named_without_
 
 
 async def test_the_simulated_lists_page_along_next_page_uri() -> None:
-    simulator = flavoured(("twilio.small_pages",))
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient(base_url=base_url, auth=(ACCOUNT, TOKEN)) as raw:
-            pages = [(await raw.get(CALLS, params={"Status": "in-progress", "PageSize": 50})).json()]
-            while pages[-1]["next_page_uri"] and len(pages) < 20:
-                pages.append((await raw.get(pages[-1]["next_page_uri"])).json())
+    simulator = simulated("twilio", flavours=("twilio.small_pages",))
+    async with loopback(simulator) as served:
+
+        async def page(path: str, **params: Any) -> Any:
+            answer = await served.http.get(served.url + path, params=params or None, auth=(ACCOUNT, TOKEN))
+            return answer.json()
+
+        pages = [await page(CALLS, Status="in-progress", PageSize=50)]
+        while pages[-1]["next_page_uri"] and len(pages) < 20:
+            pages.append(await page(pages[-1]["next_page_uri"]))
 
     sids = [call["sid"] for page in pages for call in page["calls"]]
     assert len(pages) > 1
@@ -239,32 +189,29 @@ async def test_the_simulated_lists_page_along_next_page_uri() -> None:
     "flavours", [pytest.param((), id="default"), pytest.param(tuple(sorted(TWILIO_FLAVOURS)), id="all")]
 )
 async def test_through_the_mcp_client_every_tool_answers_for_twilio_calls(flavours: tuple[str, ...]) -> None:
-    simulator = flavoured(flavours)
-    with serve_simulator(simulator) as base_url:
-        async with Client(create_server(settings_at(base_url), now=simulator.clock.now)) as client:
-            listed: list[dict[str, Any]] = []
-            arguments: dict[str, Any] = {"provider": "twilio", "limit": 7}
-            with anyio.fail_after(60):
-                for _ in range(20):
-                    result = await client.call_tool("list_active_calls", arguments)
-                    assert not result.is_error, text_of(result)
-                    page = result.structured_content or {}
-                    listed.extend(page.get("calls", []))
-                    if not page.get("next_cursor"):
-                        break
-                    arguments = {**arguments, "cursor": page["next_cursor"]}
-                first = listed[0]["call_id"]
-                lookup = await client.call_tool("get_live_call", {"call_id": first})
-                stream = await client.call_tool(
-                    "get_stream_details", {"call_id": first, "provider": "twilio"}
-                )
-                waited = await client.call_tool(
-                    "get_live_call", {"call_id": "CA" + "0" * 32, "provider": "twilio"}
-                )
-                reached = await client.call_tool(
-                    "wait_for_call_state",
-                    {"call_id": first, "until": [listed[0]["status"]], "provider": "twilio", "timeout_s": 1},
-                )
+    simulator = simulated("twilio", flavours=flavours)
+    async with client_on(simulator) as client:
+        listed: list[dict[str, Any]] = []
+        arguments: dict[str, Any] = {"provider": "twilio", "limit": 7}
+        with anyio.fail_after(60):
+            for _ in range(20):
+                result = await client.call_tool("list_active_calls", arguments)
+                assert not result.is_error, text_of(result)
+                page = result.structured_content or {}
+                listed.extend(page.get("calls", []))
+                if not page.get("next_cursor"):
+                    break
+                arguments = {**arguments, "cursor": page["next_cursor"]}
+            first = listed[0]["call_id"]
+            lookup = await client.call_tool("get_live_call", {"call_id": first})
+            stream = await client.call_tool("get_stream_details", {"call_id": first, "provider": "twilio"})
+            waited = await client.call_tool(
+                "get_live_call", {"call_id": "CA" + "0" * 32, "provider": "twilio"}
+            )
+            reached = await client.call_tool(
+                "wait_for_call_state",
+                {"call_id": first, "until": [listed[0]["status"]], "provider": "twilio", "timeout_s": 1},
+            )
 
     assert sorted(call["call_id"] for call in listed) == expected_ids(simulator)
     assert all(call["provider"] == "twilio" for call in listed)
@@ -275,9 +222,8 @@ async def test_through_the_mcp_client_every_tool_answers_for_twilio_calls(flavou
     assert (reached.structured_content or {})["outcome"] == "reached"
 
 
-async def test_the_providers_resource_describes_twilio(served: tuple[Simulator, str]) -> None:
-    simulator, base_url = served
-    async with Client(create_server(settings_at(base_url), now=simulator.clock.now)) as client:
+async def test_the_providers_resource_describes_twilio() -> None:
+    async with client_on(simulated("twilio")) as client:
         result = await client.read_resource("livecalls://providers")
 
     text = "".join(getattr(content, "text", "") for content in result.contents)
@@ -303,11 +249,11 @@ FAULTS = [
 
 @pytest.mark.parametrize(("fault", "expected"), FAULTS)
 async def test_every_fault_gets_a_clear_answer_and_the_next_request_succeeds(
-    served: tuple[Simulator, str], fault: Fault, expected: str | None
+    fault: Fault, expected: str | None
 ) -> None:
-    simulator, base_url = served
+    simulator = simulated("twilio")
     call_id = simulator.population.live("twilio")[0].id
-    async with Client(create_server(settings_at(base_url, http=PATIENT), now=simulator.clock.now)) as client:
+    async with client_on(simulator, http=PATIENT) as client:
 
         async def ask(tool: str) -> CallToolResult:
             arguments: dict[str, Any] = {"provider": "twilio"}
@@ -344,14 +290,12 @@ async def test_every_fault_gets_a_clear_answer_and_the_next_request_succeeds(
 
 
 @pytest.mark.parametrize("echo", ["raw", "base64", "upper"])
-async def test_a_twilio_echoing_the_credentials_leaks_them_nowhere(
-    served: tuple[Simulator, str], echo: str
-) -> None:
-    simulator, base_url = served
+async def test_a_twilio_echoing_the_credentials_leaks_them_nowhere(echo: str) -> None:
+    simulator = simulated("twilio")
     call_id = simulator.population.live("twilio")[0].id
     secrets = [TOKEN, ACCOUNT, f"{ACCOUNT}:{TOKEN}"]
     forms = {form.lower() for value in secrets for form in (value, base64.b64encode(value.encode()).decode())}
-    async with Client(create_server(settings_at(base_url, http=PATIENT), now=simulator.clock.now)) as client:
+    async with client_on(simulator, http=PATIENT) as client:
         simulator.faults.inject(Fault(kind="credential_echo", provider="twilio", echo=echo, status_code=503))
         results = [
             await client.call_tool("list_active_calls", {"provider": "twilio"}),

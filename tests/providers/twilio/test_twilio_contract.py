@@ -38,6 +38,7 @@ from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.twilio.adapter import TwilioProvider, TwilioSettings
 from mcp_livecalls.service.calls import LiveCallsService
 from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import documented
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +71,7 @@ def adapter(upstream: Upstream, *, api_key: bool = False) -> TwilioProvider:
         api_key=SecretStr(API_KEY) if api_key else None,
         api_secret=SecretStr(API_SECRET) if api_key else None,
     )
-    return TwilioProvider.create(settings, upstream.client(), HttpPolicy(), lambda: NOW)
+    return documented(TwilioProvider, settings, upstream, NOW)
 
 
 def asked(upstream: Upstream) -> list[str]:

@@ -6,79 +6,56 @@ import json
 import math
 from collections import Counter
 
-import httpx2
 import pytest
-from mcp import Client
-from mcp_types import TextContent
 
-from mcp_livecalls.cli import simulator_settings
-from mcp_livecalls.core.models import ProviderName
 from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound
 from mcp_livecalls.providers.vapi.adapter import VapiProvider
 from mcp_livecalls.providers.vapi.simulated import VAPI_FLAVOURS
-from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
-from mcp_livecalls.upstream.policy import HttpPolicy
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock
+from providers.kit import (
+    adapter_on,
+    client_on,
+    flavour_sets,
+    found_until_it_ends,
+    listed_once,
+    loopback,
+    simulated,
+    text_of,
+)
 
 pytestmark = pytest.mark.anyio
 
-FLAVOUR_SETS = [
-    pytest.param((), id="default"),
-    *(pytest.param((flavour,), id=flavour.split(".")[1]) for flavour in sorted(VAPI_FLAVOURS)),
-]
 SMALL_PAGE = 8
 
 
-def flavoured(flavours: tuple[str, ...] = (), clock: ManualClock | None = None) -> Simulator:
-    return Simulator(
-        seed=13, live_calls=24, providers=("vapi",), flavours=flavours, clock=clock or ManualClock()
-    )
-
-
-def adapter(simulator: Simulator, url: str, http: httpx2.AsyncClient, **credentials: str) -> VapiProvider:
-    configured = simulator_settings(url, DEMO_CREDENTIALS.replace(**credentials)).provider(
-        ProviderName("vapi")
-    )
-    assert configured is not None
-    return VapiProvider.create(configured, http, HttpPolicy(), simulator.clock.now)
-
-
-@pytest.mark.parametrize("flavours", FLAVOUR_SETS)
+@pytest.mark.parametrize("flavours", flavour_sets(VAPI_FLAVOURS))
 @pytest.mark.parametrize("page_size", [50, SMALL_PAGE])
 async def test_every_queued_ringing_and_talking_call_is_listed_once_whatever_the_order_and_page(
     flavours: tuple[str, ...], page_size: int
 ) -> None:
-    simulator = flavoured(flavours)
+    simulator = simulated("vapi", seed=13, flavours=flavours)
     if "vapi.same_instants" in flavours and page_size == SMALL_PAGE:
         # A page must hold more than one instant's calls, or paging cannot get past it (a note).
         minutes = Counter(math.floor(call.created_ts / 60) for call in simulator.population.visible("vapi"))
         page_size = max(minutes.values()) + 2
-    with serve_simulator(simulator) as url:
-        async with httpx2.AsyncClient() as http:
-            provider = adapter(simulator, url, http)
-            provider.page_size = page_size
-            found = await provider.list_active(ListQuery(), 0, 100)
+    async with adapter_on(simulator, VapiProvider) as provider:
+        provider.page_size = page_size
+        found = await provider.list_active(ListQuery(), 0, 100)
 
-    population = simulator.population
-    alive = {call.id for call in population.live("vapi") + population.queued("vapi")}
-    ids = [item.call.call_id for item in found.items]
-    assert len(ids) == len(set(ids))
-    assert set(ids) == alive
-    assert found.notes == []
-    visible = len(population.visible("vapi"))
+    listed_once(found, simulator, "vapi")
+    visible = len(simulator.population.visible("vapi"))
     asked = simulator.requests[("vapi", "list_calls")]
     # One page holds them all; small pages go back page by page (each repeats its bound's calls).
     assert asked == 1 if page_size >= visible else 1 < asked <= visible
 
 
 async def test_the_agent_filter_is_asked_upstream_as_the_assistant_id() -> None:
-    simulator = flavoured()
+    simulator = simulated("vapi", seed=13)
     assistant = next(call.agent for call in simulator.population.live("vapi") if call.agent)
     assert assistant is not None
-    with serve_simulator(simulator) as url:
-        async with httpx2.AsyncClient() as http:
-            found = await adapter(simulator, url, http).list_active(ListQuery(agent_id=assistant.id), 0, 100)
+    async with adapter_on(simulator, VapiProvider) as provider:
+        found = await provider.list_active(ListQuery(agent_id=assistant.id), 0, 100)
 
     expected = {
         call.id
@@ -91,45 +68,38 @@ async def test_the_agent_filter_is_asked_upstream_as_the_assistant_id() -> None:
 
 async def test_an_ended_call_is_not_found_and_a_wrong_key_is_refused() -> None:
     clock = ManualClock()
-    simulator = flavoured(clock=clock)
+    simulator = simulated("vapi", seed=13, clock=clock)
     call = simulator.population.live("vapi")[0]
-    with serve_simulator(simulator) as url:
-        async with httpx2.AsyncClient() as http:
-            provider = adapter(simulator, url, http)
-            assert (await provider.get_call(call.id)).call_id == call.id
-            with pytest.raises(CallNotFound):
-                await provider.get_call("not-a-vapi-uuid")
-            clock.advance(call.end_ts - clock.now().timestamp() + 1)
-            with pytest.raises(CallNotFound):
-                await provider.get_call(call.id)
-            stranger = adapter(simulator, url, http, vapi_api_key="00000000-0000-4000-8000-000000000000")
-            with pytest.raises(AuthError) as refused:
-                await stranger.get_call(call.id)
+    stranger = DEMO_CREDENTIALS.replace(vapi_api_key="00000000-0000-4000-8000-000000000000")
+    async with loopback(simulator) as served:
+        provider = served.adapter(VapiProvider)
+        with pytest.raises(CallNotFound):
+            await provider.get_call("not-a-vapi-uuid")
+        await found_until_it_ends(provider, clock, call)
+        with pytest.raises(AuthError) as refused:
+            await served.adapter(VapiProvider, stranger).get_call(call.id)
 
     assert "VAPI_API_KEY" in str(refused.value)
     assert simulator.requests[("vapi", "get_call")] == 3  # the id that is not a UUID asked nothing
 
 
 async def test_monitor_urls_and_a_transient_numbers_credentials_never_reach_a_client() -> None:
-    simulator = flavoured()
+    simulator = simulated("vapi", seed=13)
     secrets = [
         secret
         for call in simulator.population.visible("vapi")
         for secret in (call.extra["monitor_token"], call.extra["twilio_token"], call.extra["twilio_account"])
     ]
-    with serve_simulator(simulator) as url:
-        settings = simulator_settings(url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
-        async with Client(create_server(settings, now=simulator.clock.now)) as client:
-            seen = []
-            results = [await client.call_tool("list_active_calls", {"provider": "vapi", "limit": 100})]
-            for call in simulator.population.live("vapi"):
-                for tool in ("get_live_call", "get_stream_details"):
-                    arguments = {"call_id": call.id, "provider": "vapi", "detail": "full"}
-                    results.append(await client.call_tool(tool, arguments))
-            for result in results:
-                assert not result.is_error
-                seen += [block.text for block in result.content if isinstance(block, TextContent)]
-                seen.append(json.dumps(result.structured_content))
+    async with client_on(simulator) as client:
+        seen = []
+        results = [await client.call_tool("list_active_calls", {"provider": "vapi", "limit": 100})]
+        for call in simulator.population.live("vapi"):
+            for tool in ("get_live_call", "get_stream_details"):
+                arguments = {"call_id": call.id, "provider": "vapi", "detail": "full"}
+                results.append(await client.call_tool(tool, arguments))
+        for result in results:
+            assert not result.is_error
+            seen += [text_of(result), json.dumps(result.structured_content)]
 
     shown = "\n".join(seen)
     assert "vapi" in shown

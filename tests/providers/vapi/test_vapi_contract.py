@@ -28,6 +28,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, BadResponse, CallNotFound
 from mcp_livecalls.providers.vapi.adapter import VapiProvider, VapiSettings
 from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import documented
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +43,7 @@ CALLS = ["list_page", "list_full_page", "list_second_page", "call_live", "call_e
 
 def adapter(upstream: Upstream, page_size: int = 50) -> VapiProvider:
     settings = VapiSettings(api_key=SecretStr(KEY))
-    provider = VapiProvider.create(settings, upstream.client(), HttpPolicy(retry_attempts=1), lambda: NOW)
+    provider = documented(VapiProvider, settings, upstream, NOW, HttpPolicy(retry_attempts=1))
     provider.page_size = page_size
     return provider
 

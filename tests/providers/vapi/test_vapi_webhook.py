@@ -7,14 +7,12 @@ the oracle for the bodies, and the HMAC signature is computed here the way its
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx2
 import pytest
 from pydantic import SecretStr
 from vapi.types import ServerMessage
@@ -24,9 +22,8 @@ from mcp_livecalls.core.models import CallStatus, ProviderName
 from mcp_livecalls.providers.hooks import WebhookRefused, WebhookRequest, parse_request
 from mcp_livecalls.providers.vapi.adapter import VapiSettings
 from mcp_livecalls.providers.vapi.webhook import VapiWebhook, signed_payload
-from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simulator import Simulator, serve_asgi
-from mcp_livecalls.web.front import http_app
+from mcp_livecalls.simulator import Simulator
+from providers.kit import receiver
 
 NOW = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
 TOKEN = "vapi-server-secret-for-tests-0123"
@@ -165,21 +162,15 @@ def test_without_either_secret_webhooks_stay_off() -> None:
 async def test_a_vapi_message_with_its_token_is_taken_by_the_receiver_and_a_forged_one_refused(
     settings: Settings, simulator: Simulator
 ) -> None:
-    vapi = settings.provider(ProviderName("vapi"))
-    assert vapi is not None
-    providers = {**settings.providers, ProviderName("vapi"): dataclasses.replace(vapi, server_secret=TOKEN)}
-    served = settings.with_changes(providers=providers, public_url="https://hooks.example")
     body = _body(status="in-progress")
-    server = create_server(served, now=simulator.clock.now)
+    headers = {"content-type": "application/json"}
 
-    with serve_asgi(http_app(server, served, host="127.0.0.1"), name="mcp-http") as url:
-        async with httpx2.AsyncClient() as http:
-            headers = {"content-type": "application/json"}
-            taken = await http.post(
-                f"{url}/webhooks/vapi", content=body, headers={**headers, "x-vapi-secret": TOKEN}
-            )
-            forged = await http.post(
-                f"{url}/webhooks/vapi", content=body, headers={**headers, "x-vapi-secret": "no"}
-            )
+    async with receiver(settings, simulator, "vapi", server_secret=TOKEN) as (url, http):
+        taken = await http.post(
+            f"{url}/webhooks/vapi", content=body, headers={**headers, "x-vapi-secret": TOKEN}
+        )
+        forged = await http.post(
+            f"{url}/webhooks/vapi", content=body, headers={**headers, "x-vapi-secret": "no"}
+        )
 
     assert (taken.status_code, forged.status_code, forged.content) == (204, 403, b"")

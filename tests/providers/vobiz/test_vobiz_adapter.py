@@ -30,11 +30,20 @@ from mcp_livecalls.providers.vobiz.adapter import (
     vobiz_status,
 )
 from mcp_livecalls.providers.vobiz.simulated import VOBIZ_FLAVOURS
-from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.examples import load_fixture
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, ManualClock, Simulator, serve_simulator
 from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import translate_errors
+from providers.kit import (
+    adapter_on,
+    alive,
+    client_with,
+    gathered,
+    list_pages,
+    look_up_all,
+    loopback,
+    simulated,
+)
 
 NOW = datetime(2026, 6, 11, 16, 5, 0, tzinfo=UTC)
 
@@ -124,28 +133,14 @@ def test_a_payload_of_neither_shape_is_a_bad_response(payload: object) -> None:
         normalize_vobiz_call(payload, now=NOW)
 
 
-def _adapter(
-    base_url: str, client: httpx2.AsyncClient, simulator: Simulator, token: str | None = None
-) -> VobizProvider:
-    settings = VobizSettings(
-        auth_id=SecretStr(DEMO_CREDENTIALS.vobiz_auth_id),
-        auth_token=SecretStr(token or DEMO_CREDENTIALS.vobiz_auth_token),
-        base_url=base_url,
-    )
-    return VobizProvider.create(settings, client, HttpPolicy(), simulator.clock.now)
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("shape", ["plivo", "flat"])
 async def test_listing_follows_every_uuid_with_a_detail_fetch_in_either_shape(shape: str) -> None:
     simulator = Simulator(seed=3, vobiz_shape=shape)  # type: ignore[arg-type]
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _adapter(base_url, client, simulator)
-            page = await adapter.list_active(ListQuery(), 0, 100)
+    async with adapter_on(simulator, VobizProvider) as adapter:
+        page = await adapter.list_active(ListQuery(), 0, 100)
 
-    population = simulator.population
-    expected_ids = {c.id for c in [*population.live("vobiz"), *population.queued("vobiz")]}
+    expected_ids = alive(simulator, "vobiz")
     assert page.exhausted
     assert {item.call.call_id for item in page.items} == expected_ids
     assert all(item.call.status is not CallStatus.UNKNOWN for item in page.items)
@@ -153,19 +148,16 @@ async def test_listing_follows_every_uuid_with_a_detail_fetch_in_either_shape(sh
 
 
 @pytest.mark.anyio
-async def test_a_call_that_is_not_live_is_call_not_found(simulator: Simulator, sim_url: str) -> None:
-    async with httpx2.AsyncClient() as client:
-        adapter = _adapter(sim_url, client, simulator)
+async def test_a_call_that_is_not_live_is_call_not_found(simulator: Simulator) -> None:
+    async with adapter_on(simulator, VobizProvider) as adapter:
         with pytest.raises(CallNotFound, match="not live \\(it may have ended\\)"):
             await adapter.get_call("0f0e0d0c-0000-4000-8000-000000000000")
 
 
 @pytest.mark.anyio
-async def test_rejected_credentials_name_the_variables_and_never_the_token(
-    simulator: Simulator, sim_url: str
-) -> None:
-    async with httpx2.AsyncClient() as client:
-        adapter = _adapter(sim_url, client, simulator, token="wrong-token-7f3a9c")
+async def test_rejected_credentials_name_the_variables_and_never_the_token(simulator: Simulator) -> None:
+    wrong = DEMO_CREDENTIALS.replace(vobiz_auth_token="wrong-token-7f3a9c")
+    async with adapter_on(simulator, VobizProvider, wrong) as adapter:
         with pytest.raises(AuthError) as caught:
             await adapter.list_active(ListQuery(), 0, 5)
 
@@ -193,35 +185,18 @@ def _settings(base_url: str, sim: Simulator) -> Settings:
 
 
 def _population(flavours: frozenset[str], live_calls: int = 45) -> Simulator:
-    return Simulator(
-        seed=8, live_calls=live_calls, providers=("vobiz",), arrival_every_s=None, flavours=flavours
-    )
+    return simulated("vobiz", seed=8, live_calls=live_calls, arrival_every_s=None, flavours=flavours)
 
 
 def _expected(sim: Simulator) -> list[str]:
-    return [c.id for c in [*sim.population.live("vobiz"), *sim.population.queued("vobiz")]]
+    return [c.id for c in sim.population.live("vobiz") + sim.population.queued("vobiz")]
 
 
 async def _every_page(client: Client, limit: int = 20) -> tuple[list[str], list[str], list[Any]]:
     """Ids, notes and failures of ``list_active_calls`` paged to the end."""
-    ids: list[str] = []
-    notes: list[str] = []
-    failures: list[Any] = []
-    cursor: str | None = None
-    for _ in range(20):
-        arguments: dict[str, Any] = {"provider": "vobiz", "limit": limit}
-        if cursor is not None:
-            arguments["cursor"] = cursor
-        result = await client.call_tool("list_active_calls", arguments)
-        assert not result.is_error, result.content
-        page = result.structured_content or {}
-        ids += [call["call_id"] for call in page["calls"]]
-        notes += page.get("notes", [])
-        failures += page.get("failures", [])
-        cursor = page.get("next_cursor")
-        if cursor is None:
-            return ids, notes, failures
-    raise AssertionError("list_active_calls never reached its last page")
+    pages = await list_pages(client, {"provider": "vobiz", "limit": limit}, pages=20)
+    ids = [call["call_id"] for call in gathered(pages, "calls")]
+    return ids, gathered(pages, "notes"), gathered(pages, "failures")
 
 
 @pytest.mark.anyio
@@ -231,22 +206,10 @@ async def test_paging_list_active_calls_to_the_end_lists_every_vobiz_call_once_a
 ) -> None:
     # Where offset is ignored only a first page can be read: 20 slots fit in it (see the next test).
     sim = _population(flavours, live_calls=20 if "vobiz.offset_ignored" in flavours else 45)
-    with serve_simulator(sim) as base_url:
-        async with Client(create_server(_settings(base_url, sim), now=sim.clock.now)) as client:
-            with anyio.fail_after(PATIENT.tool_budget_s * 4):
-                ids, notes, failures = await _every_page(client)
-                found: dict[str, Any] = {}
-
-                async def look_up(call_id: str) -> None:
-                    result = await client.call_tool(
-                        "get_live_call", {"call_id": call_id, "provider": "vobiz"}
-                    )
-                    assert not result.is_error, result.content
-                    found[call_id] = (result.structured_content or {})["call_id"]
-
-                async with anyio.create_task_group() as group:
-                    for call_id in ids:
-                        group.start_soon(look_up, call_id)
+    async with client_with(sim, lambda url: _settings(url, sim)) as client:
+        with anyio.fail_after(PATIENT.tool_budget_s * 4):
+            ids, notes, failures = await _every_page(client)
+            found = await look_up_all(client, "vobiz", ids)
 
     expected = _expected(sim)
     assert len(expected) == (20 if "vobiz.offset_ignored" in flavours else 45)
@@ -260,10 +223,9 @@ async def test_paging_list_active_calls_to_the_end_lists_every_vobiz_call_once_a
 @pytest.mark.anyio
 async def test_when_offset_is_ignored_the_first_page_is_listed_once_and_the_rest_said_missing() -> None:
     sim = _population(frozenset({"vobiz.offset_ignored"}))
-    with serve_simulator(sim) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _vobiz(_settings(base_url, sim), client, sim)
-            found = await adapter.list_active(ListQuery(), 0, 100)
+    async with loopback(sim) as served:
+        adapter = _vobiz(_settings(served.url, sim), served.http, sim)
+        found = await adapter.list_active(ListQuery(), 0, 100)
 
     live = [c.id for c in sim.population.live("vobiz")]
     listed = [item.call.call_id for item in found.items]
@@ -286,12 +248,11 @@ def _vobiz(settings: Settings, client: httpx2.AsyncClient, sim: Simulator) -> Vo
 @pytest.mark.anyio
 async def test_an_account_with_45_live_calls_shows_all_45_across_pages_paged_twenty_at_a_time() -> None:
     sim = _population(frozenset({"vobiz.paged"}))
-    with serve_simulator(sim) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _vobiz(_settings(base_url, sim), client, sim)
-            first = await adapter.list_active(ListQuery(), 0, 20)
-            second = await adapter.list_active(ListQuery(), first.scanned_to, 20)
-            third = await adapter.list_active(ListQuery(), second.scanned_to, 20)
+    async with loopback(sim) as served:
+        adapter = _vobiz(_settings(served.url, sim), served.http, sim)
+        first = await adapter.list_active(ListQuery(), 0, 20)
+        second = await adapter.list_active(ListQuery(), first.scanned_to, 20)
+        third = await adapter.list_active(ListQuery(), second.scanned_to, 20)
 
     listed = [item.call.call_id for page in (first, second, third) for item in page.items]
     assert sorted(listed) == sorted(_expected(sim))
@@ -305,17 +266,16 @@ async def test_an_ended_call_is_never_listed_and_an_idle_account_lists_nothing(
     flavours: frozenset[str],
 ) -> None:
     sim = _population(flavours, live_calls=12)
-    with serve_simulator(sim) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _vobiz(_settings(base_url, sim), client, sim)
-            before = {item.call.call_id for item in (await adapter.list_active(ListQuery(), 0, 100)).items}
-            clock = sim.clock
-            assert isinstance(clock, ManualClock)
-            clock.advance(240)
-            after = {item.call.call_id for item in (await adapter.list_active(ListQuery(), 0, 100)).items}
-            still = set(_expected(sim))
-            clock.advance(24 * 3600)  # every call has ended, nothing new arrives
-            idle = await adapter.list_active(ListQuery(), 0, 100)
+    async with loopback(sim) as served:
+        adapter = _vobiz(_settings(served.url, sim), served.http, sim)
+        before = {item.call.call_id for item in (await adapter.list_active(ListQuery(), 0, 100)).items}
+        clock = sim.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(240)
+        after = {item.call.call_id for item in (await adapter.list_active(ListQuery(), 0, 100)).items}
+        still = set(_expected(sim))
+        clock.advance(24 * 3600)  # every call has ended, nothing new arrives
+        idle = await adapter.list_active(ListQuery(), 0, 100)
 
     ended = before - still
     assert ended  # some calls ended in those four minutes
@@ -329,9 +289,8 @@ async def test_a_call_that_ends_between_the_list_and_its_details_leaves_the_page
     sim = _population(frozenset({"vobiz.paged"}), live_calls=12)
     # The first detail request answers Vobiz's 404, as it does once a call has ended.
     sim.faults.inject(Fault(kind="status", status_code=404, provider="vobiz", route="get_call", times=1))
-    with serve_simulator(sim) as base_url:
-        async with Client(create_server(_settings(base_url, sim), now=sim.clock.now)) as client:
-            ids, notes, failures = await _every_page(client)
+    async with client_with(sim, lambda url: _settings(url, sim)) as client:
+        ids, notes, failures = await _every_page(client)
 
     assert len(ids) == len(_expected(sim)) - 1
     assert set(ids) < set(_expected(sim))
@@ -342,9 +301,8 @@ async def test_a_call_that_ends_between_the_list_and_its_details_leaves_the_page
 async def test_a_failing_queued_list_leaves_the_live_calls_listed_and_the_failure_noted() -> None:
     sim = _population(frozenset({"vobiz.paged"}), live_calls=45)
     sim.faults.inject(Fault(kind="status", status_code=500, provider="vobiz", route="list_queued"))
-    with serve_simulator(sim) as base_url:
-        async with Client(create_server(_settings(base_url, sim), now=sim.clock.now)) as client:
-            ids, notes, failures = await _every_page(client)
+    async with client_with(sim, lambda url: _settings(url, sim)) as client:
+        ids, notes, failures = await _every_page(client)
 
     assert sim.population.queued("vobiz")  # there were queued calls to lose
     assert sorted(ids) == sorted(c.id for c in sim.population.live("vobiz"))
@@ -362,11 +320,10 @@ async def test_with_vobiz_timezone_asia_kolkata_local_times_become_the_right_utc
     shape: frozenset[str],
 ) -> None:
     sim = _population(shape, live_calls=12)
-    with serve_simulator(sim) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _vobiz(_settings(base_url, sim), client, sim)
-            found = await adapter.list_active(ListQuery(), 0, 100)
-            streams = [await adapter.get_stream(c.id) for c in sim.population.live("vobiz")]
+    async with loopback(sim) as served:
+        adapter = _vobiz(_settings(served.url, sim), served.http, sim)
+        found = await adapter.list_active(ListQuery(), 0, 100)
+        streams = [await adapter.get_stream(c.id) for c in sim.population.live("vobiz")]
 
     now = sim.clock.now()
     by_id = {item.call.call_id: item.call for item in found.items}

@@ -28,7 +28,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError, ProviderUnavailable
 from mcp_livecalls.providers.base import ProviderSlice
 from mcp_livecalls.providers.vobiz.adapter import VobizProvider, VobizSettings
-from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import documented
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +47,7 @@ def provider(upstream: Upstream, *, timezone: str = "Asia/Kolkata", now: datetim
     settings = VobizSettings(
         auth_id=SecretStr(AUTH_ID), auth_token=SecretStr("token-7c1e"), timezone=timezone
     )
-    return VobizProvider.create(settings, upstream.client(), HttpPolicy(), lambda: now)
+    return documented(VobizProvider, settings, upstream, now)
 
 
 def body(name: str) -> Any:

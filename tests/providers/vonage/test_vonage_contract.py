@@ -21,6 +21,7 @@ from mcp_livecalls.core.query import ListQuery
 from mcp_livecalls.errors import AuthError, CallNotFound, ConfigError
 from mcp_livecalls.providers.vonage.adapter import VonageProvider, VonageSettings
 from mcp_livecalls.upstream.policy import HttpPolicy
+from providers.kit import documented
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +38,7 @@ SECOND = "106a581a-34d0-432a-a625-220221fd434f"
 
 def adapter(upstream: Upstream, pem: str = PEM) -> VonageProvider:
     settings = VonageSettings(application_id=SecretStr(APPLICATION), private_key=SecretStr(pem))
-    return VonageProvider.create(settings, upstream.client(), HttpPolicy(retry_attempts=1), lambda: NOW)
+    return documented(VonageProvider, settings, upstream, NOW, HttpPolicy(retry_attempts=1))
 
 
 def lists(upstream: Upstream) -> Upstream:

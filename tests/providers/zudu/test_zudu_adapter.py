@@ -11,7 +11,6 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
-from mcp_livecalls.cli import simulator_settings
 from mcp_livecalls.core.models import (
     Agent,
     CallEvent,
@@ -36,12 +35,12 @@ from mcp_livecalls.providers.zudu.adapter import (
     unwrap_zudu,
     zudu_status,
 )
-from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simkit.calls import SimCall
 from mcp_livecalls.simkit.examples import load_fixture
-from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator, serve_simulator
+from mcp_livecalls.simulator import DEMO_CREDENTIALS, ManualClock, Simulator
 from mcp_livecalls.upstream.policy import HttpPolicy
 from mcp_livecalls.upstream.translate import translate_errors
+from providers import kit
 
 STARTED = datetime(2023, 12, 20, 18, 40, tzinfo=UTC)  # start_timestamp 1703097600000 of the docs
 NOW = STARTED + timedelta(minutes=5, seconds=12)
@@ -428,16 +427,8 @@ def _fake_adapter(fake: FakeZudu, client: httpx2.AsyncClient, secret: str | None
     return ZuduProvider.create(settings, client, HttpPolicy(retry_attempts=1), lambda: NOW)
 
 
-async def _page_through(adapter: ZuduProvider, query: ListQuery, limit: int, offset: int = 0) -> list[str]:
-    seen: list[str] = []
-    for _ in range(50):
-        piece = await adapter.list_active(query, offset, limit)
-        seen += [item.call.call_id for item in piece.items]
-        if piece.exhausted:
-            return seen
-        assert piece.items or piece.scanned_to > offset, "paging must move forward"
-        offset = piece.scanned_to
-    raise AssertionError("paging did not end")
+async def _page_through(adapter: ZuduProvider, query: ListQuery, limit: int) -> list[str]:
+    return [item.call.call_id for item in (await kit.read_all(adapter, query, limit, pages=50)).items]
 
 
 LIVE_IDS = [f"00000000-0000-4000-8000-{i:012d}" for i in (0, 1, 2, 3, 4, 6, 7, 8, 10, 12)]
@@ -572,34 +563,20 @@ async def test_either_id_form_is_accepted_and_path_characters_are_refused_before
 # -- the adapter against the provider simulator ----------------------------------------------
 
 
-def _sim_adapter(
-    base_url: str, client: httpx2.AsyncClient, simulator: Simulator, secret: str | None = None
-) -> ZuduProvider:
-    settings = ZuduSettings(
-        api_key=SecretStr(DEMO_CREDENTIALS.zudu_api_key),
-        api_secret=SecretStr(secret or DEMO_CREDENTIALS.zudu_api_secret),
-        base_url=base_url,
-    )
-    return ZuduProvider.create(settings, client, HttpPolicy(), simulator.clock.now)
-
-
 def _zudu_only() -> Simulator:
     """Thirty Zudu calls at mixed states, some opted out, some in lower case, some web calls."""
-    return Simulator(seed=7, live_calls=30, providers=("zudu",))
+    return kit.simulated("zudu", live_calls=30)
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("limit", [3, 7])
 async def test_paging_the_simulator_returns_every_live_zudu_call_exactly_once(limit: int) -> None:
     simulator = _zudu_only()
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            seen = await _page_through(_sim_adapter(base_url, client, simulator), ListQuery(), limit)
+    async with kit.adapter_on(simulator, ZuduProvider) as adapter:
+        seen = await _page_through(adapter, ListQuery(), limit)
 
-    population = simulator.population
-    expected = [c.id for c in population.live("zudu")] + [c.id for c in population.queued("zudu")]
     assert len(seen) == len(set(seen)) > 3 * limit
-    assert sorted(seen) == sorted(expected)
+    assert set(seen) == kit.alive(simulator, "zudu")
     assert simulator.requests[("zudu", "list_calls")] == -(-len(seen) // limit)  # one request a page
 
 
@@ -607,12 +584,11 @@ async def test_paging_the_simulator_returns_every_live_zudu_call_exactly_once(li
 async def test_a_simulated_call_opens_by_its_record_id_and_by_its_call_id() -> None:
     simulator = _zudu_only()
     target = next(c for c in simulator.population.live("zudu") if c.alt_ids)
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _sim_adapter(base_url, client, simulator)
-            by_id = await adapter.get_call(target.id)
-            by_call_id = await adapter.get_call(target.alt_ids[0])
-            stream = await adapter.get_stream(target.alt_ids[0])
+    async with kit.loopback(simulator) as served:
+        adapter = served.adapter(ZuduProvider)
+        by_id = await adapter.get_call(target.id)
+        by_call_id = await adapter.get_call(target.alt_ids[0])
+        stream = await adapter.get_stream(target.alt_ids[0])
 
     assert (by_id.call_id, by_id.extras["zudu_call_id"]) == (target.id, target.alt_ids[0])
     assert (by_call_id.call_id, by_call_id.extras["record_id"]) == (target.alt_ids[0], target.id)
@@ -627,11 +603,10 @@ async def test_a_simulated_call_opens_by_its_record_id_and_by_its_call_id() -> N
 @pytest.mark.anyio
 async def test_the_simulator_in_fixture_mode_gives_exactly_the_documented_call() -> None:
     simulator = Simulator(fixtures=True)
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _sim_adapter(base_url, client, simulator)
-            adapter = ZuduProvider(adapter.http, now=lambda: NOW)
-            call = await adapter.get_call(RECORD_ID)
+    async with kit.loopback(simulator) as served:
+        adapter = served.adapter(ZuduProvider)
+        adapter = ZuduProvider(adapter.http, now=lambda: NOW)
+        call = await adapter.get_call(RECORD_ID)
 
     assert call == normalize_zudu_call(_doc_record(), now=NOW)
 
@@ -646,22 +621,21 @@ async def test_opted_out_simulated_calls_never_show_their_transcript_or_recordin
     ]
     headers = {"X-API-KEY": DEMO_CREDENTIALS.zudu_api_key, "X-API-SECRET": DEMO_CREDENTIALS.zudu_api_secret}
     checked = 0
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _sim_adapter(base_url, client, simulator)
-            for sim_call in opted_out:
-                answer = await client.get(f"{base_url}/api/calls/{sim_call.id}", headers=headers)
-                raw = answer.json()["data"]
-                said = [turn["content"] for turn in raw["transcript_object"]]
-                if not said:
-                    continue
-                checked += 1
-                call = await adapter.get_call(sim_call.id)
-                details = await adapter.get_stream(sim_call.id)
-                assert call.sensitive_data_hidden is details.sensitive_data_hidden is True
-                for dumped in (call.model_dump_json(), details.model_dump_json()):
-                    for text in [*said, raw["recording_url"] or "never", raw["public_log_url"]]:
-                        assert text not in dumped
+    async with kit.loopback(simulator) as served:
+        adapter = served.adapter(ZuduProvider)
+        for sim_call in opted_out:
+            answer = await served.http.get(f"{served.url}/api/calls/{sim_call.id}", headers=headers)
+            raw = answer.json()["data"]
+            said = [turn["content"] for turn in raw["transcript_object"]]
+            if not said:
+                continue
+            checked += 1
+            call = await adapter.get_call(sim_call.id)
+            details = await adapter.get_stream(sim_call.id)
+            assert call.sensitive_data_hidden is details.sensitive_data_hidden is True
+            for dumped in (call.model_dump_json(), details.model_dump_json()):
+                for text in [*said, raw["recording_url"] or "never", raw["public_log_url"]]:
+                    assert text not in dumped
 
     assert checked > 0  # the simulator did send transcripts for opted-out calls
 
@@ -669,21 +643,19 @@ async def test_opted_out_simulated_calls_never_show_their_transcript_or_recordin
 @pytest.mark.anyio
 async def test_an_unknown_simulated_call_is_call_not_found() -> None:
     simulator = _zudu_only()
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _sim_adapter(base_url, client, simulator)
-            with pytest.raises(CallNotFound, match="not live \\(it may have ended\\)"):
-                await adapter.get_call("call_000000000000000000000000")
+    async with kit.loopback(simulator) as served:
+        adapter = served.adapter(ZuduProvider)
+        with pytest.raises(CallNotFound, match="not live \\(it may have ended\\)"):
+            await adapter.get_call("call_000000000000000000000000")
 
 
 @pytest.mark.anyio
 async def test_a_wrong_secret_names_the_variables_and_never_the_secret() -> None:
     simulator = _zudu_only()
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _sim_adapter(base_url, client, simulator, secret="s3cr3t_wrong_1b2c3d")
-            with pytest.raises(AuthError) as caught:
-                await adapter.get_call(RECORD_ID)
+    wrong = DEMO_CREDENTIALS.replace(zudu_api_secret="s3cr3t_wrong_1b2c3d")
+    async with kit.adapter_on(simulator, ZuduProvider, wrong) as adapter:
+        with pytest.raises(AuthError) as caught:
+            await adapter.get_call(RECORD_ID)
 
     assert "ZUDU_API_KEY / ZUDU_API_SECRET" in str(caught.value)
     assert "s3cr3t_wrong_1b2c3d" not in str(caught.value)
@@ -704,7 +676,7 @@ ZUDU_FLAVOUR_SETS = [
 
 def _flavoured(flavours: tuple[str, ...], live_calls: int = 30) -> Simulator:
     """Zudu calls a minute and a half in: some have ended, and stay retrievable."""
-    simulator = Simulator(seed=11, live_calls=live_calls, providers=("zudu",), flavours=flavours)
+    simulator = kit.simulated("zudu", seed=11, live_calls=live_calls, flavours=flavours)
     clock = simulator.clock
     assert isinstance(clock, ManualClock)
     clock.advance(90)
@@ -724,14 +696,6 @@ def _truth(simulator: Simulator, flavours: tuple[str, ...]) -> tuple[dict[str, S
     return live, ended
 
 
-def _busiest_agent(calls: list[SimCall]) -> str:
-    counts: dict[str, int] = {}
-    for call in calls:
-        if call.agent is not None:
-            counts[call.agent.id] = counts.get(call.agent.id, 0) + 1
-    return max(sorted(counts), key=lambda agent: counts[agent])
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("flavours", ZUDU_FLAVOUR_SETS, ids=lambda f: "+".join(f) or "plain")
 async def test_in_every_flavour_paging_lists_each_live_call_once_and_every_listed_call_opens(
@@ -739,13 +703,12 @@ async def test_in_every_flavour_paging_lists_each_live_call_once_and_every_liste
 ) -> None:
     simulator = _flavoured(flavours)
     live, ended = _truth(simulator, flavours)
-    agent = _busiest_agent(list(live.values()))
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _sim_adapter(base_url, client, simulator)
-            everyone = await _page_through(adapter, ListQuery(), 4)
-            by_agent = await _page_through(adapter, ListQuery(agent_id=agent), 3)
-            opened = [await adapter.get_call(call_id) for call_id in everyone]
+    agent = kit.busiest_agent(list(live.values()))
+    async with kit.loopback(simulator) as served:
+        adapter = served.adapter(ZuduProvider)
+        everyone = await _page_through(adapter, ListQuery(), 4)
+        by_agent = await _page_through(adapter, ListQuery(agent_id=agent), 3)
+        opened = [await adapter.get_call(call_id) for call_id in everyone]
 
     assert ended, "the scenario must have ended calls for the last check to mean something"
     assert len(everyone) == len(set(everyone))
@@ -763,12 +726,11 @@ async def test_in_every_flavour_paging_lists_each_live_call_once_and_every_liste
 async def test_the_array_only_flavour_costs_one_refused_request_then_the_array_form_is_kept() -> None:
     simulator = _flavoured(("zudu.agent_id_array",))
     live, _ = _truth(simulator, ("zudu.agent_id_array",))
-    agent = _busiest_agent(list(live.values()))
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _sim_adapter(base_url, client, simulator)
-            for _ in range(3):
-                await adapter.list_active(ListQuery(agent_id=agent), 0, 50)
+    agent = kit.busiest_agent(list(live.values()))
+    async with kit.loopback(simulator) as served:
+        adapter = served.adapter(ZuduProvider)
+        for _ in range(3):
+            await adapter.list_active(ListQuery(agent_id=agent), 0, 50)
 
     assert simulator.requests[("zudu", "list_calls")] == 4  # string refused once, then the array
 
@@ -776,35 +738,34 @@ async def test_the_array_only_flavour_costs_one_refused_request_then_the_array_f
 @pytest.mark.anyio
 async def test_every_storage_setting_of_the_flavour_hides_what_it_keeps_out() -> None:
     flavours = ("zudu.data_storage_setting",)
-    simulator = Simulator(seed=7, live_calls=40, providers=("zudu",), flavours=flavours)
+    simulator = kit.simulated("zudu", live_calls=40, flavours=flavours)
     talking = [c for c in simulator.population.live("zudu") if c.answer_s is not None]
     headers = {"X-API-KEY": DEMO_CREDENTIALS.zudu_api_key, "X-API-SECRET": DEMO_CREDENTIALS.zudu_api_secret}
     settings_seen: set[str] = set()
-    with serve_simulator(simulator) as base_url:
-        async with httpx2.AsyncClient() as client:
-            adapter = _sim_adapter(base_url, client, simulator)
-            for sim_call in talking:
-                raw = (await client.get(f"{base_url}/api/calls/{sim_call.id}", headers=headers)).json()[
-                    "data"
-                ]
-                assert "opt_out_sensitive_data_storage" not in raw
-                setting = raw["data_storage_setting"]
-                assert setting == zudu_storage_setting(sim_call)
-                settings_seen.add(setting)
-                call = await adapter.get_call(sim_call.id)
-                dumped = call.model_dump_json()
-                said = [turn["content"] for turn in raw["transcript_object"]]
-                if setting == "everything":
-                    assert call.sensitive_data_hidden is None
-                    assert [turn.text for turn in call.transcript] == said
-                else:
-                    assert call.sensitive_data_hidden is True
-                    assert call.extras["data_storage_setting"] == setting
-                    assert call.transcript == []
-                    assert all(text not in dumped for text in said)
-                    assert raw["public_log_url"] not in dumped
-                kept_recording = setting != "basic_attributes_only" and raw["recording_url"] is not None
-                assert (call.recording is not None) == kept_recording
+    async with kit.loopback(simulator) as served:
+        adapter = served.adapter(ZuduProvider)
+        for sim_call in talking:
+            raw = (await served.http.get(f"{served.url}/api/calls/{sim_call.id}", headers=headers)).json()[
+                "data"
+            ]
+            assert "opt_out_sensitive_data_storage" not in raw
+            setting = raw["data_storage_setting"]
+            assert setting == zudu_storage_setting(sim_call)
+            settings_seen.add(setting)
+            call = await adapter.get_call(sim_call.id)
+            dumped = call.model_dump_json()
+            said = [turn["content"] for turn in raw["transcript_object"]]
+            if setting == "everything":
+                assert call.sensitive_data_hidden is None
+                assert [turn.text for turn in call.transcript] == said
+            else:
+                assert call.sensitive_data_hidden is True
+                assert call.extras["data_storage_setting"] == setting
+                assert call.transcript == []
+                assert all(text not in dumped for text in said)
+                assert raw["public_log_url"] not in dumped
+            kept_recording = setting != "basic_attributes_only" and raw["recording_url"] is not None
+            assert (call.recording is not None) == kept_recording
 
     assert settings_seen == {"everything", "everything_except_pii", "basic_attributes_only"}
 
@@ -816,19 +777,17 @@ async def test_through_the_mcp_client_every_flavour_lists_each_live_call_once_an
 ) -> None:
     simulator = _flavoured(flavours, live_calls=10)
     live, ended = _truth(simulator, flavours)
-    agent = _busiest_agent(list(live.values()))
-    with serve_simulator(simulator) as base_url:
-        settings = simulator_settings(base_url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
-        async with Client(create_server(settings, now=simulator.clock.now)) as client:
-            everyone = await _mcp_page_through(client, {"provider": "zudu", "limit": 5})
-            by_agent = await _mcp_page_through(client, {"agent_id": agent, "limit": 3})
-            statuses: list[str] = []
-            for call_id in everyone:
-                result = await client.call_tool("get_live_call", {"call_id": call_id, "provider": "zudu"})
-                assert not result.is_error, result.content
-                found = result.structured_content or {}
-                assert (found.get("provider"), found.get("call_id")) == ("zudu", call_id)
-                statuses.append(str(found.get("status")))
+    agent = kit.busiest_agent(list(live.values()))
+    async with kit.client_on(simulator) as client:
+        everyone = await _mcp_page_through(client, {"provider": "zudu", "limit": 5})
+        by_agent = await _mcp_page_through(client, {"agent_id": agent, "limit": 3})
+        statuses: list[str] = []
+        for call_id in everyone:
+            result = await client.call_tool("get_live_call", {"call_id": call_id, "provider": "zudu"})
+            assert not result.is_error, result.content
+            found = result.structured_content or {}
+            assert (found.get("provider"), found.get("call_id")) == ("zudu", call_id)
+            statuses.append(str(found.get("status")))
 
     assert ended
     assert len(everyone) == len(set(everyone))
@@ -841,16 +800,4 @@ async def test_through_the_mcp_client_every_flavour_lists_each_live_call_once_an
 
 
 async def _mcp_page_through(client: Client, arguments: dict[str, Any]) -> list[str]:
-    seen: list[str] = []
-    cursor: str | None = None
-    for _ in range(50):
-        result = await client.call_tool(
-            "list_active_calls", {**arguments, **({"cursor": cursor} if cursor else {})}
-        )
-        assert not result.is_error, result.content
-        page = result.structured_content or {}
-        seen += [call["call_id"] for call in page.get("calls", []) if call["provider"] == "zudu"]
-        cursor = page.get("next_cursor")
-        if cursor is None:
-            return seen
-    raise AssertionError("paging did not end")
+    return [call["call_id"] for call in kit.calls_listed(await kit.list_pages(client, arguments), "zudu")]
