@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import stamina
 from mcp import Client
+from mcp.client.session import ClientSession
 from mcp.server import MCPServer
 
 from mcp_livecalls.cli import simulator_settings
@@ -25,6 +28,29 @@ def anyio_backend() -> str:
 def _no_backoff() -> Iterator[None]:
     """Retries still happen (up to each policy's own count) but without waiting."""
     with stamina.set_testing(True, attempts=10, cap=True):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_compiled_output_schema_per_process() -> Iterator[None]:
+    """Each client session checks a tool's output schema against the JSON Schema metaschema and
+    compiles it the first time the tool answers (the SDK caches it per session). The check is a
+    pure function of the schema, yet it was most of the time of a test that opens fresh clients
+    (the fault matrix: two sessions per test). Here a schema checked once serves every session of
+    the process; every result is still validated against it, and a schema that fails the check
+    is never kept, so it fails each time as before."""
+    compile_once = ClientSession._output_schema_validator
+    compiled: dict[str, Any] = {}
+
+    def shared(session: ClientSession, name: str, output_schema: dict[str, Any]) -> Any:
+        key = json.dumps(output_schema, sort_keys=True)
+        if (validator := compiled.get(key)) is None:
+            validator = compiled[key] = compile_once(session, name, output_schema)
+        session._tool_output_validators[name] = validator
+        return validator
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ClientSession, "_output_schema_validator", shared)
         yield
 
 

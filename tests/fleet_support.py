@@ -38,7 +38,7 @@ _READY_WITHIN_S = 60.0
 
 
 def answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=30)
     try:
         return bool(client.ping())
     except (redis.RedisError, OSError):

@@ -199,7 +199,7 @@ async def test_after_a_half_open_partition_heals_every_replicas_subscribers_hear
 
 def _rotate(redis_process: RedisProcess) -> tuple[str, str]:
     """Give Redis's default user two passwords at once (a rotation under way); both URLs."""
-    admin = redis.Redis.from_url(redis_process.url, socket_timeout=5)
+    admin = redis.Redis.from_url(redis_process.url, socket_timeout=30)
     try:
         admin.acl_setuser(
             "default", enabled=True, passwords=["+old-pass-1", "+new-pass-2"], reset_passwords=False

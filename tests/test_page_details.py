@@ -9,6 +9,7 @@ simulator's own counters.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,14 +33,23 @@ class Served:
     sim: Simulator
 
 
-@pytest.fixture
-async def served() -> AsyncIterator[Served]:
-    """About 25 calls a provider, nobody new arriving, the clock standing still."""
-    sim = Simulator(seed=11, live_calls=25 * len(NAMES), arrival_every_s=None, clock=ManualClock())
+@asynccontextmanager
+async def serving(calls_per_provider: int) -> AsyncIterator[Served]:
+    """About ``calls_per_provider`` calls a provider, nobody new arriving, the clock standing still."""
+    sim = Simulator(
+        seed=11, live_calls=calls_per_provider * len(NAMES), arrival_every_s=None, clock=ManualClock()
+    )
     with serve_simulator(sim) as url:
         settings = simulator_settings(url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
         async with Client(create_server(settings, now=sim.clock.now)) as client:
             yield Served(client, sim)
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    """About 25 calls a provider: a page of 20 of one provider alone is full."""
+    async with serving(25) as served:
+        yield served
 
 
 async def _page(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -86,10 +96,17 @@ async def test_a_page_across_providers_asks_a_plivo_family_provider_for_fewer_de
         assert _details(crowded)[name] - before[name] >= 20  # alone, every call of its page is asked
 
 
-@pytest.mark.parametrize("limit", [20, 7])
+# Pages of 20 over 25 calls a provider, and of 7 over 10 (pages still cut through every provider's
+# slice; the walk costs about calls x pages requests, so the small page walks a smaller population).
+@pytest.mark.parametrize(("limit", "calls_per_provider"), [(20, 25), (7, 10)])
 async def test_pages_across_providers_hold_the_calls_and_order_of_pages_read_from_whole_slices(
-    served: Served, monkeypatch: pytest.MonkeyPatch, limit: int
+    monkeypatch: pytest.MonkeyPatch, limit: int, calls_per_provider: int
 ) -> None:
+    async with serving(calls_per_provider) as served:
+        await _same_pages_as_whole_slices(served, monkeypatch, limit)
+
+
+async def _same_pages_as_whole_slices(served: Served, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
     client, crowded = served.client, served.sim
     before = _details(crowded)
     asked_for_few = await _every_page(client, limit)

@@ -71,7 +71,7 @@ class Simulator:
     """The provider simulator's control routes: request counters and the manual clock."""
 
     def __init__(self, base_url: str) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=5.0)
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=30.0)
 
     async def counters(self) -> dict[str, int]:
         state = (await self._http.get("/_sim/state")).raise_for_status().json()
@@ -343,7 +343,7 @@ async def unauthorized(config: dict[str, Any]) -> dict[str, Any]:
             "clientInfo": {"name": "probe", "version": "0"},
         },
     }
-    async with httpx.AsyncClient(timeout=5.0) as http:
+    async with httpx.AsyncClient(timeout=30.0) as http:
         raw = await http.post(
             config["url"],
             json=body,

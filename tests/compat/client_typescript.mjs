@@ -59,14 +59,14 @@ class Updates {
 /** The provider simulator's control routes: request counters and the manual clock. */
 const sim = {
   async counters() {
-    const response = await fetch(`${config.sim_url}/_sim/state`, { signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(`${config.sim_url}/_sim/state`, { signal: AbortSignal.timeout(30_000) });
     const state = await response.json();
     return Object.fromEntries(state.requests.map((r) => [`${r.provider}/${r.route}`, r.count]));
   },
   async advance(seconds) {
     const response = await fetch(`${config.sim_url}/_sim/advance?seconds=${seconds}`, {
       method: "POST",
-      signal: AbortSignal.timeout(5_000),
+      signal: AbortSignal.timeout(30_000),
     });
     if (!response.ok) throw new Error(`advance answered ${response.status}`);
   },
@@ -347,7 +347,7 @@ async function unauthorized() {
       method: "initialize",
       params: { protocolVersion: types.LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "probe", version: "0" } },
     }),
-    signal: AbortSignal.timeout(5_000),
+    signal: AbortSignal.timeout(30_000),
   });
   record.status = raw.status;
   record.www_authenticate = raw.headers.get("www-authenticate");

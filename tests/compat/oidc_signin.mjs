@@ -18,7 +18,7 @@ const { StreamableHTTPClientTransport } = await sdk("client/streamableHttp.js");
 const { UnauthorizedError } = await sdk("client/auth.js");
 
 const REDIRECT = "http://127.0.0.1:3334/oauth/callback";
-const STEP_TIMEOUT_MS = 30_000;
+const STEP_TIMEOUT_MS = 60_000;
 
 /** An in-memory OAuthClientProvider whose "browser" follows redirects to the callback. */
 class Provider {

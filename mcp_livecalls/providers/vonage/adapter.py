@@ -110,14 +110,22 @@ class VonageSettings:
 
     def key(self) -> RSAPrivateKey:
         """The private key, or ``ConfigError`` (which never quotes it)."""
-        text = self.private_key.get_secret_value().replace("\\n", "\n").strip()
-        try:
-            key = load_pem_private_key(text.encode(), password=None)
-        except (ValueError, TypeError):
-            key = None
-        if not isinstance(key, RSAPrivateKey):
+        key = _rsa_key(self.private_key.get_secret_value().replace("\\n", "\n").strip())
+        if key is None:
             raise ConfigError("VONAGE_PRIVATE_KEY is not an unencrypted PEM RSA private key.")
         return key
+
+
+@functools.lru_cache(maxsize=4)
+def _rsa_key(text: str) -> RSAPrivateKey | None:
+    """The RSA private key in PEM ``text``, or ``None``. Parsing checks the key's arithmetic
+    (~0.1 s a time), so a process that builds its providers again (a test, a reload) parses a
+    key once; key objects are immutable."""
+    try:
+        key = load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError):
+        return None
+    return key if isinstance(key, RSAPrivateKey) else None
 
 
 class VonageJwt(httpx2.Auth):
