@@ -16,7 +16,7 @@ from mcp_livecalls.core.models import CallStatus, ProviderName
 from mcp_livecalls.providers.hooks import WebhookEvent
 from mcp_livecalls.server.app import LiveCallsApp
 from mcp_livecalls.server.build import create_server
-from mcp_livecalls.simulator import ManualClock, SimCall, Simulator
+from mcp_livecalls.simulator import Fault, ManualClock, SimCall, Simulator
 
 pytestmark = pytest.mark.anyio
 
@@ -64,6 +64,32 @@ async def test_a_pushed_event_is_heard_at_once_and_its_replay_changes_nothing(
     assert [getattr(update, "uri", None) for update in heard] == [uri]
     assert app.pushed.healthy(ProviderName(call.provider))
     assert paused.asked[-1] == 30.0  # the provider pushes: the next poll is only the reconcile
+
+
+async def test_an_event_before_a_watchs_first_reading_is_announced_with_that_reading(
+    settings: Settings, simulator: Simulator, clock: ManualClock
+) -> None:
+    """The first reading fails (every request a 400, never retried); the call changes and its
+    event arrives before the next reading. Nothing earlier was announced, so that reading is."""
+    paused = Paused()
+    app = LiveCallsApp(settings.with_changes(reconcile_s=30.0), now=simulator.clock.now, sleep=paused.sleep)
+    call = _changing_call(simulator)
+    uri = f"livecalls://calls/{call.provider}/{call.id}"
+    simulator.faults.inject(Fault(kind="status", status_code=400, provider=call.provider))
+
+    async with (
+        Client(create_server(app=app)) as client,
+        client.listen(resource_subscriptions=[uri]) as updates,
+    ):
+        with anyio.fail_after(30):
+            await paused.until_sleeping(1)  # the first reading failed; the poller waits
+            simulator.faults.clear()
+            clock.set(next(at for at, _ in call.schedule if at > clock.now()))
+            assert await app.pushed.take([_event(call, "nonce:early")]) == 1
+            heard = await anext(aiter(updates))
+
+    assert getattr(heard, "uri", None) == uri
+    assert app.watcher.upstream_polls == 2  # the failed reading and the one the event made
 
 
 async def test_a_provider_that_never_pushed_is_polled_at_the_poll_interval(settings: Settings) -> None:

@@ -50,6 +50,11 @@ class Wake:
                     self._pausing = None
         self.woken = False
 
+    @property
+    def pending(self) -> bool:
+        """Whether an event (or a bare wake) came since the last ``take``."""
+        return bool(self._events)
+
     def take(self) -> WebhookEvent | None:
         """The event to apply instead of the next upstream reading, and forget the rest: the
         latest event when every one since the last reading was data, else ``None`` (read)."""

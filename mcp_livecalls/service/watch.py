@@ -222,15 +222,18 @@ class Watcher:
         last: LiveCall | StreamDetails | ActiveCallsPage | None = None
         first = True
         took_over = False
+        told_first = False  # an event came before the first reading: the state changed since
+        # the watch began, so the first reading is announced (a spare update, never a missed one)
 
         async def read() -> LiveCall | StreamDetails | ActiveCallsPage:
-            nonlocal first, took_over
+            nonlocal first, took_over, told_first
             while self.leases is not None and not await self.leases.lead(uri):
                 # Another replica polls. Taking over later, this one cannot know what the last
                 # leader saw: it announces its first reading (a spare update, never a missed one).
                 first, took_over = True, True
                 poller.wake.take()  # what woke a follower is in the leader's reading
                 await self._sleep(self.leases.follow_s)
+            told_first = told_first or (first and poller.wake.pending)
             event = poller.wake.take()
             state = applied(last, event) if event is not None and last is not None and not took_over else None
             if state is not None:
@@ -239,11 +242,14 @@ class Watcher:
             return await self._read(uri)
 
         async def seen(state: LiveCall | StreamDetails | ActiveCallsPage) -> None:
-            nonlocal previous, last, first, took_over
+            nonlocal previous, last, first, took_over, told_first
             current = fingerprint(state)
-            if took_over or (not first and current != previous):
+            # An event during the first reading (``woken``) or before it: the change may be in
+            # this reading already, and nothing earlier was announced to compare it with.
+            told = first and (told_first or poller.wake.woken)
+            if took_over or told or (not first and current != previous):
                 await self._publish(uri)
-            previous, last, first, took_over = current, state, False, False
+            previous, last, first, took_over, told_first = current, state, False, False, False
 
         async def ended(state: LiveCall | StreamDetails | ActiveCallsPage) -> bool:
             return True  # the change to ended was the final update
