@@ -363,7 +363,8 @@ async def test_a_watched_provider_quiet_for_two_reconcile_intervals_is_polled_un
             await _heard(updates)
             await world.paused.until_asked(4)
 
-    assert world.paused.asked == [RECONCILE_S, RECONCILE_S, polled_every, RECONCILE_S]
+    # (a later callback of the sentinel's change may wake the poller again: only the first four count)
+    assert world.paused.asked[:4] == [RECONCILE_S, RECONCILE_S, polled_every, RECONCILE_S]
     assert not quiet
     assert world.app.pushed.healthy(TWILIO)
 
