@@ -134,6 +134,42 @@ async def test_a_signed_event_is_applied_to_the_watched_call_without_an_upstream
     assert (app.watcher.applied, app.watcher.upstream_polls) == (1, 1)
 
 
+async def test_a_hold_told_by_a_webhook_stands_over_readings_that_cannot_say_hold(
+    settings: Settings, simulator: Simulator
+) -> None:
+    """Twilio's call resource says in-progress for a held call: a reconcile reading after a
+    participant-hold event keeps the hold; the unhold event ends it."""
+    paused = Paused()
+    app = LiveCallsApp(settings.with_changes(reconcile_s=30.0), now=simulator.clock.now, sleep=paused.sleep)
+    call = _talking_call(simulator, "twilio")
+    uri = f"livecalls://calls/twilio/{call.id}"
+    args = {"call_id": call.id, "provider": "twilio"}
+
+    async def status_read_afresh(client: Client) -> Any:
+        app.service.cache.forget(lambda key: True)  # what the provider answers now, not a cached answer
+        return (await client.call_tool("get_live_call", args)).structured_content["status"]
+
+    async with (
+        Client(create_server(app=app)) as client,
+        client.listen(resource_subscriptions=[uri]) as updates,
+    ):
+        with anyio.fail_after(30):
+            await paused.until_sleeping(1)
+            assert await app.pushed.take([_signed(call, "signature:hold", CallStatus.ON_HOLD)]) == 1
+            await anext(aiter(updates))
+            await paused.until_asked(2)
+            polls = app.watcher.upstream_polls
+            paused.release()  # the reconcile reading: the call resource has no word for hold
+            await paused.until_asked(3)
+            reconciled = app.watcher.upstream_polls - polls
+            held = await status_read_afresh(client)
+            assert await app.pushed.take([_signed(call, "signature:unhold", CallStatus.IN_PROGRESS)]) == 1
+            await anext(aiter(updates))
+            talking = await status_read_afresh(client)
+
+    assert (reconciled, held, talking) == (1, "on_hold", "in_progress")
+
+
 async def test_a_waiting_wait_for_call_state_returns_when_a_signed_event_ends_the_call(
     settings: Settings, simulator: Simulator
 ) -> None:

@@ -31,6 +31,10 @@ class Capabilities:
     upstream_filters: tuple[str, ...]
     fields: tuple[str, ...]
     not_offered: tuple[str, ...] = ()
+    hold_read: bool = True
+    """Whether reading one call can say it is on hold. When not (Twilio's call resource, Telnyx's
+    call), a hold its webhooks told of stands over later readings until an event says otherwise
+    (``service.pushed.PushedEvents.held``)."""
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,7 @@ class LiveCallsApp:
                 cache_ttl_s=self.settings.cache_ttl_s,
                 cursors=CursorCodec.from_secrets(self.settings.fleet_secrets()),
                 default_region=self.settings.default_region,
+                held=self.pushed.held,
                 **self._fleet_parts(),
             )
         self._users += 1

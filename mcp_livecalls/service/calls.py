@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Awaitable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import TypeVar
 
 import anyio
@@ -67,8 +67,12 @@ class LiveCallsService:
         default_region: str = DEFAULT_REGION,
         cache: FreshnessCache | None = None,
         homes: Homes | None = None,
+        held: Callable[[LiveCall], LiveCall] | None = None,
     ) -> None:
         self._providers = dict(providers)
+        self._held = held
+        """A call read from a provider whose readings cannot say on hold, as its webhooks last
+        told (``PushedEvents.held``)."""
         self.default_region = default_region
         self.number_styles = {
             name: NumberStyle(default_region, type(adapter).bare_digits_international)
@@ -98,7 +102,10 @@ class LiveCallsService:
         self, call_id: str, provider: ProviderName | None = None, *, view: CallerView | None = None
     ) -> LiveCall:
         async def fetch(adapter: LiveCallsProvider) -> LiveCall:
-            return self.number_styles[adapter.name].call(await adapter.get_call(call_id))
+            call = self.number_styles[adapter.name].call(await adapter.get_call(call_id))
+            if self._held is not None and not adapter.capabilities.hold_read:
+                return self._held(call)
+            return call
 
         return await self._lookup(call_id, provider, "call", fetch, view)
 

@@ -12,7 +12,11 @@ is left out. A taken event
 * wakes the watcher's pollers of the call, its stream and the active list, and every
   ``wait_for_call_state`` waiting for the call (``waiting``): an ``apply`` event is their next
   reading, with no upstream request (``service.wakes``); a hint makes them read upstream now;
-* in a fleet, goes to the other replicas (``share``), which take it as their own (``heard``).
+* in a fleet, goes to the other replicas (``share``), which take it as their own (``heard``);
+* when it says on hold (or, later, anything else) about a call of a provider whose readings
+  cannot say hold (``Capabilities.hold_read``: Twilio's call resource, Telnyx's call), it is
+  remembered: such a reading of the call in progress is taken as on hold (``held``) until a
+  status event says otherwise, so a reconcile reading does not undo the hold.
 
 A provider whose webhooks this server receives is *healthy* from the start: its watched
 resources are re-polled only every reconcile interval (``Watcher.interval_for``), with no wait
@@ -34,7 +38,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from mcp_livecalls.core.models import CallStatus, ProviderName, ProvidersOverview
+from mcp_livecalls.core.models import CallStatus, LiveCall, ProviderName, ProvidersOverview
 from mcp_livecalls.providers.hooks import WebhookEvent
 from mcp_livecalls.service.wakes import Wake, applied
 from mcp_livecalls.service.watch import ACTIVE_URI, Watcher
@@ -94,6 +98,8 @@ class PushedEvents:
         self._began: dict[ProviderName, datetime] = {}
         """When watching each provider's calls last began (``Watcher.began``)."""
         self._waits: dict[str, set[Wake]] = {}
+        self._held: OrderedDict[tuple[ProviderName, str], str | None] = OrderedDict()
+        """The calls whose newest status event said on hold, with the provider's word for it."""
         self.receiving: dict[ProviderName, str] = {}
         """The providers whose webhooks this server receives, with the path (``web`` sets it)."""
         self.taken = 0
@@ -181,9 +187,31 @@ class PushedEvents:
                 if not waits:
                     del self._waits[call_id]
 
+    def held(self, call: LiveCall) -> LiveCall:
+        """``call`` as read from a provider whose readings cannot say on hold: on hold while its
+        newest status event said so (an in-progress reading is all such a provider can say of a
+        held call); as read otherwise."""
+        word = self._held.get((call.provider, call.call_id), _NOT_HELD)
+        if word is _NOT_HELD or call.status is not CallStatus.IN_PROGRESS:
+            return call
+        return call.model_copy(update={"status": CallStatus.ON_HOLD, "provider_status": word})
+
+    def _remember_hold(self, event: WebhookEvent) -> None:
+        if event.kind != "apply" or event.status is None:
+            return
+        call = (event.provider, event.call_id)
+        if event.status is not CallStatus.ON_HOLD:
+            self._held.pop(call, None)
+            return
+        self._held[call] = event.provider_status
+        self._held.move_to_end(call)
+        while len(self._held) > DEDUPE_KEYS:
+            self._held.popitem(last=False)
+
     async def _update(self, event: WebhookEvent) -> None:
         self.taken += 1
         self._last[event.provider] = self._now()
+        self._remember_hold(event)
         cache = self._caches() if self._caches is not None else None
         if cache is not None:
             cache.forget(functools.partial(_listed, event=event))
@@ -236,6 +264,9 @@ class PushedEvents:
         while len(self._latest) > DEDUPE_KEYS:
             self._latest.popitem(last=False)
         return True
+
+
+_NOT_HELD: Any = object()
 
 
 def _comparable(at: datetime) -> datetime:

@@ -80,7 +80,7 @@ class CompatProvider(LiveCallsProvider):
     """The form of a call's id; an id of another form is not asked for (the provider answers 404)."""
     list_forms: ClassVar[tuple[str, ...]] = ("Calls.json",)
     """The names of the account's call list a ``next_page_uri`` may use to stay on it."""
-    capabilities = Capabilities(upstream_filters=(), fields=FIELDS, not_offered=NOT_OFFERED)
+    capabilities = Capabilities(upstream_filters=(), fields=FIELDS, not_offered=NOT_OFFERED, hold_read=False)
 
     def __init__(self, http: ProviderHTTP, *, account_sid: str, now: Callable[[], datetime]) -> None:
         super().__init__(http)

@@ -219,7 +219,10 @@ class TelnyxProvider(LiveCallsProvider):
     settings_type = TelnyxSettings
     call_id_words = "Telnyx v3-… id"
     capabilities = Capabilities(
-        upstream_filters=(), fields=("status", "started_at", "duration_s"), not_offered=NOT_OFFERED
+        upstream_filters=(),
+        fields=("status", "started_at", "duration_s"),
+        not_offered=NOT_OFFERED,
+        hold_read=False,
     )
 
     def __init__(
