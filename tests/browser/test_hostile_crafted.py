@@ -16,8 +16,12 @@ from mcp_livecalls.core.models import ActiveCallsPage, StreamDetails
 from .fields import NORMALIZED, REFUSED, SERVER_MADE, STRING_PATHS, UNFILLED
 from .host import start_board
 from .probe import PROBE, assert_inert, open_call
+from .shared import client, clock, server, settings, sim_url, simulator, unchanged_simulator
 
 pytestmark = pytest.mark.anyio
+
+# The file's one simulator and server (crafted answers are made over the real ones): fixtures.
+__all__ = ["client", "clock", "server", "settings", "sim_url", "simulator", "unchanged_simulator"]
 
 
 ITEM: dict[str, dict[str, Any]] = {
