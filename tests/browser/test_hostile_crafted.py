@@ -94,10 +94,8 @@ def test_the_fields_named_apart_are_fields_of_the_models() -> None:
 async def test_the_board_inserts_a_hostile_string_in_any_field_as_text(
     page: Any, client: Client, path: str
 ) -> None:
-    answers = CraftedAnswers(client, path)
-    listed = await answers.call_tool("list_active_calls", {"limit": 100})
-    first = (listed.structured_content or {})["calls"][0]
-    await start_board(page, answers)
+    given = await start_board(page, CraftedAnswers(client, path))
+    first = given["structuredContent"]["calls"][0]
     board = page.frame_locator("#app")
     await board.locator("#summary", has_text="live").wait_for()
     await open_call(board, f"{first['provider']}/{first['call_id']}")
