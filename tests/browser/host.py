@@ -73,9 +73,10 @@ async def run_clock_until(page: Any, seconds: float, done: Callable[[], Awaitabl
             await run_clock(page, seconds)
 
 
-async def start_board(page: Any, client: Any, *, theme: str = "light") -> None:
+async def start_board(page: Any, client: Any, *, theme: str = "light") -> dict[str, Any]:
     """Open the host page, bind its tool calls to ``client``, and render the board in it with the
-    first ``list_active_calls`` answer, as a host does after the model called the tool."""
+    first ``list_active_calls`` answer, as a host does after the model called the tool; returns
+    that answer (as the wire carries it)."""
 
     async def call(name: str, arguments: str) -> str:
         return tool_result_json(await client.call_tool(name, json.loads(arguments)))
@@ -84,5 +85,8 @@ async def start_board(page: Any, client: Any, *, theme: str = "light") -> None:
     await page.set_content(host_page(theme))
     resource = await client.read_resource("ui://livecalls/board")
     html = resource.contents[0].text
-    first = json.loads(tool_result_json(await client.call_tool("list_active_calls", {"limit": 100})))
+    first: dict[str, Any] = json.loads(
+        tool_result_json(await client.call_tool("list_active_calls", {"limit": 100}))
+    )
     await page.evaluate("([html, result]) => window.startApp(html, result)", [html, first])
+    return first

@@ -20,8 +20,12 @@ from mcp_livecalls.server.build import create_server
 from mcp_livecalls.simulator import DEMO_CREDENTIALS, Simulator
 
 from .host import start_board
+from .shared import client, clock, server, settings, sim_url, simulator, unchanged_simulator
 
 pytestmark = pytest.mark.anyio
+
+# The file's one simulator and server (a person on the board changes nothing upstream): fixtures.
+__all__ = ["client", "clock", "server", "settings", "sim_url", "simulator", "unchanged_simulator"]
 
 MASKED = re.compile(r"(…\d{4}|\?) → (…\d{4}|\?)")
 """A parties line when numbers are masked: the last 4 digits of each, as the text answer has them."""

@@ -16,8 +16,12 @@ from mcp_livecalls.core.models import ActiveCallsPage, StreamDetails
 from .fields import NORMALIZED, REFUSED, SERVER_MADE, STRING_PATHS, UNFILLED
 from .host import start_board
 from .probe import PROBE, assert_inert, open_call
+from .shared import client, clock, server, settings, sim_url, simulator, unchanged_simulator
 
 pytestmark = pytest.mark.anyio
+
+# The file's one simulator and server (crafted answers are made over the real ones): fixtures.
+__all__ = ["client", "clock", "server", "settings", "sim_url", "simulator", "unchanged_simulator"]
 
 
 ITEM: dict[str, dict[str, Any]] = {
@@ -90,10 +94,8 @@ def test_the_fields_named_apart_are_fields_of_the_models() -> None:
 async def test_the_board_inserts_a_hostile_string_in_any_field_as_text(
     page: Any, client: Client, path: str
 ) -> None:
-    answers = CraftedAnswers(client, path)
-    listed = await answers.call_tool("list_active_calls", {"limit": 100})
-    first = (listed.structured_content or {})["calls"][0]
-    await start_board(page, answers)
+    given = await start_board(page, CraftedAnswers(client, path))
+    first = given["structuredContent"]["calls"][0]
     board = page.frame_locator("#app")
     await board.locator("#summary", has_text="live").wait_for()
     await open_call(board, f"{first['provider']}/{first['call_id']}")

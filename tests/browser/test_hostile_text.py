@@ -22,21 +22,32 @@ from mcp_livecalls.simulator import DEMO_CREDENTIALS, Fault, Simulator, serve_as
 from .fields import NORMALIZED, REFUSED, SERVER_MADE, STRING_PATHS, UNFILLED, values_at
 from .host import start_board
 from .probe import PROBE, assert_inert, open_call
+from .shared import clock, simulator, unchanged_simulator
 from .upstream import PlantingUpstream, strings_in
 
 pytestmark = pytest.mark.anyio
 
+# The file's one simulator and tap (reset for each test, its faults cleared after): fixtures.
+__all__ = ["clock", "simulator", "unchanged_simulator"]
+
 PLANTED_PATHS = [path for path in STRING_PATHS if path not in SERVER_MADE and path not in UNFILLED]
 
 
-@pytest.fixture
-def upstream(simulator: Simulator) -> PlantingUpstream:
+@pytest.fixture(scope="module")
+def tapped(simulator: Simulator) -> PlantingUpstream:
     return PlantingUpstream(simulator.app)
 
 
 @pytest.fixture
-async def tapped_client(upstream: PlantingUpstream, simulator: Simulator) -> AsyncIterator[Client]:
-    with serve_asgi(upstream, on_stop=simulator.release_hangs, name="tapped simulator") as url:
+def upstream(tapped: PlantingUpstream) -> PlantingUpstream:
+    """The file's tap, with nothing kept or planted yet."""
+    tapped.reset()
+    return tapped
+
+
+@pytest.fixture(scope="module")
+async def tapped_client(tapped: PlantingUpstream, simulator: Simulator) -> AsyncIterator[Client]:
+    with serve_asgi(tapped, on_stop=simulator.release_hangs, name="tapped simulator") as url:
         settings = simulator_settings(url, DEMO_CREDENTIALS).with_changes(cache_ttl_s=0)
         async with Client(create_server(settings, now=simulator.clock.now)) as connected:
             yield connected

@@ -48,6 +48,11 @@ class PlantingUpstream:
     only_for: str | None = None
     """Plant only in answers to requests whose path or query contains this (one call's routes)."""
 
+    def reset(self) -> None:
+        """Forget every answer kept and plant nothing (a test sharing the tap starts clean)."""
+        self.tape.clear()
+        self.target, self.planted, self.only_for = None, "", None
+
     def plant(self, target: str, planted: str, only_for: str | None = None) -> None:
         self.target, self.planted, self.only_for = target, planted, only_for
 
